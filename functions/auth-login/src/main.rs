@@ -1,0 +1,12 @@
+//! `POST /auth/login`: exchanges email and password for an access token.
+use shared::http::{self, Answer, Request};
+use shared::{App, users};
+
+fn main() -> Result<(), shared::BoxError> {
+    http::run(handle)
+}
+
+async fn handle(app: &'static App, request: Request) -> Answer {
+    let session = users::login(app, request.json()?).await?;
+    http::ok(&session)
+}

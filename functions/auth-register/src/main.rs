@@ -1,0 +1,12 @@
+//! `POST /auth/register`: creates a customer account.
+use shared::http::{self, Answer, Request};
+use shared::{App, users};
+
+fn main() -> Result<(), shared::BoxError> {
+    http::run(handle)
+}
+
+async fn handle(app: &'static App, request: Request) -> Answer {
+    let user = users::register(app, request.json()?).await?;
+    http::created(&user)
+}

@@ -1,0 +1,13 @@
+//! `PUT /users/me/password`: replaces the caller's password.
+use shared::http::{self, Answer, Request};
+use shared::{App, users};
+
+fn main() -> Result<(), shared::BoxError> {
+    http::run(handle)
+}
+
+async fn handle(app: &'static App, request: Request) -> Answer {
+    let caller = request.caller(app)?;
+    users::change_password(app, &caller, request.json()?).await?;
+    http::no_content()
+}

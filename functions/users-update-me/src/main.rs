@@ -1,0 +1,13 @@
+//! `PATCH /users/me`: changes the caller's name or address.
+use shared::http::{self, Answer, Request};
+use shared::{App, users};
+
+fn main() -> Result<(), shared::BoxError> {
+    http::run(handle)
+}
+
+async fn handle(app: &'static App, request: Request) -> Answer {
+    let caller = request.caller(app)?;
+    let user = users::update_me(app, &caller, request.json()?).await?;
+    http::ok(&user)
+}

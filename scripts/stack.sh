@@ -1,0 +1,126 @@
+# The local stack, shared by `make dev` and `make test`: sourced, not run.
+#
+#   stack_init              tools, settings (local.env beneath the environment), PATH
+#   stack_start_emulator    moto on 127.0.0.1:$EMULATOR_PORT, unless AWS_ENDPOINT_URL is set
+#   stack_setup             table and queues (from shared's one definition); exports queue URLs
+#   stack_start_functions   cargo lambda watch on 127.0.0.1:$LAMBDA_INVOKE_PORT
+#   stack_start_gateway     the gateway on 127.0.0.1:$API_PORT
+#
+# Every process is started in its own session and recorded; stack_stop (run
+# on exit, Ctrl-C included) ends each whole process group, so nothing
+# outlives the script.
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STACK_PIDS=()
+STACK_LOGS="$ROOT/.local/logs"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# The pids of every descendant of $1 (cargo-lambda starts each function
+# instance in a session of its own, so process groups alone miss them).
+descendants() {
+  local child
+  for child in $(pgrep -P "$1" 2>/dev/null); do
+    echo "$child"
+    descendants "$child"
+  done
+}
+
+stack_stop() {
+  local pid
+  local -a strays=()
+  for pid in "${STACK_PIDS[@]}"; do strays+=($(descendants "$pid")); done
+  for pid in "${STACK_PIDS[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
+  for _ in $(seq 1 50); do
+    local alive=0
+    for pid in "${STACK_PIDS[@]}"; do kill -0 -- "-$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.1
+  done
+  for pid in "${STACK_PIDS[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
+  for pid in "${strays[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  STACK_PIDS=()
+}
+
+# Runs "$@" in a new session (its own process group), output to $1's log
+# file, or to the terminal when STACK_VERBOSE=1.
+stack_spawn() {
+  local name="$1"; shift
+  mkdir -p "$STACK_LOGS"
+  if [ "${STACK_VERBOSE:-0}" = 1 ]; then
+    setsid "$@" < /dev/null &
+  else
+    setsid "$@" < /dev/null > "$STACK_LOGS/$name.log" 2>&1 &
+  fi
+  STACK_PIDS+=("$!")
+}
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_for_port() { # name port seconds
+  local deadline=$((SECONDS + $3))
+  until ! port_free "$2"; do
+    [ $SECONDS -lt $deadline ] || die "$1 did not start on port $2 within $3 s (see $STACK_LOGS/$1.log)"
+    sleep 0.2
+  done
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+stack_init() {
+  cd "$ROOT"
+  bash "$ROOT/scripts/bootstrap.sh"
+  export PATH="$ROOT/.tools/venv/bin:$PATH"
+  # local.env fills in only what the environment leaves unset.
+  local key value
+  while IFS='=' read -r key value; do
+    [[ "$key" =~ ^[A-Z_][A-Z0-9_]*$ ]] || continue
+    [ -n "${!key+x}" ] || export "$key=$value"
+  done < "$ROOT/local.env"
+  trap stack_stop EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
+stack_start_emulator() {
+  if [ -n "${AWS_ENDPOINT_URL:-}" ]; then
+    say "using the AWS endpoint $AWS_ENDPOINT_URL (no emulator started)"
+    return
+  fi
+  port_free "$EMULATOR_PORT" || die "port $EMULATOR_PORT (EMULATOR_PORT) is taken; set EMULATOR_PORT or AWS_ENDPOINT_URL"
+  say "starting the emulator (moto) on 127.0.0.1:$EMULATOR_PORT"
+  STACK_VERBOSE=0 stack_spawn emulator moto_server -H 127.0.0.1 -p "$EMULATOR_PORT"
+  wait_for_port emulator "$EMULATOR_PORT" 60
+  export AWS_ENDPOINT_URL="http://127.0.0.1:$EMULATOR_PORT"
+}
+
+stack_build() {
+  say "building the workspace (the first build takes several minutes)"
+  cargo build --workspace --bins "$@"
+}
+
+stack_setup() {
+  say "creating table $TABLE_NAME and the queues (prefix $QUEUE_PREFIX)"
+  local line
+  while IFS= read -r line; do
+    export "${line?}"
+  done < <("$ROOT/target/debug/shopctl" --env-file none setup)
+}
+
+stack_start_functions() {
+  port_free "$LAMBDA_INVOKE_PORT" || die "port $LAMBDA_INVOKE_PORT (LAMBDA_INVOKE_PORT) is taken"
+  say "starting the functions (cargo lambda watch on 127.0.0.1:$LAMBDA_INVOKE_PORT)"
+  stack_spawn functions cargo lambda watch \
+    --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_INVOKE_PORT" \
+    --concurrency "${LAMBDA_CONCURRENCY:-4}" "$@"
+  wait_for_port functions "$LAMBDA_INVOKE_PORT" 120
+}
+
+stack_start_gateway() {
+  port_free "$API_PORT" || die "port $API_PORT (API_PORT) is taken"
+  stack_spawn gateway "$ROOT/target/debug/gateway"
+  wait_for_port gateway "$API_PORT" 30
+}

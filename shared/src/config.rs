@@ -1,0 +1,136 @@
+//! Settings, read once at cold start from the environment, and the clients
+//! built from them once and reused by every invocation.
+
+use std::fmt;
+
+use crate::store::Store;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0} is not set")]
+    Missing(&'static str),
+    #[error("{name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+/// A secret value: never printed, not even by `{:?}`.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// Every setting a function reads. Names are the environment variables'.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `TABLE_NAME`: the single DynamoDB table.
+    pub table_name: String,
+    /// `JWT_SECRET`: HS256 key for access tokens, at least 32 bytes.
+    pub jwt_secret: Secret,
+}
+
+/// The shortest `JWT_SECRET` accepted: HS256 wants a key as long as its hash.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, so that tests need not touch the
+    /// process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let required = |name: &'static str| {
+            lookup(name)
+                .filter(|v| !v.is_empty())
+                .ok_or(ConfigError::Missing(name))
+        };
+        let jwt_secret = required("JWT_SECRET")?;
+        if jwt_secret.len() < MIN_SECRET_BYTES {
+            return Err(ConfigError::Invalid {
+                name: "JWT_SECRET",
+                reason: format!("must be at least {MIN_SECRET_BYTES} bytes"),
+            });
+        }
+        Ok(Self {
+            table_name: required("TABLE_NAME")?,
+            jwt_secret: Secret::new(jwt_secret),
+        })
+    }
+}
+
+/// What a handler needs: settings and the clients, built once per process.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub config: Config,
+    pub store: Store,
+}
+
+impl App {
+    /// Reads the configuration and builds the AWS clients (honouring
+    /// `AWS_ENDPOINT_URL` and the usual credential chain).
+    pub async fn from_env() -> Result<Self, crate::BoxError> {
+        let config = Config::from_env()?;
+        let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Ok(Self::new(config, &aws))
+    }
+
+    pub fn new(config: Config, aws: &aws_config::SdkConfig) -> Self {
+        let store = Store::new(aws_sdk_dynamodb::Client::new(aws), config.table_name.clone());
+        Self { config, store }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    #[test]
+    fn reads_required_settings() {
+        let secret = "s".repeat(32);
+        let config =
+            Config::from_lookup(lookup(&[("TABLE_NAME", "shop"), ("JWT_SECRET", &secret)])).expect("valid");
+        assert_eq!(config.table_name, "shop");
+        assert!(
+            !format!("{config:?}").contains(&secret),
+            "secret leaked into Debug"
+        );
+    }
+
+    #[test]
+    fn refuses_missing_or_short_secrets() {
+        assert!(matches!(
+            Config::from_lookup(lookup(&[("TABLE_NAME", "shop")])),
+            Err(ConfigError::Missing("JWT_SECRET"))
+        ));
+        assert!(matches!(
+            Config::from_lookup(lookup(&[("TABLE_NAME", "shop"), ("JWT_SECRET", "short")])),
+            Err(ConfigError::Invalid {
+                name: "JWT_SECRET",
+                ..
+            })
+        ));
+    }
+}

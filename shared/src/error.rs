@@ -1,0 +1,68 @@
+//! The one error type of the domain. Every variant maps to exactly one HTTP
+//! status and problem `code`, in [`crate::http::problem`].
+
+use serde::Serialize;
+
+/// One rejected field of a request body, named by its JSON path
+/// (`address.country`, `items[0].quantity`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("the request failed validation")]
+    Validation(Vec<FieldError>),
+    #[error("authentication is required")]
+    Unauthenticated,
+    #[error("the email or password is wrong")]
+    InvalidCredentials,
+    #[error("the caller's role does not allow this")]
+    Forbidden,
+    #[error("no such resource")]
+    NotFound,
+    #[error("an account with this email exists")]
+    EmailTaken,
+    #[error("too many failed logins; retry after {retry_after_secs} s")]
+    TooManyAttempts { retry_after_secs: u64 },
+    #[error("the body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("the body must be application/json")]
+    UnsupportedMediaType,
+    /// Anything unexpected: a store or network failure, a broken invariant.
+    /// Logged in full, answered as a bare 500.
+    #[error("internal error: {0}")]
+    Internal(#[source] crate::BoxError),
+}
+
+impl Error {
+    pub fn internal(err: impl Into<crate::BoxError>) -> Self {
+        Self::Internal(err.into())
+    }
+
+    /// A validation failure of a single field.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError {
+            field: field.to_owned(),
+            message: message.into(),
+        }])
+    }
+}
+
+impl<E, R> From<aws_sdk_dynamodb::error::SdkError<E, R>> for Error
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    fn from(err: aws_sdk_dynamodb::error::SdkError<E, R>) -> Self {
+        Self::Internal(Box::new(err))
+    }
+}
+
+impl From<serde_dynamo::Error> for Error {
+    fn from(err: serde_dynamo::Error) -> Self {
+        Self::Internal(Box::new(err))
+    }
+}

@@ -1,0 +1,311 @@
+//! The HTTP edge shared by every API function: the [`run`] loop, typed access
+//! to the request (path, query, caller, strict JSON body) and the responses,
+//! errors included as RFC 9457 problem details.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+
+use futures::FutureExt;
+use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::{Body, RequestExt};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use crate::auth::{self, Principal};
+use crate::error::Error;
+use crate::input::{FromJson, parse_document};
+use crate::{App, BoxError};
+
+/// Largest accepted request body.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+pub type Response = lambda_http::Response<Body>;
+
+/// What a handler returns: a response, or an error answered as a problem.
+pub type Answer = Result<Response, Error>;
+
+/// Runs an API function: builds the [`App`] once at cold start, then answers
+/// every invocation with `handler`. Errors become problem+json responses and
+/// a panic becomes a 500, never a dead process.
+pub fn run<F, Fut>(handler: F) -> Result<(), BoxError>
+where
+    F: Fn(&'static App, Request) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Answer> + Send + 'static,
+{
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        lambda_http::tracing::init_default_subscriber();
+        let app: &'static App = Box::leak(Box::new(App::from_env().await?));
+        lambda_http::run(lambda_http::service_fn(move |request| {
+            let answer = AssertUnwindSafe(handler(app, Request::new(request))).catch_unwind();
+            async move {
+                let response = match answer.await {
+                    Ok(answer) => respond(answer),
+                    Err(_) => {
+                        tracing::error!("handler panicked");
+                        problem(&Error::internal("handler panicked"))
+                    }
+                };
+                Ok::<_, lambda_http::Error>(response)
+            }
+        }))
+        .await
+    })
+}
+
+/// Turns a handler's answer into the response, logging failures by code
+/// only: bodies, tokens and passwords never reach a log.
+pub fn respond(answer: Answer) -> Response {
+    match answer {
+        Ok(response) => response,
+        Err(err) => {
+            match &err {
+                Error::Internal(source) => tracing::error!(error = %source, "request failed"),
+                other => tracing::info!(code = code(other), "request refused"),
+            }
+            problem(&err)
+        }
+    }
+}
+
+/// An API Gateway request with typed accessors.
+pub struct Request {
+    inner: lambda_http::Request,
+}
+
+impl Request {
+    pub fn new(inner: lambda_http::Request) -> Self {
+        Self { inner }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.inner.headers().get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The authenticated caller, from `Authorization: Bearer <token>`.
+    pub fn caller(&self, app: &App) -> Result<Principal, Error> {
+        auth::authenticate(&app.config.jwt_secret, self.header("authorization"))
+    }
+
+    /// A path parameter; a missing one means the route does not exist.
+    pub fn path_param(&self, name: &str) -> Result<String, Error> {
+        self.inner
+            .path_parameters_ref()
+            .and_then(|params| params.first(name))
+            .map(str::to_owned)
+            .ok_or(Error::NotFound)
+    }
+
+    pub fn query(&self, name: &str) -> Option<String> {
+        self.inner
+            .query_string_parameters_ref()
+            .and_then(|params| params.first(name))
+            .map(str::to_owned)
+    }
+
+    /// The body as `T`: `application/json` (else 415), at most
+    /// [`MAX_BODY_BYTES`] (else 413), well-formed, with only known fields of
+    /// the right types and ranges (else 400 naming each bad field).
+    pub fn json<T: FromJson>(&self) -> Result<T, Error> {
+        let content_type = self.header("content-type").unwrap_or_default();
+        let media_type = content_type.split(';').next().unwrap_or_default().trim();
+        if !media_type.eq_ignore_ascii_case("application/json") {
+            return Err(Error::UnsupportedMediaType);
+        }
+        let bytes: &[u8] = self.inner.body().as_ref();
+        if bytes.len() > MAX_BODY_BYTES {
+            return Err(Error::PayloadTooLarge {
+                limit: MAX_BODY_BYTES,
+            });
+        }
+        let value: Value = serde_json::from_slice(bytes).map_err(|err| {
+            Error::invalid(
+                "body",
+                format!("is not valid JSON (line {}, column {})", err.line(), err.column()),
+            )
+        })?;
+        parse_document(value)
+    }
+}
+
+fn with_json(status: StatusCode, content_type: &'static str, body: &impl Serialize) -> Response {
+    match serde_json::to_string(body) {
+        Ok(text) => {
+            let mut response = Response::new(Body::Text(text));
+            *response.status_mut() = status;
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+            response
+        }
+        Err(err) => problem(&Error::internal(err)),
+    }
+}
+
+/// `200` with a JSON body.
+pub fn ok(body: &impl Serialize) -> Answer {
+    Ok(with_json(StatusCode::OK, "application/json", body))
+}
+
+/// `201` with a JSON body.
+pub fn created(body: &impl Serialize) -> Answer {
+    Ok(with_json(StatusCode::CREATED, "application/json", body))
+}
+
+/// `204` without a body.
+pub fn no_content() -> Answer {
+    let mut response = Response::new(Body::Empty);
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    Ok(response)
+}
+
+/// The stable, machine-readable code of an error.
+pub fn code(err: &Error) -> &'static str {
+    match err {
+        Error::Validation(_) => "VALIDATION_FAILED",
+        Error::Unauthenticated => "UNAUTHENTICATED",
+        Error::InvalidCredentials => "INVALID_CREDENTIALS",
+        Error::Forbidden => "FORBIDDEN",
+        Error::NotFound => "NOT_FOUND",
+        Error::EmailTaken => "EMAIL_TAKEN",
+        Error::TooManyAttempts { .. } => "TOO_MANY_ATTEMPTS",
+        Error::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
+        Error::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+        Error::Internal(_) => "INTERNAL",
+    }
+}
+
+/// The one mapping from errors to HTTP: status, title, and extensions.
+pub fn problem(err: &Error) -> Response {
+    let (status, title) = match err {
+        Error::Validation(_) => (StatusCode::BAD_REQUEST, "Validation failed"),
+        Error::Unauthenticated => (StatusCode::UNAUTHORIZED, "Authentication required"),
+        Error::InvalidCredentials => (StatusCode::UNAUTHORIZED, "Invalid credentials"),
+        Error::Forbidden => (StatusCode::FORBIDDEN, "Forbidden"),
+        Error::NotFound => (StatusCode::NOT_FOUND, "Not found"),
+        Error::EmailTaken => (StatusCode::CONFLICT, "Email taken"),
+        Error::TooManyAttempts { .. } => (StatusCode::TOO_MANY_REQUESTS, "Too many attempts"),
+        Error::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "Payload too large"),
+        Error::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported media type"),
+        Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "Internal error"),
+    };
+    let detail = match err {
+        Error::Internal(_) => "An unexpected error occurred.".to_owned(),
+        other => format!("{}.", capitalise(&other.to_string())),
+    };
+    let mut body = Map::new();
+    body.insert("type".into(), json!("about:blank"));
+    body.insert("title".into(), json!(title));
+    body.insert("status".into(), json!(status.as_u16()));
+    body.insert("code".into(), json!(code(err)));
+    body.insert("detail".into(), json!(detail));
+    if let Error::Validation(errors) = err {
+        body.insert("errors".into(), json!(errors));
+    }
+    let mut response = with_json(status, "application/problem+json", &body);
+    let headers = response.headers_mut();
+    match err {
+        Error::Unauthenticated | Error::InvalidCredentials => {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        Error::TooManyAttempts { retry_after_secs } => {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+        }
+        _ => {}
+    }
+    response
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body_json(response: &Response) -> Value {
+        serde_json::from_slice(response.body().as_ref()).expect("json body")
+    }
+
+    fn request(content_type: Option<&str>, body: &str) -> Request {
+        let mut builder = lambda_http::http::Request::builder()
+            .method("POST")
+            .uri("/auth/register");
+        if let Some(content_type) = content_type {
+            builder = builder.header("content-type", content_type);
+        }
+        Request::new(builder.body(Body::Text(body.to_owned())).expect("request"))
+    }
+
+    #[test]
+    fn problems_carry_status_code_and_headers() {
+        let response = problem(&Error::Unauthenticated);
+        assert_eq!(response.status(), 401);
+        assert_eq!(response.headers()["www-authenticate"], "Bearer");
+        assert_eq!(response.headers()["content-type"], "application/problem+json");
+        let body = body_json(&response);
+        assert_eq!(body["code"], "UNAUTHENTICATED");
+        assert_eq!(body["type"], "about:blank");
+
+        let response = problem(&Error::TooManyAttempts { retry_after_secs: 42 });
+        assert_eq!(response.status(), 429);
+        assert_eq!(response.headers()["retry-after"], "42");
+    }
+
+    #[test]
+    fn internal_errors_hide_their_cause() {
+        let response = problem(&Error::internal("table shop-secret exploded"));
+        assert_eq!(response.status(), 500);
+        assert!(!String::from_utf8_lossy(response.body().as_ref()).contains("shop-secret"));
+    }
+
+    #[test]
+    fn validation_problems_list_fields() {
+        let body = body_json(&problem(&Error::invalid("email", "is required")));
+        assert_eq!(
+            body["errors"],
+            json!([{"field": "email", "message": "is required"}])
+        );
+    }
+
+    #[derive(Debug)]
+    struct Anything;
+    impl FromJson for Anything {
+        fn from_json(_: Value, _: &str, _: &mut crate::input::Errors) -> Option<Self> {
+            Some(Self)
+        }
+    }
+
+    #[test]
+    fn bodies_must_be_small_json() {
+        assert!(matches!(
+            request(None, "{}").json::<Anything>(),
+            Err(Error::UnsupportedMediaType)
+        ));
+        assert!(matches!(
+            request(Some("text/plain"), "{}").json::<Anything>(),
+            Err(Error::UnsupportedMediaType)
+        ));
+        assert!(
+            request(Some("Application/JSON; charset=utf-8"), "{}")
+                .json::<Anything>()
+                .is_ok()
+        );
+        let big = format!("\"{}\"", "x".repeat(MAX_BODY_BYTES));
+        assert!(matches!(
+            request(Some("application/json"), &big).json::<Anything>(),
+            Err(Error::PayloadTooLarge { .. })
+        ));
+        assert!(matches!(
+            request(Some("application/json"), "{nope").json::<Anything>(),
+            Err(Error::Validation(_))
+        ));
+    }
+}

@@ -1,0 +1,21 @@
+//! The shop's domain crate: everything the Lambda functions have in common.
+//!
+//! Each function's `main.rs` is thin: it hands a handler to [`http::run`],
+//! and the handler parses its input, calls one use case from a domain module
+//! ([`users`], ...) and answers.
+
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod input;
+pub mod queue;
+pub mod store;
+pub mod users;
+
+pub use config::{App, Config};
+pub use error::{Error, FieldError};
+
+/// The error type of entry points and tools.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;

@@ -1,0 +1,277 @@
+//! User, email and login-attempt items.
+
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem};
+use serde::{Deserialize, Serialize};
+
+use super::{Store, TTL_ATTRIBUTE, item, key, keys, n, s};
+use crate::auth::PasswordDigest;
+use crate::clock::Timestamp;
+use crate::error::Error;
+use crate::input::Update;
+use crate::users::{Email, LOCKOUT_WINDOW_SECS, MAX_LOGIN_FAILURES, ProfilePatch, User, UserId};
+
+/// A user with the hash of their password: never leaves the domain crate's
+/// use cases.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Account {
+    #[serde(flatten)]
+    pub user: User,
+    #[serde(rename = "password_hash")]
+    pub digest: PasswordDigest,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Serialize, Deserialize)]
+struct EmailItem {
+    user_id: UserId,
+}
+
+#[derive(Deserialize)]
+struct AttemptsItem {
+    window_start: i64,
+}
+
+fn put(item: super::Item, table: &str) -> Result<TransactWriteItem, Error> {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(PK)")
+        .build()
+        .map_err(Error::internal)?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+impl Store {
+    /// Writes the user and claims the email in one transaction; a taken email
+    /// writes nothing and is `EMAIL_TAKEN`.
+    pub async fn create_user(&self, user: &User, digest: &PasswordDigest) -> Result<(), Error> {
+        let account = Account {
+            user: user.clone(),
+            digest: digest.clone(),
+            updated_at: user.created_at,
+        };
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(put(item(keys::user(&user.id), &account)?, &self.table)?)
+            .transact_items(put(
+                item(
+                    keys::email(&user.email),
+                    &EmailItem {
+                        user_id: user.id.clone(),
+                    },
+                )?,
+                &self.table,
+            )?)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) => match err.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled))
+                    if cancelled
+                        .cancellation_reasons()
+                        .get(1)
+                        .and_then(|reason| reason.code())
+                        == Some("ConditionalCheckFailed") =>
+                {
+                    Err(Error::EmailTaken)
+                }
+                _ => Err(err.into()),
+            },
+        }
+    }
+
+    pub async fn get_account(&self, id: &UserId) -> Result<Option<Account>, Error> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::user(id))))
+            .consistent_read(true)
+            .send()
+            .await?;
+        Ok(output.item.map(serde_dynamo::from_item).transpose()?)
+    }
+
+    pub async fn find_account_by_email(&self, email: &Email) -> Result<Option<Account>, Error> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::email(email))))
+            .consistent_read(true)
+            .send()
+            .await?;
+        let Some(found) = output.item else { return Ok(None) };
+        let found: EmailItem = serde_dynamo::from_item(found)?;
+        self.get_account(&found.user_id).await
+    }
+
+    /// Applies a profile patch and returns the updated user.
+    pub async fn update_profile(
+        &self,
+        id: &UserId,
+        patch: &ProfilePatch,
+        now: Timestamp,
+    ) -> Result<User, Error> {
+        let mut set = vec!["updated_at = :now"];
+        let mut remove = vec![];
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::user(id))))
+            .expression_attribute_values(":now", s(now.to_string()));
+        if let Update::Set(name) = &patch.name {
+            set.push("#name = :name");
+            request = request
+                .expression_attribute_names("#name", "name")
+                .expression_attribute_values(":name", s(name.as_str()));
+        }
+        match &patch.address {
+            Update::Keep => {}
+            Update::Clear => remove.push("address"),
+            Update::Set(address) => {
+                set.push("address = :address");
+                request = request
+                    .expression_attribute_values(":address", serde_dynamo::to_attribute_value(address)?);
+            }
+        }
+        let mut expression = format!("SET {}", set.join(", "));
+        if !remove.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
+        let result = request
+            .update_expression(expression)
+            .condition_expression("attribute_exists(PK)")
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(output) => {
+                let account: Account = serde_dynamo::from_item(output.attributes.unwrap_or_default())?;
+                Ok(account.user)
+            }
+            Err(err) if is_conditional_failure(&err) => Err(Error::NotFound),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Replaces the password hash if it is still `current` (a concurrent
+    /// change makes this one fail as `INVALID_CREDENTIALS`).
+    pub async fn replace_password(
+        &self,
+        id: &UserId,
+        current: &PasswordDigest,
+        new: &PasswordDigest,
+        now: Timestamp,
+    ) -> Result<(), Error> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::user(id))))
+            .update_expression("SET password_hash = :new, updated_at = :now")
+            .condition_expression("password_hash = :current")
+            .expression_attribute_values(":new", serde_dynamo::to_attribute_value(new)?)
+            .expression_attribute_values(":current", serde_dynamo::to_attribute_value(current)?)
+            .expression_attribute_values(":now", s(now.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if is_conditional_failure(&err) => Err(Error::InvalidCredentials),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Counts a login attempt for `email` in the current window, or refuses
+    /// it with `TOO_MANY_ATTEMPTS` when the window already holds
+    /// [`MAX_LOGIN_FAILURES`]. A window starts at its first attempt and lasts
+    /// [`LOCKOUT_WINDOW_SECS`]; a success clears it.
+    pub async fn count_login_attempt(&self, email: &Email, now: Timestamp) -> Result<(), Error> {
+        let window_end = now.unix() + LOCKOUT_WINDOW_SECS;
+        let cutoff = now.unix() - LOCKOUT_WINDOW_SECS;
+        // Two rounds at most: the second only after resetting a window that
+        // had run out, which another caller may have done at the same time.
+        for _ in 0..2 {
+            let counted = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key(keys::login_attempts(email))))
+                .update_expression("SET window_start = if_not_exists(window_start, :now), #ttl = if_not_exists(#ttl, :end) ADD attempts :one")
+                .condition_expression("attribute_not_exists(PK) OR (window_start > :cutoff AND attempts < :max)")
+                .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+                .expression_attribute_values(":now", n(now.unix()))
+                .expression_attribute_values(":end", n(window_end))
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":cutoff", n(cutoff))
+                .expression_attribute_values(":max", n(MAX_LOGIN_FAILURES))
+                .send()
+                .await;
+            match counted {
+                Ok(_) => return Ok(()),
+                Err(err) if is_conditional_failure(&err) => {}
+                Err(err) => return Err(err.into()),
+            }
+            let current = self
+                .client
+                .get_item()
+                .table_name(&self.table)
+                .set_key(Some(key(keys::login_attempts(email))))
+                .consistent_read(true)
+                .send()
+                .await?;
+            let Some(current) = current.item else { continue };
+            let current: AttemptsItem = serde_dynamo::from_item(current)?;
+            if current.window_start > cutoff {
+                let retry_after = current.window_start + LOCKOUT_WINDOW_SECS - now.unix();
+                return Err(Error::TooManyAttempts {
+                    retry_after_secs: u64::try_from(retry_after.max(1)).unwrap_or(1),
+                });
+            }
+            // The window has passed: start a new one holding this attempt.
+            let reset = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key(keys::login_attempts(email))))
+                .update_expression("SET window_start = :now, #ttl = :end, attempts = :one")
+                .condition_expression("window_start = :old")
+                .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+                .expression_attribute_values(":now", n(now.unix()))
+                .expression_attribute_values(":end", n(window_end))
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":old", n(current.window_start))
+                .send()
+                .await;
+            match reset {
+                Ok(_) => return Ok(()),
+                Err(err) if is_conditional_failure(&err) => {}
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Err(Error::TooManyAttempts { retry_after_secs: 1 })
+    }
+
+    pub async fn clear_login_attempts(&self, email: &Email) -> Result<(), Error> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::login_attempts(email))))
+            .send()
+            .await?;
+        Ok(())
+    }
+}
+
+fn is_conditional_failure<R>(err: &aws_sdk_dynamodb::error::SdkError<UpdateItemError, R>) -> bool {
+    matches!(
+        err.as_service_error(),
+        Some(UpdateItemError::ConditionalCheckFailedException(_))
+    )
+}

@@ -1,0 +1,205 @@
+//! Test support: an isolated table and queues per integration test, and an
+//! HTTP client for the end-to-end tests that drive the local gateway.
+//!
+//! Both need the local stack that `make test` starts: integration tests read
+//! `AWS_ENDPOINT_URL` (the emulator), end-to-end tests `SHOP_API_URL` (the
+//! gateway). Run through `make test`; a test run without them fails loudly.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use shared::config::Secret;
+use shared::{App, Config, queue, store};
+
+pub use reqwest;
+pub use serde_json;
+
+/// A setting the test run must have.
+pub fn require_env(name: &str) -> String {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| {
+            panic!("{name} is not set: run the tests through `make test`, which starts the local stack")
+        })
+}
+
+/// A name no other test uses.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::now_v7().simple())
+}
+
+pub const TEST_JWT_SECRET: &str = "integration-tests-jwt-secret-0123456789abcdef";
+
+/// An [`App`] on a table and queues of its own, created in the emulator.
+pub struct TestApp {
+    pub app: App,
+    pub sqs: aws_sdk_sqs::Client,
+    pub queues: Vec<(queue::QueueSpec, queue::QueueUrls)>,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        require_env("AWS_ENDPOINT_URL");
+        let aws = aws_config_from_env().await;
+        let table = unique("test");
+        let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
+        store::create_table(&dynamodb, &table)
+            .await
+            .expect("create the test table");
+        let sqs = aws_sdk_sqs::Client::new(&aws);
+        let queues = queue::create_queues(&sqs, &format!("{table}-"))
+            .await
+            .expect("create the test queues");
+        let config = Config::from_lookup(|name| match name {
+            "TABLE_NAME" => Some(table.clone()),
+            "JWT_SECRET" => Some(TEST_JWT_SECRET.to_owned()),
+            _ => None,
+        })
+        .expect("test configuration");
+        Self {
+            app: App::new(config, &aws),
+            sqs,
+            queues,
+        }
+    }
+
+    pub fn secret(&self) -> Secret {
+        Secret::new(TEST_JWT_SECRET)
+    }
+}
+
+async fn aws_config_from_env() -> aws_config::SdkConfig {
+    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts a problem+json answer with this status and code.
+    #[track_caller]
+    pub fn assert_problem(&self, status: u16, code: &str) {
+        assert_eq!(self.status.as_u16(), status, "status of {}", self.text);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "{}",
+            self.text
+        );
+        assert_eq!(self.body["code"], code, "{}", self.text);
+        assert_eq!(self.body["status"], status, "{}", self.text);
+    }
+
+    /// The fields named by a `VALIDATION_FAILED` answer.
+    pub fn error_fields(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|errors| {
+                errors
+                    .iter()
+                    .filter_map(|e| e["field"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// A client of the shop's HTTP API through the local gateway.
+#[derive(Clone)]
+pub struct Api {
+    base: String,
+    client: reqwest::Client,
+}
+
+/// A registered and logged-in user.
+#[derive(Debug, Clone)]
+pub struct Customer {
+    pub id: String,
+    pub email: String,
+    pub password: String,
+    pub token: String,
+}
+
+impl Api {
+    pub fn from_env() -> Self {
+        Self {
+            base: require_env("SHOP_API_URL"),
+            client: reqwest::Client::new(),
+        }
+    }
+
+    pub async fn send(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        self.read(request).await
+    }
+
+    /// Sends a prepared request (for odd headers and bodies).
+    pub async fn read(&self, request: reqwest::RequestBuilder) -> Reply {
+        let response = request.send().await.expect("the gateway answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("a readable body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, format!("{}{path}", self.base))
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        self.send(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.send(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Reply {
+        self.post("/auth/login", None, json!({"email": email, "password": password}))
+            .await
+    }
+
+    /// Registers a fresh customer and logs them in.
+    pub async fn customer(&self) -> Customer {
+        let email = format!("{}@example.com", unique("customer"));
+        let password = "correct horse battery staple".to_owned();
+        let reply = self
+            .post(
+                "/auth/register",
+                None,
+                json!({"email": email, "password": password, "name": "Test Customer"}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "register: {}", reply.text);
+        let login = self.login(&email, &password).await;
+        assert_eq!(login.status, StatusCode::OK, "login: {}", login.text);
+        Customer {
+            id: reply.body["id"].as_str().expect("id").to_owned(),
+            email,
+            password,
+            token: login.body["access_token"].as_str().expect("token").to_owned(),
+        }
+    }
+}

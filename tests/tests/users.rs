@@ -1,0 +1,282 @@
+//! Users against the emulator: the rules of registration, login lockout,
+//! profile and password changes, checked through the use cases and the table.
+
+use serde_json::json;
+use shared::auth::{self, Role};
+use shared::input::parse_document;
+use shared::users::{self, Credentials, Email, LOCKOUT_WINDOW_SECS, MAX_LOGIN_FAILURES, Registration};
+use shared::{Error, store};
+use shop_tests::{TestApp, unique};
+
+fn registration(email: &str) -> Registration {
+    parse_document(json!({"email": email, "password": "correct horse battery", "name": "Ann"}))
+        .expect("valid")
+}
+
+fn credentials(email: &str, password: &str) -> Credentials {
+    parse_document(json!({"email": email, "password": password})).expect("valid")
+}
+
+fn email() -> String {
+    format!("{}@example.com", unique("user"))
+}
+
+async fn item_count(t: &TestApp) -> usize {
+    // Tooling-only scan of a throwaway test table, to prove nothing partial was written.
+    let out = t
+        .app
+        .store
+        .client()
+        .scan()
+        .table_name(t.app.store.table())
+        .send()
+        .await
+        .expect("scan");
+    out.items.map(|items| items.len()).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn register_claims_the_email_atomically() {
+    let t = TestApp::spawn().await;
+    let address = email();
+    let user = users::register(&t.app, registration(&address))
+        .await
+        .expect("registered");
+    assert_eq!(user.role, Role::Customer);
+    assert_eq!(item_count(&t).await, 2, "the profile and the email claim");
+
+    let again = users::register(&t.app, registration(&address.to_uppercase())).await;
+    assert!(matches!(again, Err(Error::EmailTaken)), "{again:?}");
+    assert_eq!(item_count(&t).await, 2, "a taken email writes nothing");
+}
+
+#[tokio::test]
+async fn concurrent_registrations_of_one_email_make_one_account() {
+    let t = TestApp::spawn().await;
+    let address = email();
+    let attempts = (0..8).map(|_| users::register(&t.app, registration(&address)));
+    let results = futures::future::join_all(attempts).await;
+    let created = results.iter().filter(|r| r.is_ok()).count();
+    let taken = results
+        .iter()
+        .filter(|r| matches!(r, Err(Error::EmailTaken)))
+        .count();
+    assert_eq!((created, taken), (1, 7), "{results:?}");
+    assert_eq!(item_count(&t).await, 2);
+}
+
+#[tokio::test]
+async fn login_issues_a_token_for_the_user() {
+    let t = TestApp::spawn().await;
+    let address = email();
+    let user = users::register(&t.app, registration(&address))
+        .await
+        .expect("registered");
+    let session = users::login(&t.app, credentials(&address, "correct horse battery"))
+        .await
+        .expect("login");
+    let principal = auth::verify_token(&t.secret(), &session.access_token).expect("valid token");
+    assert_eq!(principal.user_id, user.id);
+    assert_eq!(session.user, user);
+    assert_eq!(session.expires_in, 3600);
+}
+
+#[tokio::test]
+async fn unknown_email_and_wrong_password_fail_alike() {
+    let t = TestApp::spawn().await;
+    let address = email();
+    users::register(&t.app, registration(&address))
+        .await
+        .expect("registered");
+    let wrong = users::login(&t.app, credentials(&address, "wrong horse battery")).await;
+    let unknown = users::login(&t.app, credentials(&email(), "correct horse battery")).await;
+    assert!(matches!(wrong, Err(Error::InvalidCredentials)), "{wrong:?}");
+    assert!(matches!(unknown, Err(Error::InvalidCredentials)), "{unknown:?}");
+}
+
+#[tokio::test]
+async fn five_failures_lock_the_email_even_for_the_right_password() {
+    let t = TestApp::spawn().await;
+    let address = email();
+    users::register(&t.app, registration(&address))
+        .await
+        .expect("registered");
+    for _ in 0..MAX_LOGIN_FAILURES {
+        let result = users::login(&t.app, credentials(&address, "wrong horse battery")).await;
+        assert!(matches!(result, Err(Error::InvalidCredentials)), "{result:?}");
+    }
+    let locked = users::login(&t.app, credentials(&address, "correct horse battery")).await;
+    match locked {
+        Err(Error::TooManyAttempts { retry_after_secs }) => {
+            assert!(
+                retry_after_secs > 0 && retry_after_secs <= LOCKOUT_WINDOW_SECS as u64,
+                "{retry_after_secs}"
+            );
+        }
+        other => panic!("expected a lockout, got {other:?}"),
+    }
+    // Another email is not affected.
+    let other = email();
+    users::register(&t.app, registration(&other))
+        .await
+        .expect("registered");
+    users::login(&t.app, credentials(&other, "correct horse battery"))
+        .await
+        .expect("login");
+}
+
+#[tokio::test]
+async fn parallel_guesses_cannot_pass_the_lockout() {
+    let t = TestApp::spawn().await;
+    let address = email();
+    users::register(&t.app, registration(&address))
+        .await
+        .expect("registered");
+    let guesses =
+        (0..20).map(|i| users::login(&t.app, credentials(&address, &format!("wrong guess number {i}"))));
+    let results = futures::future::join_all(guesses).await;
+    let checked = results
+        .iter()
+        .filter(|r| matches!(r, Err(Error::InvalidCredentials)))
+        .count();
+    let refused = results
+        .iter()
+        .filter(|r| matches!(r, Err(Error::TooManyAttempts { .. })))
+        .count();
+    assert_eq!(checked, MAX_LOGIN_FAILURES as usize, "{results:?}");
+    assert_eq!(refused, 20 - MAX_LOGIN_FAILURES as usize);
+}
+
+#[tokio::test]
+async fn a_success_clears_earlier_failures() {
+    let t = TestApp::spawn().await;
+    let address = email();
+    users::register(&t.app, registration(&address))
+        .await
+        .expect("registered");
+    for _ in 0..MAX_LOGIN_FAILURES - 1 {
+        assert!(
+            users::login(&t.app, credentials(&address, "wrong horse battery"))
+                .await
+                .is_err()
+        );
+    }
+    users::login(&t.app, credentials(&address, "correct horse battery"))
+        .await
+        .expect("login");
+    for _ in 0..MAX_LOGIN_FAILURES - 1 {
+        assert!(matches!(
+            users::login(&t.app, credentials(&address, "wrong horse battery")).await,
+            Err(Error::InvalidCredentials)
+        ));
+    }
+    users::login(&t.app, credentials(&address, "correct horse battery"))
+        .await
+        .expect("still not locked");
+}
+
+#[tokio::test]
+async fn profile_updates_and_password_changes_persist() {
+    let t = TestApp::spawn().await;
+    let address = email();
+    let user = users::register(&t.app, registration(&address))
+        .await
+        .expect("registered");
+    let caller = auth::Principal {
+        user_id: user.id.clone(),
+        role: user.role,
+    };
+    let patch = parse_document(json!({
+        "name": "Ann Smith",
+        "address": {"name": "Ann Smith", "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "us"}
+    }))
+    .expect("valid");
+    let updated = users::update_me(&t.app, &caller, patch).await.expect("updated");
+    assert_eq!(updated.name.as_str(), "Ann Smith");
+    let stored = users::get_me(&t.app, &caller).await.expect("read back");
+    assert_eq!(stored, updated);
+    assert_eq!(
+        serde_json::to_value(&stored).expect("json")["address"]["country"],
+        "US"
+    );
+
+    let cleared = users::update_me(
+        &t.app,
+        &caller,
+        parse_document(json!({"address": null})).expect("valid"),
+    )
+    .await
+    .expect("cleared");
+    assert_eq!(cleared.address, None);
+    assert_eq!(cleared.name.as_str(), "Ann Smith");
+
+    let wrong = parse_document(
+        json!({"current_password": "not my password", "new_password": "a brand new password"}),
+    )
+    .expect("valid");
+    assert!(matches!(
+        users::change_password(&t.app, &caller, wrong).await,
+        Err(Error::InvalidCredentials)
+    ));
+    let change = parse_document(
+        json!({"current_password": "correct horse battery", "new_password": "a brand new password"}),
+    )
+    .expect("valid");
+    users::change_password(&t.app, &caller, change)
+        .await
+        .expect("changed");
+    assert!(
+        users::login(&t.app, credentials(&address, "correct horse battery"))
+            .await
+            .is_err()
+    );
+    users::login(&t.app, credentials(&address, "a brand new password"))
+        .await
+        .expect("new password works");
+}
+
+#[tokio::test]
+async fn the_operator_can_create_admins() {
+    let t = TestApp::spawn().await;
+    let address = email();
+    let admin = users::create_user(&t.app.store, registration(&address), Role::Admin)
+        .await
+        .expect("created");
+    let session = users::login(&t.app, credentials(&address, "correct horse battery"))
+        .await
+        .expect("login");
+    assert_eq!(session.user.id, admin.id);
+    assert!(
+        auth::verify_token(&t.secret(), &session.access_token)
+            .expect("token")
+            .is_admin()
+    );
+    assert_eq!(Email::parse(address).expect("valid"), session.user.email);
+}
+
+#[tokio::test]
+async fn tables_are_created_from_the_one_definition() {
+    let t = TestApp::spawn().await;
+    let description = t
+        .app
+        .store
+        .client()
+        .describe_table()
+        .table_name(t.app.store.table())
+        .send()
+        .await
+        .expect("describe")
+        .table
+        .expect("table");
+    let indexes: Vec<_> = description
+        .global_secondary_indexes()
+        .iter()
+        .filter_map(|gsi| gsi.index_name())
+        .collect();
+    let expected: Vec<_> = store::GSIS.iter().map(|gsi| gsi.name).collect();
+    assert_eq!(indexes.len(), expected.len());
+    for name in expected {
+        assert!(indexes.contains(&name), "{name} missing from {indexes:?}");
+    }
+    assert_eq!(t.queues.len(), 2);
+}

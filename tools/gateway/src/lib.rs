@@ -1,0 +1,8 @@
+//! The local gateway: what API Gateway, SQS event source mappings and
+//! EventBridge schedules do for the deployed shop, done on loopback for the
+//! functions running under `cargo lambda watch`. Everything it serves comes
+//! from `template.yaml`.
+
+pub mod lambda;
+pub mod routes;
+pub mod template;

@@ -1,0 +1,151 @@
+//! `gateway`: serves the shop's HttpApi routes on 127.0.0.1, invoking the
+//! functions that `cargo lambda watch` runs.
+//!
+//! Settings: `API_PORT` (3000), `LAMBDA_INVOKE_PORT` (9000), `TEMPLATE`
+//! (`template.yaml`).
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+use gateway::lambda::Invoker;
+use gateway::routes::{self, Router};
+use gateway::template::Template;
+use http::{Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+/// API Gateway's own payload limit; the functions enforce the shop's smaller one.
+const MAX_PAYLOAD: usize = 10 * 1024 * 1024;
+
+struct Gateway {
+    router: Router,
+    invoker: Invoker,
+    host: String,
+    requests: AtomicU64,
+}
+
+fn setting(name: &str, default: &str) -> String {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| default.to_owned())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let port: u16 = setting("API_PORT", "3000").parse()?;
+    let invoke_port: u16 = setting("LAMBDA_INVOKE_PORT", "9000").parse()?;
+    let template_path = PathBuf::from(setting("TEMPLATE", "template.yaml"));
+    let template = Template::load(&template_path)?;
+
+    let router = Router::new(&template.functions);
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let gateway = Arc::new(Gateway {
+        router,
+        invoker: Invoker::new(format!("http://127.0.0.1:{invoke_port}")),
+        host: addr.to_string(),
+        requests: AtomicU64::new(0),
+    });
+    let listener = TcpListener::bind(addr).await?;
+    eprintln!(
+        "gateway: {} routes from {} on http://{addr}",
+        gateway.router.routes().len(),
+        template_path.display()
+    );
+
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let gateway = Arc::clone(&gateway);
+        tokio::spawn(async move {
+            let service = service_fn(move |request| {
+                let gateway = Arc::clone(&gateway);
+                async move { Ok::<_, Infallible>(gateway.handle(request).await) }
+            });
+            if let Err(err) = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                eprintln!("gateway: connection error: {err}");
+            }
+        });
+    }
+}
+
+impl Gateway {
+    async fn handle(&self, request: Request<Incoming>) -> Response<Full<Bytes>> {
+        let (parts, body) = request.into_parts();
+        let Some((route, params)) = self.router.find(&parts.method, parts.uri.path()) else {
+            return routes::problem(
+                StatusCode::NOT_FOUND,
+                "NOT_FOUND",
+                "No route matches this method and path.",
+            );
+        };
+        let body = match Limited::new(body, MAX_PAYLOAD).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(_) => {
+                return routes::problem(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "PAYLOAD_TOO_LARGE",
+                    "The body is larger than the gateway accepts.",
+                );
+            }
+        };
+        let id = self.requests.fetch_add(1, Ordering::Relaxed);
+        let request_id = format!("local-{}-{id}", std::process::id());
+        let host = parts
+            .headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or(&self.host)
+            .to_owned();
+        let event = routes::to_event(route, params, &parts, &body, &host, &request_id);
+        let payload = match serde_json::to_vec(&event) {
+            Ok(payload) => payload,
+            Err(err) => {
+                return routes::problem(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", &err.to_string());
+            }
+        };
+        let started = std::time::Instant::now();
+        let result = self.invoker.invoke(&route.binary, payload).await;
+        let response = match result.map(|bytes| serde_json::from_slice(&bytes)) {
+            Ok(Ok(response)) => routes::from_response(response),
+            Ok(Err(err)) => {
+                eprintln!(
+                    "gateway: {} answered something that is not a payload v2 response: {err}",
+                    route.binary
+                );
+                routes::problem(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "INTERNAL",
+                    "An unexpected error occurred.",
+                )
+            }
+            Err(err) => {
+                eprintln!("gateway: {err}");
+                routes::problem(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "INTERNAL",
+                    "An unexpected error occurred.",
+                )
+            }
+        };
+        eprintln!(
+            "gateway: {} {} -> {} {} ({} ms)",
+            parts.method,
+            parts.uri.path(),
+            route.binary,
+            response.status().as_u16(),
+            started.elapsed().as_millis()
+        );
+        response
+    }
+}

@@ -1,0 +1,336 @@
+//! HttpApi emulation: route matching, and the translation between HTTP and
+//! API Gateway HTTP API (payload v2) events.
+
+use std::collections::HashMap;
+
+use aws_lambda_events::apigw::{
+    ApiGatewayV2httpRequest, ApiGatewayV2httpRequestContext, ApiGatewayV2httpRequestContextHttpDescription,
+    ApiGatewayV2httpResponse,
+};
+use aws_lambda_events::encodings::Body as EventBody;
+use aws_lambda_events::query_map::QueryMap;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode, header};
+use http_body_util::Full;
+
+use crate::template::{Event, Function};
+
+/// One HttpApi route of one function.
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub method: String,
+    pub path: String,
+    pub binary: String,
+    segments: Vec<Segment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Literal(String),
+    Param(String),
+}
+
+impl Route {
+    pub fn route_key(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+
+    fn literal_count(&self) -> usize {
+        self.segments
+            .iter()
+            .filter(|s| matches!(s, Segment::Literal(_)))
+            .count()
+    }
+
+    fn capture(&self, parts: &[&str]) -> Option<HashMap<String, String>> {
+        if parts.len() != self.segments.len() {
+            return None;
+        }
+        let mut params = HashMap::new();
+        for (segment, part) in self.segments.iter().zip(parts) {
+            match segment {
+                Segment::Literal(literal) if literal == part => {}
+                Segment::Param(name) if !part.is_empty() => {
+                    let decoded = percent_encoding::percent_decode_str(part).decode_utf8().ok()?;
+                    params.insert(name.clone(), decoded.into_owned());
+                }
+                _ => return None,
+            }
+        }
+        Some(params)
+    }
+}
+
+fn split(path: &str) -> Vec<&str> {
+    path.trim_matches('/').split('/').collect()
+}
+
+/// The routes of a template, most specific first.
+#[derive(Debug, Default)]
+pub struct Router {
+    routes: Vec<Route>,
+}
+
+impl Router {
+    pub fn new(functions: &[Function]) -> Self {
+        let mut routes: Vec<Route> = functions
+            .iter()
+            .flat_map(|function| {
+                function.events.iter().filter_map(|event| match event {
+                    Event::Http { method, path } => Some(Route {
+                        method: method.clone(),
+                        path: path.clone(),
+                        binary: function.binary.clone(),
+                        segments: split(path)
+                            .into_iter()
+                            .map(|s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                                Some(name) => Segment::Param(name.to_owned()),
+                                None => Segment::Literal(s.to_owned()),
+                            })
+                            .collect(),
+                    }),
+                    _ => None,
+                })
+            })
+            .collect();
+        // A literal segment beats a parameter, as in API Gateway.
+        routes.sort_by_key(|route| std::cmp::Reverse(route.literal_count()));
+        Self { routes }
+    }
+
+    pub fn routes(&self) -> &[Route] {
+        &self.routes
+    }
+
+    /// The route serving `method path`, with its path parameters.
+    pub fn find(&self, method: &Method, path: &str) -> Option<(&Route, HashMap<String, String>)> {
+        let parts = split(path);
+        self.routes
+            .iter()
+            .filter(|route| route.method == "ANY" || route.method == method.as_str())
+            .find_map(|route| route.capture(&parts).map(|params| (route, params)))
+    }
+}
+
+/// Whether API Gateway would pass a body of this type as text.
+fn is_textual(content_type: Option<&HeaderValue>) -> bool {
+    let Some(content_type) = content_type.and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let media = content_type.to_ascii_lowercase();
+    media.starts_with("text/")
+        || ["json", "xml", "javascript", "x-www-form-urlencoded"]
+            .iter()
+            .any(|kind| media.contains(kind))
+}
+
+/// Builds the event API Gateway would send for this request.
+pub fn to_event(
+    route: &Route,
+    path_parameters: HashMap<String, String>,
+    parts: &http::request::Parts,
+    body: &Bytes,
+    host: &str,
+    request_id: &str,
+) -> ApiGatewayV2httpRequest {
+    let now = time::OffsetDateTime::now_utc();
+    let raw_query = parts.uri.query().unwrap_or_default().to_owned();
+
+    let mut query: HashMap<String, Vec<String>> = HashMap::new();
+    for (key, value) in form_urlencoded::parse(raw_query.as_bytes()) {
+        query
+            .entry(key.into_owned())
+            .or_default()
+            .push(value.into_owned());
+    }
+    // Payload v2 joins repeated parameters with commas.
+    let query: HashMap<String, String> = query.into_iter().map(|(k, v)| (k, v.join(","))).collect();
+
+    // Payload v2 lower-cases names, joins repeated headers with commas, and
+    // moves cookies to their own list.
+    let mut headers = HeaderMap::new();
+    let mut cookies = Vec::new();
+    for name in parts.headers.keys() {
+        let values: Vec<&str> = parts
+            .headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        if name == header::COOKIE {
+            cookies.extend(
+                values
+                    .iter()
+                    .flat_map(|v| v.split(';'))
+                    .map(|c| c.trim().to_owned()),
+            );
+        } else if let Ok(joined) = HeaderValue::from_str(&values.join(",")) {
+            headers.insert(name.clone(), joined);
+        }
+    }
+
+    let (body, is_base64_encoded) = match std::str::from_utf8(body) {
+        _ if body.is_empty() => (None, false),
+        Ok(text) if is_textual(parts.headers.get(header::CONTENT_TYPE)) => (Some(text.to_owned()), false),
+        _ => (Some(BASE64.encode(body)), true),
+    };
+
+    let mut http = ApiGatewayV2httpRequestContextHttpDescription::default();
+    http.method = parts.method.clone();
+    http.path = Some(parts.uri.path().to_owned());
+    http.protocol = Some("HTTP/1.1".into());
+    http.source_ip = Some("127.0.0.1".into());
+    http.user_agent = parts
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+
+    let mut context = ApiGatewayV2httpRequestContext::default();
+    context.route_key = Some(route.route_key());
+    context.account_id = Some("123456789012".into());
+    context.stage = Some("$default".into());
+    context.request_id = Some(request_id.to_owned());
+    context.apiid = Some("local".into());
+    context.domain_name = Some(host.to_owned());
+    context.domain_prefix = Some(host.split('.').next().unwrap_or(host).to_owned());
+    context.time_epoch = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or_default();
+    context.time = Some(now.to_string());
+    context.http = http;
+
+    let mut event = ApiGatewayV2httpRequest::default();
+    event.version = Some("2.0".into());
+    event.route_key = Some(route.route_key());
+    event.raw_path = Some(parts.uri.path().to_owned());
+    event.raw_query_string = Some(raw_query);
+    event.cookies = (!cookies.is_empty()).then_some(cookies);
+    event.headers = headers;
+    event.query_string_parameters = QueryMap::from(query);
+    event.path_parameters = path_parameters;
+    event.request_context = context;
+    event.body = body;
+    event.is_base64_encoded = is_base64_encoded;
+    event
+}
+
+/// Turns a function's payload v2 response back into HTTP.
+pub fn from_response(response: ApiGatewayV2httpResponse) -> Response<Full<Bytes>> {
+    let body = match response.body {
+        None => Bytes::new(),
+        Some(EventBody::Empty) => Bytes::new(),
+        Some(EventBody::Text(text)) if response.is_base64_encoded => BASE64
+            .decode(text.as_bytes())
+            .map(Bytes::from)
+            .unwrap_or_default(),
+        Some(EventBody::Text(text)) => Bytes::from(text),
+        Some(EventBody::Binary(bytes)) => Bytes::from(bytes),
+        Some(_) => Bytes::new(),
+    };
+    let status = u16::try_from(response.status_code)
+        .ok()
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or(StatusCode::BAD_GATEWAY);
+    let mut out = Response::new(Full::new(body));
+    *out.status_mut() = status;
+    let headers = out.headers_mut();
+    for (name, value) in response.headers.iter().chain(response.multi_value_headers.iter()) {
+        headers.append(name.clone(), value.clone());
+    }
+    for cookie in response.cookies {
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            headers.append(header::SET_COOKIE, value);
+        }
+    }
+    out
+}
+
+/// A problem+json answer of the gateway itself (no route, function failed).
+pub fn problem(status: StatusCode, code: &str, detail: &str) -> Response<Full<Bytes>> {
+    let body = serde_json::json!({
+        "type": "about:blank",
+        "title": status.canonical_reason().unwrap_or("Error"),
+        "status": status.as_u16(),
+        "code": code,
+        "detail": detail,
+    });
+    let mut out = Response::new(Full::new(Bytes::from(body.to_string())));
+    *out.status_mut() = status;
+    out.headers_mut().insert(
+        HeaderName::from_static("content-type"),
+        HeaderValue::from_static("application/problem+json"),
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::template::Template;
+
+    fn router() -> Router {
+        let template = Template::parse(
+            r#"
+Resources:
+  Get:
+    Type: AWS::Serverless::Function
+    Metadata: { BuildProperties: { Binary: users-get } }
+    Properties: { Events: { A: { Type: HttpApi, Properties: { Method: GET, Path: "/users/{id}" } } } }
+  Me:
+    Type: AWS::Serverless::Function
+    Metadata: { BuildProperties: { Binary: users-get-me } }
+    Properties: { Events: { A: { Type: HttpApi, Properties: { Method: GET, Path: /users/me } } } }
+"#,
+        )
+        .expect("template");
+        Router::new(&template.functions)
+    }
+
+    #[test]
+    fn literal_routes_win_and_parameters_are_decoded() {
+        let router = router();
+        let (route, params) = router.find(&Method::GET, "/users/me").expect("route");
+        assert_eq!(route.binary, "users-get-me");
+        assert!(params.is_empty());
+        let (route, params) = router.find(&Method::GET, "/users/a%20b").expect("route");
+        assert_eq!(route.binary, "users-get");
+        assert_eq!(params["id"], "a b");
+        assert!(router.find(&Method::POST, "/users/me").is_none());
+        assert!(router.find(&Method::GET, "/users/me/extra").is_none());
+    }
+
+    #[test]
+    fn builds_payload_v2_events() {
+        let router = router();
+        let (route, params) = router.find(&Method::GET, "/users/42").expect("route");
+        let request = http::Request::builder()
+            .method("GET")
+            .uri("/users/42?a=1&a=2&b=x%20y")
+            .header("X-Thing", "one")
+            .header("x-thing", "two")
+            .header("cookie", "s=1; t=2")
+            .header("content-type", "application/octet-stream")
+            .body(())
+            .expect("request");
+        let (parts, ()) = request.into_parts();
+        let event = to_event(
+            route,
+            params,
+            &parts,
+            &Bytes::from_static(&[0xff, 0x00]),
+            "127.0.0.1:3000",
+            "r1",
+        );
+        let json = serde_json::to_value(&event).expect("json");
+        assert_eq!(json["routeKey"], "GET /users/{id}");
+        assert_eq!(json["pathParameters"]["id"], "42");
+        assert_eq!(json["queryStringParameters"]["a"], "1,2");
+        assert_eq!(json["queryStringParameters"]["b"], "x y");
+        assert_eq!(json["headers"]["x-thing"], "one,two");
+        assert_eq!(json["cookies"], serde_json::json!(["s=1", "t=2"]));
+        assert_eq!(json["isBase64Encoded"], true);
+        assert_eq!(json["body"], "/wA=");
+        assert_eq!(json["requestContext"]["http"]["method"], "GET");
+    }
+}
