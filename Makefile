@@ -1,0 +1,20 @@
+# The two commands: `make dev` runs the shop locally, `make test` tests it.
+# Both install what they need (pinned) into .tools/ on first use.
+
+.PHONY: dev test check tools build clean
+
+dev: ## Serve the whole shop on http://127.0.0.1:3000 until Ctrl-C
+	@bash scripts/dev.sh
+
+test: ## Format, lints, template lint, unit, integration and end-to-end tests
+	@bash scripts/test.sh
+
+tools: ## Install the pinned local tools (cargo-lambda, moto, cfn-lint)
+	@bash scripts/bootstrap.sh
+
+build: ## Release build of every function for Lambda (arm64), as sam build does
+	@bash scripts/bootstrap.sh && PATH="$(CURDIR)/.tools/venv/bin:$$PATH" cargo lambda build --release --arm64 --workspace
+
+clean:
+	cargo clean
+	rm -rf .tools .local .aws-sam

@@ -1,0 +1,254 @@
+//! `template.yaml` against what else describes the shop: the table and queue
+//! definitions in `shared`, `openapi.yaml`, the function crates and `events/`.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use gateway::routes::Router;
+use gateway::template::{Event, Template, plain};
+use serde_yaml_ng::Value;
+use shared::{queue, store};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn template() -> Template {
+    Template::load(&root().join("template.yaml")).expect("template.yaml parses")
+}
+
+fn yaml(path: &str) -> Value {
+    let text = std::fs::read_to_string(root().join(path)).expect("readable");
+    serde_yaml_ng::from_str(&text).expect("valid YAML")
+}
+
+fn strings(value: &Value) -> Vec<(String, String)> {
+    value
+        .as_sequence()
+        .map(|items| {
+            items
+                .iter()
+                .map(|item| {
+                    let fields: Vec<String> = item
+                        .as_mapping()
+                        .expect("mapping")
+                        .values()
+                        .map(|v| plain(v).unwrap_or_default().to_owned())
+                        .collect();
+                    (fields[0].clone(), fields[1].clone())
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_table_matches_the_store_definition() {
+    let template = template();
+    let tables: Vec<_> = template.resources_of("AWS::DynamoDB::Table").collect();
+    assert_eq!(tables.len(), 1, "one table");
+    let table = &tables[0].1.properties;
+
+    assert_eq!(
+        strings(&table["KeySchema"]),
+        [
+            (store::PARTITION_KEY.to_owned(), "HASH".to_owned()),
+            (store::SORT_KEY.to_owned(), "RANGE".to_owned())
+        ]
+    );
+    let mut expected_attributes = vec![store::PARTITION_KEY, store::SORT_KEY];
+    for gsi in store::GSIS {
+        expected_attributes.extend([gsi.partition_key, gsi.sort_key]);
+    }
+    let attributes: BTreeSet<_> = strings(&table["AttributeDefinitions"]).into_iter().collect();
+    let expected: BTreeSet<_> = expected_attributes
+        .iter()
+        .map(|name| ((*name).to_owned(), "S".to_owned()))
+        .collect();
+    assert_eq!(attributes, expected);
+
+    let indexes = table["GlobalSecondaryIndexes"].as_sequence().expect("GSIs");
+    assert_eq!(indexes.len(), store::GSIS.len());
+    for gsi in store::GSIS {
+        let declared = indexes
+            .iter()
+            .find(|index| index["IndexName"].as_str() == Some(gsi.name))
+            .unwrap_or_else(|| panic!("{} is not in template.yaml", gsi.name));
+        assert_eq!(
+            strings(&declared["KeySchema"]),
+            [
+                (gsi.partition_key.to_owned(), "HASH".to_owned()),
+                (gsi.sort_key.to_owned(), "RANGE".to_owned())
+            ]
+        );
+        assert_eq!(declared["Projection"]["ProjectionType"].as_str(), Some("ALL"));
+    }
+    assert_eq!(
+        table["TimeToLiveSpecification"]["AttributeName"].as_str(),
+        Some(store::TTL_ATTRIBUTE)
+    );
+    assert_eq!(table["TimeToLiveSpecification"]["Enabled"].as_bool(), Some(true));
+    assert_eq!(
+        table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool(),
+        Some(true)
+    );
+    assert_eq!(table["SSESpecification"]["SSEEnabled"].as_bool(), Some(true));
+    assert_eq!(table["BillingMode"].as_str(), Some("PAY_PER_REQUEST"));
+}
+
+#[test]
+fn the_queues_match_the_queue_definitions() {
+    let template = template();
+    let declared: BTreeSet<_> = template
+        .resources_of("AWS::SQS::Queue")
+        .map(|(id, _)| id.clone())
+        .collect();
+    let mut expected = BTreeSet::new();
+    for spec in queue::QUEUES {
+        let (_, resource) = template
+            .resources_of("AWS::SQS::Queue")
+            .find(|(id, _)| *id == spec.logical_id)
+            .unwrap_or_else(|| panic!("{} is not in template.yaml", spec.logical_id));
+        let props = &resource.properties;
+        assert_eq!(
+            props["VisibilityTimeout"].as_u64(),
+            Some(u64::from(spec.visibility_timeout_secs))
+        );
+        assert_eq!(
+            props["MessageRetentionPeriod"].as_u64(),
+            Some(u64::from(queue::RETENTION_SECS))
+        );
+        let redrive = &props["RedrivePolicy"];
+        assert_eq!(
+            redrive["maxReceiveCount"].as_u64(),
+            Some(u64::from(spec.max_receive_count))
+        );
+        let dlq = plain(&redrive["deadLetterTargetArn"])
+            .expect("a DLQ")
+            .trim_end_matches(".Arn")
+            .to_owned();
+        let (_, dlq_resource) = template
+            .resources_of("AWS::SQS::Queue")
+            .find(|(id, _)| **id == dlq)
+            .unwrap_or_else(|| panic!("DLQ {dlq} is not in template.yaml"));
+        assert_eq!(
+            dlq_resource.properties["MessageRetentionPeriod"].as_u64(),
+            Some(u64::from(queue::DLQ_RETENTION_SECS))
+        );
+        let alarmed = template.resources_of("AWS::CloudWatch::Alarm").any(|(_, alarm)| {
+            alarm.properties["Dimensions"][0]["Value"]
+                .as_tagged()
+                .is_some_and(|v| plain(&v.value) == Some(&format!("{dlq}.QueueName")))
+        });
+        assert!(alarmed, "no alarm on the depth of {dlq}");
+        expected.insert(spec.logical_id.to_owned());
+        expected.insert(dlq);
+    }
+    assert_eq!(
+        declared, expected,
+        "queues in template.yaml but not in shared::queue"
+    );
+}
+
+trait AsTagged {
+    fn as_tagged(&self) -> Option<&serde_yaml_ng::value::TaggedValue>;
+}
+
+impl AsTagged for Value {
+    fn as_tagged(&self) -> Option<&serde_yaml_ng::value::TaggedValue> {
+        match self {
+            Value::Tagged(tagged) => Some(tagged),
+            _ => None,
+        }
+    }
+}
+
+#[test]
+fn routes_match_openapi_both_ways() {
+    let template = template();
+    let routes: BTreeSet<String> = Router::new(&template.functions)
+        .routes()
+        .iter()
+        .map(|route| route.route_key())
+        .collect();
+    let openapi = yaml("openapi.yaml");
+    let mut documented = BTreeSet::new();
+    for (path, operations) in openapi["paths"].as_mapping().expect("paths") {
+        for method in operations.as_mapping().expect("operations").keys() {
+            let method = method.as_str().expect("method").to_ascii_uppercase();
+            if ["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&method.as_str()) {
+                documented.insert(format!("{method} {}", path.as_str().expect("path")));
+            }
+        }
+    }
+    let undocumented: Vec<_> = routes.difference(&documented).collect();
+    let unserved: Vec<_> = documented.difference(&routes).collect();
+    assert!(
+        undocumented.is_empty(),
+        "in template.yaml, not in openapi.yaml: {undocumented:?}"
+    );
+    assert!(
+        unserved.is_empty(),
+        "in openapi.yaml, not in template.yaml: {unserved:?}"
+    );
+}
+
+#[test]
+fn every_function_crate_is_deployed_least_privileged_with_a_sample_event() {
+    let template = template();
+    let crates: BTreeSet<String> = std::fs::read_dir(root().join("functions"))
+        .expect("functions/")
+        .map(|entry| entry.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    let binaries: BTreeSet<String> = template.functions.iter().map(|f| f.binary.clone()).collect();
+    assert_eq!(crates, binaries, "functions/ and template.yaml disagree");
+
+    let globals = &yaml("template.yaml")["Globals"]["Function"];
+    assert_eq!(globals["Runtime"].as_str(), Some("provided.al2023"));
+    assert_eq!(globals["Architectures"][0].as_str(), Some("arm64"));
+
+    for function in &template.functions {
+        let resource = &template.document.resources[&function.logical_id];
+        assert_eq!(
+            resource.metadata["BuildMethod"].as_str(),
+            Some("rust-cargolambda")
+        );
+        assert_eq!(
+            resource.properties["CodeUri"].as_str(),
+            Some(format!("functions/{}", function.binary).as_str())
+        );
+        let policies = resource.properties["Policies"]
+            .as_sequence()
+            .expect("own policies");
+        for statement in policies
+            .iter()
+            .filter_map(|p| p["Statement"].as_sequence())
+            .flatten()
+        {
+            let actions = statement["Action"].as_sequence().expect("actions");
+            for action in actions {
+                let action = action.as_str().expect("action");
+                assert!(
+                    !action.contains('*'),
+                    "{}: wildcard action {action}",
+                    function.binary
+                );
+                assert_ne!(action, "dynamodb:Scan", "{}: no Scan", function.binary);
+            }
+        }
+
+        let sample = root().join("events").join(format!("{}.json", function.binary));
+        let text =
+            std::fs::read_to_string(&sample).unwrap_or_else(|_| panic!("{} is missing", sample.display()));
+        for event in &function.events {
+            if let Event::Http { method, path } = event {
+                let parsed: aws_lambda_events::apigw::ApiGatewayV2httpRequest =
+                    serde_json::from_str(&text).expect("a payload v2 event");
+                assert_eq!(
+                    parsed.route_key.as_deref(),
+                    Some(format!("{method} {path}").as_str())
+                );
+            }
+        }
+    }
+}
