@@ -17,6 +17,8 @@ cfn-lint template.yaml
 
 export EMULATOR_PORT="$(free_port)" API_PORT="$(free_port)" LAMBDA_INVOKE_PORT="$(free_port)"
 export TABLE_NAME="shop-test-$$" QUEUE_PREFIX="shop-test-$$-"
+# Short enough that the end-to-end test sees an unpaid order expire.
+export ORDER_TTL_SECONDS=12 SCHEDULE_INTERVAL_SECONDS=2
 stack_start_emulator
 stack_build
 cargo test --workspace --no-run --quiet
@@ -29,7 +31,7 @@ export SHOPCTL="$ROOT/target/debug/shopctl"
 say "running the tests (gateway on $SHOP_API_URL; logs in .local/logs)"
 log="$STACK_LOGS/cargo-test.log"
 set +e
-cargo test --workspace 2>&1 | tee "$log"
+cargo test --workspace --no-fail-fast 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 summary=$(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }

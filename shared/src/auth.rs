@@ -32,13 +32,24 @@ impl Principal {
         self.role == Role::Admin
     }
 
-    /// `403 FORBIDDEN` unless the caller is an admin.
-    pub fn require_admin(&self) -> Result<(), Error> {
+    /// The caller as an [`Admin`], or `403 FORBIDDEN`.
+    pub fn into_admin(self) -> Result<Admin, Error> {
         if self.is_admin() {
-            Ok(())
+            Ok(Admin(self))
         } else {
             Err(Error::Forbidden)
         }
+    }
+}
+
+/// A caller proven to be an admin: the use cases only admins may run take
+/// one, so the check cannot be forgotten.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admin(Principal);
+
+impl Admin {
+    pub fn principal(&self) -> &Principal {
+        &self.0
     }
 }
 

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use crate::money::Currency;
 use crate::store::Store;
 
 #[derive(Debug, thiserror::Error)]
@@ -38,8 +39,13 @@ impl fmt::Debug for Secret {
 pub struct Config {
     /// `TABLE_NAME`: the single DynamoDB table.
     pub table_name: String,
-    /// `JWT_SECRET`: HS256 key for access tokens, at least 32 bytes.
+    /// `JWT_SECRET`: HS256 key for access tokens, at least 32 bytes. It also
+    /// authenticates pagination cursors, under a label of their own.
     pub jwt_secret: Secret,
+    /// `STORE_CURRENCY`: the one currency the store sells in (default `USD`).
+    pub store_currency: Currency,
+    /// `ORDER_TTL_SECONDS`: how long an order may stay unpaid (default 1800).
+    pub order_ttl_secs: i64,
 }
 
 /// The shortest `JWT_SECRET` accepted: HS256 wants a key as long as its hash.
@@ -65,9 +71,32 @@ impl Config {
                 reason: format!("must be at least {MIN_SECRET_BYTES} bytes"),
             });
         }
+        let store_currency = match lookup("STORE_CURRENCY").filter(|v| !v.is_empty()) {
+            None => Currency::parse("USD").map_err(|reason| ConfigError::Invalid {
+                name: "STORE_CURRENCY",
+                reason,
+            })?,
+            Some(code) => Currency::parse(&code).map_err(|reason| ConfigError::Invalid {
+                name: "STORE_CURRENCY",
+                reason,
+            })?,
+        };
+        let order_ttl_secs = match lookup("ORDER_TTL_SECONDS").filter(|v| !v.is_empty()) {
+            None => 1800,
+            Some(secs) => secs
+                .parse::<i64>()
+                .ok()
+                .filter(|s| (1..=7 * 24 * 3600).contains(s))
+                .ok_or_else(|| ConfigError::Invalid {
+                    name: "ORDER_TTL_SECONDS",
+                    reason: "must be a number of seconds from 1 to 604800".into(),
+                })?,
+        };
         Ok(Self {
             table_name: required("TABLE_NAME")?,
             jwt_secret: Secret::new(jwt_secret),
+            store_currency,
+            order_ttl_secs,
         })
     }
 }
@@ -113,10 +142,29 @@ mod tests {
         let config =
             Config::from_lookup(lookup(&[("TABLE_NAME", "shop"), ("JWT_SECRET", &secret)])).expect("valid");
         assert_eq!(config.table_name, "shop");
+        assert_eq!(config.store_currency.as_str(), "USD");
+        assert_eq!(config.order_ttl_secs, 1800);
         assert!(
             !format!("{config:?}").contains(&secret),
             "secret leaked into Debug"
         );
+    }
+
+    #[test]
+    fn reads_optional_settings_and_refuses_bad_ones() {
+        let secret = "s".repeat(32);
+        let base = [("TABLE_NAME", "shop"), ("JWT_SECRET", secret.as_str())];
+        let with = |extra: (&'static str, &'static str)| {
+            let mut pairs = base.to_vec();
+            pairs.push(extra);
+            Config::from_lookup(lookup(&pairs))
+        };
+        let config = with(("STORE_CURRENCY", "eur")).expect("valid");
+        assert_eq!(config.store_currency.as_str(), "EUR");
+        assert_eq!(with(("ORDER_TTL_SECONDS", "5")).expect("valid").order_ttl_secs, 5);
+        assert!(with(("STORE_CURRENCY", "euro")).is_err());
+        assert!(with(("ORDER_TTL_SECONDS", "0")).is_err());
+        assert!(with(("ORDER_TTL_SECONDS", "soon")).is_err());
     }
 
     #[test]

@@ -3,6 +3,9 @@
 
 use serde::Serialize;
 
+use crate::orders::{OrderStatus, Shortage};
+use crate::products::ProductId;
+
 /// One rejected field of a request body, named by its JSON path
 /// (`address.country`, `items[0].quantity`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -31,6 +34,16 @@ pub enum Error {
     PayloadTooLarge { limit: usize },
     #[error("the body must be application/json")]
     UnsupportedMediaType,
+    #[error("not enough stock for {} line(s)", .0.len())]
+    OutOfStock(Vec<Shortage>),
+    #[error("product {0} is not for sale")]
+    ProductUnavailable(ProductId),
+    #[error("the order is {0}, which does not allow this")]
+    InvalidState(OrderStatus),
+    #[error("a request with this Idempotency-Key is still being processed")]
+    IdempotencyInProgress,
+    #[error("this Idempotency-Key was used with a different request")]
+    IdempotencyKeyReused,
     /// Anything unexpected: a store or network failure, a broken invariant.
     /// Logged in full, answered as a bare 500.
     #[error("internal error: {0}")]

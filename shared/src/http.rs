@@ -11,10 +11,10 @@ use lambda_http::{Body, RequestExt};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::auth::{self, Principal};
+use crate::auth::{self, Admin, Principal};
 use crate::error::Error;
 use crate::input::{FromJson, parse_document};
-use crate::{App, BoxError};
+use crate::{App, BoxError, runtime};
 
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -32,12 +32,7 @@ where
     F: Fn(&'static App, Request) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Answer> + Send + 'static,
 {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async move {
-        lambda_http::tracing::init_default_subscriber();
-        let app: &'static App = Box::leak(Box::new(App::from_env().await?));
+    runtime::start(|app| {
         lambda_http::run(lambda_http::service_fn(move |request| {
             let answer = AssertUnwindSafe(handler(app, Request::new(request))).catch_unwind();
             async move {
@@ -51,7 +46,6 @@ where
                 Ok::<_, lambda_http::Error>(response)
             }
         }))
-        .await
     })
 }
 
@@ -89,6 +83,11 @@ impl Request {
         auth::authenticate(&app.config.jwt_secret, self.header("authorization"))
     }
 
+    /// The authenticated caller, who must be an admin (else `403`).
+    pub fn admin(&self, app: &App) -> Result<Admin, Error> {
+        self.caller(app)?.into_admin()
+    }
+
     /// A path parameter; a missing one means the route does not exist.
     pub fn path_param(&self, name: &str) -> Result<String, Error> {
         self.inner
@@ -103,6 +102,45 @@ impl Request {
             .query_string_parameters_ref()
             .and_then(|params| params.first(name))
             .map(str::to_owned)
+    }
+
+    /// `limit` (1..=100, default 20) and `cursor` of a listing.
+    pub fn page_params(&self) -> Result<(usize, Option<String>), Error> {
+        let limit = crate::cursor::parse_limit(self.query("limit").as_deref())?;
+        Ok((limit, self.query("cursor").filter(|c| !c.is_empty())))
+    }
+
+    /// The `Idempotency-Key` header, if any: 1 to 255 printable characters.
+    pub fn idempotency_key(&self) -> Result<Option<String>, Error> {
+        let Some(value) = self.inner.headers().get("idempotency-key") else {
+            return Ok(None);
+        };
+        let key = value.to_str().unwrap_or_default();
+        let printable = key.bytes().all(|b| (0x20..0x7f).contains(&b));
+        if key.is_empty() || key.len() > 255 || !printable || value.as_bytes().len() != key.len() {
+            return Err(Error::invalid(
+                "Idempotency-Key",
+                "must be 1 to 255 printable characters",
+            ));
+        }
+        Ok(Some(key.to_owned()))
+    }
+
+    /// The route and body, canonicalised (JSON with sorted keys), so that the
+    /// same request in other whitespace or key order counts as the same.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let bytes: &[u8] = self.inner.body().as_ref();
+        let canonical = serde_json::from_slice::<Value>(bytes)
+            .and_then(|v| serde_json::to_vec(&v))
+            .unwrap_or_else(|_| bytes.to_vec());
+        let mut hash = Sha256::new();
+        hash.update(self.inner.method().as_str());
+        hash.update(b" ");
+        hash.update(self.inner.uri().path());
+        hash.update(b"\n");
+        hash.update(&canonical);
+        hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
     }
 
     /// The body as `T`: `application/json` (else 415), at most
@@ -173,6 +211,11 @@ pub fn code(err: &Error) -> &'static str {
         Error::TooManyAttempts { .. } => "TOO_MANY_ATTEMPTS",
         Error::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
         Error::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+        Error::OutOfStock(_) => "OUT_OF_STOCK",
+        Error::ProductUnavailable(_) => "PRODUCT_UNAVAILABLE",
+        Error::InvalidState(_) => "INVALID_STATE",
+        Error::IdempotencyInProgress => "IDEMPOTENCY_IN_PROGRESS",
+        Error::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
         Error::Internal(_) => "INTERNAL",
     }
 }
@@ -189,6 +232,11 @@ pub fn problem(err: &Error) -> Response {
         Error::TooManyAttempts { .. } => (StatusCode::TOO_MANY_REQUESTS, "Too many attempts"),
         Error::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "Payload too large"),
         Error::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported media type"),
+        Error::OutOfStock(_) => (StatusCode::CONFLICT, "Out of stock"),
+        Error::ProductUnavailable(_) => (StatusCode::CONFLICT, "Product unavailable"),
+        Error::InvalidState(_) => (StatusCode::CONFLICT, "Invalid state"),
+        Error::IdempotencyInProgress => (StatusCode::CONFLICT, "Request in progress"),
+        Error::IdempotencyKeyReused => (StatusCode::UNPROCESSABLE_ENTITY, "Idempotency key reused"),
         Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "Internal error"),
     };
     let detail = match err {
@@ -201,8 +249,22 @@ pub fn problem(err: &Error) -> Response {
     body.insert("status".into(), json!(status.as_u16()));
     body.insert("code".into(), json!(code(err)));
     body.insert("detail".into(), json!(detail));
-    if let Error::Validation(errors) = err {
-        body.insert("errors".into(), json!(errors));
+    match err {
+        Error::Validation(errors) => {
+            body.insert("errors".into(), json!(errors));
+        }
+        Error::OutOfStock(items) => {
+            body.insert("items".into(), json!(items));
+        }
+        Error::ProductUnavailable(product_id) => {
+            body.insert("product_id".into(), json!(product_id));
+        }
+        // API.md: with INVALID_STATE, `status` holds the order's current
+        // status (the HTTP status is on the response line).
+        Error::InvalidState(status) => {
+            body.insert("status".into(), json!(status));
+        }
+        _ => {}
     }
     let mut response = with_json(status, "application/problem+json", &body);
     let headers = response.headers_mut();

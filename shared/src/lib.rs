@@ -7,12 +7,19 @@
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod cursor;
 pub mod error;
 pub mod http;
+pub mod idempotency;
 pub mod input;
+pub mod money;
+pub mod orders;
+pub mod products;
 pub mod queue;
+pub mod runtime;
 pub mod store;
 pub mod users;
+pub mod worker;
 
 pub use config::{App, Config};
 pub use error::{Error, FieldError};

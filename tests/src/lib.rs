@@ -23,7 +23,8 @@ pub fn require_env(name: &str) -> String {
         })
 }
 
-/// A name no other test uses.
+/// A name no other test uses (lower-case letters, digits and `-`, so it
+/// also serves as a category).
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::now_v7().simple())
 }
@@ -131,6 +132,24 @@ pub struct Customer {
 }
 
 impl Api {
+    /// A new admin, made by the operator tool, logged in; returns the token.
+    pub async fn admin(&self) -> String {
+        let email = format!("{}@example.com", unique("admin"));
+        let output = std::process::Command::new(require_env("SHOPCTL"))
+            .args(["--env-file", "none", "create-admin", "--email", &email])
+            .args(["--password", "admin password 123", "--name", "Admin"])
+            .output()
+            .expect("run shopctl");
+        assert!(
+            output.status.success(),
+            "shopctl: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let login = self.login(&email, "admin password 123").await;
+        assert_eq!(login.status, StatusCode::OK, "admin login: {}", login.text);
+        login.body["access_token"].as_str().expect("token").to_owned()
+    }
+
     pub fn from_env() -> Self {
         Self {
             base: require_env("SHOP_API_URL"),
@@ -200,6 +219,73 @@ impl Api {
             email,
             password,
             token: login.body["access_token"].as_str().expect("token").to_owned(),
+        }
+    }
+}
+
+/// Principals and fixtures for the catalogue and orders.
+pub mod fixtures {
+    use serde_json::{Value, json};
+    use shared::auth::{Admin, Principal, Role};
+    use shared::input::parse_document;
+    use shared::orders::{NewOrder, Order, OrderId};
+    use shared::products::{self, Product};
+    use shared::users::UserId;
+
+    use super::TestApp;
+
+    pub fn customer() -> Principal {
+        Principal {
+            user_id: UserId::new(),
+            role: Role::Customer,
+        }
+    }
+
+    pub fn admin() -> Admin {
+        Principal {
+            user_id: UserId::new(),
+            role: Role::Admin,
+        }
+        .into_admin()
+        .expect("an admin")
+    }
+
+    pub fn address() -> Value {
+        json!({"name": "Ann Smith", "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"})
+    }
+
+    impl TestApp {
+        pub async fn product(&self, category: &str, price: i64, stock: i64) -> Product {
+            let input = parse_document(json!({"name": format!("{category} thing"), "category": category, "price": price, "stock": stock}))
+                .expect("valid product");
+            products::create_product(&self.app, &admin(), input)
+                .await
+                .expect("created")
+        }
+
+        pub async fn stock(&self, product: &Product) -> i64 {
+            self.app
+                .store
+                .get_product(&product.id)
+                .await
+                .expect("read")
+                .map_or(-1, |p| p.stock)
+        }
+
+        /// Places an order (the request is built now; the future borrows only
+        /// the app and the caller).
+        pub fn order<'a>(
+            &'a self,
+            caller: &'a Principal,
+            lines: &[(&Product, u32)],
+        ) -> impl std::future::Future<Output = Result<Order, shared::Error>> + use<'a> {
+            let items: Vec<Value> = lines
+                .iter()
+                .map(|(p, q)| json!({"product_id": p.id.to_string(), "quantity": q}))
+                .collect();
+            let input: NewOrder =
+                parse_document(json!({"items": items, "shipping_address": address()})).expect("valid order");
+            shared::orders::place_order(&self.app, caller, input, OrderId::new())
         }
     }
 }

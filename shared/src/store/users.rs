@@ -1,10 +1,10 @@
 //! User, email and login-attempt items.
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
+use super::products::is_conditional_failure;
 use super::{Store, TTL_ATTRIBUTE, item, key, keys, n, s};
 use crate::auth::PasswordDigest;
 use crate::clock::Timestamp;
@@ -267,11 +267,4 @@ impl Store {
             .await?;
         Ok(())
     }
-}
-
-fn is_conditional_failure<R>(err: &aws_sdk_dynamodb::error::SdkError<UpdateItemError, R>) -> bool {
-    matches!(
-        err.as_service_error(),
-        Some(UpdateItemError::ConditionalCheckFailedException(_))
-    )
 }

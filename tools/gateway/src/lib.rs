@@ -5,4 +5,5 @@
 
 pub mod lambda;
 pub mod routes;
+pub mod schedules;
 pub mod template;

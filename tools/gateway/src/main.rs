@@ -1,18 +1,22 @@
 //! `gateway`: serves the shop's HttpApi routes on 127.0.0.1, invoking the
 //! functions that `cargo lambda watch` runs.
 //!
+//! It also fires each scheduled function every `SCHEDULE_INTERVAL_SECONDS`.
+//!
 //! Settings: `API_PORT` (3000), `LAMBDA_INVOKE_PORT` (9000), `TEMPLATE`
-//! (`template.yaml`).
+//! (`template.yaml`), `SCHEDULE_INTERVAL_SECONDS` (60).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use bytes::Bytes;
 use gateway::lambda::Invoker;
 use gateway::routes::{self, Router};
+use gateway::schedules;
 use gateway::template::Template;
 use http::{Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited};
@@ -54,6 +58,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         host: addr.to_string(),
         requests: AtomicU64::new(0),
     });
+    let interval: u64 = setting("SCHEDULE_INTERVAL_SECONDS", "60").parse()?;
+    for (binary, expression) in schedules::scheduled(&template.functions) {
+        eprintln!("gateway: {binary} ({expression}) fires every {interval} s locally");
+        let invoker = gateway.invoker.clone();
+        tokio::spawn(schedules::run(
+            invoker,
+            binary,
+            Duration::from_secs(interval.max(1)),
+        ));
+    }
     let listener = TcpListener::bind(addr).await?;
     eprintln!(
         "gateway: {} routes from {} on http://{addr}",

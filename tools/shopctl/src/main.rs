@@ -10,9 +10,59 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use shared::auth::Role;
+use shared::config::Secret;
 use shared::input::parse_document;
+use shared::money::Currency;
 use shared::store::Store;
-use shared::{BoxError, queue, store, users};
+use shared::{BoxError, products, queue, store, users};
+
+/// name, description, category, price (minor units), stock
+const DEMO_CATALOGUE: [(&str, &str, &str, i64, i64); 8] = [
+    (
+        "Enamel mug",
+        "A 350 ml camp mug that survives the dishwasher.",
+        "kitchen",
+        1_450,
+        120,
+    ),
+    (
+        "Pour-over kettle",
+        "Gooseneck, 1 l, for slow coffee.",
+        "kitchen",
+        4_900,
+        25,
+    ),
+    (
+        "Linen apron",
+        "Stonewashed linen, two pockets.",
+        "kitchen",
+        3_200,
+        40,
+    ),
+    ("Trail socks", "Merino blend, pack of two.", "outdoor", 1_900, 200),
+    (
+        "Headlamp",
+        "300 lumens, USB-C rechargeable.",
+        "outdoor",
+        3_500,
+        60,
+    ),
+    ("Dry bag 10 l", "Roll-top, welded seams.", "outdoor", 2_400, 80),
+    (
+        "Notebook A5",
+        "Dotted, 192 pages, lies flat.",
+        "stationery",
+        1_600,
+        150,
+    ),
+    (
+        "Fountain pen",
+        "Steel nib, converter included.",
+        "stationery",
+        5_800,
+        15,
+    ),
+];
 
 #[derive(Parser)]
 #[command(
@@ -32,6 +82,8 @@ enum Command {
     /// Create the table and the queues (with DLQs) if they are missing, and
     /// print the queue URLs as KEY=VALUE lines.
     Setup,
+    /// Load a small demo catalogue (only into an empty one) and print it.
+    SeedCatalog,
     /// Create an admin account and print it as JSON.
     CreateAdmin {
         #[arg(long)]
@@ -117,6 +169,26 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             for (spec, urls) in queue::create_queues(&sqs, prefix).await? {
                 println!("{}={}", spec.url_env, urls.url);
             }
+        }
+        Command::SeedCatalog => {
+            let store = Store::new(aws_sdk_dynamodb::Client::new(&aws), table);
+            let currency = Currency::parse(settings.get("STORE_CURRENCY").unwrap_or("USD"))?;
+            // Any key will do for a one-item peek; the cursor is not used.
+            let peek = store
+                .list_products(&Secret::new("x".repeat(32)), None, 1, None)
+                .await?;
+            if !peek.items.is_empty() {
+                return Err("the catalogue is not empty; seed-catalog only fills an empty one".into());
+            }
+            let mut added = Vec::new();
+            for (name, description, category, price, stock) in DEMO_CATALOGUE {
+                let input = parse_document(serde_json::json!({
+                    "name": name, "description": description, "category": category, "price": price, "stock": stock
+                }))
+                .map_err(|err| err.to_string())?;
+                added.push(products::add_product(&store, input, &currency).await?);
+            }
+            println!("{}", serde_json::to_string_pretty(&added)?);
         }
         Command::CreateAdmin {
             email,

@@ -1,0 +1,13 @@
+//! `POST /orders/{id}/cancel` (owner, admin): cancels an unpaid order and releases its stock.
+use shared::http::{self, Answer, Request};
+use shared::{App, orders};
+
+fn main() -> Result<(), shared::BoxError> {
+    http::run(handle)
+}
+
+async fn handle(app: &'static App, request: Request) -> Answer {
+    let caller = request.caller(app)?;
+    let id = orders::parse_id(&request.path_param("id")?)?;
+    http::ok(&orders::cancel_order(app, &caller, &id).await?)
+}

@@ -1,0 +1,13 @@
+//! `GET /orders`: the caller's own orders, newest first.
+use shared::http::{self, Answer, Request};
+use shared::{App, orders};
+
+fn main() -> Result<(), shared::BoxError> {
+    http::run(handle)
+}
+
+async fn handle(app: &'static App, request: Request) -> Answer {
+    let caller = request.caller(app)?;
+    let (limit, cursor) = request.page_params()?;
+    http::ok(&orders::list_orders(app, &caller, limit, cursor.as_deref()).await?)
+}

@@ -1,0 +1,13 @@
+//! `POST /products` (admin): adds a product to the catalogue.
+use shared::http::{self, Answer, Request};
+use shared::{App, products};
+
+fn main() -> Result<(), shared::BoxError> {
+    http::run(handle)
+}
+
+async fn handle(app: &'static App, request: Request) -> Answer {
+    let admin = request.admin(app)?;
+    let product = products::create_product(app, &admin, request.json()?).await?;
+    http::created(&product)
+}

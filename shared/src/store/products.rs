@@ -1,0 +1,296 @@
+//! Product items: the catalogue, stock and rating totals.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{KeysAndAttributes, ReturnValue};
+use serde::{Deserialize, Serialize};
+
+use super::{GSIS, Item, PageQuery, Store, item, key, keys, n, s};
+use crate::clock::Timestamp;
+use crate::config::Secret;
+use crate::cursor::Page;
+use crate::error::Error;
+use crate::input::Update;
+use crate::money::{Currency, Money};
+use crate::orders::Shortage;
+use crate::products::{Category, Product, ProductId, ProductPatch, Rating};
+
+/// A product as stored. Deleted products keep their item (orders name
+/// them) with `deleted_at` set and no index keys, so they drop out of the
+/// listings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct ProductItem {
+    pub id: ProductId,
+    pub name: String,
+    pub description: String,
+    pub category: Category,
+    pub price: Money,
+    pub currency: Currency,
+    pub stock: i64,
+    #[serde(default)]
+    pub rating_count: u32,
+    #[serde(default)]
+    pub rating_sum: u32,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<Timestamp>,
+}
+
+impl ProductItem {
+    pub fn for_sale(&self) -> bool {
+        self.deleted_at.is_none()
+    }
+}
+
+impl From<ProductItem> for Product {
+    fn from(item: ProductItem) -> Self {
+        Self {
+            id: item.id,
+            name: item.name,
+            description: item.description,
+            category: item.category,
+            price: item.price,
+            currency: item.currency,
+            stock: item.stock,
+            rating: Rating::from_totals(item.rating_count, item.rating_sum),
+            created_at: item.created_at,
+            updated_at: item.updated_at,
+        }
+    }
+}
+
+fn product(item: Item) -> Result<Option<Product>, Error> {
+    let stored: ProductItem = serde_dynamo::from_item(item)?;
+    Ok(stored.for_sale().then(|| stored.into()))
+}
+
+impl Store {
+    pub async fn put_product(&self, product: &Product) -> Result<(), Error> {
+        let record = ProductItem {
+            id: product.id.clone(),
+            name: product.name.clone(),
+            description: product.description.clone(),
+            category: product.category.clone(),
+            price: product.price,
+            currency: product.currency.clone(),
+            stock: product.stock,
+            rating_count: product.rating.count,
+            rating_sum: 0,
+            created_at: product.created_at,
+            updated_at: product.updated_at,
+            deleted_at: None,
+        };
+        let mut item = item(keys::product(&product.id), &record)?;
+        let listed = keys::by_time(product.created_at, &product.id);
+        item.insert(GSIS[0].partition_key.into(), s(keys::CATALOG));
+        item.insert(GSIS[0].sort_key.into(), s(listed.clone()));
+        item.insert(GSIS[1].partition_key.into(), s(keys::category(&product.category)));
+        item.insert(GSIS[1].sort_key.into(), s(listed));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// A product for sale.
+    pub async fn get_product(&self, id: &ProductId) -> Result<Option<Product>, Error> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::product(id))))
+            .consistent_read(true)
+            .send()
+            .await?;
+        output.item.map(product).transpose().map(Option::flatten)
+    }
+
+    /// Products as stored (deleted ones included), by id, in one
+    /// `BatchGetItem` (plus retries of any unprocessed keys).
+    pub(super) async fn batch_get_products(
+        &self,
+        ids: &[ProductId],
+    ) -> Result<HashMap<ProductId, ProductItem>, Error> {
+        let mut found = HashMap::new();
+        let mut pending: Vec<Item> = ids.iter().map(|id| key(keys::product(id))).collect();
+        for attempt in 0..5 {
+            if pending.is_empty() {
+                break;
+            }
+            if attempt > 0 {
+                super::backoff(attempt).await;
+            }
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut pending)))
+                .consistent_read(true)
+                .build()
+                .map_err(Error::internal)?;
+            let output = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await?;
+            for item in output
+                .responses
+                .unwrap_or_default()
+                .remove(&self.table)
+                .unwrap_or_default()
+            {
+                let stored: ProductItem = serde_dynamo::from_item(item)?;
+                found.insert(stored.id.clone(), stored);
+            }
+            pending = output
+                .unprocessed_keys
+                .unwrap_or_default()
+                .remove(&self.table)
+                .map(|unprocessed| unprocessed.keys)
+                .unwrap_or_default();
+        }
+        if pending.is_empty() {
+            Ok(found)
+        } else {
+            Err(Error::internal(
+                "BatchGetItem left keys unprocessed after retries",
+            ))
+        }
+    }
+
+    pub async fn list_products(
+        &self,
+        secret: &Secret,
+        category: Option<&Category>,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<Product>, Error> {
+        let query = match category {
+            None => PageQuery {
+                gsi: &GSIS[0],
+                partition: keys::CATALOG.to_owned(),
+                sort_prefix: None,
+                scope: "products".to_owned(),
+                limit,
+                cursor,
+            },
+            Some(category) => PageQuery {
+                gsi: &GSIS[1],
+                partition: keys::category(category),
+                sort_prefix: None,
+                scope: format!("products:{}", category.as_str()),
+                limit,
+                cursor,
+            },
+        };
+        let (items, next_cursor) = self.query_page(secret, query).await?;
+        let items = items
+            .into_iter()
+            .map(product)
+            .filter_map(Result::transpose)
+            .collect::<Result<_, _>>()?;
+        Ok(Page { items, next_cursor })
+    }
+
+    /// Applies a patch; `stock_delta` is an atomic add that may not take the
+    /// stock below zero (`OUT_OF_STOCK`).
+    pub async fn update_product(
+        &self,
+        id: &ProductId,
+        patch: &ProductPatch,
+        now: Timestamp,
+    ) -> Result<Product, Error> {
+        let mut set = vec!["updated_at = :now"];
+        let mut condition = "attribute_exists(PK) AND attribute_not_exists(deleted_at)".to_owned();
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::product(id))))
+            .expression_attribute_values(":now", s(now.to_string()));
+        if let Update::Set(name) = &patch.name {
+            set.push("#name = :name");
+            request = request
+                .expression_attribute_names("#name", "name")
+                .expression_attribute_values(":name", s(name));
+        }
+        if let Update::Set(description) = &patch.description {
+            set.push("description = :description");
+            request = request.expression_attribute_values(":description", s(description));
+        }
+        if let Update::Set(category) = &patch.category {
+            set.push("category = :category, #gsi2pk = :gsi2pk");
+            request = request
+                .expression_attribute_names("#gsi2pk", GSIS[1].partition_key)
+                .expression_attribute_values(":category", s(category.as_str()))
+                .expression_attribute_values(":gsi2pk", s(keys::category(category)));
+        }
+        if let Update::Set(price) = &patch.price {
+            set.push("price = :price");
+            request = request.expression_attribute_values(":price", n(price.minor()));
+        }
+        let mut expression = format!("SET {}", set.join(", "));
+        if patch.stock_delta != 0 {
+            expression.push_str(" ADD stock :delta");
+            request = request.expression_attribute_values(":delta", n(patch.stock_delta));
+            if patch.stock_delta < 0 {
+                condition.push_str(" AND stock >= :needed");
+                request = request.expression_attribute_values(":needed", n(-patch.stock_delta));
+            }
+        }
+        let result = request
+            .update_expression(expression)
+            .condition_expression(condition)
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(output) => product(output.attributes.unwrap_or_default())?.ok_or(Error::NotFound),
+            Err(err) if is_conditional_failure(&err) => {
+                // Not for sale, or not enough stock for the write-off?
+                let current = self.get_product(id).await?.ok_or(Error::NotFound)?;
+                Err(Error::OutOfStock(vec![Shortage {
+                    product_id: id.clone(),
+                    requested: u32::try_from(-patch.stock_delta).unwrap_or(u32::MAX),
+                    available: current.stock,
+                }]))
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Takes a product off sale: out of the listings, unavailable to new
+    /// orders, still there for the orders that hold it.
+    pub async fn delete_product(&self, id: &ProductId, now: Timestamp) -> Result<(), Error> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::product(id))))
+            .update_expression("SET deleted_at = :now, updated_at = :now REMOVE #g1pk, #g1sk, #g2pk, #g2sk")
+            .condition_expression("attribute_exists(PK) AND attribute_not_exists(deleted_at)")
+            .expression_attribute_names("#g1pk", GSIS[0].partition_key)
+            .expression_attribute_names("#g1sk", GSIS[0].sort_key)
+            .expression_attribute_names("#g2pk", GSIS[1].partition_key)
+            .expression_attribute_names("#g2sk", GSIS[1].sort_key)
+            .expression_attribute_values(":now", s(now.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if is_conditional_failure(&err) => Err(Error::NotFound),
+            Err(err) => Err(err.into()),
+        }
+    }
+}
+
+pub(super) fn is_conditional_failure<R>(err: &aws_sdk_dynamodb::error::SdkError<UpdateItemError, R>) -> bool {
+    matches!(
+        err.as_service_error(),
+        Some(UpdateItemError::ConditionalCheckFailedException(_))
+    )
+}
