@@ -72,11 +72,11 @@ impl Config {
             });
         }
         let store_currency = match lookup("STORE_CURRENCY").filter(|v| !v.is_empty()) {
-            None => Currency::parse("USD").map_err(|reason| ConfigError::Invalid {
+            None => Currency::parse("USD".into()).map_err(|reason| ConfigError::Invalid {
                 name: "STORE_CURRENCY",
                 reason,
             })?,
-            Some(code) => Currency::parse(&code).map_err(|reason| ConfigError::Invalid {
+            Some(code) => Currency::parse(code).map_err(|reason| ConfigError::Invalid {
                 name: "STORE_CURRENCY",
                 reason,
             })?,

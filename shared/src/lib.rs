@@ -13,6 +13,7 @@ pub mod http;
 pub mod idempotency;
 pub mod input;
 pub mod money;
+mod newtype;
 pub mod orders;
 pub mod products;
 pub mod queue;

@@ -4,13 +4,15 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::newtype::string_newtype;
+
 /// An ISO 4217 code, upper case (`USD`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Currency(String);
 
 impl Currency {
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    pub fn parse(raw: String) -> Result<Self, String> {
         let code = raw.trim().to_ascii_uppercase();
         if code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()) {
             Ok(Self(code))
@@ -18,28 +20,13 @@ impl Currency {
             Err("must be an ISO 4217 currency code".into())
         }
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
+
+string_newtype!(Currency);
 
 impl fmt::Display for Currency {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
-    }
-}
-
-impl TryFrom<String> for Currency {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        Self::parse(&s)
-    }
-}
-
-impl From<Currency> for String {
-    fn from(c: Currency) -> Self {
-        c.0
     }
 }
 
@@ -92,9 +79,9 @@ mod tests {
 
     #[test]
     fn currencies_are_three_letters_upper_case() {
-        assert_eq!(Currency::parse("usd").expect("valid").as_str(), "USD");
+        assert_eq!(Currency::parse("usd".into()).expect("valid").as_str(), "USD");
         for bad in ["US", "USDT", "U$D", ""] {
-            assert!(Currency::parse(bad).is_err(), "{bad:?}");
+            assert!(Currency::parse(bad.into()).is_err(), "{bad:?}");
         }
     }
 

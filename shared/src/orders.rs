@@ -15,51 +15,14 @@ use crate::cursor::Page;
 use crate::error::Error;
 use crate::input::{Errors, FromJson, Object};
 use crate::money::{Currency, Money};
+use crate::newtype::uuid_id;
 use crate::products::ProductId;
 use crate::users::{Address, UserId};
 
 pub const MAX_LINES: usize = 50;
 pub const MAX_QUANTITY: u32 = 100;
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct OrderId(uuid::Uuid);
-
-impl OrderId {
-    #[allow(clippy::new_without_default)]
-    pub fn new() -> Self {
-        Self(uuid::Uuid::now_v7())
-    }
-
-    pub fn from_uuid(id: uuid::Uuid) -> Self {
-        Self(id)
-    }
-
-    pub fn parse(s: &str) -> Result<Self, String> {
-        uuid::Uuid::try_parse(s)
-            .map(Self)
-            .map_err(|_| "is not an order id".to_owned())
-    }
-}
-
-impl fmt::Display for OrderId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl TryFrom<String> for OrderId {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        Self::parse(&s)
-    }
-}
-
-impl From<OrderId> for String {
-    fn from(id: OrderId) -> Self {
-        id.to_string()
-    }
-}
+uuid_id!(OrderId, "an order id");
 
 pub fn parse_id(raw: &str) -> Result<OrderId, Error> {
     OrderId::parse(raw).map_err(|_| Error::NotFound)

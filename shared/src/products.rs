@@ -1,7 +1,5 @@
 //! The catalogue: products, their stock and their rating.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -12,46 +10,13 @@ use crate::cursor::Page;
 use crate::error::Error;
 use crate::input::{Errors, FromJson, Object, Update, bounded_text};
 use crate::money::{Currency, Money};
+use crate::newtype::{string_newtype, uuid_id};
 use crate::store::Store;
 
 pub const MAX_PRICE: i64 = 100_000_000;
 pub const MAX_STOCK: i64 = 1_000_000;
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct ProductId(uuid::Uuid);
-
-impl ProductId {
-    #[allow(clippy::new_without_default)]
-    pub fn new() -> Self {
-        Self(uuid::Uuid::now_v7())
-    }
-
-    pub fn parse(s: &str) -> Result<Self, String> {
-        uuid::Uuid::try_parse(s)
-            .map(Self)
-            .map_err(|_| "is not a product id".to_owned())
-    }
-}
-
-impl fmt::Display for ProductId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl TryFrom<String> for ProductId {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        Self::parse(&s)
-    }
-}
-
-impl From<ProductId> for String {
-    fn from(id: ProductId) -> Self {
-        id.to_string()
-    }
-}
+uuid_id!(ProductId, "a product id");
 
 /// 1..50 characters of `[a-z0-9-]`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -70,24 +35,9 @@ impl Category {
             Err("must be 1 to 50 characters of a-z, 0-9 and -".into())
         }
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl TryFrom<String> for Category {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        Self::parse(s)
-    }
-}
-
-impl From<Category> for String {
-    fn from(c: Category) -> Self {
-        c.0
-    }
-}
+string_newtype!(Category);
 
 fn price(minor: i64) -> Result<Money, String> {
     if (1..=MAX_PRICE).contains(&minor) {

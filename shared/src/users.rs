@@ -11,6 +11,7 @@ use crate::auth::{self, Principal, Role};
 use crate::clock::Timestamp;
 use crate::error::Error;
 use crate::input::{Errors, FromJson, Object, Update, bounded_text};
+use crate::newtype::{string_newtype, uuid_id};
 use crate::store::Store;
 
 /// After this many failed logins for one email within [`LOCKOUT_WINDOW_SECS`],
@@ -20,41 +21,7 @@ pub const LOCKOUT_WINDOW_SECS: i64 = 15 * 60;
 
 // ---------------------------------------------------------------- values
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct UserId(uuid::Uuid);
-
-impl UserId {
-    #[allow(clippy::new_without_default)]
-    pub fn new() -> Self {
-        Self(uuid::Uuid::now_v7())
-    }
-
-    pub fn parse(s: &str) -> Result<Self, String> {
-        uuid::Uuid::try_parse(s)
-            .map(Self)
-            .map_err(|_| "is not a user id".to_owned())
-    }
-}
-
-impl fmt::Display for UserId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl TryFrom<String> for UserId {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        Self::parse(&s)
-    }
-}
-
-impl From<UserId> for String {
-    fn from(id: UserId) -> Self {
-        id.to_string()
-    }
-}
+uuid_id!(UserId, "a user id");
 
 /// An email address, trimmed and lower-cased.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -83,24 +50,9 @@ impl Email {
             Err(invalid())
         }
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl TryFrom<String> for Email {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        Self::parse(s)
-    }
-}
-
-impl From<Email> for String {
-    fn from(e: Email) -> Self {
-        e.0
-    }
-}
+string_newtype!(Email);
 
 /// A password as typed: 12 to 128 characters, kept exactly (no trimming),
 /// never printed.
@@ -135,24 +87,9 @@ impl DisplayName {
     pub fn parse(raw: String) -> Result<Self, String> {
         bounded_text(raw, 1, 100).map(Self)
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl TryFrom<String> for DisplayName {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        Self::parse(s)
-    }
-}
-
-impl From<DisplayName> for String {
-    fn from(n: DisplayName) -> Self {
-        n.0
-    }
-}
+string_newtype!(DisplayName);
 
 /// An ISO 3166-1 alpha-2 country code, upper case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -170,18 +107,7 @@ impl CountryCode {
     }
 }
 
-impl TryFrom<String> for CountryCode {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        Self::parse(s)
-    }
-}
-
-impl From<CountryCode> for String {
-    fn from(c: CountryCode) -> Self {
-        c.0
-    }
-}
+string_newtype!(CountryCode);
 
 /// A postal address. Built only by parsing, so every field is within bounds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,11 +1,10 @@
 //! User, email and login-attempt items.
 
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
 use super::products::is_conditional_failure;
-use super::{Store, TTL_ATTRIBUTE, item, key, keys, n, s};
+use super::{Store, TTL_ATTRIBUTE, cancellation_codes, item, key, keys, n, s};
 use crate::auth::PasswordDigest;
 use crate::clock::Timestamp;
 use crate::error::Error;
@@ -69,18 +68,14 @@ impl Store {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(err) => match err.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(cancelled))
-                    if cancelled
-                        .cancellation_reasons()
-                        .get(1)
-                        .and_then(|reason| reason.code())
-                        == Some("ConditionalCheckFailed") =>
-                {
-                    Err(Error::EmailTaken)
-                }
-                _ => Err(err.into()),
-            },
+            // The second item is the email claim.
+            Err(err)
+                if cancellation_codes(&err)
+                    .is_some_and(|codes| codes.get(1).is_some_and(|c| c == "ConditionalCheckFailed")) =>
+            {
+                Err(Error::EmailTaken)
+            }
+            Err(err) => Err(err.into()),
         }
     }
 

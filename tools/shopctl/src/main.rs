@@ -172,7 +172,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
         }
         Command::SeedCatalog => {
             let store = Store::new(aws_sdk_dynamodb::Client::new(&aws), table);
-            let currency = Currency::parse(settings.get("STORE_CURRENCY").unwrap_or("USD"))?;
+            let currency = Currency::parse(settings.get("STORE_CURRENCY").unwrap_or("USD").to_owned())?;
             // Any key will do for a one-item peek; the cursor is not used.
             let peek = store
                 .list_products(&Secret::new("x".repeat(32)), None, 1, None)
