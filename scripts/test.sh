@@ -19,6 +19,8 @@ export EMULATOR_PORT="$(free_port)" API_PORT="$(free_port)" LAMBDA_INVOKE_PORT="
 export TABLE_NAME="shop-test-$$" QUEUE_PREFIX="shop-test-$$-"
 # Short enough that the end-to-end test sees an unpaid order expire.
 export ORDER_TTL_SECONDS=12 SCHEDULE_INTERVAL_SECONDS=2
+# Failed messages come back after 2 s, so the DLQ test takes seconds, not minutes.
+export QUEUE_VISIBILITY_TIMEOUT_SECONDS=2
 stack_start_emulator
 stack_build
 cargo test --workspace --no-run --quiet

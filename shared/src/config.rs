@@ -3,7 +3,12 @@
 
 use std::fmt;
 
+use std::sync::Arc;
+
 use crate::money::Currency;
+use crate::payments::PaymentProvider;
+use crate::queue::Queues;
+use crate::shipping::{Carrier, SandboxCarrier};
 use crate::store::Store;
 
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +51,17 @@ pub struct Config {
     pub store_currency: Currency,
     /// `ORDER_TTL_SECONDS`: how long an order may stay unpaid (default 1800).
     pub order_ttl_secs: i64,
+    /// `PAYMENT_PROVIDER`: `stripe` or `sandbox` (default `sandbox`).
+    pub payment_provider: String,
+    /// `PAYMENT_WEBHOOK_SECRET`: verifies the provider's webhook signatures.
+    pub webhook_secret: Option<Secret>,
+    /// `STRIPE_API_KEY`: the secret key for Stripe's API.
+    pub stripe_api_key: Option<Secret>,
+    /// `STRIPE_API_BASE`: Stripe's API (default `https://api.stripe.com`).
+    pub stripe_api_base: String,
+    /// `SHIPPING_QUEUE_URL`, `REFUNDS_QUEUE_URL`: where messages go.
+    pub shipping_queue_url: Option<String>,
+    pub refunds_queue_url: Option<String>,
 }
 
 /// The shortest `JWT_SECRET` accepted: HS256 wants a key as long as its hash.
@@ -92,12 +108,26 @@ impl Config {
                     reason: "must be a number of seconds from 1 to 604800".into(),
                 })?,
         };
+        let optional = |name: &str| lookup(name).filter(|v| !v.is_empty());
         Ok(Self {
             table_name: required("TABLE_NAME")?,
             jwt_secret: Secret::new(jwt_secret),
             store_currency,
             order_ttl_secs,
+            payment_provider: optional("PAYMENT_PROVIDER").unwrap_or_else(|| "sandbox".into()),
+            webhook_secret: optional("PAYMENT_WEBHOOK_SECRET").map(Secret::new),
+            stripe_api_key: optional("STRIPE_API_KEY").map(Secret::new),
+            stripe_api_base: optional("STRIPE_API_BASE").unwrap_or_else(|| "https://api.stripe.com".into()),
+            shipping_queue_url: optional("SHIPPING_QUEUE_URL"),
+            refunds_queue_url: optional("REFUNDS_QUEUE_URL"),
         })
+    }
+
+    /// The webhook secret, which the webhook cannot work without.
+    pub fn webhook_secret(&self) -> Result<&Secret, crate::Error> {
+        self.webhook_secret
+            .as_ref()
+            .ok_or_else(|| crate::Error::internal("PAYMENT_WEBHOOK_SECRET is not set"))
     }
 }
 
@@ -106,6 +136,9 @@ impl Config {
 pub struct App {
     pub config: Config,
     pub store: Store,
+    pub queues: Queues,
+    pub payments: Arc<dyn PaymentProvider>,
+    pub carrier: Arc<dyn Carrier>,
 }
 
 impl App {
@@ -114,12 +147,24 @@ impl App {
     pub async fn from_env() -> Result<Self, crate::BoxError> {
         let config = Config::from_env()?;
         let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        Ok(Self::new(config, &aws))
+        Ok(Self::new(config, &aws)?)
     }
 
-    pub fn new(config: Config, aws: &aws_config::SdkConfig) -> Self {
+    pub fn new(config: Config, aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
         let store = Store::new(aws_sdk_dynamodb::Client::new(aws), config.table_name.clone());
-        Self { config, store }
+        let queues = Queues::new(
+            aws_sdk_sqs::Client::new(aws),
+            config.shipping_queue_url.clone(),
+            config.refunds_queue_url.clone(),
+        );
+        let payments = crate::payments::provider_from_config(&config)?;
+        Ok(Self {
+            config,
+            store,
+            queues,
+            payments,
+            carrier: Arc::new(SandboxCarrier),
+        })
     }
 }
 

@@ -44,6 +44,12 @@ pub enum Error {
     IdempotencyInProgress,
     #[error("this Idempotency-Key was used with a different request")]
     IdempotencyKeyReused,
+    #[error("the webhook signature or timestamp does not verify")]
+    InvalidSignature,
+    /// A dependency (the payment provider, a queue) failed in a way worth
+    /// retrying: `503` with `Retry-After`.
+    #[error("a service the shop depends on is unavailable: {0}")]
+    Unavailable(String),
     /// Anything unexpected: a store or network failure, a broken invariant.
     /// Logged in full, answered as a bare 500.
     #[error("internal error: {0}")]

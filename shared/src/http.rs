@@ -57,6 +57,7 @@ pub fn respond(answer: Answer) -> Response {
         Err(err) => {
             match &err {
                 Error::Internal(source) => tracing::error!(error = %source, "request failed"),
+                Error::Unavailable(detail) => tracing::error!(detail = %detail, "dependency unavailable"),
                 other => tracing::info!(code = code(other), "request refused"),
             }
             problem(&err)
@@ -102,6 +103,11 @@ impl Request {
             .query_string_parameters_ref()
             .and_then(|params| params.first(name))
             .map(str::to_owned)
+    }
+
+    /// The raw body, as received (for signature checks).
+    pub fn body_bytes(&self) -> &[u8] {
+        self.inner.body().as_ref()
     }
 
     /// `limit` (1..=100, default 20) and `cursor` of a listing.
@@ -216,6 +222,8 @@ pub fn code(err: &Error) -> &'static str {
         Error::InvalidState(_) => "INVALID_STATE",
         Error::IdempotencyInProgress => "IDEMPOTENCY_IN_PROGRESS",
         Error::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
+        Error::InvalidSignature => "INVALID_SIGNATURE",
+        Error::Unavailable(_) => "SERVICE_UNAVAILABLE",
         Error::Internal(_) => "INTERNAL",
     }
 }
@@ -237,10 +245,13 @@ pub fn problem(err: &Error) -> Response {
         Error::InvalidState(_) => (StatusCode::CONFLICT, "Invalid state"),
         Error::IdempotencyInProgress => (StatusCode::CONFLICT, "Request in progress"),
         Error::IdempotencyKeyReused => (StatusCode::UNPROCESSABLE_ENTITY, "Idempotency key reused"),
+        Error::InvalidSignature => (StatusCode::BAD_REQUEST, "Invalid signature"),
+        Error::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "Service unavailable"),
         Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "Internal error"),
     };
     let detail = match err {
         Error::Internal(_) => "An unexpected error occurred.".to_owned(),
+        Error::Unavailable(_) => "A service the shop depends on is unavailable; retry shortly.".to_owned(),
         other => format!("{}.", capitalise(&other.to_string())),
     };
     let mut body = Map::new();
@@ -274,6 +285,9 @@ pub fn problem(err: &Error) -> Response {
         }
         Error::TooManyAttempts { retry_after_secs } => {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+        }
+        Error::Unavailable(_) => {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
         _ => {}
     }

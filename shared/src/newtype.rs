@@ -24,6 +24,10 @@ macro_rules! uuid_id {
                 Self(id)
             }
 
+            pub fn uuid(&self) -> uuid::Uuid {
+                self.0
+            }
+
             pub fn parse(s: &str) -> Result<Self, String> {
                 uuid::Uuid::try_parse(s)
                     .map(Self)

@@ -36,10 +36,19 @@ pub struct TestApp {
     pub app: App,
     pub sqs: aws_sdk_sqs::Client,
     pub queues: Vec<(queue::QueueSpec, queue::QueueUrls)>,
+    settings: Vec<(String, String)>,
+    aws: aws_config::SdkConfig,
 }
+
+pub const TEST_WEBHOOK_SECRET: &str = "whsec_integration_tests";
 
 impl TestApp {
     pub async fn spawn() -> Self {
+        Self::spawn_with(&[]).await
+    }
+
+    /// With some settings overridden (`("SHIPPING_QUEUE_URL", "...")`, ...).
+    pub async fn spawn_with(overrides: &[(&str, &str)]) -> Self {
         require_env("AWS_ENDPOINT_URL");
         let aws = aws_config_from_env().await;
         let table = unique("test");
@@ -48,25 +57,91 @@ impl TestApp {
             .await
             .expect("create the test table");
         let sqs = aws_sdk_sqs::Client::new(&aws);
-        let queues = queue::create_queues(&sqs, &format!("{table}-"))
+        // A short visibility timeout, so that retries and the DLQ show quickly.
+        let queues = queue::create_queues(&sqs, &format!("{table}-"), Some(1))
             .await
             .expect("create the test queues");
-        let config = Config::from_lookup(|name| match name {
-            "TABLE_NAME" => Some(table.clone()),
-            "JWT_SECRET" => Some(TEST_JWT_SECRET.to_owned()),
-            _ => None,
-        })
-        .expect("test configuration");
+        let mut settings: Vec<(String, String)> = vec![
+            ("TABLE_NAME".into(), table.clone()),
+            ("JWT_SECRET".into(), TEST_JWT_SECRET.into()),
+            ("PAYMENT_WEBHOOK_SECRET".into(), TEST_WEBHOOK_SECRET.into()),
+        ];
+        for (spec, urls) in &queues {
+            settings.push((spec.url_env.into(), urls.url.clone()));
+        }
+        for (name, value) in overrides {
+            settings.retain(|(n, _)| n != name);
+            settings.push(((*name).into(), (*value).into()));
+        }
         Self {
-            app: App::new(config, &aws),
+            app: app(&settings, &aws),
             sqs,
             queues,
+            settings,
+            aws,
         }
+    }
+
+    /// Another app on the same table and queues, with some settings changed
+    /// (a broken queue URL, another provider).
+    pub fn reconfigured(&self, overrides: &[(&str, &str)]) -> App {
+        let mut settings = self.settings.clone();
+        for (name, value) in overrides {
+            settings.retain(|(n, _)| n != name);
+            settings.push(((*name).into(), (*value).into()));
+        }
+        app(&settings, &self.aws)
+    }
+
+    /// Every message now on a queue (received with a long visibility timeout,
+    /// so each is returned once), bodies parsed.
+    pub async fn drain(
+        &self,
+        url: &str,
+    ) -> Vec<(aws_sdk_sqs::types::Message, Result<queue::Message, String>)> {
+        let mut all = Vec::new();
+        loop {
+            let received = self
+                .sqs
+                .receive_message()
+                .queue_url(url)
+                .max_number_of_messages(10)
+                .visibility_timeout(60)
+                .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+                .send()
+                .await
+                .expect("receive")
+                .messages
+                .unwrap_or_default();
+            if received.is_empty() {
+                return all;
+            }
+            for message in received {
+                let parsed = queue::Message::parse(message.body.as_deref().unwrap_or_default());
+                all.push((message, parsed));
+            }
+        }
+    }
+
+    /// The URLs of a queue and its DLQ.
+    pub fn queue(&self, name: &str) -> &queue::QueueUrls {
+        &self
+            .queues
+            .iter()
+            .find(|(spec, _)| spec.name == name)
+            .expect("a known queue")
+            .1
     }
 
     pub fn secret(&self) -> Secret {
         Secret::new(TEST_JWT_SECRET)
     }
+}
+
+fn app(settings: &[(String, String)], aws: &aws_config::SdkConfig) -> App {
+    let config = Config::from_lookup(|name| settings.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()))
+        .expect("test configuration");
+    App::new(config, aws).expect("test app")
 }
 
 async fn aws_config_from_env() -> aws_config::SdkConfig {
@@ -250,6 +325,30 @@ pub mod fixtures {
         .expect("an admin")
     }
 
+    /// A signed `payment_intent.succeeded` delivery: (signature header, body).
+    pub fn payment_succeeded(
+        secret: &str,
+        intent: &str,
+        order: &Order,
+        amount: i64,
+        currency: &str,
+    ) -> (String, Vec<u8>) {
+        let body = serde_json::to_vec(&json!({
+            "id": format!("evt_{}", uuid::Uuid::now_v7().simple()),
+            "object": "event",
+            "type": "payment_intent.succeeded",
+            "data": {"object": {
+                "id": intent, "object": "payment_intent", "amount": amount, "amount_received": amount,
+                "currency": currency, "status": "succeeded", "metadata": {"order_id": order.id.to_string()},
+                "livemode": false, "latest_charge": "ch_123"
+            }}
+        }))
+        .expect("json");
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let header = shared::payments::webhook::sign(&shared::config::Secret::new(secret), now, &body);
+        (header, body)
+    }
+
     pub fn address() -> Value {
         json!({"name": "Ann Smith", "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"})
     }
@@ -286,6 +385,117 @@ pub mod fixtures {
             let input: NewOrder =
                 parse_document(json!({"items": items, "shipping_address": address()})).expect("valid order");
             shared::orders::place_order(&self.app, caller, input, OrderId::new())
+        }
+    }
+}
+
+/// A local stand-in for a third-party HTTP API (the payment provider): it
+/// records every request and answers from a script.
+pub mod stub {
+    use std::collections::VecDeque;
+    use std::convert::Infallible;
+    use std::sync::{Arc, Mutex};
+
+    use bytes::Bytes;
+    use http_body_util::{BodyExt, Full};
+    use hyper::body::Incoming;
+    use hyper::server::conn::http1;
+    use hyper::service::service_fn;
+    use hyper::{Request, Response};
+    use hyper_util::rt::TokioIo;
+    use tokio::net::TcpListener;
+
+    /// One request as the stub saw it.
+    #[derive(Debug, Clone)]
+    pub struct Seen {
+        pub method: String,
+        pub path: String,
+        pub headers: hyper::HeaderMap,
+        pub body: String,
+    }
+
+    impl Seen {
+        pub fn header(&self, name: &str) -> Option<&str> {
+            self.headers.get(name).and_then(|v| v.to_str().ok())
+        }
+
+        /// The form-encoded body as pairs.
+        pub fn form(&self) -> Vec<(String, String)> {
+            form_urlencoded::parse(self.body.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect()
+        }
+    }
+
+    #[derive(Clone)]
+    pub struct Stub {
+        pub url: String,
+        seen: Arc<Mutex<Vec<Seen>>>,
+        script: Arc<Mutex<VecDeque<(u16, String)>>>,
+    }
+
+    impl Stub {
+        /// Serves on 127.0.0.1 (a free port) until the test ends.
+        pub async fn start() -> Self {
+            let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            let url = format!("http://{}", listener.local_addr().expect("address"));
+            let stub = Self {
+                url,
+                seen: Arc::default(),
+                script: Arc::default(),
+            };
+            let server = stub.clone();
+            tokio::spawn(async move {
+                while let Ok((stream, _)) = listener.accept().await {
+                    let stub = server.clone();
+                    tokio::spawn(async move {
+                        let service = service_fn(move |request: Request<Incoming>| {
+                            let stub = stub.clone();
+                            async move { Ok::<_, Infallible>(stub.answer(request).await) }
+                        });
+                        let _ = http1::Builder::new()
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await;
+                    });
+                }
+            });
+            stub
+        }
+
+        /// Queues the next answer (status, JSON body).
+        pub fn respond(&self, status: u16, body: serde_json::Value) {
+            self.script
+                .lock()
+                .expect("lock")
+                .push_back((status, body.to_string()));
+        }
+
+        pub fn seen(&self) -> Vec<Seen> {
+            self.seen.lock().expect("lock").clone()
+        }
+
+        async fn answer(&self, request: Request<Incoming>) -> Response<Full<Bytes>> {
+            let (parts, body) = request.into_parts();
+            let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+            self.seen.lock().expect("lock").push(Seen {
+                method: parts.method.to_string(),
+                path: parts.uri.path().to_owned(),
+                headers: parts.headers,
+                body: String::from_utf8_lossy(&body).into_owned(),
+            });
+            let (status, body) = self
+                .script
+                .lock()
+                .expect("lock")
+                .pop_front()
+                .unwrap_or((500, "{\"error\":{\"message\":\"no scripted answer\"}}".into()));
+            let mut response = Response::new(Full::new(Bytes::from(body)));
+            *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::OK);
+            response.headers_mut().insert(
+                "content-type",
+                hyper::header::HeaderValue::from_static("application/json"),
+            );
+            response
         }
     }
 }

@@ -8,6 +8,9 @@
 //! | login attempts in the current window | `LOGIN#<email>` | `ATTEMPTS` (TTL) |
 //! | product (stock and rating live here) | `PRODUCT#<id>` | `PRODUCT` |
 //! | order, its lines inside | `ORDER#<id>` | `ORDER` |
+//! | its payment | `ORDER#<id>` | `PAYMENT` |
+//! | its shipment, events inside (shipment id = order id) | `ORDER#<id>` | `SHIPMENT` |
+//! | a product a user has had delivered | `USER#<id>` | `PURCHASED#<product>` |
 //! | idempotency record | `IDEMPOTENCY#<user>#<key>` | `RECORD` (TTL) |
 //!
 //! | index | PK | SK | holds |
@@ -19,8 +22,10 @@
 
 mod idempotency;
 mod orders;
+mod payments;
 mod products;
 mod schema;
+mod shipping;
 mod users;
 
 use std::collections::HashMap;
@@ -32,6 +37,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use crate::config::Secret;
 use crate::cursor;
 
+pub use payments::PaymentRecord;
 pub use schema::{GSIS, Gsi, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, create_table, delete_table};
 pub use users::Account;
 
@@ -66,6 +72,7 @@ mod keys {
     use crate::clock::Timestamp;
     use crate::orders::OrderId;
     use crate::products::{Category, ProductId};
+    use crate::shipping::ShipmentId;
     use crate::users::{Email, UserId};
 
     pub fn user(id: &UserId) -> (String, &'static str) {
@@ -86,6 +93,18 @@ mod keys {
 
     pub fn order(id: &OrderId) -> (String, &'static str) {
         (format!("ORDER#{id}"), "ORDER")
+    }
+
+    pub fn payment(order: &OrderId) -> (String, &'static str) {
+        (format!("ORDER#{order}"), "PAYMENT")
+    }
+
+    pub fn shipment(id: &ShipmentId) -> (String, &'static str) {
+        (format!("ORDER#{id}"), "SHIPMENT")
+    }
+
+    pub fn purchase(user: &UserId, product: &ProductId) -> (String, String) {
+        (format!("USER#{user}"), format!("PURCHASED#{product}"))
     }
 
     pub fn idempotency(user: &UserId, key: &str) -> (String, &'static str) {
@@ -119,7 +138,7 @@ fn n(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
-fn key((pk, sk): (String, &str)) -> Item {
+fn key<S: Into<String>>((pk, sk): (String, S)) -> Item {
     HashMap::from([(PARTITION_KEY.to_owned(), s(pk)), (SORT_KEY.to_owned(), s(sk))])
 }
 
@@ -215,7 +234,10 @@ async fn backoff(attempt: u32) {
 }
 
 /// An item with its key attributes set, from any serialisable record.
-fn item<T: serde::Serialize>((pk, sk): (String, &str), record: &T) -> Result<Item, crate::Error> {
+fn item<T: serde::Serialize, S: Into<String>>(
+    (pk, sk): (String, S),
+    record: &T,
+) -> Result<Item, crate::Error> {
     let mut item: Item = serde_dynamo::to_item(record)?;
     item.insert(PARTITION_KEY.to_owned(), s(pk));
     item.insert(SORT_KEY.to_owned(), s(sk));

@@ -154,7 +154,9 @@ impl Store {
             tracing::debug!(?codes, attempt, "order transaction cancelled");
             backoff(attempt).await;
         }
-        Err(Error::internal("order placement kept losing races; giving up"))
+        Err(Error::Unavailable(
+            "order placement kept losing races to other writers".into(),
+        ))
     }
 
     pub async fn get_order(&self, id: &OrderId) -> Result<Option<Order>, Error> {

@@ -4,6 +4,7 @@
 //! from `template.yaml`.
 
 pub mod lambda;
+pub mod queues;
 pub mod routes;
 pub mod schedules;
 pub mod template;

@@ -1,7 +1,8 @@
 //! `gateway`: serves the shop's HttpApi routes on 127.0.0.1, invoking the
 //! functions that `cargo lambda watch` runs.
 //!
-//! It also fires each scheduled function every `SCHEDULE_INTERVAL_SECONDS`.
+//! It also delivers each queue to its worker in SQS event batches, and
+//! fires each scheduled function every `SCHEDULE_INTERVAL_SECONDS`.
 //!
 //! Settings: `API_PORT` (3000), `LAMBDA_INVOKE_PORT` (9000), `TEMPLATE`
 //! (`template.yaml`), `SCHEDULE_INTERVAL_SECONDS` (60).
@@ -16,8 +17,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use gateway::lambda::Invoker;
 use gateway::routes::{self, Router};
-use gateway::schedules;
 use gateway::template::Template;
+use gateway::{queues, schedules};
 use http::{Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -67,6 +68,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             binary,
             Duration::from_secs(interval.max(1)),
         ));
+    }
+    let sources = queues::sources(&template.functions);
+    if !sources.is_empty() {
+        let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let sqs = aws_sdk_sqs::Client::new(&aws);
+        for source in sources {
+            let Some(url) = queues::queue_url(&source.queue) else {
+                eprintln!(
+                    "gateway: no URL for {} (is its *_QUEUE_URL set?); {} gets no messages",
+                    source.queue, source.binary
+                );
+                continue;
+            };
+            eprintln!(
+                "gateway: {} delivers to {} in batches of {}",
+                source.queue, source.binary, source.batch_size
+            );
+            tokio::spawn(queues::run(sqs.clone(), gateway.invoker.clone(), source, url));
+        }
     }
     let listener = TcpListener::bind(addr).await?;
     eprintln!(

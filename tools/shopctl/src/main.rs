@@ -8,11 +8,15 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use clap::{Parser, Subcommand};
 use shared::auth::Role;
+use shared::clock::Timestamp;
 use shared::config::Secret;
 use shared::input::parse_document;
 use shared::money::Currency;
+use shared::orders::OrderId;
+use shared::payments::webhook;
 use shared::store::Store;
 use shared::{BoxError, products, queue, store, users};
 
@@ -84,6 +88,19 @@ enum Command {
     Setup,
     /// Load a small demo catalogue (only into an empty one) and print it.
     SeedCatalog,
+    /// Pay an order in the sandbox: sign a `payment_intent.succeeded` event
+    /// for its payment and post it to the local webhook.
+    Pay {
+        order_id: String,
+        /// The webhook to post to (default: the local gateway on API_PORT).
+        #[arg(long)]
+        url: Option<String>,
+    },
+    /// Look at or replay a queue's dead letters.
+    Dlq {
+        #[command(subcommand)]
+        action: DlqAction,
+    },
     /// Create an admin account and print it as JSON.
     CreateAdmin {
         #[arg(long)]
@@ -93,6 +110,33 @@ enum Command {
         #[arg(long)]
         name: String,
     },
+}
+
+#[derive(Subcommand)]
+enum DlqAction {
+    /// Print the messages in the queue's DLQ as JSON, without consuming them.
+    List { queue: QueueName },
+    /// Move every message of the queue's DLQ back to the queue.
+    Redrive { queue: QueueName },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum QueueName {
+    Shipping,
+    Refunds,
+}
+
+impl QueueName {
+    fn spec(self) -> queue::QueueSpec {
+        let name = match self {
+            Self::Shipping => "shipping",
+            Self::Refunds => "refunds",
+        };
+        queue::QUEUES
+            .into_iter()
+            .find(|spec| spec.name == name)
+            .unwrap_or(queue::QUEUES[0])
+    }
 }
 
 /// The environment, with the defaults file beneath it.
@@ -166,7 +210,12 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             }
             let sqs = aws_sdk_sqs::Client::new(&aws);
             let prefix = settings.get("QUEUE_PREFIX").unwrap_or_default();
-            for (spec, urls) in queue::create_queues(&sqs, prefix).await? {
+            let visibility = settings
+                .get("QUEUE_VISIBILITY_TIMEOUT_SECONDS")
+                .map(str::parse::<u32>)
+                .transpose()
+                .map_err(|_| "QUEUE_VISIBILITY_TIMEOUT_SECONDS is not a number")?;
+            for (spec, urls) in queue::create_queues(&sqs, prefix, visibility).await? {
                 println!("{}={}", spec.url_env, urls.url);
             }
         }
@@ -190,6 +239,86 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             }
             println!("{}", serde_json::to_string_pretty(&added)?);
         }
+        Command::Pay { order_id, url } => {
+            let store = Store::new(aws_sdk_dynamodb::Client::new(&aws), table);
+            let order_id = OrderId::parse(&order_id).map_err(|msg| format!("order id {msg}"))?;
+            let order = store.get_order(&order_id).await?.ok_or("no such order")?;
+            let payment = store
+                .get_payment(&order_id)
+                .await?
+                .ok_or("the order has no payment yet: POST /orders/{id}/payment first")?
+                .payment;
+            let now = Timestamp::now().unix();
+            let event = serde_json::json!({
+                "id": format!("evt_sandbox_{}", uuid::Uuid::now_v7().simple()),
+                "object": "event",
+                "type": "payment_intent.succeeded",
+                "created": now,
+                "livemode": false,
+                "data": {"object": {
+                    "id": payment.provider_payment_id,
+                    "object": "payment_intent",
+                    "amount": order.total,
+                    "amount_received": order.total,
+                    "currency": order.currency.as_str().to_ascii_lowercase(),
+                    "status": "succeeded",
+                    "metadata": {"order_id": order.id},
+                }},
+            });
+            let body = serde_json::to_vec(&event)?;
+            let secret = Secret::new(settings.require("PAYMENT_WEBHOOK_SECRET")?);
+            let url = url.unwrap_or_else(|| {
+                format!(
+                    "http://127.0.0.1:{}/payments/webhook",
+                    settings.get("API_PORT").unwrap_or("3000")
+                )
+            });
+            let response = reqwest::Client::new()
+                .post(&url)
+                .header("content-type", "application/json")
+                .header("stripe-signature", webhook::sign(&secret, now, &body))
+                .body(body)
+                .send()
+                .await?;
+            let status = response.status();
+            println!("{} {}", status.as_u16(), response.text().await?);
+            if !status.is_success() {
+                return Err(format!("the webhook answered {status}").into());
+            }
+        }
+        Command::Dlq { action } => {
+            let sqs = aws_sdk_sqs::Client::new(&aws);
+            let spec = match action {
+                DlqAction::List { queue } | DlqAction::Redrive { queue } => queue.spec(),
+            };
+            let source = match settings.get(spec.url_env) {
+                Some(url) => url.to_owned(),
+                None => {
+                    let name = format!(
+                        "{}{}",
+                        settings.get("QUEUE_PREFIX").unwrap_or_default(),
+                        spec.name
+                    );
+                    sqs.get_queue_url()
+                        .queue_name(name)
+                        .send()
+                        .await?
+                        .queue_url
+                        .ok_or("no queue URL")?
+                }
+            };
+            let dlq = dead_letter_queue(&sqs, &source).await?;
+            match action {
+                DlqAction::List { .. } => {
+                    let messages = peek(&sqs, &dlq).await?;
+                    println!("{}", serde_json::to_string_pretty(&messages)?);
+                }
+                DlqAction::Redrive { .. } => {
+                    let moved = redrive(&sqs, &dlq, &source).await?;
+                    println!("{}", serde_json::json!({"redriven": moved, "to": source}));
+                }
+            }
+        }
         Command::CreateAdmin {
             email,
             password,
@@ -211,4 +340,105 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
         }
     }
     Ok(())
+}
+
+/// The DLQ of `source`, from its redrive policy.
+async fn dead_letter_queue(sqs: &aws_sdk_sqs::Client, source: &str) -> Result<String, BoxError> {
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(source)
+        .attribute_names(QueueAttributeName::RedrivePolicy)
+        .send()
+        .await?
+        .attributes
+        .unwrap_or_default();
+    let policy: serde_json::Value = serde_json::from_str(
+        attributes
+            .get(&QueueAttributeName::RedrivePolicy)
+            .ok_or("the queue has no DLQ")?,
+    )?;
+    let arn = policy["deadLetterTargetArn"]
+        .as_str()
+        .ok_or("the redrive policy names no DLQ")?;
+    let name = arn.rsplit(':').next().ok_or("a DLQ ARN without a name")?;
+    Ok(sqs
+        .get_queue_url()
+        .queue_name(name)
+        .send()
+        .await?
+        .queue_url
+        .ok_or("no DLQ URL")?)
+}
+
+/// Every message in `dlq`, received with no visibility timeout so that none
+/// is hidden from its next reader.
+async fn peek(sqs: &aws_sdk_sqs::Client, dlq: &str) -> Result<Vec<serde_json::Value>, BoxError> {
+    let mut seen = std::collections::BTreeMap::new();
+    for _ in 0..20 {
+        let received = sqs
+            .receive_message()
+            .queue_url(dlq)
+            .max_number_of_messages(10)
+            .visibility_timeout(0)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .send()
+            .await?
+            .messages
+            .unwrap_or_default();
+        let before = seen.len();
+        for message in received {
+            let id = message.message_id.clone().unwrap_or_default();
+            let body = message.body.clone().unwrap_or_default();
+            let attributes = message.attributes.unwrap_or_default();
+            let attribute = |name: MessageSystemAttributeName| attributes.get(&name).cloned();
+            seen.entry(id.clone()).or_insert_with(|| {
+                serde_json::json!({
+                    "message_id": id,
+                    "body": serde_json::from_str::<serde_json::Value>(&body).unwrap_or(serde_json::Value::String(body)),
+                    "sent_at_ms": attribute(MessageSystemAttributeName::SentTimestamp),
+                    "receive_count": attribute(MessageSystemAttributeName::ApproximateReceiveCount),
+                })
+            });
+        }
+        if seen.len() == before {
+            break;
+        }
+    }
+    Ok(seen.into_values().collect())
+}
+
+/// Moves every message of `dlq` back to `source`: send first, then delete,
+/// so a failure half way duplicates a message rather than losing it (the
+/// workers are idempotent).
+async fn redrive(sqs: &aws_sdk_sqs::Client, dlq: &str, source: &str) -> Result<usize, BoxError> {
+    let mut moved = 0;
+    loop {
+        let received = sqs
+            .receive_message()
+            .queue_url(dlq)
+            .max_number_of_messages(10)
+            .visibility_timeout(30)
+            .send()
+            .await?
+            .messages
+            .unwrap_or_default();
+        if received.is_empty() {
+            return Ok(moved);
+        }
+        for message in received {
+            sqs.send_message()
+                .queue_url(source)
+                .message_body(message.body.unwrap_or_default())
+                .send()
+                .await?;
+            if let Some(handle) = message.receipt_handle {
+                sqs.delete_message()
+                    .queue_url(dlq)
+                    .receipt_handle(handle)
+                    .send()
+                    .await?;
+            }
+            moved += 1;
+        }
+    }
 }

@@ -1,0 +1,14 @@
+//! `POST /payments/webhook`: the payment provider's signed events. Called by the provider, never by users.
+use shared::http::{self, Answer, Request};
+use shared::{App, payments};
+
+fn main() -> Result<(), shared::BoxError> {
+    http::run(handle)
+}
+
+async fn handle(app: &'static App, request: Request) -> Answer {
+    let outcome =
+        payments::handle_webhook(app, request.header("stripe-signature"), request.body_bytes()).await?;
+    tracing::info!(?outcome, "webhook handled");
+    http::ok(&serde_json::json!({"received": true}))
+}

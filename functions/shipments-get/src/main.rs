@@ -1,0 +1,13 @@
+//! `GET /orders/{id}/shipment` (owner, admin): the order's shipment, `404` until it exists.
+use shared::http::{self, Answer, Request};
+use shared::{App, orders, shipping};
+
+fn main() -> Result<(), shared::BoxError> {
+    http::run(handle)
+}
+
+async fn handle(app: &'static App, request: Request) -> Answer {
+    let caller = request.caller(app)?;
+    let order_id = orders::parse_id(&request.path_param("id")?)?;
+    http::ok(&shipping::get_shipment(app, &caller, &order_id).await?)
+}

@@ -1,0 +1,160 @@
+//! Payment items (`ORDER#<id>` / `PAYMENT`): the payment and the marks of
+//! which hand-offs have gone through.
+
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+use serde::{Deserialize, Serialize};
+
+use super::{GSIS, Store, cancellation_codes, item, key, keys, s};
+use crate::clock::Timestamp;
+use crate::error::Error;
+use crate::orders::{Order, OrderId, OrderStatus};
+use crate::payments::{Payment, PaymentStatus};
+use crate::queue::QueueKind;
+
+/// A payment with what only the shop needs to know about it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PaymentRecord {
+    #[serde(flatten)]
+    pub payment: Payment,
+    /// When `payment_confirmed` reached the shipping queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_handoff_at: Option<Timestamp>,
+    /// When `refund_requested` reached the refunds queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_handoff_at: Option<Timestamp>,
+    /// The payment succeeded after the order had been cancelled.
+    #[serde(default)]
+    pub paid_late: bool,
+}
+
+fn built<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, Error> {
+    result.map_err(|err| Error::internal(err.to_string()))
+}
+
+impl Store {
+    pub async fn get_payment(&self, order: &OrderId) -> Result<Option<PaymentRecord>, Error> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::payment(order))))
+            .consistent_read(true)
+            .send()
+            .await?;
+        Ok(output.item.map(serde_dynamo::from_item).transpose()?)
+    }
+
+    /// Stores a new payment; `false` if the order has one already.
+    pub async fn put_payment(&self, payment: &Payment) -> Result<bool, Error> {
+        let record = PaymentRecord {
+            payment: payment.clone(),
+            shipping_handoff_at: None,
+            refund_handoff_at: None,
+            paid_late: false,
+        };
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item(keys::payment(&payment.order_id), &record)?))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err)
+                if matches!(
+                    err.as_service_error(),
+                    Some(PutItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Marks the payment succeeded and moves the order from its current
+    /// status to `to` (`PAID`, or `REFUND_PENDING` for a late payment), in one
+    /// transaction conditional on the order's status.
+    pub async fn mark_paid(
+        &self,
+        order: &Order,
+        payment: &Payment,
+        to: OrderStatus,
+        now: Timestamp,
+    ) -> Result<(), Error> {
+        let order_update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::order(&order.id))))
+            .update_expression(
+                "SET #status = :to, paid_at = :now, updated_at = :now REMOVE expires_at, #g2pk, #g2sk",
+            )
+            .condition_expression("#status = :from")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#g2pk", GSIS[1].partition_key)
+            .expression_attribute_names("#g2sk", GSIS[1].sort_key)
+            .expression_attribute_values(":from", s(order.status.as_str()))
+            .expression_attribute_values(":to", s(to.as_str()))
+            .expression_attribute_values(":now", s(now.to_string()));
+        let payment_update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::payment(&payment.order_id))))
+            .update_expression("SET #status = :succeeded, paid_late = :late")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(
+                ":succeeded",
+                serde_dynamo::to_attribute_value(PaymentStatus::Succeeded)?,
+            )
+            .expression_attribute_values(
+                ":late",
+                aws_sdk_dynamodb::types::AttributeValue::Bool(order.status == OrderStatus::Cancelled),
+            );
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(
+                TransactWriteItem::builder()
+                    .update(built(order_update.build())?)
+                    .build(),
+            )
+            .transact_items(
+                TransactWriteItem::builder()
+                    .update(built(payment_update.build())?)
+                    .build(),
+            )
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if cancellation_codes(&err).is_some() => {
+                let current = self
+                    .get_order(&order.id)
+                    .await?
+                    .map_or(order.status, |o| o.status);
+                Err(Error::InvalidState(current))
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Records that a hand-off message reached its queue.
+    pub async fn mark_handoff(&self, order: &OrderId, queue: QueueKind, now: Timestamp) -> Result<(), Error> {
+        let attribute = match queue {
+            QueueKind::Shipping => "shipping_handoff_at",
+            QueueKind::Refunds => "refund_handoff_at",
+        };
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::payment(order))))
+            .update_expression(format!("SET {attribute} = :now"))
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(":now", s(now.to_string()))
+            .send()
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,338 @@
+//! The shipping worker against the emulator, fed real SQS batches: duplicate,
+//! poison and mixed batches, the DLQ, and tracking to delivery.
+
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use serde_json::json;
+use shared::Error;
+use shared::input::parse_document;
+use shared::orders::{self, Order, OrderStatus};
+use shared::payments;
+use shared::queue::Message;
+use shared::shipping::{self, ShipmentId, ShipmentStatus};
+use shared::worker::process_batch;
+use shop_tests::fixtures::{admin, customer, payment_succeeded};
+use shop_tests::{TEST_WEBHOOK_SECRET, TestApp};
+
+/// An order paid through the webhook; its payment_confirmed is on the queue.
+async fn paid_order(t: &TestApp, buyer: &shared::auth::Principal) -> Order {
+    let product = t.product("ship", 1_000, 10).await;
+    let order = t.order(buyer, &[(&product, 1)]).await.expect("placed");
+    let (payment, _) = payments::start_payment(&t.app, buyer, &order.id)
+        .await
+        .expect("started");
+    let (header, body) = payment_succeeded(
+        TEST_WEBHOOK_SECRET,
+        &payment.provider_payment_id,
+        &order,
+        order.total.minor(),
+        "usd",
+    );
+    payments::handle_webhook(&t.app, Some(&header), &body)
+        .await
+        .expect("paid");
+    order
+}
+
+fn record(id: &str, body: &str) -> SqsMessage {
+    let mut record = SqsMessage::default();
+    record.message_id = Some(id.to_owned());
+    record.body = Some(body.to_owned());
+    record.event_source = Some("aws:sqs".into());
+    record
+}
+
+fn batch(records: Vec<SqsMessage>) -> SqsEvent {
+    let mut event = SqsEvent::default();
+    event.records = records;
+    event
+}
+
+fn failures(response: &SqsBatchResponse) -> Vec<String> {
+    response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect()
+}
+
+async fn run(t: &TestApp, event: SqsEvent) -> SqsBatchResponse {
+    process_batch(&t.app, event, shipping::handle_message).await
+}
+
+#[tokio::test]
+async fn a_paid_order_ships_once_however_often_its_message_comes() {
+    let t = TestApp::spawn().await;
+    let buyer = customer();
+    let order = paid_order(&t, &buyer).await;
+    let sent = t.drain(&t.queue("shipping").url).await;
+    let body = sent[0].0.body.clone().expect("body");
+
+    let response = run(&t, batch(vec![record("a", &body), record("b", &body)])).await;
+    assert_eq!(failures(&response), Vec::<String>::new());
+    let again = run(&t, batch(vec![record("c", &body)])).await;
+    assert!(again.batch_item_failures.is_empty());
+
+    let shipment = shipping::get_shipment(&t.app, &buyer, &order.id)
+        .await
+        .expect("shipped");
+    assert_eq!(shipment.id, ShipmentId::for_order(&order.id));
+    assert_eq!(shipment.status, ShipmentStatus::LabelCreated);
+    assert_eq!(shipment.events.len(), 1, "one shipment, one label");
+    assert!(shipment.tracking_number.starts_with("SBX"));
+    assert_eq!(
+        orders::get_order(&t.app, &buyer, &order.id)
+            .await
+            .expect("read")
+            .status,
+        OrderStatus::Shipped
+    );
+}
+
+#[tokio::test]
+async fn one_bad_message_never_fails_its_batch_mates() {
+    let t = TestApp::spawn().await;
+    let buyer = customer();
+    let first = paid_order(&t, &buyer).await;
+    let second = paid_order(&t, &buyer).await;
+    let bodies: Vec<String> = t
+        .drain(&t.queue("shipping").url)
+        .await
+        .into_iter()
+        .filter_map(|(m, _)| m.body)
+        .collect();
+    let refund = Message::RefundRequested(shared::queue::RefundRequested {
+        order_id: first.id.clone(),
+        payment_id: shared::payments::PaymentId::new(),
+        amount: first.total,
+        restock: false,
+    })
+    .to_json();
+    let unknown_order = bodies[0].replace(&first.id.to_string(), &shared::orders::OrderId::new().to_string());
+    let response = run(
+        &t,
+        batch(vec![
+            record("good-1", &bodies[0]),
+            record("garbage", "{not json"),
+            record("wrong-queue", &refund),
+            record("no-such-order", &unknown_order),
+            record("good-2", &bodies[1]),
+        ]),
+    )
+    .await;
+    assert_eq!(failures(&response), ["garbage", "wrong-queue", "no-such-order"]);
+    for order in [&first, &second] {
+        assert_eq!(
+            orders::get_order(&t.app, &buyer, &order.id)
+                .await
+                .expect("read")
+                .status,
+            OrderStatus::Shipped
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_order_no_longer_paid_is_not_shipped() {
+    let t = TestApp::spawn().await;
+    let buyer = customer();
+    let order = paid_order(&t, &buyer).await;
+    let body = t.drain(&t.queue("shipping").url).await[0]
+        .0
+        .body
+        .clone()
+        .expect("body");
+    // Move the order on before the worker sees it, as a refund does.
+    let current = t
+        .app
+        .store
+        .get_order(&order.id)
+        .await
+        .expect("read")
+        .expect("exists");
+    let payment = t
+        .app
+        .store
+        .get_payment(&order.id)
+        .await
+        .expect("read")
+        .expect("exists");
+    t.app
+        .store
+        .mark_paid(
+            &current,
+            &payment.payment,
+            OrderStatus::RefundPending,
+            shared::clock::Timestamp::now(),
+        )
+        .await
+        .expect("moved on");
+    let response = run(&t, batch(vec![record("m", &body)])).await;
+    assert!(response.batch_item_failures.is_empty(), "nothing to retry");
+    assert!(matches!(
+        shipping::get_shipment(&t.app, &buyer, &order.id).await,
+        Err(Error::NotFound)
+    ));
+    assert_eq!(
+        orders::get_order(&t.app, &buyer, &order.id)
+            .await
+            .expect("read")
+            .status,
+        OrderStatus::RefundPending
+    );
+
+    // A payment_confirmed for an order that is cancelled (never paid) ships nothing.
+    let product = t.product("ship", 1_000, 10).await;
+    let unpaid = t.order(&buyer, &[(&product, 1)]).await.expect("placed");
+    orders::cancel_order(&t.app, &buyer, &unpaid.id)
+        .await
+        .expect("cancelled");
+    let stray = body.replace(&order.id.to_string(), &unpaid.id.to_string());
+    let response = run(&t, batch(vec![record("stray", &stray)])).await;
+    assert!(response.batch_item_failures.is_empty(), "nothing to retry");
+    assert!(matches!(
+        shipping::get_shipment(&t.app, &buyer, &unpaid.id).await,
+        Err(Error::NotFound)
+    ));
+    assert_eq!(
+        orders::get_order(&t.app, &buyer, &unpaid.id)
+            .await
+            .expect("read")
+            .status,
+        OrderStatus::Cancelled
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_message_ends_in_the_dlq_after_max_receives() {
+    let t = TestApp::spawn().await;
+    let queue = t.queue("shipping").clone();
+    t.sqs
+        .send_message()
+        .queue_url(&queue.url)
+        .message_body("{\"type\":\"payment_confirmed\",\"version\":1}")
+        .send()
+        .await
+        .expect("sent");
+    // Lambda's poller, by hand: receive, invoke, delete what succeeded.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut receives = 0;
+    loop {
+        let received = t
+            .sqs
+            .receive_message()
+            .queue_url(&queue.url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .expect("receive")
+            .messages
+            .unwrap_or_default();
+        if received.is_empty() {
+            let dead = t.drain(&queue.dlq_url).await;
+            if !dead.is_empty() {
+                assert_eq!(dead.len(), 1);
+                break;
+            }
+        } else {
+            receives += 1;
+            let records = received
+                .iter()
+                .map(|m| {
+                    record(
+                        m.message_id.as_deref().unwrap_or_default(),
+                        m.body.as_deref().unwrap_or_default(),
+                    )
+                })
+                .collect();
+            let response = run(&t, batch(records)).await;
+            assert_eq!(
+                response.batch_item_failures.len(),
+                1,
+                "the poison is reported, never deleted"
+            );
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not in the DLQ after {receives} receives"
+        );
+    }
+    assert_eq!(receives, 5, "maxReceiveCount deliveries, then the DLQ");
+}
+
+#[tokio::test]
+async fn tracking_events_lead_to_delivery_and_a_purchase_record() {
+    let t = TestApp::spawn().await;
+    let buyer = customer();
+    let order = paid_order(&t, &buyer).await;
+    assert!(matches!(
+        shipping::get_shipment(&t.app, &buyer, &order.id).await,
+        Err(Error::NotFound)
+    ));
+    let body = t.drain(&t.queue("shipping").url).await[0]
+        .0
+        .body
+        .clone()
+        .expect("body");
+    run(&t, batch(vec![record("m", &body)])).await;
+    let id = ShipmentId::for_order(&order.id);
+    let admin = admin();
+    let event = |status: &str| {
+        parse_document(json!({"status": status, "location": "Depot 4", "note": "scanned"})).expect("valid")
+    };
+
+    let moving = shipping::add_event(&t.app, &admin, &id, event("IN_TRANSIT"))
+        .await
+        .expect("added");
+    assert_eq!(moving.status, ShipmentStatus::InTransit);
+    assert_eq!(moving.events.len(), 2);
+    assert_eq!(moving.events[1].location.as_deref(), Some("Depot 4"));
+
+    let delivered = shipping::add_event(&t.app, &admin, &id, event("DELIVERED"))
+        .await
+        .expect("delivered");
+    assert_eq!(delivered.status, ShipmentStatus::Delivered);
+    let statuses: Vec<_> = delivered.events.iter().map(|e| e.status).collect();
+    assert_eq!(
+        statuses,
+        [
+            ShipmentStatus::LabelCreated,
+            ShipmentStatus::InTransit,
+            ShipmentStatus::Delivered
+        ]
+    );
+    let stored = orders::get_order(&t.app, &buyer, &order.id).await.expect("read");
+    assert_eq!(stored.status, OrderStatus::Delivered);
+    assert!(stored.delivered_at.is_some());
+    assert_eq!(
+        shipping::get_shipment(&t.app, &buyer, &order.id)
+            .await
+            .expect("read"),
+        delivered
+    );
+    assert!(
+        t.app
+            .store
+            .has_purchased(&buyer.user_id, &order.items[0].product_id)
+            .await
+            .expect("read"),
+        "the purchase is recorded for reviews"
+    );
+
+    let after = shipping::add_event(&t.app, &admin, &id, event("EXCEPTION")).await;
+    assert!(
+        matches!(after, Err(Error::InvalidState(OrderStatus::Delivered))),
+        "{after:?}"
+    );
+    assert!(matches!(
+        shipping::add_event(&t.app, &admin, &ShipmentId::new(), event("IN_TRANSIT")).await,
+        Err(Error::NotFound)
+    ));
+    assert!(
+        matches!(
+            shipping::get_shipment(&t.app, &customer(), &order.id).await,
+            Err(Error::NotFound)
+        ),
+        "not another customer's"
+    );
+}
