@@ -21,6 +21,8 @@ export TABLE_NAME="shop-test-$$" QUEUE_PREFIX="shop-test-$$-"
 export ORDER_TTL_SECONDS=12 SCHEDULE_INTERVAL_SECONDS=2
 # Failed messages come back after 2 s, so the DLQ test takes seconds, not minutes.
 export QUEUE_VISIBILITY_TIMEOUT_SECONDS=2
+# Paid orders wait 3 s before shipping: time for the refund-before-shipping test.
+export SHIPPING_DELAY_SECONDS=3
 stack_start_emulator
 stack_build
 cargo test --workspace --no-run --quiet

@@ -62,6 +62,9 @@ pub struct Config {
     /// `SHIPPING_QUEUE_URL`, `REFUNDS_QUEUE_URL`: where messages go.
     pub shipping_queue_url: Option<String>,
     pub refunds_queue_url: Option<String>,
+    /// `SHIPPING_DELAY_SECONDS`: how long a paid order waits before the
+    /// shipping worker sees it (0..=900, default 0).
+    pub shipping_delay_secs: u32,
 }
 
 /// The shortest `JWT_SECRET` accepted: HS256 wants a key as long as its hash.
@@ -120,6 +123,18 @@ impl Config {
             stripe_api_base: optional("STRIPE_API_BASE").unwrap_or_else(|| "https://api.stripe.com".into()),
             shipping_queue_url: optional("SHIPPING_QUEUE_URL"),
             refunds_queue_url: optional("REFUNDS_QUEUE_URL"),
+            shipping_delay_secs: match optional("SHIPPING_DELAY_SECONDS") {
+                None => 0,
+                Some(secs) => {
+                    secs.parse()
+                        .ok()
+                        .filter(|s| *s <= 900)
+                        .ok_or_else(|| ConfigError::Invalid {
+                            name: "SHIPPING_DELAY_SECONDS",
+                            reason: "must be a number of seconds from 0 to 900".into(),
+                        })?
+                }
+            },
         })
     }
 
@@ -156,6 +171,7 @@ impl App {
             aws_sdk_sqs::Client::new(aws),
             config.shipping_queue_url.clone(),
             config.refunds_queue_url.clone(),
+            config.shipping_delay_secs,
         );
         let payments = crate::payments::provider_from_config(&config)?;
         Ok(Self {

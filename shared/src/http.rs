@@ -198,6 +198,11 @@ pub fn created(body: &impl Serialize) -> Answer {
     Ok(with_json(StatusCode::CREATED, "application/json", body))
 }
 
+/// `202` with a JSON body: accepted, finished later by a worker.
+pub fn accepted(body: &impl Serialize) -> Answer {
+    Ok(with_json(StatusCode::ACCEPTED, "application/json", body))
+}
+
 /// `204` without a body.
 pub fn no_content() -> Answer {
     let mut response = Response::new(Body::Empty);

@@ -18,6 +18,7 @@ pub mod orders;
 pub mod payments;
 pub mod products;
 pub mod queue;
+pub mod refunds;
 pub mod runtime;
 pub mod shipping;
 pub mod store;

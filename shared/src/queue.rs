@@ -236,14 +236,24 @@ pub struct Queues {
     client: Client,
     shipping_url: Option<String>,
     refunds_url: Option<String>,
+    shipping_delay_secs: i32,
 }
 
 impl Queues {
-    pub fn new(client: Client, shipping_url: Option<String>, refunds_url: Option<String>) -> Self {
+    /// `shipping_delay_secs` holds each `payment_confirmed` back (SQS
+    /// `DelaySeconds`, at most 900): a grace period in which a paid order
+    /// can still be refunded before it ships.
+    pub fn new(
+        client: Client,
+        shipping_url: Option<String>,
+        refunds_url: Option<String>,
+        shipping_delay_secs: u32,
+    ) -> Self {
         Self {
             client,
             shipping_url,
             refunds_url,
+            shipping_delay_secs: i32::try_from(shipping_delay_secs.min(900)).unwrap_or(0),
         }
     }
 
@@ -265,10 +275,15 @@ impl Queues {
         let url = self
             .url(kind)
             .ok_or_else(|| Error::Unavailable(format!("no URL for the {} queue", kind.as_str())))?;
+        let delay = match kind {
+            QueueKind::Shipping => self.shipping_delay_secs,
+            QueueKind::Refunds => 0,
+        };
         self.client
             .send_message()
             .queue_url(url)
             .message_body(message.to_json())
+            .delay_seconds(delay)
             .send()
             .await
             .map_err(|err| {

@@ -371,6 +371,82 @@ pub mod fixtures {
                 .map_or(-1, |p| p.stock)
         }
 
+        /// An order paid through the webhook; its `payment_confirmed` is on
+        /// the shipping queue.
+        pub async fn paid_order(&self, buyer: &Principal, lines: &[(&Product, u32)]) -> Order {
+            let order = self.order(buyer, lines).await.expect("placed");
+            self.pay(buyer, &order).await;
+            order
+        }
+
+        /// Starts the order's payment and delivers a signed success for it.
+        pub async fn pay(&self, buyer: &Principal, order: &Order) -> shared::payments::WebhookOutcome {
+            let (payment, _) = shared::payments::start_payment(&self.app, buyer, &order.id)
+                .await
+                .expect("payment started");
+            let (header, body) = payment_succeeded(
+                super::TEST_WEBHOOK_SECRET,
+                &payment.provider_payment_id,
+                order,
+                order.total.minor(),
+                "usd",
+            );
+            shared::payments::handle_webhook(&self.app, Some(&header), &body)
+                .await
+                .expect("webhook handled")
+        }
+
+        /// Lambda's poller, once: every message now on the queue `name` in one
+        /// batch to `handler`; what succeeded is deleted, failures stay.
+        pub async fn deliver<'a, F, Fut, R>(
+            &'a self,
+            name: &str,
+            handler: F,
+        ) -> aws_lambda_events::sqs::SqsBatchResponse
+        where
+            F: Fn(&'a shared::App, shared::queue::Message) -> Fut,
+            Fut: std::future::Future<Output = Result<R, shared::Error>>,
+            R: std::fmt::Debug,
+        {
+            let url = self.queue(name).url.clone();
+            let received = self.drain(&url).await;
+            let mut event = aws_lambda_events::sqs::SqsEvent::default();
+            for (message, _) in &received {
+                let mut record = aws_lambda_events::sqs::SqsMessage::default();
+                record.message_id = message.message_id.clone();
+                record.body = message.body.clone();
+                event.records.push(record);
+            }
+            let response = shared::worker::process_batch(&self.app, event, handler).await;
+            let failed: Vec<&str> = response
+                .batch_item_failures
+                .iter()
+                .map(|f| f.item_identifier.as_str())
+                .collect();
+            for (message, _) in received {
+                if !failed.contains(&message.message_id.as_deref().unwrap_or_default()) {
+                    self.sqs
+                        .delete_message()
+                        .queue_url(&url)
+                        .receipt_handle(message.receipt_handle.unwrap_or_default())
+                        .send()
+                        .await
+                        .expect("delete");
+                } else {
+                    // Back on the queue at once, as after a visibility timeout.
+                    self.sqs
+                        .change_message_visibility()
+                        .queue_url(&url)
+                        .receipt_handle(message.receipt_handle.unwrap_or_default())
+                        .visibility_timeout(0)
+                        .send()
+                        .await
+                        .expect("release");
+                }
+            }
+            response
+        }
+
         /// Places an order (the request is built now; the future borrows only
         /// the app and the caller).
         pub fn order<'a>(

@@ -21,7 +21,7 @@ use crate::error::Error;
 use crate::money::{Currency, Money};
 use crate::newtype::uuid_id;
 use crate::orders::{self, Event, OrderId, OrderStatus};
-use crate::queue::{Message, PaymentConfirmed, RefundRequested};
+use crate::queue::{Message, PaymentConfirmed};
 
 uuid_id!(PaymentId, "a payment id");
 
@@ -65,8 +65,23 @@ pub struct Intent {
     pub client_secret: Option<String>,
 }
 
+/// What a provider is asked to give back: the whole amount of a payment.
+#[derive(Debug, Clone)]
+pub struct RefundRequest<'a> {
+    pub order_id: &'a OrderId,
+    /// The provider's payment (Stripe's PaymentIntent id).
+    pub provider_payment_id: &'a str,
+    pub amount: Money,
+    /// Derived from the order, so a retried or duplicated message never
+    /// refunds twice.
+    pub idempotency_key: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProviderError {
+    /// The payment was refunded already (by an earlier attempt, or by hand).
+    #[error("the payment is refunded already")]
+    AlreadyRefunded,
     /// Worth retrying: network trouble, rate limits, the provider's 5xx.
     #[error("the payment provider is unavailable: {0}")]
     Transient(String),
@@ -80,6 +95,7 @@ impl From<ProviderError> for Error {
         match err {
             ProviderError::Transient(detail) => Error::Unavailable(detail),
             ProviderError::Rejected(detail) => Error::internal(detail),
+            ProviderError::AlreadyRefunded => Error::internal("the payment is refunded already"),
         }
     }
 }
@@ -93,6 +109,9 @@ pub trait PaymentProvider: Send + Sync + fmt::Debug {
         &'a self,
         request: IntentRequest<'a>,
     ) -> BoxFuture<'a, Result<Intent, ProviderError>>;
+
+    /// Refunds a payment in full; returns the provider's refund id.
+    fn refund<'a>(&'a self, request: RefundRequest<'a>) -> BoxFuture<'a, Result<String, ProviderError>>;
 }
 
 // ---------------------------------------------------------------- use cases
@@ -267,16 +286,7 @@ pub async fn handle_webhook(
             .await?;
     }
     if status == OrderStatus::RefundPending && fresh.paid_late && fresh.refund_handoff_at.is_none() {
-        let message = Message::RefundRequested(RefundRequested {
-            order_id: order.id.clone(),
-            payment_id: paid.id.clone(),
-            amount: paid.amount,
-            restock: false,
-        });
-        app.queues.send(&message).await?;
-        app.store
-            .mark_handoff(&order.id, crate::queue::QueueKind::Refunds, now)
-            .await?;
+        crate::refunds::hand_off(app, &paid, false).await?;
     }
     Ok(outcome)
 }

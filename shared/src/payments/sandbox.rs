@@ -3,7 +3,7 @@
 
 use futures::future::BoxFuture;
 
-use super::{Intent, IntentRequest, PaymentProvider, ProviderError};
+use super::{Intent, IntentRequest, PaymentProvider, ProviderError, RefundRequest};
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SandboxProvider;
@@ -24,5 +24,10 @@ impl PaymentProvider for SandboxProvider {
                 id,
             })
         })
+    }
+
+    fn refund<'a>(&'a self, request: RefundRequest<'a>) -> BoxFuture<'a, Result<String, ProviderError>> {
+        let id = format!("re_sandbox_{}", request.order_id.to_string().replace('-', ""));
+        Box::pin(async move { Ok(id) })
     }
 }

@@ -3,7 +3,7 @@
 use futures::future::BoxFuture;
 use serde::Deserialize;
 
-use super::{Intent, IntentRequest, PaymentProvider, ProviderError};
+use super::{Intent, IntentRequest, PaymentProvider, ProviderError, RefundRequest};
 use crate::config::Secret;
 
 #[derive(Debug, Clone)]
@@ -11,6 +11,22 @@ pub struct StripeProvider {
     client: reqwest::Client,
     base_url: String,
     api_key: Option<Secret>,
+}
+
+#[derive(Deserialize)]
+struct RefundResponse {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Deserialize)]
+struct ErrorDetail {
+    #[serde(default)]
+    code: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -74,6 +90,12 @@ impl StripeProvider {
         }
         // Stripe's error body names the problem; it never holds the key.
         let detail = response.text().await.unwrap_or_default();
+        let code = serde_json::from_str::<ErrorBody>(&detail)
+            .ok()
+            .and_then(|body| body.error.code);
+        if matches!(code.as_deref(), Some("charge_already_refunded")) {
+            return Err(ProviderError::AlreadyRefunded);
+        }
         let detail = format!("HTTP {status}: {}", detail.chars().take(300).collect::<String>());
         if status.is_server_error()
             || status == reqwest::StatusCode::TOO_MANY_REQUESTS
@@ -109,6 +131,18 @@ impl PaymentProvider for StripeProvider {
                 id: created.id,
                 client_secret: created.client_secret,
             })
+        })
+    }
+
+    fn refund<'a>(&'a self, request: RefundRequest<'a>) -> BoxFuture<'a, Result<String, ProviderError>> {
+        Box::pin(async move {
+            let form = [
+                ("payment_intent", request.provider_payment_id.to_owned()),
+                ("amount", request.amount.minor().to_string()),
+                ("metadata[order_id]", request.order_id.to_string()),
+            ];
+            let refund: RefundResponse = self.post("/v1/refunds", &request.idempotency_key, &form).await?;
+            Ok(refund.id)
         })
     }
 }

@@ -24,6 +24,7 @@ mod idempotency;
 mod orders;
 mod payments;
 mod products;
+mod refunds;
 mod schema;
 mod shipping;
 mod users;

@@ -296,3 +296,22 @@ impl Store {
         ))
     }
 }
+
+/// An order's status change from its current status to `to`.
+pub(super) fn status_change(
+    table: &str,
+    order: &Order,
+    to: OrderStatus,
+    now: Timestamp,
+    expression: &str,
+) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
+    Update::builder()
+        .table_name(table)
+        .set_key(Some(key(keys::order(&order.id))))
+        .update_expression(expression)
+        .condition_expression("#status = :from")
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":from", s(order.status.as_str()))
+        .expression_attribute_values(":to", s(to.as_str()))
+        .expression_attribute_values(":now", s(now.to_string()))
+}

@@ -2,7 +2,7 @@
 //! which hand-offs have gone through.
 
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 
 use super::{GSIS, Store, cancellation_codes, item, key, keys, s};
@@ -26,6 +26,15 @@ pub struct PaymentRecord {
     /// The payment succeeded after the order had been cancelled.
     #[serde(default)]
     pub paid_late: bool,
+    /// Set when a refund is asked for: whether it gives the stock back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_restock: Option<bool>,
+    /// The provider's refund, once made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_id: Option<String>,
+    /// Why the provider refused the refund, for an operator to look at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_error: Option<String>,
 }
 
 fn built<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, Error> {
@@ -52,6 +61,9 @@ impl Store {
             shipping_handoff_at: None,
             refund_handoff_at: None,
             paid_late: false,
+            refund_restock: None,
+            refund_id: None,
+            refund_error: None,
         };
         let result = self
             .client
@@ -98,20 +110,29 @@ impl Store {
             .expression_attribute_values(":from", s(order.status.as_str()))
             .expression_attribute_values(":to", s(to.as_str()))
             .expression_attribute_values(":now", s(now.to_string()));
+        // A late payment is refunded in full with no restock (the stock went
+        // back when the order was cancelled).
+        let late = order.status == OrderStatus::Cancelled;
         let payment_update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::payment(&payment.order_id))))
-            .update_expression("SET #status = :succeeded, paid_late = :late")
+            .update_expression(if late {
+                "SET #status = :succeeded, paid_late = :late, refund_restock = :late_restock"
+            } else {
+                "SET #status = :succeeded, paid_late = :late"
+            })
             .condition_expression("attribute_exists(PK)")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(
                 ":succeeded",
                 serde_dynamo::to_attribute_value(PaymentStatus::Succeeded)?,
             )
-            .expression_attribute_values(
-                ":late",
-                aws_sdk_dynamodb::types::AttributeValue::Bool(order.status == OrderStatus::Cancelled),
-            );
+            .expression_attribute_values(":late", AttributeValue::Bool(late));
+        let payment_update = if late {
+            payment_update.expression_attribute_values(":late_restock", AttributeValue::Bool(false))
+        } else {
+            payment_update
+        };
         let result = self
             .client
             .transact_write_items()

@@ -2,10 +2,13 @@
 //! purchase records written at delivery.
 
 use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem, Update};
+
+use super::s;
 use serde::{Deserialize, Serialize};
 
+use super::orders::status_change;
 use super::products::is_conditional_failure;
-use super::{Store, cancellation_codes, item, key, keys, s};
+use super::{Store, cancellation_codes, item, key, keys};
 use crate::clock::Timestamp;
 use crate::error::Error;
 use crate::orders::{Order, OrderId, OrderStatus};
@@ -185,25 +188,6 @@ impl Store {
             Err(err) => Err(err.into()),
         }
     }
-}
-
-/// An order's status change from its current status to `to`.
-fn status_change(
-    table: &str,
-    order: &Order,
-    to: OrderStatus,
-    now: Timestamp,
-    expression: &str,
-) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
-    Update::builder()
-        .table_name(table)
-        .set_key(Some(key(keys::order(&order.id))))
-        .update_expression(expression)
-        .condition_expression("#status = :from")
-        .expression_attribute_names("#status", "status")
-        .expression_attribute_values(":from", s(order.status.as_str()))
-        .expression_attribute_values(":to", s(to.as_str()))
-        .expression_attribute_values(":now", s(now.to_string()))
 }
 
 impl Store {

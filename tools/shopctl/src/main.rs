@@ -71,7 +71,7 @@ const DEMO_CATALOGUE: [(&str, &str, &str, i64, i64); 8] = [
 #[derive(Parser)]
 #[command(
     version,
-    about = "Operate the shop: create admins, set up the table and queues"
+    about = "Operate the shop: set up the table and queues, create admins, seed a demo catalogue, pay in the sandbox, look after DLQs"
 )]
 struct Cli {
     /// File of default settings (KEY=VALUE lines); `none` to read only the environment.
@@ -200,13 +200,18 @@ async fn main() {
 async fn run(cli: Cli) -> Result<(), BoxError> {
     let settings = Settings::load(&cli.env_file)?;
     let aws = settings.aws().await;
-    let table = settings.require("TABLE_NAME")?;
+    let table = || settings.require("TABLE_NAME");
     match cli.command {
         Command::Setup => {
             let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
-            let exists = dynamodb.describe_table().table_name(table).send().await.is_ok();
+            let exists = dynamodb
+                .describe_table()
+                .table_name(table()?)
+                .send()
+                .await
+                .is_ok();
             if !exists {
-                store::create_table(&dynamodb, table).await?;
+                store::create_table(&dynamodb, table()?).await?;
             }
             let sqs = aws_sdk_sqs::Client::new(&aws);
             let prefix = settings.get("QUEUE_PREFIX").unwrap_or_default();
@@ -220,7 +225,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             }
         }
         Command::SeedCatalog => {
-            let store = Store::new(aws_sdk_dynamodb::Client::new(&aws), table);
+            let store = Store::new(aws_sdk_dynamodb::Client::new(&aws), table()?);
             let currency = Currency::parse(settings.get("STORE_CURRENCY").unwrap_or("USD").to_owned())?;
             // Any key will do for a one-item peek; the cursor is not used.
             let peek = store
@@ -240,7 +245,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             println!("{}", serde_json::to_string_pretty(&added)?);
         }
         Command::Pay { order_id, url } => {
-            let store = Store::new(aws_sdk_dynamodb::Client::new(&aws), table);
+            let store = Store::new(aws_sdk_dynamodb::Client::new(&aws), table()?);
             let order_id = OrderId::parse(&order_id).map_err(|msg| format!("order id {msg}"))?;
             let order = store.get_order(&order_id).await?.ok_or("no such order")?;
             let payment = store
@@ -324,7 +329,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             password,
             name,
         } => {
-            let store = Store::new(aws_sdk_dynamodb::Client::new(&aws), table);
+            let store = Store::new(aws_sdk_dynamodb::Client::new(&aws), table()?);
             let input =
                 parse_document(serde_json::json!({"email": email, "password": password, "name": name}))
                     .map_err(|err| match err {

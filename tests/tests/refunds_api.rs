@@ -1,0 +1,248 @@
+//! End to end through the gateway, the real binaries and both queue workers:
+//! refund before shipping (stock back), admin refund after shipping (no
+//! restock), return → receive → refunded (stock back), late payment
+//! refunded and never shipped.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use shared::config::Secret;
+use shared::payments::webhook;
+use shop_tests::reqwest::StatusCode;
+use shop_tests::{Api, Customer, require_env, unique};
+
+struct Shop {
+    api: Api,
+    admin: String,
+    customer: Customer,
+}
+
+impl Shop {
+    async fn new() -> Self {
+        let api = Api::from_env();
+        let admin = api.admin().await;
+        let customer = api.customer().await;
+        Self { api, admin, customer }
+    }
+
+    async fn product(&self, stock: i64) -> String {
+        let reply = self
+            .api
+            .post(
+                "/products",
+                Some(&self.admin),
+                json!({"name": "Tent", "category": unique("refund"), "price": 12_000, "stock": stock}),
+            )
+            .await;
+        reply.body["id"].as_str().expect("product").to_owned()
+    }
+
+    async fn stock(&self, product: &str) -> i64 {
+        self.api.get(&format!("/products/{product}"), None).await.body["stock"]
+            .as_i64()
+            .expect("stock")
+    }
+
+    async fn order(&self, product: &str, quantity: u32) -> String {
+        let address =
+            json!({"name": "A", "line1": "1 Road", "city": "Town", "postal_code": "1", "country": "GB"});
+        let reply = self
+            .api
+            .post(
+                "/orders",
+                Some(&self.customer.token),
+                json!({"items": [{"product_id": product, "quantity": quantity}], "shipping_address": address}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        reply.body["id"].as_str().expect("order").to_owned()
+    }
+
+    /// Starts the payment and delivers the provider's signed success.
+    async fn pay(&self, order: &str) {
+        let payment = self
+            .api
+            .post(
+                &format!("/orders/{order}/payment"),
+                Some(&self.customer.token),
+                json!({}),
+            )
+            .await
+            .body;
+        let body = serde_json::to_vec(&json!({
+            "type": "payment_intent.succeeded",
+            "data": {"object": {"id": payment["provider_payment_id"], "amount_received": payment["amount"],
+                                "currency": "usd", "metadata": {"order_id": order}}}
+        }))
+        .expect("json");
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let signature = webhook::sign(&Secret::new(require_env("PAYMENT_WEBHOOK_SECRET")), now, &body);
+        let reply = self
+            .api
+            .read(
+                self.api
+                    .request(shop_tests::reqwest::Method::POST, "/payments/webhook")
+                    .header("content-type", "application/json")
+                    .header("stripe-signature", signature)
+                    .body(body),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    }
+
+    async fn status(&self, order: &str) -> Value {
+        self.api
+            .get(&format!("/orders/{order}"), Some(&self.customer.token))
+            .await
+            .body["status"]
+            .clone()
+    }
+
+    async fn until(&self, order: &str, status: &str) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.status(order).await != status {
+            assert!(Instant::now() < deadline, "{order} never became {status}");
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_refund_before_shipping_gives_the_stock_back() {
+    let shop = Shop::new().await;
+    let product = shop.product(10).await;
+    // The shipping worker runs beside us: refund as soon as the order is
+    // paid; if it shipped first (a race it may win), try a fresh order.
+    for _ in 0..5 {
+        let order = shop.order(&product, 2).await;
+        shop.pay(&order).await;
+        let refund = shop
+            .api
+            .post(
+                &format!("/orders/{order}/refund"),
+                Some(&shop.customer.token),
+                json!({}),
+            )
+            .await;
+        if refund.status == StatusCode::CONFLICT {
+            assert_eq!(refund.body["status"], "SHIPPED", "{}", refund.text);
+            continue;
+        }
+        assert_eq!(refund.status, StatusCode::ACCEPTED, "{}", refund.text);
+        assert_eq!(refund.body["status"], "REFUND_PENDING");
+        shop.until(&order, "REFUNDED").await;
+        let shipped_before = 10 - shop.stock(&product).await;
+        assert_eq!(shipped_before % 2, 0);
+        let shipment = shop
+            .api
+            .get(&format!("/orders/{order}/shipment"), Some(&shop.customer.token))
+            .await;
+        assert_eq!(shipment.status, StatusCode::NOT_FOUND, "never shipped");
+        return;
+    }
+    panic!("the shipping worker won every race");
+}
+
+#[tokio::test]
+async fn an_admin_refund_after_shipping_does_not_restock() {
+    let shop = Shop::new().await;
+    let product = shop.product(10).await;
+    let order = shop.order(&product, 3).await;
+    shop.pay(&order).await;
+    shop.until(&order, "SHIPPED").await;
+    let owner = shop
+        .api
+        .post(
+            &format!("/orders/{order}/refund"),
+            Some(&shop.customer.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(owner.status, StatusCode::CONFLICT);
+    assert_eq!(
+        (owner.body["code"].as_str(), owner.body["status"].as_str()),
+        (Some("INVALID_STATE"), Some("SHIPPED"))
+    );
+    let refund = shop
+        .api
+        .post(&format!("/orders/{order}/refund"), Some(&shop.admin), json!({}))
+        .await;
+    assert_eq!(refund.status, StatusCode::ACCEPTED, "{}", refund.text);
+    shop.until(&order, "REFUNDED").await;
+    assert_eq!(shop.stock(&product).await, 7, "no restock for shipped goods");
+}
+
+#[tokio::test]
+async fn return_receive_refund_restocks() {
+    let shop = Shop::new().await;
+    let product = shop.product(4).await;
+    let order = shop.order(&product, 2).await;
+    shop.pay(&order).await;
+    shop.until(&order, "SHIPPED").await;
+    let shipment = shop
+        .api
+        .get(&format!("/orders/{order}/shipment"), Some(&shop.admin))
+        .await
+        .body;
+    let events = format!("/shipments/{}/events", shipment["id"].as_str().expect("id"));
+    let delivered = shop
+        .api
+        .post(&events, Some(&shop.admin), json!({"status": "DELIVERED"}))
+        .await;
+    assert_eq!(delivered.status, StatusCode::CREATED);
+
+    let path = format!("/orders/{order}/return");
+    let no_reason = shop
+        .api
+        .post(&path, Some(&shop.customer.token), json!({"reason": ""}))
+        .await;
+    no_reason.assert_problem(400, "VALIDATION_FAILED");
+    let returned = shop
+        .api
+        .post(&path, Some(&shop.customer.token), json!({"reason": "Wrong size"}))
+        .await;
+    assert_eq!(returned.status, StatusCode::ACCEPTED, "{}", returned.text);
+    assert_eq!(returned.body["status"], "RETURN_REQUESTED");
+    shop.api
+        .post(&format!("{path}/receive"), Some(&shop.customer.token), json!({}))
+        .await
+        .assert_problem(403, "FORBIDDEN");
+    let received = shop
+        .api
+        .post(&format!("{path}/receive"), Some(&shop.admin), json!({}))
+        .await;
+    assert_eq!(received.status, StatusCode::ACCEPTED, "{}", received.text);
+    shop.until(&order, "REFUNDED").await;
+    assert_eq!(shop.stock(&product).await, 4, "returned goods are back in stock");
+}
+
+#[tokio::test]
+async fn a_late_payment_is_refunded_and_never_shipped() {
+    let shop = Shop::new().await;
+    let product = shop.product(5).await;
+    let order = shop.order(&product, 1).await;
+    shop.api
+        .post(
+            &format!("/orders/{order}/payment"),
+            Some(&shop.customer.token),
+            json!({}),
+        )
+        .await;
+    let cancelled = shop
+        .api
+        .post(
+            &format!("/orders/{order}/cancel"),
+            Some(&shop.customer.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(cancelled.status, StatusCode::OK);
+    shop.pay(&order).await;
+    shop.until(&order, "REFUNDED").await;
+    let shipment = shop
+        .api
+        .get(&format!("/orders/{order}/shipment"), Some(&shop.customer.token))
+        .await;
+    assert_eq!(shipment.status, StatusCode::NOT_FOUND);
+    assert_eq!(shop.stock(&product).await, 5);
+}
