@@ -44,6 +44,10 @@ pub enum Error {
     IdempotencyInProgress,
     #[error("this Idempotency-Key was used with a different request")]
     IdempotencyKeyReused,
+    #[error("only a customer who has had the product delivered may review it")]
+    NotPurchased,
+    #[error("you have reviewed this product already")]
+    AlreadyReviewed,
     #[error("the webhook signature or timestamp does not verify")]
     InvalidSignature,
     /// A dependency (the payment provider, a queue) failed in a way worth

@@ -228,6 +228,8 @@ pub fn code(err: &Error) -> &'static str {
         Error::IdempotencyInProgress => "IDEMPOTENCY_IN_PROGRESS",
         Error::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
         Error::InvalidSignature => "INVALID_SIGNATURE",
+        Error::NotPurchased => "NOT_PURCHASED",
+        Error::AlreadyReviewed => "ALREADY_REVIEWED",
         Error::Unavailable(_) => "SERVICE_UNAVAILABLE",
         Error::Internal(_) => "INTERNAL",
     }
@@ -251,6 +253,8 @@ pub fn problem(err: &Error) -> Response {
         Error::IdempotencyInProgress => (StatusCode::CONFLICT, "Request in progress"),
         Error::IdempotencyKeyReused => (StatusCode::UNPROCESSABLE_ENTITY, "Idempotency key reused"),
         Error::InvalidSignature => (StatusCode::BAD_REQUEST, "Invalid signature"),
+        Error::NotPurchased => (StatusCode::FORBIDDEN, "Not purchased"),
+        Error::AlreadyReviewed => (StatusCode::CONFLICT, "Already reviewed"),
         Error::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "Service unavailable"),
         Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "Internal error"),
     };

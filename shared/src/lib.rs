@@ -19,6 +19,7 @@ pub mod payments;
 pub mod products;
 pub mod queue;
 pub mod refunds;
+pub mod reviews;
 pub mod runtime;
 pub mod shipping;
 pub mod store;

@@ -5,9 +5,12 @@
 //! `AWS_ENDPOINT_URL` (the emulator), end-to-end tests `SHOP_API_URL` (the
 //! gateway). Run through `make test`; a test run without them fails loudly.
 
+use std::time::{Duration, Instant};
+
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use shared::config::Secret;
+use shared::payments::webhook;
 use shared::{App, Config, queue, store};
 
 pub use reqwest;
@@ -298,6 +301,126 @@ impl Api {
     }
 }
 
+/// A shop's cast for end-to-end journeys: an admin, a customer, and the
+/// steps every journey takes.
+pub struct Shop {
+    pub api: Api,
+    pub admin: String,
+    pub customer: Customer,
+}
+
+impl Shop {
+    pub async fn new() -> Self {
+        let api = Api::from_env();
+        let admin = api.admin().await;
+        let customer = api.customer().await;
+        Self { api, admin, customer }
+    }
+
+    pub async fn product(&self, stock: i64) -> String {
+        let reply = self
+            .api
+            .post(
+                "/products",
+                Some(&self.admin),
+                json!({"name": "Tent", "category": unique("refund"), "price": 12_000, "stock": stock}),
+            )
+            .await;
+        reply.body["id"].as_str().expect("product").to_owned()
+    }
+
+    pub async fn stock(&self, product: &str) -> i64 {
+        self.api.get(&format!("/products/{product}"), None).await.body["stock"]
+            .as_i64()
+            .expect("stock")
+    }
+
+    pub async fn order(&self, product: &str, quantity: u32) -> String {
+        let address =
+            json!({"name": "A", "line1": "1 Road", "city": "Town", "postal_code": "1", "country": "GB"});
+        let reply = self
+            .api
+            .post(
+                "/orders",
+                Some(&self.customer.token),
+                json!({"items": [{"product_id": product, "quantity": quantity}], "shipping_address": address}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        reply.body["id"].as_str().expect("order").to_owned()
+    }
+
+    /// Starts the payment and delivers the provider's signed success.
+    pub async fn pay(&self, order: &str) {
+        let payment = self
+            .api
+            .post(
+                &format!("/orders/{order}/payment"),
+                Some(&self.customer.token),
+                json!({}),
+            )
+            .await
+            .body;
+        let body = serde_json::to_vec(&json!({
+            "type": "payment_intent.succeeded",
+            "data": {"object": {"id": payment["provider_payment_id"], "amount_received": payment["amount"],
+                                "currency": "usd", "metadata": {"order_id": order}}}
+        }))
+        .expect("json");
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let signature = webhook::sign(&Secret::new(require_env("PAYMENT_WEBHOOK_SECRET")), now, &body);
+        let reply = self
+            .api
+            .read(
+                self.api
+                    .request(Method::POST, "/payments/webhook")
+                    .header("content-type", "application/json")
+                    .header("stripe-signature", signature)
+                    .body(body),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    }
+
+    pub async fn status(&self, order: &str) -> Value {
+        self.api
+            .get(&format!("/orders/{order}"), Some(&self.customer.token))
+            .await
+            .body["status"]
+            .clone()
+    }
+
+    /// An order paid, shipped by the worker and delivered by the carrier.
+    pub async fn delivered(&self, product: &str) -> String {
+        let order = self.order(product, 1).await;
+        self.pay(&order).await;
+        self.until(&order, "SHIPPED").await;
+        let shipment = self
+            .api
+            .get(&format!("/orders/{order}/shipment"), Some(&self.admin))
+            .await
+            .body;
+        let events = format!(
+            "/shipments/{}/events",
+            shipment["id"].as_str().expect("shipment id")
+        );
+        let delivered = self
+            .api
+            .post(&events, Some(&self.admin), json!({"status": "DELIVERED"}))
+            .await;
+        assert_eq!(delivered.status, StatusCode::CREATED, "{}", delivered.text);
+        order
+    }
+
+    pub async fn until(&self, order: &str, status: &str) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.status(order).await != status {
+            assert!(Instant::now() < deadline, "{order} never became {status}");
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+}
+
 /// Principals and fixtures for the catalogue and orders.
 pub mod fixtures {
     use serde_json::{Value, json};
@@ -377,6 +500,40 @@ pub mod fixtures {
             let order = self.order(buyer, lines).await.expect("placed");
             self.pay(buyer, &order).await;
             order
+        }
+
+        /// An order paid, shipped by the worker and delivered: the buyer may
+        /// now review its products.
+        pub async fn delivered_order(&self, buyer: &Principal, lines: &[(&Product, u32)]) -> Order {
+            let order = self.paid_order(buyer, lines).await;
+            let shipped = self.deliver("shipping", shared::shipping::handle_message).await;
+            assert!(shipped.batch_item_failures.is_empty(), "shipped");
+            let delivered = parse_document(json!({"status": "DELIVERED"})).expect("valid");
+            shared::shipping::add_event(
+                &self.app,
+                &admin(),
+                &shared::shipping::ShipmentId::for_order(&order.id),
+                delivered,
+            )
+            .await
+            .expect("delivered");
+            order
+        }
+
+        /// A registered customer (reviews carry the author's name).
+        pub async fn registered(&self, name: &str) -> Principal {
+            let input = parse_document(json!({
+                "email": format!("{}@example.com", super::unique("reviewer")),
+                "password": "correct horse battery", "name": name
+            }))
+            .expect("valid");
+            let user = shared::users::register(&self.app, input)
+                .await
+                .expect("registered");
+            Principal {
+                user_id: user.id,
+                role: user.role,
+            }
         }
 
         /// Starts the order's payment and delivers a signed success for it.

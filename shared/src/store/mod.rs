@@ -11,6 +11,7 @@
 //! | its payment | `ORDER#<id>` | `PAYMENT` |
 //! | its shipment, events inside (shipment id = order id) | `ORDER#<id>` | `SHIPMENT` |
 //! | a product a user has had delivered | `USER#<id>` | `PURCHASED#<product>` |
+//! | a user's review of a product (one, by key) | `PRODUCT#<product>` | `REVIEW#<user>` |
 //! | idempotency record | `IDEMPOTENCY#<user>#<key>` | `RECORD` (TTL) |
 //!
 //! | index | PK | SK | holds |
@@ -19,12 +20,15 @@
 //! | GSI1 | `USER#<id>` | `ORDER#<created_at>#<id>` | a user's orders |
 //! | GSI2 | `CATEGORY#<c>` | `<created_at>#<id>` | products for sale by category |
 //! | GSI2 | `PENDING` | `<expires_at>#<id>` | orders awaiting payment |
+//! | GSI1 | `REVIEWS#<product>` | `<created_at>#<id>` | a product's reviews |
+//! | GSI2 | `REVIEWER#<user>` | `<created_at>#<id>` | a user's reviews |
 
 mod idempotency;
 mod orders;
 mod payments;
 mod products;
 mod refunds;
+mod reviews;
 mod schema;
 mod shipping;
 mod users;
@@ -106,6 +110,18 @@ mod keys {
 
     pub fn purchase(user: &UserId, product: &ProductId) -> (String, String) {
         (format!("USER#{user}"), format!("PURCHASED#{product}"))
+    }
+
+    pub fn review(product: &ProductId, user: &UserId) -> (String, String) {
+        (format!("PRODUCT#{product}"), format!("REVIEW#{user}"))
+    }
+
+    pub fn product_reviews(product: &ProductId) -> String {
+        format!("REVIEWS#{product}")
+    }
+
+    pub fn reviewer(user: &UserId) -> String {
+        format!("REVIEWER#{user}")
     }
 
     pub fn idempotency(user: &UserId, key: &str) -> (String, &'static str) {

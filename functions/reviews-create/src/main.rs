@@ -1,0 +1,14 @@
+//! `POST /products/{id}/reviews` (customer with a delivered order of it): one review per user and product.
+use shared::http::{self, Answer, Request};
+use shared::{App, products, reviews};
+
+fn main() -> Result<(), shared::BoxError> {
+    http::run(handle)
+}
+
+async fn handle(app: &'static App, request: Request) -> Answer {
+    let caller = request.caller(app)?;
+    let product = products::parse_id(&request.path_param("id")?)?;
+    let review = reviews::create_review(app, &caller, &product, request.json()?).await?;
+    http::created(&review)
+}

@@ -1,0 +1,13 @@
+//! `GET /users/me/reviews`: the caller's own reviews, newest first.
+use shared::http::{self, Answer, Request};
+use shared::{App, reviews};
+
+fn main() -> Result<(), shared::BoxError> {
+    http::run(handle)
+}
+
+async fn handle(app: &'static App, request: Request) -> Answer {
+    let caller = request.caller(app)?;
+    let (limit, cursor) = request.page_params()?;
+    http::ok(&reviews::list_my_reviews(app, &caller, limit, cursor.as_deref()).await?)
+}
