@@ -243,11 +243,19 @@ fn cancellation_codes<R>(
     }
 }
 
+/// Transactions that lose a race to another writer are retried this often.
+const MAX_TRANSACTION_ATTEMPTS: u32 = 8;
+
 /// Jittered exponential backoff before retry `attempt` of a transaction that
 /// lost a conflict.
 async fn backoff(attempt: u32) {
     let cap = 10u64 << attempt.min(5);
     tokio::time::sleep(std::time::Duration::from_millis(fastrand::u64(cap / 2..=cap))).await;
+}
+
+/// An SDK builder's result, its (programming) error as an internal one.
+fn built<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, crate::Error> {
+    result.map_err(|err| crate::Error::internal(err.to_string()))
 }
 
 /// An item with its key attributes set, from any serialisable record.

@@ -4,7 +4,10 @@
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 
-use super::{GSIS, Item, PageQuery, Store, backoff, cancellation_codes, item, key, keys, n, s};
+use super::{
+    GSIS, Item, MAX_TRANSACTION_ATTEMPTS, PageQuery, Store, backoff, built, cancellation_codes, item, key,
+    keys, n, s,
+};
 use crate::clock::Timestamp;
 use crate::config::Secret;
 use crate::cursor::Page;
@@ -14,9 +17,6 @@ use crate::orders::{NewOrder, Order, OrderId, OrderLine, OrderStatus, Shortage};
 use crate::products::ProductId;
 use crate::users::UserId;
 
-/// Transactions that lose a race to another writer are retried this often.
-const MAX_ATTEMPTS: u32 = 8;
-
 #[derive(Serialize, Deserialize)]
 struct OrderItem {
     #[serde(flatten)]
@@ -25,10 +25,6 @@ struct OrderItem {
 
 fn order(item: Item) -> Result<Order, Error> {
     Ok(serde_dynamo::from_item::<_, OrderItem>(item)?.order)
-}
-
-fn build<T, E: std::fmt::Display>(built: Result<T, E>) -> Result<T, Error> {
-    built.map_err(|err| Error::internal(err.to_string()))
 }
 
 impl Store {
@@ -51,7 +47,7 @@ impl Store {
         ttl_secs: i64,
     ) -> Result<Order, Error> {
         let ids: Vec<ProductId> = input.items.iter().map(|line| line.product_id.clone()).collect();
-        for attempt in 0..MAX_ATTEMPTS {
+        for attempt in 0..MAX_TRANSACTION_ATTEMPTS {
             let catalogue = self.batch_get_products(&ids).await?;
             let mut lines = Vec::with_capacity(input.items.len());
             let mut shortages = Vec::new();
@@ -119,7 +115,7 @@ impl Store {
                     .expression_attribute_values(":price", n(price.minor()));
                 transaction = transaction.transact_items(
                     TransactWriteItem::builder()
-                        .update(build(decrement.build())?)
+                        .update(built(decrement.build())?)
                         .build(),
                 );
             }
@@ -136,7 +132,7 @@ impl Store {
                 .set_item(Some(record))
                 .condition_expression("attribute_not_exists(PK)");
             transaction =
-                transaction.transact_items(TransactWriteItem::builder().put(build(put.build())?).build());
+                transaction.transact_items(TransactWriteItem::builder().put(built(put.build())?).build());
 
             let err = match transaction.send().await {
                 Ok(_) => return Ok(order),
@@ -234,70 +230,89 @@ impl Store {
         now: Timestamp,
         due_by: Option<Timestamp>,
     ) -> Result<Order, Error> {
-        for attempt in 0..MAX_ATTEMPTS {
-            let mut condition = "#status = :from".to_owned();
-            let mut status_change = Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(keys::order(&current.id))))
-                .update_expression("SET #status = :to, updated_at = :now REMOVE expires_at, #g2pk, #g2sk")
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_names("#g2pk", GSIS[1].partition_key)
-                .expression_attribute_names("#g2sk", GSIS[1].sort_key)
-                .expression_attribute_values(":from", s(current.status.as_str()))
-                .expression_attribute_values(":to", s(to.as_str()))
-                .expression_attribute_values(":now", s(now.to_string()));
-            if let Some(due_by) = due_by {
-                condition.push_str(" AND expires_at <= :due");
-                status_change = status_change.expression_attribute_values(":due", s(due_by.to_string()));
-            }
-            let mut transaction = self.client.transact_write_items().transact_items(
-                TransactWriteItem::builder()
-                    .update(build(status_change.condition_expression(condition).build())?)
-                    .build(),
-            );
-            for line in &current.items {
-                let restock = Update::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(key(keys::product(&line.product_id))))
-                    .update_expression("ADD stock :q")
-                    .condition_expression("attribute_exists(PK)")
-                    .expression_attribute_values(":q", n(line.quantity));
-                transaction = transaction.transact_items(
-                    TransactWriteItem::builder()
-                        .update(build(restock.build())?)
-                        .build(),
-                );
-            }
-            let err = match transaction.send().await {
-                Ok(_) => {
-                    let mut released = current.clone();
-                    released.status = to;
-                    released.updated_at = now;
-                    released.expires_at = None;
-                    return Ok(released);
-                }
+        let mut change = status_change(
+            &self.table,
+            current,
+            to,
+            now,
+            "SET #status = :to, updated_at = :now REMOVE expires_at, #g2pk, #g2sk",
+        )
+        .expression_attribute_names("#g2pk", GSIS[1].partition_key)
+        .expression_attribute_names("#g2sk", GSIS[1].sort_key);
+        if let Some(due_by) = due_by {
+            change = change
+                .condition_expression("#status = :from AND expires_at <= :due")
+                .expression_attribute_values(":due", s(due_by.to_string()));
+        }
+        let mut items = vec![update(change)?];
+        items.extend(self.restocks(current)?);
+        self.transact_status_change(current, items).await?;
+        let mut released = current.clone();
+        released.status = to;
+        released.updated_at = now;
+        released.expires_at = None;
+        Ok(released)
+    }
+
+    /// One `ADD stock` per line of `order`.
+    pub(super) fn restocks(&self, order: &Order) -> Result<Vec<TransactWriteItem>, Error> {
+        order
+            .items
+            .iter()
+            .map(|line| {
+                update(
+                    Update::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key(keys::product(&line.product_id))))
+                        .update_expression("ADD stock :q")
+                        .condition_expression("attribute_exists(PK)")
+                        .expression_attribute_values(":q", n(line.quantity)),
+                )
+            })
+            .collect()
+    }
+
+    /// Runs `items`, whose first is `order`'s conditional status change, as
+    /// one transaction. A failed condition is answered with the order's
+    /// status now (`INVALID_STATE`); a transaction that lost a race to
+    /// another is retried.
+    pub(super) async fn transact_status_change(
+        &self,
+        order: &Order,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<(), Error> {
+        for attempt in 0..MAX_TRANSACTION_ATTEMPTS {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            let err = match result {
+                Ok(_) => return Ok(()),
                 Err(err) => err,
             };
             let Some(codes) = cancellation_codes(&err) else {
                 return Err(err.into());
             };
-            if codes.first().map(String::as_str) == Some("ConditionalCheckFailed") {
+            if codes.iter().any(|code| code == "ConditionalCheckFailed") {
                 let status = self
-                    .get_order(&current.id)
+                    .get_order(&order.id)
                     .await?
-                    .map_or(current.status, |o| o.status);
+                    .map_or(order.status, |o| o.status);
                 return Err(Error::InvalidState(status));
             }
-            tracing::debug!(?codes, attempt, "release transaction cancelled");
+            tracing::debug!(?codes, attempt, "status change lost a race; retrying");
             backoff(attempt).await;
         }
-        Err(Error::internal(
-            "releasing the order kept losing races; giving up",
+        Err(Error::Unavailable(
+            "the order's status change kept losing races to other writers".into(),
         ))
     }
 }
 
-/// An order's status change from its current status to `to`.
+/// An order's status change from its current status to `to`, conditional
+/// on the current one.
 pub(super) fn status_change(
     table: &str,
     order: &Order,
@@ -314,4 +329,20 @@ pub(super) fn status_change(
         .expression_attribute_values(":from", s(order.status.as_str()))
         .expression_attribute_values(":to", s(to.as_str()))
         .expression_attribute_values(":now", s(now.to_string()))
+}
+
+/// A transaction's update item.
+pub(super) fn update(
+    builder: aws_sdk_dynamodb::types::builders::UpdateBuilder,
+) -> Result<TransactWriteItem, Error> {
+    Ok(TransactWriteItem::builder()
+        .update(built(builder.build())?)
+        .build())
+}
+
+/// A transaction's put item.
+pub(super) fn put(
+    builder: aws_sdk_dynamodb::types::builders::PutBuilder,
+) -> Result<TransactWriteItem, Error> {
+    Ok(TransactWriteItem::builder().put(built(builder.build())?).build())
 }

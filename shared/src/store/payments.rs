@@ -2,10 +2,11 @@
 //! which hand-offs have gone through.
 
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Update};
 use serde::{Deserialize, Serialize};
 
-use super::{GSIS, Store, cancellation_codes, item, key, keys, s};
+use super::orders::{status_change, update};
+use super::{GSIS, Store, item, key, keys, s};
 use crate::clock::Timestamp;
 use crate::error::Error;
 use crate::orders::{Order, OrderId, OrderStatus};
@@ -35,10 +36,6 @@ pub struct PaymentRecord {
     /// Why the provider refused the refund, for an operator to look at.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refund_error: Option<String>,
-}
-
-fn built<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, Error> {
-    result.map_err(|err| Error::internal(err.to_string()))
 }
 
 impl Store {
@@ -97,27 +94,23 @@ impl Store {
         to: OrderStatus,
         now: Timestamp,
     ) -> Result<(), Error> {
-        let order_update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::order(&order.id))))
-            .update_expression(
-                "SET #status = :to, paid_at = :now, updated_at = :now REMOVE expires_at, #g2pk, #g2sk",
-            )
-            .condition_expression("#status = :from")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#g2pk", GSIS[1].partition_key)
-            .expression_attribute_names("#g2sk", GSIS[1].sort_key)
-            .expression_attribute_values(":from", s(order.status.as_str()))
-            .expression_attribute_values(":to", s(to.as_str()))
-            .expression_attribute_values(":now", s(now.to_string()));
+        let order_update = status_change(
+            &self.table,
+            order,
+            to,
+            now,
+            "SET #status = :to, paid_at = :now, updated_at = :now REMOVE expires_at, #g2pk, #g2sk",
+        )
+        .expression_attribute_names("#g2pk", GSIS[1].partition_key)
+        .expression_attribute_names("#g2sk", GSIS[1].sort_key);
         // A late payment is refunded in full with no restock (the stock went
         // back when the order was cancelled).
         let late = order.status == OrderStatus::Cancelled;
-        let payment_update = Update::builder()
+        let mut payment_update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::payment(&payment.order_id))))
             .update_expression(if late {
-                "SET #status = :succeeded, paid_late = :late, refund_restock = :late_restock"
+                "SET #status = :succeeded, paid_late = :late, refund_restock = :no_restock"
             } else {
                 "SET #status = :succeeded, paid_late = :late"
             })
@@ -128,37 +121,12 @@ impl Store {
                 serde_dynamo::to_attribute_value(PaymentStatus::Succeeded)?,
             )
             .expression_attribute_values(":late", AttributeValue::Bool(late));
-        let payment_update = if late {
-            payment_update.expression_attribute_values(":late_restock", AttributeValue::Bool(false))
-        } else {
-            payment_update
-        };
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(
-                TransactWriteItem::builder()
-                    .update(built(order_update.build())?)
-                    .build(),
-            )
-            .transact_items(
-                TransactWriteItem::builder()
-                    .update(built(payment_update.build())?)
-                    .build(),
-            )
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) if cancellation_codes(&err).is_some() => {
-                let current = self
-                    .get_order(&order.id)
-                    .await?
-                    .map_or(order.status, |o| o.status);
-                Err(Error::InvalidState(current))
-            }
-            Err(err) => Err(err.into()),
+        if late {
+            payment_update =
+                payment_update.expression_attribute_values(":no_restock", AttributeValue::Bool(false));
         }
+        self.transact_status_change(order, vec![update(order_update)?, update(payment_update)?])
+            .await
     }
 
     /// Records that a hand-off message reached its queue.

@@ -1,18 +1,14 @@
 //! Refund and return writes: each a transaction conditional on the order's
 //! status, so that it happens once however many callers race.
 
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Update};
 
-use super::orders::status_change;
-use super::{Store, cancellation_codes, key, keys, n, s};
+use super::orders::{status_change, update};
+use super::{Store, key, keys, s};
 use crate::clock::Timestamp;
 use crate::error::Error;
 use crate::orders::{Order, OrderId, OrderStatus};
 use crate::payments::PaymentStatus;
-
-fn built<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, Error> {
-    result.map_err(|err| Error::internal(err.to_string()))
-}
 
 impl Store {
     /// Moves the order to `to` (`REFUND_PENDING`) and records on its payment
@@ -37,11 +33,8 @@ impl Store {
             .update_expression("SET refund_restock = :restock")
             .condition_expression("attribute_exists(PK)")
             .expression_attribute_values(":restock", AttributeValue::Bool(restock));
-        self.transact_status_change(
-            order,
-            vec![built(order_update.build())?, built(payment_update.build())?],
-        )
-        .await
+        self.transact_status_change(order, vec![update(order_update)?, update(payment_update)?])
+            .await
     }
 
     /// `DELIVERED → RETURN_REQUESTED`, if delivered at or after `delivered_since`.
@@ -53,7 +46,7 @@ impl Store {
         delivered_since: Timestamp,
         now: Timestamp,
     ) -> Result<(), Error> {
-        let update = status_change(
+        let change = status_change(
             &self.table,
             order,
             to,
@@ -63,8 +56,7 @@ impl Store {
         .condition_expression("#status = :from AND delivered_at >= :since")
         .expression_attribute_values(":reason", s(reason))
         .expression_attribute_values(":since", s(delivered_since.to_string()));
-        self.transact_status_change(order, vec![built(update.build())?])
-            .await
+        self.transact_status_change(order, vec![update(change)?]).await
     }
 
     /// `REFUND_PENDING → REFUNDED`: marks the payment refunded and, with
@@ -98,19 +90,11 @@ impl Store {
             )
             .expression_attribute_values(":refund", s(refund_id))
             .expression_attribute_values(":now", s(now.to_string()));
-        let mut updates = vec![built(order_update.build())?, built(payment_update.build())?];
+        let mut items = vec![update(order_update)?, update(payment_update)?];
         if restock {
-            for line in &order.items {
-                let restock = Update::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(key(keys::product(&line.product_id))))
-                    .update_expression("ADD stock :q")
-                    .condition_expression("attribute_exists(PK)")
-                    .expression_attribute_values(":q", n(line.quantity));
-                updates.push(built(restock.build())?);
-            }
+            items.extend(self.restocks(order)?);
         }
-        self.transact_status_change(order, updates).await
+        self.transact_status_change(order, items).await
     }
 
     /// Notes why the provider refused a refund, for an operator.
@@ -125,31 +109,5 @@ impl Store {
             .send()
             .await?;
         Ok(())
-    }
-
-    /// Runs the updates as one transaction; when its first (the order's
-    /// status change) fails its condition, reports the order's status now.
-    async fn transact_status_change(&self, order: &Order, updates: Vec<Update>) -> Result<(), Error> {
-        let items = updates
-            .into_iter()
-            .map(|update| TransactWriteItem::builder().update(update).build())
-            .collect();
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) if cancellation_codes(&err).is_some() => {
-                let current = self
-                    .get_order(&order.id)
-                    .await?
-                    .map_or(order.status, |o| o.status);
-                Err(Error::InvalidState(current))
-            }
-            Err(err) => Err(err.into()),
-        }
     }
 }

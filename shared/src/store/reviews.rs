@@ -4,18 +4,14 @@
 
 use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem, Update};
 
-use super::{GSIS, PageQuery, Store, backoff, cancellation_codes, item, key, keys, n, s};
+use super::{
+    GSIS, MAX_TRANSACTION_ATTEMPTS, PageQuery, Store, backoff, built, cancellation_codes, item, key, keys, n,
+    s,
+};
 use crate::config::Secret;
 use crate::cursor::Page;
 use crate::error::Error;
 use crate::reviews::{Review, ReviewListing};
-
-/// Transactions that lose a race to another writer are retried this often.
-const MAX_ATTEMPTS: u32 = 8;
-
-fn built<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, Error> {
-    result.map_err(|err| Error::internal(err.to_string()))
-}
 
 impl Store {
     /// Writes the review, adds it to the product's rating totals, and checks
@@ -55,7 +51,7 @@ impl Store {
                 .condition_check(built(purchased.build())?)
                 .build(),
         ];
-        for attempt in 0..MAX_ATTEMPTS {
+        for attempt in 0..MAX_TRANSACTION_ATTEMPTS {
             let result = self
                 .client
                 .transact_write_items()

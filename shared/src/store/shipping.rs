@@ -1,14 +1,14 @@
 //! Shipment items (`ORDER#<id>` / `SHIPMENT`, events inside) and the
 //! purchase records written at delivery.
 
-use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem, Update};
+use std::collections::HashMap;
 
-use super::s;
+use aws_sdk_dynamodb::types::{Put, ReturnValue, Update};
 use serde::{Deserialize, Serialize};
 
-use super::orders::status_change;
+use super::orders::{put, status_change, update};
 use super::products::is_conditional_failure;
-use super::{Store, cancellation_codes, item, key, keys};
+use super::{Store, item, key, keys, s};
 use crate::clock::Timestamp;
 use crate::error::Error;
 use crate::orders::{Order, OrderId, OrderStatus};
@@ -22,10 +22,6 @@ struct PurchaseItem {
     product_id: ProductId,
     order_id: OrderId,
     delivered_at: Timestamp,
-}
-
-fn built<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, Error> {
-    result.map_err(|err| Error::internal(err.to_string()))
 }
 
 impl Store {
@@ -50,39 +46,19 @@ impl Store {
         shipment: &Shipment,
         now: Timestamp,
     ) -> Result<(), Error> {
-        let put = Put::builder()
+        let shipment = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item(keys::shipment(&shipment.id), shipment)?))
             .condition_expression("attribute_not_exists(PK)");
-        let order_update = status_change(
+        let change = status_change(
             &self.table,
             order,
             to,
             now,
             "SET #status = :to, updated_at = :now",
         );
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(built(put.build())?).build())
-            .transact_items(
-                TransactWriteItem::builder()
-                    .update(built(order_update.build())?)
-                    .build(),
-            )
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) if cancellation_codes(&err).is_some() => {
-                let current = self
-                    .get_order(&order.id)
-                    .await?
-                    .map_or(order.status, |o| o.status);
-                Err(Error::InvalidState(current))
-            }
-            Err(err) => Err(err.into()),
-        }
+        self.transact_status_change(order, vec![update(change)?, put(shipment)?])
+            .await
     }
 
     /// Appends a tracking event. With `delivered = Some((order, to))` the same
@@ -95,32 +71,35 @@ impl Store {
         delivered: Option<(&Order, OrderStatus)>,
         now: Timestamp,
     ) -> Result<Shipment, Error> {
-        let shipment_update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::shipment(&shipment.id))))
-            .update_expression(
-                "SET #status = :status, events = list_append(events, :event), updated_at = :now",
-            )
-            .condition_expression("attribute_exists(PK) AND #status <> :delivered")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":status", serde_dynamo::to_attribute_value(event.status)?)
-            .expression_attribute_values(":event", serde_dynamo::to_attribute_value(vec![event.clone()])?)
-            .expression_attribute_values(
-                ":delivered",
+        const APPEND: &str = "SET #status = :status, events = list_append(events, :event), updated_at = :now";
+        const NOT_DELIVERED: &str = "attribute_exists(PK) AND #status <> :delivered";
+        let values = HashMap::from([
+            (
+                ":status".to_owned(),
+                serde_dynamo::to_attribute_value(event.status)?,
+            ),
+            (
+                ":event".to_owned(),
+                serde_dynamo::to_attribute_value(vec![event.clone()])?,
+            ),
+            (
+                ":delivered".to_owned(),
                 serde_dynamo::to_attribute_value(ShipmentStatus::Delivered)?,
-            )
-            .expression_attribute_values(":now", s(now.to_string()));
+            ),
+            (":now".to_owned(), s(now.to_string())),
+        ]);
+        let names = HashMap::from([("#status".to_owned(), "status".to_owned())]);
 
         let Some((order, to)) = delivered else {
             let result = self
                 .client
                 .update_item()
                 .table_name(&self.table)
-                .set_key(shipment_update.get_key().clone())
-                .set_update_expression(shipment_update.get_update_expression().clone())
-                .set_condition_expression(shipment_update.get_condition_expression().clone())
-                .set_expression_attribute_names(shipment_update.get_expression_attribute_names().clone())
-                .set_expression_attribute_values(shipment_update.get_expression_attribute_values().clone())
+                .set_key(Some(key(keys::shipment(&shipment.id))))
+                .update_expression(APPEND)
+                .condition_expression(NOT_DELIVERED)
+                .set_expression_attribute_names(Some(names))
+                .set_expression_attribute_values(Some(values))
                 .return_values(ReturnValue::AllNew)
                 .send()
                 .await;
@@ -137,56 +116,38 @@ impl Store {
             };
         };
 
-        let order_update = status_change(
+        let change = status_change(
             &self.table,
             order,
             to,
             now,
             "SET #status = :to, delivered_at = :now, updated_at = :now",
         );
-        let mut transaction = self
-            .client
-            .transact_write_items()
-            .transact_items(
-                TransactWriteItem::builder()
-                    .update(built(shipment_update.build())?)
-                    .build(),
-            )
-            .transact_items(
-                TransactWriteItem::builder()
-                    .update(built(order_update.build())?)
-                    .build(),
-            );
+        let append = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::shipment(&shipment.id))))
+            .update_expression(APPEND)
+            .condition_expression(NOT_DELIVERED)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values));
+        let mut items = vec![update(change)?, update(append)?];
         for line in &order.items {
             let purchase = PurchaseItem {
                 product_id: line.product_id.clone(),
                 order_id: order.id.clone(),
                 delivered_at: now,
             };
-            let put = Put::builder().table_name(&self.table).set_item(Some(item(
-                keys::purchase(&order.user_id, &line.product_id),
-                &purchase,
-            )?));
-            transaction =
-                transaction.transact_items(TransactWriteItem::builder().put(built(put.build())?).build());
+            let record = item(keys::purchase(&order.user_id, &line.product_id), &purchase)?;
+            items.push(put(Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(record)))?);
         }
-        match transaction.send().await {
-            Ok(_) => {
-                let mut updated = shipment.clone();
-                updated.status = event.status;
-                updated.events.push(event);
-                updated.updated_at = now;
-                Ok(updated)
-            }
-            Err(err) if cancellation_codes(&err).is_some() => {
-                let status = self
-                    .get_order(&order.id)
-                    .await?
-                    .map_or(order.status, |o| o.status);
-                Err(Error::InvalidState(status))
-            }
-            Err(err) => Err(err.into()),
-        }
+        self.transact_status_change(order, items).await?;
+        let mut updated = shipment.clone();
+        updated.status = event.status;
+        updated.events.push(event);
+        updated.updated_at = now;
+        Ok(updated)
     }
 }
 
