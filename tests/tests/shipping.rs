@@ -6,31 +6,16 @@ use serde_json::json;
 use shared::Error;
 use shared::input::parse_document;
 use shared::orders::{self, Order, OrderStatus};
-use shared::payments;
 use shared::queue::Message;
 use shared::shipping::{self, ShipmentId, ShipmentStatus};
 use shared::worker::process_batch;
-use shop_tests::fixtures::{admin, customer, payment_succeeded};
-use shop_tests::{TEST_WEBHOOK_SECRET, TestApp};
+use shop_tests::TestApp;
+use shop_tests::fixtures::{admin, customer};
 
 /// An order paid through the webhook; its payment_confirmed is on the queue.
 async fn paid_order(t: &TestApp, buyer: &shared::auth::Principal) -> Order {
     let product = t.product("ship", 1_000, 10).await;
-    let order = t.order(buyer, &[(&product, 1)]).await.expect("placed");
-    let (payment, _) = payments::start_payment(&t.app, buyer, &order.id)
-        .await
-        .expect("started");
-    let (header, body) = payment_succeeded(
-        TEST_WEBHOOK_SECRET,
-        &payment.provider_payment_id,
-        &order,
-        order.total.minor(),
-        "usd",
-    );
-    payments::handle_webhook(&t.app, Some(&header), &body)
-        .await
-        .expect("paid");
-    order
+    t.paid_order(buyer, &[(&product, 1)]).await
 }
 
 fn record(id: &str, body: &str) -> SqsMessage {
