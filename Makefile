@@ -1,13 +1,16 @@
 # The two commands: `make dev` runs the shop locally, `make test` tests it.
 # Both install what they need (pinned) into .tools/ on first use.
 
-.PHONY: dev test check tools build clean
+.PHONY: dev test bench tools build clean
 
 dev: ## Serve the whole shop on http://127.0.0.1:3000 until Ctrl-C
 	@bash scripts/dev.sh
 
 test: ## Format, lints, template lint, unit, integration and end-to-end tests
 	@bash scripts/test.sh
+
+bench: ## Cold start, latency, memory and DynamoDB requests of release-built functions
+	@bash scripts/bench.sh
 
 tools: ## Install the pinned local tools (cargo-lambda, moto, cfn-lint)
 	@bash scripts/bootstrap.sh

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# `make bench`: release-built functions, run as Lambda runs them, against the
+# local emulator; prints a table of init, first and warm latency, peak RSS
+# and DynamoDB requests per invocation. Figures to report, never asserted.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/stack.sh"
+
+stack_init
+functions="${BENCH_FUNCTIONS:-products-get,products-list,users-get-me,orders-create,auth-login}"
+export EMULATOR_PORT="$(free_port)" TABLE_NAME="shop-bench-$$" QUEUE_PREFIX="shop-bench-$$-"
+stack_start_emulator
+say "building $functions in release (lto, one codegen unit: minutes)"
+cargo build --release $(printf -- '-p %s ' ${functions//,/ })
+cargo build -p bench -p shopctl
+stack_setup
+say "benchmarking on $(nproc) cores; ${BENCH_ITERATIONS:-200} warm invocations each"
+"$ROOT/target/debug/bench" --iterations "${BENCH_ITERATIONS:-200}" --functions "$functions" | tee "$ROOT/.local/bench.md"
