@@ -270,10 +270,10 @@ pub async fn handle_webhook(
     }
     // Hand-offs: sent after the state is written, and re-sent by every
     // delivery until one has gone through, so the provider's retries finish
-    // a hand-off whose send failed.
-    let fresh = app.store.get_payment(&order_id).await?.ok_or(Error::NotFound)?;
-    let paid = fresh.payment.clone();
-    if status == OrderStatus::Paid && fresh.shipping_handoff_at.is_none() {
+    // a hand-off whose send failed. (Marking paid leaves the hand-off marks
+    // as they were read.)
+    let paid = &stored.payment;
+    if status == OrderStatus::Paid && stored.shipping_handoff_at.is_none() {
         let message = Message::PaymentConfirmed(PaymentConfirmed {
             order_id: order.id.clone(),
             payment_id: paid.id.clone(),
@@ -285,8 +285,9 @@ pub async fn handle_webhook(
             .mark_handoff(&order.id, crate::queue::QueueKind::Shipping, now)
             .await?;
     }
-    if status == OrderStatus::RefundPending && fresh.paid_late && fresh.refund_handoff_at.is_none() {
-        crate::refunds::hand_off(app, &paid, false).await?;
+    let paid_late = stored.paid_late || outcome == WebhookOutcome::PaidLate;
+    if status == OrderStatus::RefundPending && paid_late && stored.refund_handoff_at.is_none() {
+        crate::refunds::hand_off(app, paid, false).await?;
     }
     Ok(outcome)
 }
