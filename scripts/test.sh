@@ -12,8 +12,9 @@ say "checking formatting and lints"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
 
-say "linting template.yaml (cfn-lint, with the SAM transform)"
+say "linting template.yaml (cfn-lint, with the SAM transform) and validating openapi.yaml"
 cfn-lint template.yaml
+openapi-spec-validator openapi.yaml
 
 export EMULATOR_PORT="$(free_port)" API_PORT="$(free_port)" LAMBDA_INVOKE_PORT="$(free_port)"
 export TABLE_NAME="shop-test-$$" QUEUE_PREFIX="shop-test-$$-"
