@@ -43,7 +43,7 @@ use crate::config::Secret;
 use crate::cursor;
 
 pub use payments::PaymentRecord;
-pub use schema::{GSIS, Gsi, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, create_table, delete_table};
+pub use schema::{GSI1, GSI2, GSIS, Gsi, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, create_table, delete_table};
 pub use users::Account;
 
 type Item = HashMap<String, AttributeValue>;

@@ -5,8 +5,8 @@ use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    GSIS, Item, MAX_TRANSACTION_ATTEMPTS, PageQuery, Store, backoff, built, cancellation_codes, item, key,
-    keys, n, s,
+    GSI1, GSI2, Item, MAX_TRANSACTION_ATTEMPTS, PageQuery, Store, backoff, built, cancellation_codes, item,
+    key, keys, n, s,
 };
 use crate::clock::Timestamp;
 use crate::config::Secret;
@@ -120,13 +120,13 @@ impl Store {
                 );
             }
             let mut record = item(keys::order(&order.id), &OrderItem { order: order.clone() })?;
-            record.insert(GSIS[0].partition_key.into(), s(keys::user_orders(&user_id)));
+            record.insert(GSI1.partition_key.into(), s(keys::user_orders(&user_id)));
             record.insert(
-                GSIS[0].sort_key.into(),
+                GSI1.sort_key.into(),
                 s(format!("{}{}", keys::ORDER_PREFIX, keys::by_time(now, &order.id))),
             );
-            record.insert(GSIS[1].partition_key.into(), s(keys::PENDING));
-            record.insert(GSIS[1].sort_key.into(), s(keys::by_time(expires_at, &order.id)));
+            record.insert(GSI2.partition_key.into(), s(keys::PENDING));
+            record.insert(GSI2.sort_key.into(), s(keys::by_time(expires_at, &order.id)));
             let put = Put::builder()
                 .table_name(&self.table)
                 .set_item(Some(record))
@@ -176,7 +176,7 @@ impl Store {
         cursor: Option<&str>,
     ) -> Result<Page<Order>, Error> {
         let query = PageQuery {
-            gsi: &GSIS[0],
+            gsi: &GSI1,
             partition: keys::user_orders(user_id),
             sort_prefix: Some(keys::ORDER_PREFIX),
             scope: format!("orders:{user_id}"),
@@ -190,7 +190,7 @@ impl Store {
 
     /// Every order awaiting payment whose `expires_at` is at or before `now`.
     pub async fn orders_due_for_expiry(&self, now: Timestamp) -> Result<Vec<Order>, Error> {
-        let gsi = &GSIS[1];
+        let gsi = &GSI2;
         let mut due = Vec::new();
         let mut start = None;
         loop {
@@ -237,8 +237,8 @@ impl Store {
             now,
             "SET #status = :to, updated_at = :now REMOVE expires_at, #g2pk, #g2sk",
         )
-        .expression_attribute_names("#g2pk", GSIS[1].partition_key)
-        .expression_attribute_names("#g2sk", GSIS[1].sort_key);
+        .expression_attribute_names("#g2pk", GSI2.partition_key)
+        .expression_attribute_names("#g2sk", GSI2.sort_key);
         if let Some(due_by) = due_by {
             change = change
                 .condition_expression("#status = :from AND expires_at <= :due")

@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Update};
 use serde::{Deserialize, Serialize};
 
 use super::orders::{status_change, update};
-use super::{GSIS, Store, item, key, keys, s};
+use super::{GSI2, Store, item, key, keys, s};
 use crate::clock::Timestamp;
 use crate::error::Error;
 use crate::orders::{Order, OrderId, OrderStatus};
@@ -101,8 +101,8 @@ impl Store {
             now,
             "SET #status = :to, paid_at = :now, updated_at = :now REMOVE expires_at, #g2pk, #g2sk",
         )
-        .expression_attribute_names("#g2pk", GSIS[1].partition_key)
-        .expression_attribute_names("#g2sk", GSIS[1].sort_key);
+        .expression_attribute_names("#g2pk", GSI2.partition_key)
+        .expression_attribute_names("#g2sk", GSI2.sort_key);
         // A late payment is refunded in full with no restock (the stock went
         // back when the order was cancelled).
         let late = order.status == OrderStatus::Cancelled;

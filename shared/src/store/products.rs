@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{KeysAndAttributes, ReturnValue};
 use serde::{Deserialize, Serialize};
 
-use super::{GSIS, Item, PageQuery, Store, item, key, keys, n, s};
+use super::{GSI1, GSI2, Item, PageQuery, Store, item, key, keys, n, s};
 use crate::clock::Timestamp;
 use crate::config::Secret;
 use crate::cursor::Page;
@@ -84,10 +84,10 @@ impl Store {
         };
         let mut item = item(keys::product(&product.id), &record)?;
         let listed = keys::by_time(product.created_at, &product.id);
-        item.insert(GSIS[0].partition_key.into(), s(keys::CATALOG));
-        item.insert(GSIS[0].sort_key.into(), s(listed.clone()));
-        item.insert(GSIS[1].partition_key.into(), s(keys::category(&product.category)));
-        item.insert(GSIS[1].sort_key.into(), s(listed));
+        item.insert(GSI1.partition_key.into(), s(keys::CATALOG));
+        item.insert(GSI1.sort_key.into(), s(listed.clone()));
+        item.insert(GSI2.partition_key.into(), s(keys::category(&product.category)));
+        item.insert(GSI2.sort_key.into(), s(listed));
         self.client
             .put_item()
             .table_name(&self.table)
@@ -171,7 +171,7 @@ impl Store {
     ) -> Result<Page<Product>, Error> {
         let query = match category {
             None => PageQuery {
-                gsi: &GSIS[0],
+                gsi: &GSI1,
                 partition: keys::CATALOG.to_owned(),
                 sort_prefix: None,
                 scope: "products".to_owned(),
@@ -179,7 +179,7 @@ impl Store {
                 cursor,
             },
             Some(category) => PageQuery {
-                gsi: &GSIS[1],
+                gsi: &GSI2,
                 partition: keys::category(category),
                 sort_prefix: None,
                 scope: format!("products:{}", category.as_str()),
@@ -225,7 +225,7 @@ impl Store {
         if let Update::Set(category) = &patch.category {
             set.push("category = :category, #gsi2pk = :gsi2pk");
             request = request
-                .expression_attribute_names("#gsi2pk", GSIS[1].partition_key)
+                .expression_attribute_names("#gsi2pk", GSI2.partition_key)
                 .expression_attribute_values(":category", s(category.as_str()))
                 .expression_attribute_values(":gsi2pk", s(keys::category(category)));
         }
@@ -273,10 +273,10 @@ impl Store {
             .set_key(Some(key(keys::product(id))))
             .update_expression("SET deleted_at = :now, updated_at = :now REMOVE #g1pk, #g1sk, #g2pk, #g2sk")
             .condition_expression("attribute_exists(PK) AND attribute_not_exists(deleted_at)")
-            .expression_attribute_names("#g1pk", GSIS[0].partition_key)
-            .expression_attribute_names("#g1sk", GSIS[0].sort_key)
-            .expression_attribute_names("#g2pk", GSIS[1].partition_key)
-            .expression_attribute_names("#g2sk", GSIS[1].sort_key)
+            .expression_attribute_names("#g1pk", GSI1.partition_key)
+            .expression_attribute_names("#g1sk", GSI1.sort_key)
+            .expression_attribute_names("#g2pk", GSI2.partition_key)
+            .expression_attribute_names("#g2sk", GSI2.sort_key)
             .expression_attribute_values(":now", s(now.to_string()))
             .send()
             .await;

@@ -5,8 +5,8 @@
 use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem, Update};
 
 use super::{
-    GSIS, MAX_TRANSACTION_ATTEMPTS, PageQuery, Store, backoff, built, cancellation_codes, item, key, keys, n,
-    s,
+    GSI1, GSI2, MAX_TRANSACTION_ATTEMPTS, PageQuery, Store, backoff, built, cancellation_codes, item, key,
+    keys, n, s,
 };
 use crate::config::Secret;
 use crate::cursor::Page;
@@ -21,12 +21,12 @@ impl Store {
         let mut record = item(keys::review(&review.product_id, &review.user_id), review)?;
         let listed = keys::by_time(review.created_at, &review.id);
         record.insert(
-            GSIS[0].partition_key.into(),
+            GSI1.partition_key.into(),
             s(keys::product_reviews(&review.product_id)),
         );
-        record.insert(GSIS[0].sort_key.into(), s(listed.clone()));
-        record.insert(GSIS[1].partition_key.into(), s(keys::reviewer(&review.user_id)));
-        record.insert(GSIS[1].sort_key.into(), s(listed));
+        record.insert(GSI1.sort_key.into(), s(listed.clone()));
+        record.insert(GSI2.partition_key.into(), s(keys::reviewer(&review.user_id)));
+        record.insert(GSI2.sort_key.into(), s(listed));
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(record))
@@ -92,7 +92,7 @@ impl Store {
     ) -> Result<Page<Review>, Error> {
         let query = match listing {
             ReviewListing::Product(product) => PageQuery {
-                gsi: &GSIS[0],
+                gsi: &GSI1,
                 partition: keys::product_reviews(product),
                 sort_prefix: None,
                 scope: format!("reviews:{product}"),
@@ -100,7 +100,7 @@ impl Store {
                 cursor,
             },
             ReviewListing::Author(user) => PageQuery {
-                gsi: &GSIS[1],
+                gsi: &GSI2,
                 partition: keys::reviewer(user),
                 sort_prefix: None,
                 scope: format!("reviews-by:{user}"),

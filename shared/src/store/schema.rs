@@ -22,18 +22,21 @@ pub struct Gsi {
     pub sort_key: &'static str,
 }
 
-pub const GSIS: [Gsi; 2] = [
-    Gsi {
-        name: "GSI1",
-        partition_key: "GSI1PK",
-        sort_key: "GSI1SK",
-    },
-    Gsi {
-        name: "GSI2",
-        partition_key: "GSI2PK",
-        sort_key: "GSI2SK",
-    },
-];
+/// Catalogue, a user's orders, a product's reviews.
+pub const GSI1: Gsi = Gsi {
+    name: "GSI1",
+    partition_key: "GSI1PK",
+    sort_key: "GSI1SK",
+};
+
+/// Catalogue by category, orders awaiting payment, a user's reviews.
+pub const GSI2: Gsi = Gsi {
+    name: "GSI2",
+    partition_key: "GSI2PK",
+    sort_key: "GSI2SK",
+};
+
+pub const GSIS: [Gsi; 2] = [GSI1, GSI2];
 
 fn key(name: &str, key_type: KeyType) -> Result<KeySchemaElement, Error> {
     KeySchemaElement::builder()
