@@ -45,8 +45,9 @@ pub struct Config {
     /// `TABLE_NAME`: the single DynamoDB table.
     pub table_name: String,
     /// `JWT_SECRET`: HS256 key for access tokens, at least 32 bytes. It also
-    /// authenticates pagination cursors, under a label of their own.
-    pub jwt_secret: Secret,
+    /// authenticates pagination cursors, under a label of their own. Only the
+    /// functions that check tokens or page listings are given it.
+    pub jwt_secret: Option<Secret>,
     /// `STORE_CURRENCY`: the one currency the store sells in (default `USD`).
     pub store_currency: Currency,
     /// `ORDER_TTL_SECONDS`: how long an order may stay unpaid (default 1800).
@@ -83,8 +84,8 @@ impl Config {
                 .filter(|v| !v.is_empty())
                 .ok_or(ConfigError::Missing(name))
         };
-        let jwt_secret = required("JWT_SECRET")?;
-        if jwt_secret.len() < MIN_SECRET_BYTES {
+        let jwt_secret = lookup("JWT_SECRET").filter(|v| !v.is_empty());
+        if jwt_secret.as_ref().is_some_and(|s| s.len() < MIN_SECRET_BYTES) {
             return Err(ConfigError::Invalid {
                 name: "JWT_SECRET",
                 reason: format!("must be at least {MIN_SECRET_BYTES} bytes"),
@@ -114,7 +115,7 @@ impl Config {
         let optional = |name: &str| lookup(name).filter(|v| !v.is_empty());
         Ok(Self {
             table_name: required("TABLE_NAME")?,
-            jwt_secret: Secret::new(jwt_secret),
+            jwt_secret: jwt_secret.map(Secret::new),
             store_currency,
             order_ttl_secs,
             payment_provider: optional("PAYMENT_PROVIDER").unwrap_or_else(|| "sandbox".into()),
@@ -136,6 +137,13 @@ impl Config {
                 }
             },
         })
+    }
+
+    /// The token key, which authentication and cursors cannot work without.
+    pub fn jwt_secret(&self) -> Result<&Secret, crate::Error> {
+        self.jwt_secret
+            .as_ref()
+            .ok_or_else(|| crate::Error::internal("JWT_SECRET is not set"))
     }
 
     /// The webhook secret, which the webhook cannot work without.
@@ -229,10 +237,13 @@ mod tests {
     }
 
     #[test]
-    fn refuses_missing_or_short_secrets() {
+    fn refuses_short_secrets_and_reports_missing_ones_where_used() {
+        let without =
+            Config::from_lookup(lookup(&[("TABLE_NAME", "shop")])).expect("a worker needs no token key");
+        assert!(without.jwt_secret().is_err());
         assert!(matches!(
-            Config::from_lookup(lookup(&[("TABLE_NAME", "shop")])),
-            Err(ConfigError::Missing("JWT_SECRET"))
+            Config::from_lookup(lookup(&[("JWT_SECRET", &"s".repeat(32))])),
+            Err(ConfigError::Missing("TABLE_NAME"))
         ));
         assert!(matches!(
             Config::from_lookup(lookup(&[("TABLE_NAME", "shop"), ("JWT_SECRET", "short")])),

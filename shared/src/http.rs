@@ -81,7 +81,7 @@ impl Request {
 
     /// The authenticated caller, from `Authorization: Bearer <token>`.
     pub fn caller(&self, app: &App) -> Result<Principal, Error> {
-        auth::authenticate(&app.config.jwt_secret, self.header("authorization"))
+        auth::authenticate(app.config.jwt_secret()?, self.header("authorization"))
     }
 
     /// The authenticated caller, who must be an admin (else `403`).

@@ -1,6 +1,6 @@
 //! The queues: their definition (one source for the local emulator, the test
-//! queues and the check against `template.yaml`) and, as workers arrive, the
-//! messages they carry.
+//! queues and the check against `template.yaml`), the versioned messages
+//! they carry, and the sender.
 
 use std::collections::HashMap;
 

@@ -282,7 +282,7 @@ pub async fn login(app: &App, input: Credentials) -> Result<Session, Error> {
     };
     app.store.clear_login_attempts(&input.email).await?;
     Ok(Session {
-        access_token: auth::issue_token(&app.config.jwt_secret, &user.id, user.role, now)?,
+        access_token: auth::issue_token(app.config.jwt_secret()?, &user.id, user.role, now)?,
         token_type: "Bearer",
         expires_in: auth::TOKEN_TTL_SECS,
         user,

@@ -252,3 +252,19 @@ fn every_function_crate_is_deployed_least_privileged_with_a_sample_event() {
         }
     }
 }
+
+#[test]
+fn the_token_key_reaches_only_the_functions_that_use_it() {
+    let template = template();
+    // No token to check and no listing to page: these never see JWT_SECRET.
+    let without = ["auth-register", "products-get", "payments-webhook"];
+    for function in &template.functions {
+        let resource = &template.document.resources[&function.logical_id];
+        let has_key = !resource.properties["Environment"]["Variables"]["JWT_SECRET"].is_null();
+        let http = function.events.iter().any(|e| matches!(e, Event::Http { .. }));
+        let needs_key = http && !without.contains(&function.binary.as_str());
+        assert_eq!(has_key, needs_key, "{}: JWT_SECRET", function.binary);
+    }
+    let globals = &yaml("template.yaml")["Globals"]["Function"]["Environment"]["Variables"];
+    assert!(globals["JWT_SECRET"].is_null(), "not a global");
+}

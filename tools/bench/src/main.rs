@@ -190,7 +190,12 @@ async fn fixtures(app: &App) -> Result<Vec<Case>, BoxError> {
     let password = "benchmark password 1";
     let registration = parse_document(json!({"email": email, "password": password, "name": "Bench"}))?;
     let user = users::register(app, registration).await?;
-    let token = auth::issue_token(&app.config.jwt_secret, &user.id, Role::Customer, Timestamp::now())?;
+    let token = auth::issue_token(
+        app.config.jwt_secret()?,
+        &user.id,
+        Role::Customer,
+        Timestamp::now(),
+    )?;
     let product = products::add_product(
         &app.store,
         parse_document(json!({"name": "Bench mug", "category": "bench", "price": 1000, "stock": 1_000_000}))?,
