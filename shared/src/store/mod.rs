@@ -37,7 +37,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 
 use crate::config::Secret;
 use crate::cursor;
@@ -245,6 +245,37 @@ fn cancellation_codes<R>(
 
 /// Transactions that lose a race to another writer are retried this often.
 const MAX_TRANSACTION_ATTEMPTS: u32 = 8;
+
+impl Store {
+    /// Runs a transaction, retrying it (with backoff) while it only loses
+    /// races to other transactions. `Ok(Err(codes))` when a condition failed:
+    /// the cancellation reasons, item by item, for the caller to read.
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Result<(), Vec<String>>, crate::Error> {
+        for attempt in 0..MAX_TRANSACTION_ATTEMPTS {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            let err = match result {
+                Ok(_) => return Ok(Ok(())),
+                Err(err) => err,
+            };
+            let Some(codes) = cancellation_codes(&err) else {
+                return Err(err.into());
+            };
+            if codes.iter().any(|code| code == "ConditionalCheckFailed") {
+                return Ok(Err(codes));
+            }
+            tracing::debug!(?codes, attempt, "transaction lost a race; retrying");
+            backoff(attempt).await;
+        }
+        Err(crate::Error::Unavailable(
+            "a write kept losing races to other writers".into(),
+        ))
+    }
+}
 
 /// Jittered exponential backoff before retry `attempt` of a transaction that
 /// lost a conflict.

@@ -281,33 +281,16 @@ impl Store {
         order: &Order,
         items: Vec<TransactWriteItem>,
     ) -> Result<(), Error> {
-        for attempt in 0..MAX_TRANSACTION_ATTEMPTS {
-            let result = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items.clone()))
-                .send()
-                .await;
-            let err = match result {
-                Ok(_) => return Ok(()),
-                Err(err) => err,
-            };
-            let Some(codes) = cancellation_codes(&err) else {
-                return Err(err.into());
-            };
-            if codes.iter().any(|code| code == "ConditionalCheckFailed") {
+        match self.transact(items).await? {
+            Ok(()) => Ok(()),
+            Err(_) => {
                 let status = self
                     .get_order(&order.id)
                     .await?
                     .map_or(order.status, |o| o.status);
-                return Err(Error::InvalidState(status));
+                Err(Error::InvalidState(status))
             }
-            tracing::debug!(?codes, attempt, "status change lost a race; retrying");
-            backoff(attempt).await;
         }
-        Err(Error::Unavailable(
-            "the order's status change kept losing races to other writers".into(),
-        ))
     }
 }
 

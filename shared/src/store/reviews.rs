@@ -4,10 +4,7 @@
 
 use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem, Update};
 
-use super::{
-    GSI1, GSI2, MAX_TRANSACTION_ATTEMPTS, PageQuery, Store, backoff, built, cancellation_codes, item, key,
-    keys, n, s,
-};
+use super::{GSI1, GSI2, PageQuery, Store, built, item, key, keys, n, s};
 use crate::config::Secret;
 use crate::cursor::Page;
 use crate::error::Error;
@@ -51,36 +48,17 @@ impl Store {
                 .condition_check(built(purchased.build())?)
                 .build(),
         ];
-        for attempt in 0..MAX_TRANSACTION_ATTEMPTS {
-            let result = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items.clone()))
-                .send()
-                .await;
-            let err = match result {
-                Ok(_) => return Ok(()),
-                Err(err) => err,
-            };
-            let Some(codes) = cancellation_codes(&err) else {
-                return Err(err.into());
-            };
-            let failed = |i: usize| codes.get(i).is_some_and(|code| code == "ConditionalCheckFailed");
-            if failed(1) {
-                return Err(Error::NotFound);
-            }
-            if failed(2) {
-                return Err(Error::NotPurchased);
-            }
-            if failed(0) {
-                return Err(Error::AlreadyReviewed);
-            }
-            tracing::debug!(?codes, attempt, "review transaction cancelled");
-            backoff(attempt).await;
-        }
-        Err(Error::Unavailable(
-            "the review kept losing races to other writers".into(),
-        ))
+        let Err(failed) = self.transact(items).await? else {
+            return Ok(());
+        };
+        let failed = |i: usize| failed.get(i).is_some_and(|code| code == "ConditionalCheckFailed");
+        Err(if failed(1) {
+            Error::NotFound
+        } else if failed(2) {
+            Error::NotPurchased
+        } else {
+            Error::AlreadyReviewed
+        })
     }
 
     pub async fn list_reviews(

@@ -4,7 +4,7 @@ use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
 use super::products::is_conditional_failure;
-use super::{Store, TTL_ATTRIBUTE, cancellation_codes, item, key, keys, n, s};
+use super::{Store, TTL_ATTRIBUTE, item, key, keys, n, s};
 use crate::auth::PasswordDigest;
 use crate::clock::Timestamp;
 use crate::error::Error;
@@ -51,31 +51,18 @@ impl Store {
             digest: digest.clone(),
             updated_at: user.created_at,
         };
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(put(item(keys::user(&user.id), &account)?, &self.table)?)
-            .transact_items(put(
-                item(
-                    keys::email(&user.email),
-                    &EmailItem {
-                        user_id: user.id.clone(),
-                    },
-                )?,
-                &self.table,
-            )?)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            // The second item is the email claim.
-            Err(err)
-                if cancellation_codes(&err)
-                    .is_some_and(|codes| codes.get(1).is_some_and(|c| c == "ConditionalCheckFailed")) =>
-            {
-                Err(Error::EmailTaken)
-            }
-            Err(err) => Err(err.into()),
+        let email = EmailItem {
+            user_id: user.id.clone(),
+        };
+        let items = vec![
+            put(item(keys::user(&user.id), &account)?, &self.table)?,
+            put(item(keys::email(&user.email), &email)?, &self.table)?,
+        ];
+        match self.transact(items).await? {
+            Ok(()) => Ok(()),
+            // The second item is the email claim; the first cannot collide
+            // (a new UUID v7).
+            Err(_) => Err(Error::EmailTaken),
         }
     }
 
