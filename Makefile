@@ -12,7 +12,7 @@ test: ## Format, lints, template lint, unit, integration and end-to-end tests
 bench: ## Cold start, latency, memory and DynamoDB requests of release-built functions
 	@bash scripts/bench.sh
 
-tools: ## Install the pinned local tools (cargo-lambda, moto, cfn-lint, openapi-spec-validator)
+tools: ## Install the pinned local tools (cargo-lambda, MiniStack, moto, cfn-lint, openapi-spec-validator)
 	@bash scripts/bootstrap.sh
 
 build: ## Release build of every function for Lambda (arm64), as sam build does

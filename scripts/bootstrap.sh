@@ -11,7 +11,7 @@ req="$root/scripts/requirements-tools.txt"
 if [ -f "$stamp" ] && cmp -s "$stamp" "$req"; then
   exit 0
 fi
-echo "==> installing local tools into .tools/ (cargo-lambda, moto, cfn-lint, openapi-spec-validator; one-time, about a minute)" >&2
+echo "==> installing local tools into .tools/ (cargo-lambda, MiniStack, moto, cfn-lint, openapi-spec-validator; one-time, about a minute)" >&2
 python3 -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req" >&2

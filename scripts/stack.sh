@@ -1,7 +1,7 @@
 # The local stack, shared by `make dev` and `make test`: sourced, not run.
 #
 #   stack_init              tools, settings (local.env beneath the environment), PATH
-#   stack_start_emulator    moto on 127.0.0.1:$EMULATOR_PORT, unless AWS_ENDPOINT_URL is set
+#   stack_start_emulator    $EMULATOR (ministack or moto) on 127.0.0.1:$EMULATOR_PORT, unless AWS_ENDPOINT_URL is set
 #   stack_setup             table and queues (from shared's one definition); exports queue URLs
 #   stack_start_functions   cargo lambda watch on 127.0.0.1:$LAMBDA_INVOKE_PORT
 #   stack_start_gateway     the gateway on 127.0.0.1:$API_PORT
@@ -85,16 +85,30 @@ stack_init() {
   trap 'exit 143' TERM
 }
 
+# EMULATOR picks the local DynamoDB and SQS: ministack (the default) or moto
+# (behind scripts/moto_serialised.py, which serialises its DynamoDB requests).
 stack_start_emulator() {
   if [ -n "${AWS_ENDPOINT_URL:-}" ]; then
     say "using the AWS endpoint $AWS_ENDPOINT_URL (no emulator started)"
+    export STACK_EMULATOR="the one at $AWS_ENDPOINT_URL"
     return
   fi
   port_free "$EMULATOR_PORT" || die "port $EMULATOR_PORT (EMULATOR_PORT) is taken; set EMULATOR_PORT or AWS_ENDPOINT_URL"
-  say "starting the emulator (moto) on 127.0.0.1:$EMULATOR_PORT"
-  STACK_VERBOSE=0 stack_spawn emulator moto_server -H 127.0.0.1 -p "$EMULATOR_PORT"
+  local emulator="${EMULATOR:-ministack}"
+  say "starting the emulator ($emulator) on 127.0.0.1:$EMULATOR_PORT"
+  case "$emulator" in
+    ministack)
+      STACK_VERBOSE=0 stack_spawn emulator env GATEWAY_PORT="$EMULATOR_PORT" BIND_HOST=127.0.0.1 \
+        SERVICES=dynamodb,sqs PERSIST_STATE=0 LOG_LEVEL=WARNING ministack
+      ;;
+    moto)
+      STACK_VERBOSE=0 stack_spawn emulator python "$ROOT/scripts/moto_serialised.py" \
+        --host 127.0.0.1 --port "$EMULATOR_PORT"
+      ;;
+    *) die "EMULATOR=$emulator: expected ministack or moto" ;;
+  esac
   wait_for_port emulator "$EMULATOR_PORT" 60
-  export AWS_ENDPOINT_URL="http://127.0.0.1:$EMULATOR_PORT"
+  export AWS_ENDPOINT_URL="http://127.0.0.1:$EMULATOR_PORT" STACK_EMULATOR="$emulator"
 }
 
 stack_build() {

@@ -32,6 +32,16 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::now_v7().simple())
 }
 
+/// How many rounds each concurrency race runs; every round must be exact.
+/// `RACE_ROUNDS` raises it for a deeper run (`RACE_ROUNDS=20 make test`).
+pub fn race_rounds() -> usize {
+    std::env::var("RACE_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(5)
+}
+
 pub const TEST_JWT_SECRET: &str = "integration-tests-jwt-secret-0123456789abcdef";
 
 /// An [`App`] on a table and queues of its own, created in the emulator.
@@ -52,8 +62,7 @@ impl TestApp {
 
     /// With some settings overridden (`("SHIPPING_QUEUE_URL", "...")`, ...).
     pub async fn spawn_with(overrides: &[(&str, &str)]) -> Self {
-        require_env("AWS_ENDPOINT_URL");
-        let aws = aws_config_from_env().await;
+        let aws = emulator_config().await;
         let table = unique("test");
         let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
         store::create_table(&dynamodb, &table)
@@ -147,7 +156,10 @@ fn app(settings: &[(String, String)], aws: &aws_config::SdkConfig) -> App {
     App::new(config, aws).expect("test app")
 }
 
-async fn aws_config_from_env() -> aws_config::SdkConfig {
+/// The SDK configuration for the emulator that `make test` started
+/// (`AWS_ENDPOINT_URL`).
+pub async fn emulator_config() -> aws_config::SdkConfig {
+    require_env("AWS_ENDPOINT_URL");
     aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
 }
 

@@ -9,24 +9,33 @@ use shared::idempotency::{Claim, LOCK_SECS, StoredResponse};
 use shared::input::parse_document;
 use shared::orders::{self, OrderId, OrderStatus};
 use shared::products;
-use shop_tests::TestApp;
 use shop_tests::fixtures::{admin, customer};
+use shop_tests::{TestApp, race_rounds};
 
 #[tokio::test]
 async fn fifty_concurrent_orders_never_oversell_ten() {
     let t = TestApp::spawn().await;
-    let product = t.product("mugs", 1_000, 10).await;
-    let buyers: Vec<_> = (0..50).map(|_| customer()).collect();
-    let attempts = buyers.iter().map(|buyer| t.order(buyer, &[(&product, 1)]));
-    let results = futures::future::join_all(attempts).await;
-    let placed = results.iter().filter(|r| r.is_ok()).count();
-    let short = results
-        .iter()
-        .filter(|r| matches!(r, Err(Error::OutOfStock(_))))
-        .count();
-    assert_eq!(placed, 10, "{results:?}");
-    assert_eq!(short, 40, "every other attempt is OUT_OF_STOCK");
-    assert_eq!(t.stock(&product).await, 0);
+    for round in 0..race_rounds() {
+        let product = t.product("mugs", 1_000, 10).await;
+        let buyers: Vec<_> = (0..50).map(|_| customer()).collect();
+        let attempts = buyers.iter().map(|buyer| t.order(buyer, &[(&product, 1)]));
+        let results = futures::future::join_all(attempts).await;
+        let placed = results.iter().filter(|r| r.is_ok()).count();
+        let short = results
+            .iter()
+            .filter(|r| matches!(r, Err(Error::OutOfStock(_))))
+            .count();
+        let other: Vec<_> = results
+            .iter()
+            .filter(|r| !matches!(r, Ok(_) | Err(Error::OutOfStock(_))))
+            .collect();
+        assert_eq!(
+            placed, 10,
+            "round {round}: {placed} placed, {short} short, {other:?}"
+        );
+        assert_eq!(short, 40, "round {round}: every other attempt is OUT_OF_STOCK");
+        assert_eq!(t.stock(&product).await, 0, "round {round}");
+    }
 }
 
 #[tokio::test]
@@ -286,7 +295,7 @@ async fn cancelling_releases_stock_once_and_only_for_the_owner_or_an_admin() {
 async fn expiry_racing_cancel_releases_stock_once() {
     let t = TestApp::spawn().await;
     let product = t.product("kites", 2_000, 10).await;
-    for _ in 0..5 {
+    for _ in 0..race_rounds() {
         let owner = customer();
         let order = t.order(&owner, &[(&product, 2)]).await.expect("placed");
         let due = order.expires_at.expect("expires").plus_secs(1);
