@@ -9,9 +9,12 @@ use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use shared::config::Secret;
-use shared::payments::webhook;
-use shared::{App, Config, queue, store};
+use shared::adapters::payments::webhook;
+use shared::adapters::queue;
+use shared::adapters::store;
+use shared::foundation::secret::Secret;
+use shared::model::messages::Message;
+use shared::{App, Config};
 
 pub use reqwest;
 pub use serde_json;
@@ -107,10 +110,7 @@ impl TestApp {
 
     /// Every message now on a queue (received with a long visibility timeout,
     /// so each is returned once), bodies parsed.
-    pub async fn drain(
-        &self,
-        url: &str,
-    ) -> Vec<(aws_sdk_sqs::types::Message, Result<queue::Message, String>)> {
+    pub async fn drain(&self, url: &str) -> Vec<(aws_sdk_sqs::types::Message, Result<Message, String>)> {
         let mut all = Vec::new();
         loop {
             let received = self
@@ -129,7 +129,7 @@ impl TestApp {
                 return all;
             }
             for message in received {
-                let parsed = queue::Message::parse(message.body.as_deref().unwrap_or_default());
+                let parsed = Message::parse(message.body.as_deref().unwrap_or_default());
                 all.push((message, parsed));
             }
         }
@@ -435,14 +435,17 @@ impl Shop {
 
 /// Principals and fixtures for the catalogue and orders.
 pub mod fixtures {
-    use serde_json::{Value, json};
-    use shared::auth::{Admin, Principal, Role};
-    use shared::input::parse_document;
-    use shared::orders::{NewOrder, Order, OrderId};
-    use shared::products::{self, Product};
-    use shared::users::UserId;
-
     use super::TestApp;
+    use serde_json::{Value, json};
+    use shared::entry::worker::process_batch;
+    use shared::foundation::input::parse_document;
+    use shared::model::auth::{Admin, Principal, Role};
+    use shared::model::messages::Message;
+    use shared::model::orders::{NewOrder, Order, OrderId};
+    use shared::model::products::Product;
+    use shared::model::users::UserId;
+    use shared::usecases::payments::WebhookOutcome;
+    use shared::usecases::products;
 
     pub fn customer() -> Principal {
         Principal {
@@ -480,7 +483,11 @@ pub mod fixtures {
         }))
         .expect("json");
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let header = shared::payments::webhook::sign(&shared::config::Secret::new(secret), now, &body);
+        let header = shared::adapters::payments::webhook::sign(
+            &shared::foundation::secret::Secret::new(secret),
+            now,
+            &body,
+        );
         (header, body)
     }
 
@@ -518,13 +525,15 @@ pub mod fixtures {
         /// now review its products.
         pub async fn delivered_order(&self, buyer: &Principal, lines: &[(&Product, u32)]) -> Order {
             let order = self.paid_order(buyer, lines).await;
-            let shipped = self.deliver("shipping", shared::shipping::handle_message).await;
+            let shipped = self
+                .deliver("shipping", shared::usecases::shipping::handle_message)
+                .await;
             assert!(shipped.batch_item_failures.is_empty(), "shipped");
             let delivered = parse_document(json!({"status": "DELIVERED"})).expect("valid");
-            shared::shipping::add_event(
+            shared::usecases::shipping::add_event(
                 &self.app,
                 &admin(),
-                &shared::shipping::ShipmentId::for_order(&order.id),
+                &shared::model::shipping::ShipmentId::for_order(&order.id),
                 delivered,
             )
             .await
@@ -539,7 +548,7 @@ pub mod fixtures {
                 "password": "correct horse battery", "name": name
             }))
             .expect("valid");
-            let user = shared::users::register(&self.app, input)
+            let user = shared::usecases::users::register(&self.app, input)
                 .await
                 .expect("registered");
             Principal {
@@ -549,8 +558,8 @@ pub mod fixtures {
         }
 
         /// Starts the order's payment and delivers a signed success for it.
-        pub async fn pay(&self, buyer: &Principal, order: &Order) -> shared::payments::WebhookOutcome {
-            let (payment, _) = shared::payments::start_payment(&self.app, buyer, &order.id)
+        pub async fn pay(&self, buyer: &Principal, order: &Order) -> WebhookOutcome {
+            let (payment, _) = shared::usecases::payments::start_payment(&self.app, buyer, &order.id)
                 .await
                 .expect("payment started");
             let (header, body) = payment_succeeded(
@@ -560,7 +569,7 @@ pub mod fixtures {
                 order.total.minor(),
                 "usd",
             );
-            shared::payments::handle_webhook(&self.app, Some(&header), &body)
+            shared::usecases::payments::handle_webhook(&self.app, Some(&header), &body)
                 .await
                 .expect("webhook handled")
         }
@@ -573,7 +582,7 @@ pub mod fixtures {
             handler: F,
         ) -> aws_lambda_events::sqs::SqsBatchResponse
         where
-            F: Fn(&'a shared::App, shared::queue::Message) -> Fut,
+            F: Fn(&'a shared::App, Message) -> Fut,
             Fut: std::future::Future<Output = Result<R, shared::Error>>,
             R: std::fmt::Debug,
         {
@@ -586,7 +595,7 @@ pub mod fixtures {
                 record.body = message.body.clone();
                 event.records.push(record);
             }
-            let response = shared::worker::process_batch(&self.app, event, handler).await;
+            let response = process_batch(&self.app, event, handler).await;
             let failed: Vec<&str> = response
                 .batch_item_failures
                 .iter()
@@ -629,7 +638,7 @@ pub mod fixtures {
                 .collect();
             let input: NewOrder =
                 parse_document(json!({"items": items, "shipping_address": address()})).expect("valid order");
-            shared::orders::place_order(&self.app, caller, input, OrderId::new())
+            shared::usecases::orders::place_order(&self.app, caller, input, OrderId::new())
         }
     }
 }
@@ -637,10 +646,6 @@ pub mod fixtures {
 /// A local stand-in for a third-party HTTP API (the payment provider): it
 /// records every request and answers from a script.
 pub mod stub {
-    use std::collections::VecDeque;
-    use std::convert::Infallible;
-    use std::sync::{Arc, Mutex};
-
     use bytes::Bytes;
     use http_body_util::{BodyExt, Full};
     use hyper::body::Incoming;
@@ -648,6 +653,9 @@ pub mod stub {
     use hyper::service::service_fn;
     use hyper::{Request, Response};
     use hyper_util::rt::TokioIo;
+    use std::collections::VecDeque;
+    use std::convert::Infallible;
+    use std::sync::{Arc, Mutex};
     use tokio::net::TcpListener;
 
     /// One request as the stub saw it.

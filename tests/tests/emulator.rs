@@ -8,9 +8,6 @@
 //! trials escapes 60 rounds with probability (11/12)^60, under 0.6 %).
 
 mod conformance {
-    use std::collections::HashMap;
-    use std::time::{Duration, Instant};
-
     use aws_sdk_dynamodb::Client as DynamoDb;
     use aws_sdk_dynamodb::error::SdkError;
     use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -19,8 +16,11 @@ mod conformance {
     };
     use aws_sdk_sqs::Client as Sqs;
     use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
-    use shared::{queue, store};
+    use shared::adapters::queue;
+    use shared::adapters::store;
     use shop_tests::{emulator_config, unique};
+    use std::collections::HashMap;
+    use std::time::{Duration, Instant};
 
     type Item = HashMap<String, AttributeValue>;
 

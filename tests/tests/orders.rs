@@ -4,11 +4,13 @@
 
 use serde_json::json;
 use shared::Error;
-use shared::clock::Timestamp;
-use shared::idempotency::{Claim, LOCK_SECS, StoredResponse};
-use shared::input::parse_document;
-use shared::orders::{self, OrderId, OrderStatus};
-use shared::products;
+use shared::foundation::clock::Timestamp;
+use shared::foundation::input::parse_document;
+use shared::model::idempotency::{Claim, LOCK_SECS, StoredResponse};
+use shared::model::orders::{OrderId, OrderStatus};
+use shared::model::products::NewProduct;
+use shared::usecases::orders;
+use shared::usecases::products;
 use shop_tests::fixtures::{admin, customer};
 use shop_tests::{TestApp, race_rounds};
 
@@ -212,11 +214,10 @@ async fn listings_are_newest_first_with_cursors_bound_to_their_listing() {
     assert_eq!(third.items.len(), 1);
     assert_eq!(third.next_cursor, None, "no cursor after the last page");
 
-    let other = parse_document::<products::NewProduct>(
-        json!({"name": "x", "category": "other", "price": 1, "stock": 1}),
-    )
-    .expect("valid")
-    .category;
+    let other =
+        parse_document::<NewProduct>(json!({"name": "x", "category": "other", "price": 1, "stock": 1}))
+            .expect("valid")
+            .category;
     for wrong in [
         products::list_products(&t.app, Some(&other), 2, Some(&cursor)).await,
         products::list_products(&t.app, None, 2, Some(&cursor)).await,
@@ -438,7 +439,7 @@ async fn idempotency_keys_replay_refuse_and_recover() {
     );
     assert_ne!(dead, id);
     // After 24 hours the key is free again.
-    let tomorrow = now.plus_secs(shared::idempotency::RETENTION_SECS + 1);
+    let tomorrow = now.plus_secs(shared::model::idempotency::RETENTION_SECS + 1);
     assert!(matches!(
         store.claim_idempotency_key(&user, "k1", "body-z", tomorrow).await,
         Ok(Claim::Run(_))

@@ -2,13 +2,17 @@
 //! the hand-off to shipping that survives a failed send, late payments.
 
 use shared::Error;
-use shared::orders::{self, Order, OrderStatus};
-use shared::payments::{self, PaymentStatus, WebhookOutcome};
-use shared::queue::Message;
+use shared::model::auth::Principal;
+use shared::model::messages::Message;
+use shared::model::orders::{Order, OrderStatus};
+use shared::model::payments::PaymentStatus;
+use shared::usecases::orders;
+use shared::usecases::payments;
+use shared::usecases::payments::WebhookOutcome;
 use shop_tests::fixtures::{admin, customer, payment_succeeded};
 use shop_tests::{TEST_WEBHOOK_SECRET, TestApp};
 
-async fn unpaid_order(t: &TestApp, buyer: &shared::auth::Principal) -> Order {
+async fn unpaid_order(t: &TestApp, buyer: &Principal) -> Order {
     let product = t.product("pay", 2_500, 10).await;
     t.order(buyer, &[(&product, 2)]).await.expect("placed")
 }
@@ -255,8 +259,8 @@ async fn a_payment_racing_a_cancel_ends_consistent() {
 async fn other_events_are_acknowledged_and_ignored() {
     let t = TestApp::spawn().await;
     let body = br#"{"id":"evt_1","type":"charge.refunded","data":{"object":{"id":"ch_1"}}}"#;
-    let header = shared::payments::webhook::sign(
-        &shared::config::Secret::new(TEST_WEBHOOK_SECRET),
+    let header = shared::adapters::payments::webhook::sign(
+        &shared::foundation::secret::Secret::new(TEST_WEBHOOK_SECRET),
         time::OffsetDateTime::now_utc().unix_timestamp(),
         body,
     );

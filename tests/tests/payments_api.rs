@@ -5,8 +5,8 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use shared::config::Secret;
-use shared::payments::webhook;
+use shared::adapters::payments::webhook;
+use shared::foundation::secret::Secret;
 use shop_tests::reqwest::{Method, StatusCode};
 use shop_tests::{Api, Customer, Reply, require_env, unique};
 

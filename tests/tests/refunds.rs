@@ -5,20 +5,24 @@
 
 use serde_json::json;
 use shared::Error;
-use shared::input::parse_document;
-use shared::orders::{self, OrderStatus};
-use shared::payments::PaymentStatus;
-use shared::refunds;
-use shared::shipping::{self, ShipmentId};
+use shared::foundation::input::parse_document;
+use shared::model::orders::{Order, OrderStatus};
+use shared::model::payments::PaymentStatus;
+use shared::model::products::Product;
+use shared::model::refunds::ReturnRequest;
+use shared::model::shipping::ShipmentId;
+use shared::usecases::orders;
+use shared::usecases::refunds;
+use shared::usecases::shipping;
 use shop_tests::TestApp;
 use shop_tests::fixtures::{admin, customer};
 use shop_tests::stub::Stub;
 
-fn reason() -> refunds::ReturnRequest {
+fn reason() -> ReturnRequest {
     parse_document(json!({"reason": "Too small"})).expect("valid")
 }
 
-async fn status(t: &TestApp, order: &orders::Order) -> OrderStatus {
+async fn status(t: &TestApp, order: &Order) -> OrderStatus {
     t.app
         .store
         .get_order(&order.id)
@@ -29,7 +33,7 @@ async fn status(t: &TestApp, order: &orders::Order) -> OrderStatus {
 }
 
 /// Ships a paid order through the worker, and delivers it if asked.
-async fn ship(t: &TestApp, order: &orders::Order, deliver: bool) {
+async fn ship(t: &TestApp, order: &Order, deliver: bool) {
     let response = t.deliver("shipping", shipping::handle_message).await;
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(status(t, order).await, OrderStatus::Shipped);
@@ -174,7 +178,7 @@ async fn returns_after_thirty_days_are_refused() {
     let order = t.paid_order(&buyer, &[(&product, 1)]).await;
     ship(&t, &order, true).await;
     // Deliveries 31 days ago, written straight into the emulator.
-    let old = shared::clock::Timestamp::now()
+    let old = shared::foundation::clock::Timestamp::now()
         .plus_secs(-31 * 24 * 3600)
         .to_string();
     t.app
@@ -206,7 +210,7 @@ async fn a_late_payment_is_refunded_without_restock_and_never_shipped() {
     let product = t.product("late", 999, 3).await;
     let buyer = customer();
     let order = t.order(&buyer, &[(&product, 2)]).await.expect("placed");
-    shared::payments::start_payment(&t.app, &buyer, &order.id)
+    shared::usecases::payments::start_payment(&t.app, &buyer, &order.id)
         .await
         .expect("started");
     orders::cancel_order(&t.app, &buyer, &order.id)
@@ -277,7 +281,7 @@ mod through_stripe {
     }
 
     /// A paid order of the stub's intent `pi_stub`, refund requested.
-    async fn pending_refund(t: &TestApp, stub: &Stub) -> (orders::Order, shared::products::Product) {
+    async fn pending_refund(t: &TestApp, stub: &Stub) -> (Order, Product) {
         let product = t.product("stripe", 2_000, 5).await;
         let buyer = customer();
         let order = t.order(&buyer, &[(&product, 1)]).await.expect("placed");

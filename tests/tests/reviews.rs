@@ -3,10 +3,11 @@
 
 use serde_json::json;
 use shared::Error;
-use shared::input::parse_document;
-use shared::products;
-use shared::refunds;
-use shared::reviews::{self, NewReview};
+use shared::foundation::input::parse_document;
+use shared::model::reviews::NewReview;
+use shared::usecases::products;
+use shared::usecases::refunds;
+use shared::usecases::reviews;
 use shop_tests::fixtures::admin;
 use shop_tests::{TestApp, race_rounds};
 
@@ -30,11 +31,12 @@ async fn only_a_delivered_purchase_may_be_reviewed_and_only_once() {
         ),
         "paid is not enough"
     );
-    t.deliver("shipping", shared::shipping::handle_message).await;
-    shared::shipping::add_event(
+    t.deliver("shipping", shared::usecases::shipping::handle_message)
+        .await;
+    shared::usecases::shipping::add_event(
         &t.app,
         &admin(),
-        &shared::shipping::ShipmentId::for_order(&paid.id),
+        &shared::model::shipping::ShipmentId::for_order(&paid.id),
         parse_document(json!({"status": "DELIVERED"})).expect("valid"),
     )
     .await

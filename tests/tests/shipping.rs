@@ -4,16 +4,19 @@
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use serde_json::json;
 use shared::Error;
-use shared::input::parse_document;
-use shared::orders::{self, Order, OrderStatus};
-use shared::queue::Message;
-use shared::shipping::{self, ShipmentId, ShipmentStatus};
-use shared::worker::process_batch;
+use shared::entry::worker::process_batch;
+use shared::foundation::input::parse_document;
+use shared::model::auth::Principal;
+use shared::model::messages::{Message, RefundRequested};
+use shared::model::orders::{Order, OrderStatus};
+use shared::model::shipping::{ShipmentId, ShipmentStatus};
+use shared::usecases::orders;
+use shared::usecases::shipping;
 use shop_tests::TestApp;
 use shop_tests::fixtures::{admin, customer};
 
 /// An order paid through the webhook; its payment_confirmed is on the queue.
-async fn paid_order(t: &TestApp, buyer: &shared::auth::Principal) -> Order {
+async fn paid_order(t: &TestApp, buyer: &Principal) -> Order {
     let product = t.product("ship", 1_000, 10).await;
     t.paid_order(buyer, &[(&product, 1)]).await
 }
@@ -85,14 +88,17 @@ async fn one_bad_message_never_fails_its_batch_mates() {
         .into_iter()
         .filter_map(|(m, _)| m.body)
         .collect();
-    let refund = Message::RefundRequested(shared::queue::RefundRequested {
+    let refund = Message::RefundRequested(RefundRequested {
         order_id: first.id.clone(),
-        payment_id: shared::payments::PaymentId::new(),
+        payment_id: shared::model::payments::PaymentId::new(),
         amount: first.total,
         restock: false,
     })
     .to_json();
-    let unknown_order = bodies[0].replace(&first.id.to_string(), &shared::orders::OrderId::new().to_string());
+    let unknown_order = bodies[0].replace(
+        &first.id.to_string(),
+        &shared::model::orders::OrderId::new().to_string(),
+    );
     let response = run(
         &t,
         batch(vec![
@@ -147,7 +153,8 @@ async fn an_order_no_longer_paid_is_not_shipped() {
             &current,
             &payment.payment,
             OrderStatus::RefundPending,
-            shared::clock::Timestamp::now(),
+            false,
+            shared::foundation::clock::Timestamp::now(),
         )
         .await
         .expect("moved on");

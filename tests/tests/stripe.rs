@@ -3,10 +3,10 @@
 //! Never the internet.
 
 use serde_json::json;
-use shared::config::Secret;
-use shared::money::{Currency, Money};
-use shared::orders::OrderId;
-use shared::payments::{IntentRequest, PaymentProvider, ProviderError, StripeProvider};
+use shared::adapters::payments::{IntentRequest, PaymentProvider, ProviderError, StripeProvider};
+use shared::foundation::money::{Currency, Money};
+use shared::foundation::secret::Secret;
+use shared::model::orders::OrderId;
 use shop_tests::TestApp;
 use shop_tests::fixtures::customer;
 use shop_tests::stub::Stub;
@@ -128,7 +128,7 @@ async fn the_shop_starts_stripe_payments_once_per_order() {
     let order = t.order(&buyer, &[(&product, 2)]).await.expect("placed");
 
     stub.respond(503, json!({"error": {"type": "api_error"}}));
-    let down = shared::payments::start_payment(&t.app, &buyer, &order.id).await;
+    let down = shared::usecases::payments::start_payment(&t.app, &buyer, &order.id).await;
     assert!(
         matches!(down, Err(shared::Error::Unavailable(_))),
         "a 503 to retry: {down:?}"
@@ -138,7 +138,7 @@ async fn the_shop_starts_stripe_payments_once_per_order() {
         200,
         json!({"id": "pi_live_1", "client_secret": "pi_live_1_secret"}),
     );
-    let (payment, created) = shared::payments::start_payment(&t.app, &buyer, &order.id)
+    let (payment, created) = shared::usecases::payments::start_payment(&t.app, &buyer, &order.id)
         .await
         .expect("started");
     assert!(created);
@@ -146,7 +146,7 @@ async fn the_shop_starts_stripe_payments_once_per_order() {
         (payment.provider.as_str(), payment.provider_payment_id.as_str()),
         ("stripe", "pi_live_1")
     );
-    shared::payments::start_payment(&t.app, &buyer, &order.id)
+    shared::usecases::payments::start_payment(&t.app, &buyer, &order.id)
         .await
         .expect("again");
     let seen = stub.seen();

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use gateway::routes::Router;
 use gateway::template::{Event, Template, plain};
 use serde_yaml_ng::Value;
-use shared::{queue, store};
+use shared::adapters::queue;
+use shared::adapters::store;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")

@@ -2,10 +2,13 @@
 //! profile and password changes, checked through the use cases and the table.
 
 use serde_json::json;
-use shared::auth::{self, Role};
-use shared::input::parse_document;
-use shared::users::{self, Credentials, Email, LOCKOUT_WINDOW_SECS, MAX_LOGIN_FAILURES, Registration};
-use shared::{Error, store};
+use shared::Error;
+use shared::adapters::store;
+use shared::foundation::input::parse_document;
+use shared::model::auth;
+use shared::model::auth::{Principal, Role};
+use shared::model::users::{Credentials, Email, LOCKOUT_WINDOW_SECS, MAX_LOGIN_FAILURES, Registration};
+use shared::usecases::users;
 use shop_tests::{TestApp, unique};
 
 fn registration(email: &str) -> Registration {
@@ -182,7 +185,7 @@ async fn profile_updates_and_password_changes_persist() {
     let user = users::register(&t.app, registration(&address))
         .await
         .expect("registered");
-    let caller = auth::Principal {
+    let caller = Principal {
         user_id: user.id.clone(),
         role: user.role,
     };

@@ -1,6 +1,7 @@
 //! `POST /auth/login`: exchanges email and password for an access token.
-use shared::http::{self, Answer, Request};
-use shared::{App, users};
+use shared::App;
+use shared::entry::http::{self, Answer, Request};
+use shared::usecases::users;
 
 fn main() -> Result<(), shared::BoxError> {
     http::run(handle)

@@ -1,7 +1,9 @@
 //! `POST /orders` (customer): places an order, reserving its stock; honours `Idempotency-Key`.
-use shared::http::{self, Answer, Request};
-use shared::orders::{self, OrderId};
-use shared::{App, idempotency};
+use shared::App;
+use shared::entry::http::{self, Answer, Request};
+use shared::entry::idempotency;
+use shared::model::orders::OrderId;
+use shared::usecases::orders;
 
 fn main() -> Result<(), shared::BoxError> {
     http::run(handle)

@@ -1,8 +1,9 @@
 //! Scheduled: cancels the orders left unpaid past `expires_at` and releases
 //! their stock.
-use shared::clock::Timestamp;
-use shared::orders::{self, ExpiryReport};
-use shared::{App, Error, worker};
+use shared::entry::worker;
+use shared::foundation::clock::Timestamp;
+use shared::usecases::orders::{self, ExpiryReport};
+use shared::{App, Error};
 
 fn main() -> Result<(), shared::BoxError> {
     worker::run_scheduled(handle)

@@ -1,6 +1,7 @@
 //! `GET /orders`: the caller's own orders, newest first.
-use shared::http::{self, Answer, Request};
-use shared::{App, orders};
+use shared::App;
+use shared::entry::http::{self, Answer, Request};
+use shared::usecases::orders;
 
 fn main() -> Result<(), shared::BoxError> {
     http::run(handle)

@@ -1,6 +1,8 @@
 //! `POST /orders/{id}/refund` (owner while paid; admin while paid, shipped or delivered): asks for a full refund.
-use shared::http::{self, Answer, Request};
-use shared::{App, orders, refunds};
+use shared::App;
+use shared::entry::http::{self, Answer, Request};
+use shared::model::orders::OrderId;
+use shared::usecases::refunds;
 
 fn main() -> Result<(), shared::BoxError> {
     http::run(handle)
@@ -8,6 +10,6 @@ fn main() -> Result<(), shared::BoxError> {
 
 async fn handle(app: &'static App, request: Request) -> Answer {
     let caller = request.caller(app)?;
-    let id = orders::parse_id(&request.path_param("id")?)?;
+    let id = request.path_id::<OrderId>("id")?;
     http::accepted(&refunds::refund_order(app, &caller, &id).await?)
 }

@@ -1,6 +1,8 @@
 //! `POST /orders/{id}/return` (owner, within 30 days of delivery): asks to return an order.
-use shared::http::{self, Answer, Request};
-use shared::{App, orders, refunds};
+use shared::App;
+use shared::entry::http::{self, Answer, Request};
+use shared::model::orders::OrderId;
+use shared::usecases::refunds;
 
 fn main() -> Result<(), shared::BoxError> {
     http::run(handle)
@@ -8,7 +10,7 @@ fn main() -> Result<(), shared::BoxError> {
 
 async fn handle(app: &'static App, request: Request) -> Answer {
     let caller = request.caller(app)?;
-    let id = orders::parse_id(&request.path_param("id")?)?;
+    let id = request.path_id::<OrderId>("id")?;
     let order = refunds::request_return(app, &caller, &id, request.json()?).await?;
     http::accepted(&order)
 }

@@ -1,6 +1,8 @@
 //! `POST /orders/{id}/payment` (owner): starts the payment of an unpaid order; `201` the first time, `200` with the same payment after.
-use shared::http::{self, Answer, Request};
-use shared::{App, orders, payments};
+use shared::App;
+use shared::entry::http::{self, Answer, Request};
+use shared::model::orders::OrderId;
+use shared::usecases::payments;
 
 fn main() -> Result<(), shared::BoxError> {
     http::run(handle)
@@ -8,7 +10,7 @@ fn main() -> Result<(), shared::BoxError> {
 
 async fn handle(app: &'static App, request: Request) -> Answer {
     let caller = request.caller(app)?;
-    let order_id = orders::parse_id(&request.path_param("id")?)?;
+    let order_id = request.path_id::<OrderId>("id")?;
     match payments::start_payment(app, &caller, &order_id).await? {
         (payment, true) => http::created(&payment),
         (payment, false) => http::ok(&payment),

@@ -1,6 +1,7 @@
 //! `POST /payments/webhook`: the payment provider's signed events. Called by the provider, never by users.
-use shared::http::{self, Answer, Request};
-use shared::{App, payments};
+use shared::App;
+use shared::entry::http::{self, Answer, Request};
+use shared::usecases::payments;
 
 fn main() -> Result<(), shared::BoxError> {
     http::run(handle)

@@ -1,6 +1,7 @@
 //! `POST /products` (admin): adds a product to the catalogue.
-use shared::http::{self, Answer, Request};
-use shared::{App, products};
+use shared::App;
+use shared::entry::http::{self, Answer, Request};
+use shared::usecases::products;
 
 fn main() -> Result<(), shared::BoxError> {
     http::run(handle)

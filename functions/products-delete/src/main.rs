@@ -1,6 +1,8 @@
 //! `DELETE /products/{id}` (admin): takes a product off sale.
-use shared::http::{self, Answer, Request};
-use shared::{App, products};
+use shared::App;
+use shared::entry::http::{self, Answer, Request};
+use shared::model::products::ProductId;
+use shared::usecases::products;
 
 fn main() -> Result<(), shared::BoxError> {
     http::run(handle)
@@ -8,7 +10,7 @@ fn main() -> Result<(), shared::BoxError> {
 
 async fn handle(app: &'static App, request: Request) -> Answer {
     let admin = request.admin(app)?;
-    let id = products::parse_id(&request.path_param("id")?)?;
+    let id = request.path_id::<ProductId>("id")?;
     products::delete_product(app, &admin, &id).await?;
     http::no_content()
 }

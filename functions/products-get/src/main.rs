@@ -1,12 +1,14 @@
 //! `GET /products/{id}`: one product for sale.
-use shared::http::{self, Answer, Request};
-use shared::{App, products};
+use shared::App;
+use shared::entry::http::{self, Answer, Request};
+use shared::model::products::ProductId;
+use shared::usecases::products;
 
 fn main() -> Result<(), shared::BoxError> {
     http::run(handle)
 }
 
 async fn handle(app: &'static App, request: Request) -> Answer {
-    let id = products::parse_id(&request.path_param("id")?)?;
+    let id = request.path_id::<ProductId>("id")?;
     http::ok(&products::get_product(app, &id).await?)
 }

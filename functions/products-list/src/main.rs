@@ -1,6 +1,8 @@
 //! `GET /products`: products for sale, newest first, optionally of one `category`.
-use shared::http::{self, Answer, Request};
-use shared::{App, products};
+use shared::App;
+use shared::entry::http::{self, Answer, Request};
+use shared::model::products::parse_category_filter;
+use shared::usecases::products;
 
 fn main() -> Result<(), shared::BoxError> {
     http::run(handle)
@@ -8,7 +10,7 @@ fn main() -> Result<(), shared::BoxError> {
 
 async fn handle(app: &'static App, request: Request) -> Answer {
     let (limit, cursor) = request.page_params()?;
-    let category = products::parse_category_filter(request.query("category"))?;
+    let category = parse_category_filter(request.query("category"))?;
     let page = products::list_products(app, category.as_ref(), limit, cursor.as_deref()).await?;
     http::ok(&page)
 }

@@ -1,6 +1,7 @@
 //! SQS worker: refunds each `refund_requested` through the payment provider,
 //! reporting failed records one by one.
-use shared::{refunds, worker};
+use shared::entry::worker;
+use shared::usecases::refunds;
 
 fn main() -> Result<(), shared::BoxError> {
     worker::run_sqs(refunds::handle_message)

@@ -1,6 +1,8 @@
 //! `POST /products/{id}/reviews` (customer with a delivered order of it): one review per user and product.
-use shared::http::{self, Answer, Request};
-use shared::{App, products, reviews};
+use shared::App;
+use shared::entry::http::{self, Answer, Request};
+use shared::model::products::ProductId;
+use shared::usecases::reviews;
 
 fn main() -> Result<(), shared::BoxError> {
     http::run(handle)
@@ -8,7 +10,7 @@ fn main() -> Result<(), shared::BoxError> {
 
 async fn handle(app: &'static App, request: Request) -> Answer {
     let caller = request.caller(app)?;
-    let product = products::parse_id(&request.path_param("id")?)?;
+    let product = request.path_id::<ProductId>("id")?;
     let review = reviews::create_review(app, &caller, &product, request.json()?).await?;
     http::created(&review)
 }

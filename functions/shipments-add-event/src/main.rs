@@ -1,6 +1,8 @@
 //! `POST /shipments/{id}/events` (admin; the carrier integration): records a tracking event.
-use shared::http::{self, Answer, Request};
-use shared::{App, shipping};
+use shared::App;
+use shared::entry::http::{self, Answer, Request};
+use shared::model::shipping::ShipmentId;
+use shared::usecases::shipping;
 
 fn main() -> Result<(), shared::BoxError> {
     http::run(handle)
@@ -8,7 +10,7 @@ fn main() -> Result<(), shared::BoxError> {
 
 async fn handle(app: &'static App, request: Request) -> Answer {
     let admin = request.admin(app)?;
-    let id = shipping::parse_id(&request.path_param("id")?)?;
+    let id = request.path_id::<ShipmentId>("id")?;
     let shipment = shipping::add_event(app, &admin, &id, request.json()?).await?;
     http::created(&shipment)
 }

@@ -1,6 +1,8 @@
 //! `GET /orders/{id}/shipment` (owner, admin): the order's shipment, `404` until it exists.
-use shared::http::{self, Answer, Request};
-use shared::{App, orders, shipping};
+use shared::App;
+use shared::entry::http::{self, Answer, Request};
+use shared::model::orders::OrderId;
+use shared::usecases::shipping;
 
 fn main() -> Result<(), shared::BoxError> {
     http::run(handle)
@@ -8,6 +10,6 @@ fn main() -> Result<(), shared::BoxError> {
 
 async fn handle(app: &'static App, request: Request) -> Answer {
     let caller = request.caller(app)?;
-    let order_id = orders::parse_id(&request.path_param("id")?)?;
+    let order_id = request.path_id::<OrderId>("id")?;
     http::ok(&shipping::get_shipment(app, &caller, &order_id).await?)
 }

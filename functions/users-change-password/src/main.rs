@@ -1,6 +1,7 @@
 //! `PUT /users/me/password`: replaces the caller's password.
-use shared::http::{self, Answer, Request};
-use shared::{App, users};
+use shared::App;
+use shared::entry::http::{self, Answer, Request};
+use shared::usecases::users;
 
 fn main() -> Result<(), shared::BoxError> {
     http::run(handle)

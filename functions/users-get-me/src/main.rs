@@ -1,6 +1,7 @@
 //! `GET /users/me`: the caller's own profile.
-use shared::http::{self, Answer, Request};
-use shared::{App, users};
+use shared::App;
+use shared::entry::http::{self, Answer, Request};
+use shared::usecases::users;
 
 fn main() -> Result<(), shared::BoxError> {
     http::run(handle)

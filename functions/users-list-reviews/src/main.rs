@@ -1,6 +1,7 @@
 //! `GET /users/me/reviews`: the caller's own reviews, newest first.
-use shared::http::{self, Answer, Request};
-use shared::{App, reviews};
+use shared::App;
+use shared::entry::http::{self, Answer, Request};
+use shared::usecases::reviews;
 
 fn main() -> Result<(), shared::BoxError> {
     http::run(handle)

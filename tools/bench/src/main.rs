@@ -23,10 +23,11 @@ use clap::Parser;
 use gateway::routes::{Router, to_event};
 use gateway::template::Template;
 use serde_json::json;
-use shared::auth::{self, Role};
-use shared::clock::Timestamp;
-use shared::input::parse_document;
-use shared::{App, BoxError, products, users};
+use shared::foundation::clock::Timestamp;
+use shared::foundation::input::parse_document;
+use shared::model::auth::{self, Role};
+use shared::usecases::{products, users};
+use shared::{App, BoxError};
 
 #[derive(Parser)]
 #[command(about = "Benchmark release-built functions against the local emulator")]

@@ -44,7 +44,7 @@ pub fn sources(functions: &[Function]) -> Vec<Source> {
 /// The URL of a queue by logical id, from the environment variable its
 /// producers read (`ShippingQueue` → `SHIPPING_QUEUE_URL`).
 pub fn queue_url(logical_id: &str) -> Option<String> {
-    shared::queue::QUEUES
+    shared::adapters::queue::QUEUES
         .iter()
         .find(|spec| spec.logical_id == logical_id)
         .and_then(|spec| std::env::var(spec.url_env).ok())

@@ -10,15 +10,17 @@ use std::path::PathBuf;
 
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use clap::{Parser, Subcommand};
-use shared::auth::Role;
-use shared::clock::Timestamp;
-use shared::config::Secret;
-use shared::input::parse_document;
-use shared::money::Currency;
-use shared::orders::OrderId;
-use shared::payments::webhook;
-use shared::store::Store;
-use shared::{BoxError, products, queue, store, users};
+use shared::BoxError;
+use shared::adapters::payments::webhook;
+use shared::adapters::queue;
+use shared::adapters::store::{self, Store};
+use shared::foundation::clock::Timestamp;
+use shared::foundation::input::parse_document;
+use shared::foundation::money::Currency;
+use shared::foundation::secret::Secret;
+use shared::model::auth::Role;
+use shared::model::orders::OrderId;
+use shared::usecases::{products, users};
 
 /// name, description, category, price (minor units), stock
 const DEMO_CATALOGUE: [(&str, &str, &str, i64, i64); 8] = [

@@ -1,0 +1,148 @@
+//! Stripe's PaymentIntents API over HTTPS (rustls).
+
+use futures::future::BoxFuture;
+use serde::Deserialize;
+
+use super::{Intent, IntentRequest, PaymentProvider, ProviderError, RefundRequest};
+use crate::foundation::secret::Secret;
+
+#[derive(Debug, Clone)]
+pub struct StripeProvider {
+    client: reqwest::Client,
+    base_url: String,
+    api_key: Option<Secret>,
+}
+
+#[derive(Deserialize)]
+struct RefundResponse {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Deserialize)]
+struct ErrorDetail {
+    #[serde(default)]
+    code: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct IntentResponse {
+    id: String,
+    client_secret: Option<String>,
+}
+
+impl StripeProvider {
+    /// `base_url` is `https://api.stripe.com` in production; tests point it
+    /// at a local stub.
+    pub fn new(base_url: String, api_key: Option<Secret>) -> Self {
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(8))
+            .build()
+            .unwrap_or_default();
+        Self {
+            client,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            api_key,
+        }
+    }
+
+    async fn post<T: for<'de> Deserialize<'de>>(
+        &self,
+        path: &str,
+        idempotency_key: &str,
+        form: &[(&str, String)],
+    ) -> Result<T, ProviderError> {
+        let key = self
+            .api_key
+            .as_ref()
+            .ok_or_else(|| ProviderError::Rejected("STRIPE_API_KEY is not set".into()))?;
+        let key =
+            std::str::from_utf8(key.expose()).map_err(|_| ProviderError::Rejected("bad API key".into()))?;
+        let body = form
+            .iter()
+            .fold(
+                form_urlencoded::Serializer::new(String::new()),
+                |mut s, (k, v)| {
+                    s.append_pair(k, v);
+                    s
+                },
+            )
+            .finish();
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base_url))
+            .bearer_auth(key)
+            .header("idempotency-key", idempotency_key)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .map_err(|err| ProviderError::Transient(format!("request failed: {}", err.without_url())))?;
+        let status = response.status();
+        if status.is_success() {
+            return response.json::<T>().await.map_err(|err| {
+                ProviderError::Transient(format!("unreadable response: {}", err.without_url()))
+            });
+        }
+        // Stripe's error body names the problem; it never holds the key.
+        let detail = response.text().await.unwrap_or_default();
+        let code = serde_json::from_str::<ErrorBody>(&detail)
+            .ok()
+            .and_then(|body| body.error.code);
+        if matches!(code.as_deref(), Some("charge_already_refunded")) {
+            return Err(ProviderError::AlreadyRefunded);
+        }
+        let detail = format!("HTTP {status}: {}", detail.chars().take(300).collect::<String>());
+        if status.is_server_error()
+            || status == reqwest::StatusCode::TOO_MANY_REQUESTS
+            || status == reqwest::StatusCode::CONFLICT
+        {
+            Err(ProviderError::Transient(detail))
+        } else {
+            Err(ProviderError::Rejected(detail))
+        }
+    }
+}
+
+impl PaymentProvider for StripeProvider {
+    fn name(&self) -> &'static str {
+        "stripe"
+    }
+
+    fn create_intent<'a>(
+        &'a self,
+        request: IntentRequest<'a>,
+    ) -> BoxFuture<'a, Result<Intent, ProviderError>> {
+        Box::pin(async move {
+            let form = [
+                ("amount", request.amount.minor().to_string()),
+                ("currency", request.currency.as_str().to_ascii_lowercase()),
+                ("metadata[order_id]", request.order_id.to_string()),
+                ("automatic_payment_methods[enabled]", "true".to_owned()),
+            ];
+            let created: IntentResponse = self
+                .post("/v1/payment_intents", &request.idempotency_key, &form)
+                .await?;
+            Ok(Intent {
+                id: created.id,
+                client_secret: created.client_secret,
+            })
+        })
+    }
+
+    fn refund<'a>(&'a self, request: RefundRequest<'a>) -> BoxFuture<'a, Result<String, ProviderError>> {
+        Box::pin(async move {
+            let form = [
+                ("payment_intent", request.provider_payment_id.to_owned()),
+                ("amount", request.amount.minor().to_string()),
+                ("metadata[order_id]", request.order_id.to_string()),
+            ];
+            let refund: RefundResponse = self.post("/v1/refunds", &request.idempotency_key, &form).await?;
+            Ok(refund.id)
+        })
+    }
+}

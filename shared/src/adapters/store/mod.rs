@@ -1,0 +1,398 @@
+//! The single DynamoDB table: keys, item mapping, conditional writes and
+//! transactions. No other module builds a key or an expression.
+//!
+//! | item | PK | SK |
+//! | --- | --- | --- |
+//! | user profile and password hash | `USER#<id>` | `PROFILE` |
+//! | email → user id (uniqueness) | `EMAIL#<email>` | `EMAIL` |
+//! | login attempts in the current window | `LOGIN#<email>` | `ATTEMPTS` (TTL) |
+//! | product (stock and rating live here) | `PRODUCT#<id>` | `PRODUCT` |
+//! | order, its lines inside | `ORDER#<id>` | `ORDER` |
+//! | its payment | `ORDER#<id>` | `PAYMENT` |
+//! | its shipment, events inside (shipment id = order id) | `ORDER#<id>` | `SHIPMENT` |
+//! | a product a user has had delivered | `USER#<id>` | `PURCHASED#<product>` |
+//! | a user's review of a product (one, by key) | `PRODUCT#<product>` | `REVIEW#<user>` |
+//! | idempotency record | `IDEMPOTENCY#<user>#<key>` | `RECORD` (TTL) |
+//!
+//! | index | PK | SK | holds |
+//! | --- | --- | --- | --- |
+//! | GSI1 | `CATALOG` | `<created_at>#<id>` | products for sale |
+//! | GSI1 | `USER#<id>` | `ORDER#<created_at>#<id>` | a user's orders |
+//! | GSI2 | `CATEGORY#<c>` | `<created_at>#<id>` | products for sale by category |
+//! | GSI2 | `PENDING` | `<expires_at>#<id>` | orders awaiting payment |
+//! | GSI1 | `REVIEWS#<product>` | `<created_at>#<id>` | a product's reviews |
+//! | GSI2 | `REVIEWER#<user>` | `<created_at>#<id>` | a user's reviews |
+
+mod idempotency;
+mod orders;
+mod payments;
+mod products;
+mod refunds;
+mod reviews;
+mod schema;
+mod shipping;
+mod users;
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::builders::{PutBuilder, UpdateBuilder};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+
+use crate::foundation::clock::Timestamp;
+use crate::foundation::cursor;
+use crate::foundation::error::Error;
+use crate::foundation::ids::OrderId;
+use crate::foundation::retry::{MAX_ATTEMPTS, backoff};
+use crate::foundation::secret::Secret;
+use crate::model::orders::{Order, OrderStatus};
+
+pub use orders::Placement;
+pub use schema::{GSI1, GSI2, GSIS, Gsi, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, create_table, delete_table};
+
+type Item = HashMap<String, AttributeValue>;
+
+/// The table and the client that reaches it.
+#[derive(Debug, Clone)]
+pub struct Store {
+    client: Client,
+    table: String,
+}
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+}
+
+/// Key builders: the only place that knows how keys are spelt.
+mod keys {
+    use crate::foundation::clock::Timestamp;
+    use crate::foundation::ids::{OrderId, ProductId, ShipmentId, UserId};
+    use crate::model::products::Category;
+    use crate::model::users::Email;
+
+    pub fn user(id: &UserId) -> (String, &'static str) {
+        (format!("USER#{id}"), "PROFILE")
+    }
+
+    pub fn email(email: &Email) -> (String, &'static str) {
+        (format!("EMAIL#{}", email.as_str()), "EMAIL")
+    }
+
+    pub fn login_attempts(email: &Email) -> (String, &'static str) {
+        (format!("LOGIN#{}", email.as_str()), "ATTEMPTS")
+    }
+
+    pub fn product(id: &ProductId) -> (String, &'static str) {
+        (format!("PRODUCT#{id}"), "PRODUCT")
+    }
+
+    pub fn order(id: &OrderId) -> (String, &'static str) {
+        (format!("ORDER#{id}"), "ORDER")
+    }
+
+    pub fn payment(order: &OrderId) -> (String, &'static str) {
+        (format!("ORDER#{order}"), "PAYMENT")
+    }
+
+    pub fn shipment(id: &ShipmentId) -> (String, &'static str) {
+        (format!("ORDER#{id}"), "SHIPMENT")
+    }
+
+    pub fn purchase(user: &UserId, product: &ProductId) -> (String, String) {
+        (format!("USER#{user}"), format!("PURCHASED#{product}"))
+    }
+
+    pub fn review(product: &ProductId, user: &UserId) -> (String, String) {
+        (format!("PRODUCT#{product}"), format!("REVIEW#{user}"))
+    }
+
+    pub fn product_reviews(product: &ProductId) -> String {
+        format!("REVIEWS#{product}")
+    }
+
+    pub fn reviewer(user: &UserId) -> String {
+        format!("REVIEWER#{user}")
+    }
+
+    pub fn idempotency(user: &UserId, key: &str) -> (String, &'static str) {
+        (format!("IDEMPOTENCY#{user}#{key}"), "RECORD")
+    }
+
+    pub const CATALOG: &str = "CATALOG";
+    pub const PENDING: &str = "PENDING";
+
+    pub fn category(category: &Category) -> String {
+        format!("CATEGORY#{}", category.as_str())
+    }
+
+    pub fn user_orders(user: &UserId) -> String {
+        format!("USER#{user}")
+    }
+
+    /// Sort key of a listing ordered by time, ties broken by id.
+    pub fn by_time(at: Timestamp, id: &impl std::fmt::Display) -> String {
+        format!("{at}#{id}")
+    }
+
+    pub const ORDER_PREFIX: &str = "ORDER#";
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn key<S: Into<String>>((pk, sk): (String, S)) -> Item {
+    HashMap::from([(PARTITION_KEY.to_owned(), s(pk)), (SORT_KEY.to_owned(), s(sk))])
+}
+
+/// One page of a query on a GSI, newest first.
+///
+/// Fetches one item more than `limit` to know whether a next page exists;
+/// the cursor is the key of the page's last item, authenticated for `scope`.
+struct PageQuery<'a> {
+    gsi: &'a Gsi,
+    partition: String,
+    sort_prefix: Option<&'a str>,
+    scope: String,
+    limit: usize,
+    cursor: Option<&'a str>,
+}
+
+impl Store {
+    async fn query_page(
+        &self,
+        secret: &Secret,
+        q: PageQuery<'_>,
+    ) -> Result<(Vec<Item>, Option<String>), Error> {
+        let mut request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(q.gsi.name)
+            .scan_index_forward(false)
+            .limit(i32::try_from(q.limit + 1).unwrap_or(i32::MAX))
+            .expression_attribute_names("#pk", q.gsi.partition_key)
+            .expression_attribute_values(":pk", s(q.partition.clone()));
+        request = match q.sort_prefix {
+            Some(prefix) => request
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .expression_attribute_names("#sk", q.gsi.sort_key)
+                .expression_attribute_values(":prefix", s(prefix)),
+            None => request.key_condition_expression("#pk = :pk"),
+        };
+        if let Some(cursor) = q.cursor {
+            let key = cursor::decode(secret, &q.scope, cursor)?;
+            // The tag binds the cursor to this listing; check the key anyway.
+            if key.get(q.gsi.partition_key) != Some(&q.partition) || key.len() != 4 {
+                return Err(Error::invalid("cursor", "is not a valid cursor for this listing"));
+            }
+            request =
+                request.set_exclusive_start_key(Some(key.into_iter().map(|(k, v)| (k, s(v))).collect()));
+        }
+        let mut items = request.send().await?.items.unwrap_or_default();
+        let next = if items.len() > q.limit {
+            items.truncate(q.limit);
+            let last = items
+                .last()
+                .ok_or_else(|| Error::internal("a page without items"))?;
+            let key: cursor::Key = [PARTITION_KEY, SORT_KEY, q.gsi.partition_key, q.gsi.sort_key]
+                .into_iter()
+                .filter_map(|name| match last.get(name) {
+                    Some(AttributeValue::S(value)) => Some((name.to_owned(), value.clone())),
+                    _ => None,
+                })
+                .collect();
+            Some(cursor::encode(secret, &q.scope, &key))
+        } else {
+            None
+        };
+        Ok((items, next))
+    }
+}
+
+/// Whether a transaction was cancelled, and why, item by item.
+fn cancellation_codes<R>(
+    err: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>,
+) -> Option<Vec<String>> {
+    match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => Some(
+            cancelled
+                .cancellation_reasons()
+                .iter()
+                .map(|reason| reason.code().unwrap_or("None").to_owned())
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+impl Store {
+    /// Runs a transaction, retrying it (with backoff) while it only loses
+    /// races to other transactions. `Ok(Err(codes))` when a condition failed:
+    /// the cancellation reasons, item by item, for the caller to read.
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Result<(), Vec<String>>, Error> {
+        for attempt in 0..MAX_ATTEMPTS {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            let err = match result {
+                Ok(_) => return Ok(Ok(())),
+                Err(err) => err,
+            };
+            let Some(codes) = cancellation_codes(&err) else {
+                return Err(err.into());
+            };
+            if codes.iter().any(|code| code == "ConditionalCheckFailed") {
+                return Ok(Err(codes));
+            }
+            tracing::debug!(?codes, attempt, "transaction lost a race; retrying");
+            backoff(attempt).await;
+        }
+        Err(Error::Unavailable(
+            "a write kept losing races to other writers".into(),
+        ))
+    }
+}
+
+// ---------------------------------------------------------------- building blocks
+
+impl Store {
+    /// One item by key, read consistently.
+    async fn get<S: Into<String>>(&self, item_key: (String, S)) -> Result<Option<Item>, Error> {
+        Ok(self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(item_key)))
+            .consistent_read(true)
+            .send()
+            .await?
+            .item)
+    }
+
+    /// One item by key, read consistently, as a `T`.
+    async fn get_as<T: serde::de::DeserializeOwned, S: Into<String>>(
+        &self,
+        item_key: (String, S),
+    ) -> Result<Option<T>, Error> {
+        Ok(self
+            .get(item_key)
+            .await?
+            .map(serde_dynamo::from_item)
+            .transpose()?)
+    }
+
+    /// An order's status change from its current status to `to`,
+    /// conditional on the current one (`:from`, `:to`, `:now` and `#status`
+    /// are bound for `expression`).
+    fn status_change(
+        &self,
+        order: &Order,
+        to: OrderStatus,
+        now: Timestamp,
+        expression: &str,
+    ) -> UpdateBuilder {
+        Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::order(&order.id))))
+            .update_expression(expression)
+            .condition_expression("#status = :from")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":from", s(order.status.as_str()))
+            .expression_attribute_values(":to", s(to.as_str()))
+            .expression_attribute_values(":now", s(now.to_string()))
+    }
+
+    /// An order's status change out of `PENDING_PAYMENT` (to `to`, with
+    /// `set` also set): its expiry goes, and so do its keys in the index of
+    /// orders awaiting payment.
+    fn leave_pending(&self, order: &Order, to: OrderStatus, now: Timestamp, set: &str) -> UpdateBuilder {
+        self.status_change(
+            order,
+            to,
+            now,
+            &format!("SET #status = :to, {set} REMOVE expires_at, #g2pk, #g2sk"),
+        )
+        .expression_attribute_names("#g2pk", GSI2.partition_key)
+        .expression_attribute_names("#g2sk", GSI2.sort_key)
+    }
+
+    /// An update of an order's existing payment record.
+    fn payment_update(&self, order: &OrderId, expression: impl Into<String>) -> UpdateBuilder {
+        Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::payment(order))))
+            .update_expression(expression)
+            .condition_expression("attribute_exists(PK)")
+    }
+}
+
+/// A transaction's update item.
+fn update(builder: UpdateBuilder) -> Result<TransactWriteItem, Error> {
+    Ok(TransactWriteItem::builder()
+        .update(built(builder.build())?)
+        .build())
+}
+
+/// A transaction's put item.
+fn put(builder: PutBuilder) -> Result<TransactWriteItem, Error> {
+    Ok(TransactWriteItem::builder().put(built(builder.build())?).build())
+}
+
+/// Whether a single-item write (of any operation) failed its condition.
+fn is_conditional_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    err.as_service_error().and_then(ProvideErrorMetadata::code) == Some("ConditionalCheckFailedException")
+}
+
+/// An SDK builder's result, its (programming) error as an internal one.
+fn built<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, Error> {
+    result.map_err(|err| Error::internal(err.to_string()))
+}
+
+/// An item with its key attributes set, from any serialisable record.
+fn item<T: serde::Serialize, S: Into<String>>((pk, sk): (String, S), record: &T) -> Result<Item, Error> {
+    let mut item: Item = serde_dynamo::to_item(record)?;
+    item.insert(PARTITION_KEY.to_owned(), s(pk));
+    item.insert(SORT_KEY.to_owned(), s(sk));
+    Ok(item)
+}
+
+// The SDK's and the item mapper's failures are internal errors, unless a
+// store method has mapped them to an answer first.
+impl<E, R> From<aws_sdk_dynamodb::error::SdkError<E, R>> for Error
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    fn from(err: aws_sdk_dynamodb::error::SdkError<E, R>) -> Self {
+        Self::Internal(Box::new(err))
+    }
+}
+
+impl From<serde_dynamo::Error> for Error {
+    fn from(err: serde_dynamo::Error) -> Self {
+        Self::Internal(Box::new(err))
+    }
+}

@@ -1,0 +1,213 @@
+//! Order items: placing (stock reserved in the same transaction), reading,
+//! listing, and releasing (cancel and expiry give the stock back).
+
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use serde::{Deserialize, Serialize};
+
+use super::{GSI1, GSI2, Item, PageQuery, Store, built, cancellation_codes, item, key, keys, n, s, update};
+use crate::foundation::clock::Timestamp;
+use crate::foundation::cursor::Page;
+use crate::foundation::error::Error;
+use crate::foundation::ids::{OrderId, UserId};
+use crate::foundation::secret::Secret;
+use crate::model::orders::{Order, OrderStatus};
+
+#[derive(Serialize, Deserialize)]
+struct OrderItem {
+    #[serde(flatten)]
+    order: Order,
+}
+
+fn order(item: Item) -> Result<Order, Error> {
+    Ok(serde_dynamo::from_item::<_, OrderItem>(item)?.order)
+}
+
+/// What writing a priced order came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// The order and every line's reservation are written.
+    Placed,
+    /// An order with this id exists already: an earlier attempt got through.
+    Exists,
+    /// Nothing written: a product changed since it was read (stock, price,
+    /// withdrawn) or another transaction got in the way. Read and price again.
+    Contended,
+}
+
+impl Store {
+    /// Writes a priced order and reserves every line's stock in one
+    /// `TransactWriteItems`: either all of it happens or none of it. Each
+    /// decrement is conditional on the product being for sale, at the
+    /// line's unit price, with at least its quantity in stock; the order on
+    /// its id being new.
+    pub async fn place_order(&self, order: &Order) -> Result<Placement, Error> {
+        let mut transaction = self.client.transact_write_items();
+        for line in &order.items {
+            let decrement = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(keys::product(&line.product_id))))
+                .update_expression("SET stock = stock - :q")
+                .condition_expression(
+                    "attribute_exists(PK) AND attribute_not_exists(deleted_at) AND stock >= :q AND price = :price",
+                )
+                .expression_attribute_values(":q", n(line.quantity))
+                .expression_attribute_values(":price", n(line.unit_price.minor()));
+            transaction = transaction.transact_items(
+                TransactWriteItem::builder()
+                    .update(built(decrement.build())?)
+                    .build(),
+            );
+        }
+        let expires_at = order
+            .expires_at
+            .ok_or_else(|| Error::internal("a new order without an expiry"))?;
+        let mut record = item(keys::order(&order.id), &OrderItem { order: order.clone() })?;
+        record.insert(GSI1.partition_key.into(), s(keys::user_orders(&order.user_id)));
+        record.insert(
+            GSI1.sort_key.into(),
+            s(format!(
+                "{}{}",
+                keys::ORDER_PREFIX,
+                keys::by_time(order.created_at, &order.id)
+            )),
+        );
+        record.insert(GSI2.partition_key.into(), s(keys::PENDING));
+        record.insert(GSI2.sort_key.into(), s(keys::by_time(expires_at, &order.id)));
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(record))
+            .condition_expression("attribute_not_exists(PK)");
+        transaction =
+            transaction.transact_items(TransactWriteItem::builder().put(built(put.build())?).build());
+
+        let err = match transaction.send().await {
+            Ok(_) => return Ok(Placement::Placed),
+            Err(err) => err,
+        };
+        let Some(codes) = cancellation_codes(&err) else {
+            return Err(err.into());
+        };
+        if codes.last().map(String::as_str) == Some("ConditionalCheckFailed") {
+            return Ok(Placement::Exists);
+        }
+        tracing::debug!(?codes, "order transaction cancelled");
+        Ok(Placement::Contended)
+    }
+
+    pub async fn get_order(&self, id: &OrderId) -> Result<Option<Order>, Error> {
+        self.get(keys::order(id)).await?.map(order).transpose()
+    }
+
+    /// A user's orders, newest first.
+    pub async fn list_orders(
+        &self,
+        secret: &Secret,
+        user_id: &UserId,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<Order>, Error> {
+        let query = PageQuery {
+            gsi: &GSI1,
+            partition: keys::user_orders(user_id),
+            sort_prefix: Some(keys::ORDER_PREFIX),
+            scope: format!("orders:{user_id}"),
+            limit,
+            cursor,
+        };
+        let (items, next_cursor) = self.query_page(secret, query).await?;
+        let items = items.into_iter().map(order).collect::<Result<_, _>>()?;
+        Ok(Page { items, next_cursor })
+    }
+
+    /// Every order awaiting payment whose `expires_at` is at or before `now`.
+    pub async fn orders_due_for_expiry(&self, now: Timestamp) -> Result<Vec<Order>, Error> {
+        let gsi = &GSI2;
+        let mut due = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(gsi.name)
+                .key_condition_expression("#pk = :pending AND #sk < :bound")
+                .expression_attribute_names("#pk", gsi.partition_key)
+                .expression_attribute_names("#sk", gsi.sort_key)
+                .expression_attribute_values(":pending", s(keys::PENDING))
+                // `<expires_at>#<id>` sorts below the next second for every
+                // expires_at up to and including now.
+                .expression_attribute_values(":bound", s(now.plus_secs(1).to_string()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            for item in output.items.unwrap_or_default() {
+                due.push(order(item)?);
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(due);
+            }
+        }
+    }
+
+    /// Moves an unpaid order to `to` and gives every line's stock back, in one
+    /// transaction conditional on the order still awaiting payment (and, for
+    /// expiry, on being due at `due_by`): the stock comes back exactly once
+    /// however many cancels, expiries and payments race.
+    pub async fn release_order(
+        &self,
+        current: &Order,
+        to: OrderStatus,
+        now: Timestamp,
+        due_by: Option<Timestamp>,
+    ) -> Result<(), Error> {
+        let mut change = self.leave_pending(current, to, now, "updated_at = :now");
+        if let Some(due_by) = due_by {
+            change = change
+                .condition_expression("#status = :from AND expires_at <= :due")
+                .expression_attribute_values(":due", s(due_by.to_string()));
+        }
+        let mut items = vec![update(change)?];
+        items.extend(self.restocks(current)?);
+        self.transact_status_change(current, items).await
+    }
+
+    /// One `ADD stock` per line of `order`.
+    pub(super) fn restocks(&self, order: &Order) -> Result<Vec<TransactWriteItem>, Error> {
+        order
+            .items
+            .iter()
+            .map(|line| {
+                update(
+                    Update::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key(keys::product(&line.product_id))))
+                        .update_expression("ADD stock :q")
+                        .condition_expression("attribute_exists(PK)")
+                        .expression_attribute_values(":q", n(line.quantity)),
+                )
+            })
+            .collect()
+    }
+
+    /// Runs `items`, whose first is `order`'s conditional status change, as
+    /// one transaction. A failed condition is answered with the order's
+    /// status now (`INVALID_STATE`); a transaction that lost a race to
+    /// another is retried.
+    pub(super) async fn transact_status_change(
+        &self,
+        order: &Order,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<(), Error> {
+        match self.transact(items).await? {
+            Ok(()) => Ok(()),
+            Err(_) => {
+                let status = self
+                    .get_order(&order.id)
+                    .await?
+                    .map_or(order.status, |o| o.status);
+                Err(Error::InvalidState(status))
+            }
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! Review items: `PRODUCT#<product>` / `REVIEW#<user>`, so the key itself
+//! allows one review per user and product. Listed through GSI1
+//! (`REVIEWS#<product>`) and GSI2 (`REVIEWER#<user>`), newest first.
+
+use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem, Update};
+
+use super::{GSI1, GSI2, PageQuery, Store, built, item, key, keys, n, s};
+use crate::foundation::cursor::Page;
+use crate::foundation::error::Error;
+use crate::foundation::secret::Secret;
+use crate::model::reviews::{Review, ReviewListing};
+
+impl Store {
+    /// Writes the review, adds it to the product's rating totals, and checks
+    /// the purchase record, in one transaction: a second review of the same
+    /// product by the same user, even a concurrent one, writes nothing.
+    pub async fn put_review(&self, review: &Review) -> Result<(), Error> {
+        let mut record = item(keys::review(&review.product_id, &review.user_id), review)?;
+        let listed = keys::by_time(review.created_at, &review.id);
+        record.insert(
+            GSI1.partition_key.into(),
+            s(keys::product_reviews(&review.product_id)),
+        );
+        record.insert(GSI1.sort_key.into(), s(listed.clone()));
+        record.insert(GSI2.partition_key.into(), s(keys::reviewer(&review.user_id)));
+        record.insert(GSI2.sort_key.into(), s(listed));
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(record))
+            .condition_expression("attribute_not_exists(PK)");
+        let rating = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::product(&review.product_id))))
+            .update_expression("ADD rating_count :one, rating_sum :rating")
+            .condition_expression("attribute_exists(PK) AND attribute_not_exists(deleted_at)")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":rating", n(review.rating));
+        let purchased = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::purchase(&review.user_id, &review.product_id))))
+            .condition_expression("attribute_exists(PK)");
+        let items = vec![
+            TransactWriteItem::builder().put(built(put.build())?).build(),
+            TransactWriteItem::builder()
+                .update(built(rating.build())?)
+                .build(),
+            TransactWriteItem::builder()
+                .condition_check(built(purchased.build())?)
+                .build(),
+        ];
+        let Err(failed) = self.transact(items).await? else {
+            return Ok(());
+        };
+        let failed = |i: usize| failed.get(i).is_some_and(|code| code == "ConditionalCheckFailed");
+        Err(if failed(1) {
+            Error::NotFound
+        } else if failed(2) {
+            Error::NotPurchased
+        } else {
+            Error::AlreadyReviewed
+        })
+    }
+
+    pub async fn list_reviews(
+        &self,
+        secret: &Secret,
+        listing: ReviewListing<'_>,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<Review>, Error> {
+        let query = match listing {
+            ReviewListing::Product(product) => PageQuery {
+                gsi: &GSI1,
+                partition: keys::product_reviews(product),
+                sort_prefix: None,
+                scope: format!("reviews:{product}"),
+                limit,
+                cursor,
+            },
+            ReviewListing::Author(user) => PageQuery {
+                gsi: &GSI2,
+                partition: keys::reviewer(user),
+                sort_prefix: None,
+                scope: format!("reviews-by:{user}"),
+                limit,
+                cursor,
+            },
+        };
+        let (items, next_cursor) = self.query_page(secret, query).await?;
+        let items = items
+            .into_iter()
+            .map(serde_dynamo::from_item)
+            .collect::<Result<_, _>>()?;
+        Ok(Page { items, next_cursor })
+    }
+}

@@ -1,0 +1,220 @@
+//! User, email and login-attempt items.
+
+use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem};
+use serde::{Deserialize, Serialize};
+
+use super::{Store, TTL_ATTRIBUTE, is_conditional_failure, item, key, keys, n, put, s};
+use crate::foundation::clock::Timestamp;
+use crate::foundation::error::Error;
+use crate::foundation::input::Update;
+use crate::model::auth::PasswordDigest;
+use crate::model::users::{
+    Account, Email, LOCKOUT_WINDOW_SECS, MAX_LOGIN_FAILURES, ProfilePatch, User, UserId,
+};
+#[derive(Serialize, Deserialize)]
+struct EmailItem {
+    user_id: UserId,
+}
+
+#[derive(Deserialize)]
+struct AttemptsItem {
+    window_start: i64,
+}
+
+/// A transaction's put of a new item.
+fn put_new(table: &str, item: super::Item) -> Result<TransactWriteItem, Error> {
+    put(Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(PK)"))
+}
+
+impl Store {
+    /// Writes the user and claims the email in one transaction; a taken email
+    /// writes nothing and is `EMAIL_TAKEN`.
+    pub async fn create_user(&self, user: &User, digest: &PasswordDigest) -> Result<(), Error> {
+        let account = Account {
+            user: user.clone(),
+            digest: digest.clone(),
+            updated_at: user.created_at,
+        };
+        let email = EmailItem {
+            user_id: user.id.clone(),
+        };
+        let items = vec![
+            put_new(&self.table, item(keys::user(&user.id), &account)?)?,
+            put_new(&self.table, item(keys::email(&user.email), &email)?)?,
+        ];
+        match self.transact(items).await? {
+            Ok(()) => Ok(()),
+            // The second item is the email claim; the first cannot collide
+            // (a new UUID v7).
+            Err(_) => Err(Error::EmailTaken),
+        }
+    }
+
+    pub async fn get_account(&self, id: &UserId) -> Result<Option<Account>, Error> {
+        self.get_as(keys::user(id)).await
+    }
+
+    pub async fn find_account_by_email(&self, email: &Email) -> Result<Option<Account>, Error> {
+        let Some(found) = self.get_as::<EmailItem, _>(keys::email(email)).await? else {
+            return Ok(None);
+        };
+        self.get_account(&found.user_id).await
+    }
+
+    /// Applies a profile patch and returns the updated user.
+    pub async fn update_profile(
+        &self,
+        id: &UserId,
+        patch: &ProfilePatch,
+        now: Timestamp,
+    ) -> Result<User, Error> {
+        let mut set = vec!["updated_at = :now"];
+        let mut remove = vec![];
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::user(id))))
+            .expression_attribute_values(":now", s(now.to_string()));
+        if let Update::Set(name) = &patch.name {
+            set.push("#name = :name");
+            request = request
+                .expression_attribute_names("#name", "name")
+                .expression_attribute_values(":name", s(name.as_str()));
+        }
+        match &patch.address {
+            Update::Keep => {}
+            Update::Clear => remove.push("address"),
+            Update::Set(address) => {
+                set.push("address = :address");
+                request = request
+                    .expression_attribute_values(":address", serde_dynamo::to_attribute_value(address)?);
+            }
+        }
+        let mut expression = format!("SET {}", set.join(", "));
+        if !remove.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
+        let result = request
+            .update_expression(expression)
+            .condition_expression("attribute_exists(PK)")
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(output) => {
+                let account: Account = serde_dynamo::from_item(output.attributes.unwrap_or_default())?;
+                Ok(account.user)
+            }
+            Err(err) if is_conditional_failure(&err) => Err(Error::NotFound),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Replaces the password hash if it is still `current` (a concurrent
+    /// change makes this one fail as `INVALID_CREDENTIALS`).
+    pub async fn replace_password(
+        &self,
+        id: &UserId,
+        current: &PasswordDigest,
+        new: &PasswordDigest,
+        now: Timestamp,
+    ) -> Result<(), Error> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::user(id))))
+            .update_expression("SET password_hash = :new, updated_at = :now")
+            .condition_expression("password_hash = :current")
+            .expression_attribute_values(":new", serde_dynamo::to_attribute_value(new)?)
+            .expression_attribute_values(":current", serde_dynamo::to_attribute_value(current)?)
+            .expression_attribute_values(":now", s(now.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if is_conditional_failure(&err) => Err(Error::InvalidCredentials),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Counts a login attempt for `email` in the current window, or refuses
+    /// it with `TOO_MANY_ATTEMPTS` when the window already holds
+    /// [`MAX_LOGIN_FAILURES`]. A window starts at its first attempt and lasts
+    /// [`LOCKOUT_WINDOW_SECS`]; a success clears it.
+    pub async fn count_login_attempt(&self, email: &Email, now: Timestamp) -> Result<(), Error> {
+        let window_end = now.unix() + LOCKOUT_WINDOW_SECS;
+        let cutoff = now.unix() - LOCKOUT_WINDOW_SECS;
+        // Two rounds at most: the second only after resetting a window that
+        // had run out, which another caller may have done at the same time.
+        for _ in 0..2 {
+            let counted = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key(keys::login_attempts(email))))
+                .update_expression("SET window_start = if_not_exists(window_start, :now), #ttl = if_not_exists(#ttl, :end) ADD attempts :one")
+                .condition_expression("attribute_not_exists(PK) OR (window_start > :cutoff AND attempts < :max)")
+                .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+                .expression_attribute_values(":now", n(now.unix()))
+                .expression_attribute_values(":end", n(window_end))
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":cutoff", n(cutoff))
+                .expression_attribute_values(":max", n(MAX_LOGIN_FAILURES))
+                .send()
+                .await;
+            match counted {
+                Ok(_) => return Ok(()),
+                Err(err) if is_conditional_failure(&err) => {}
+                Err(err) => return Err(err.into()),
+            }
+            let Some(current) = self
+                .get_as::<AttemptsItem, _>(keys::login_attempts(email))
+                .await?
+            else {
+                continue;
+            };
+            if current.window_start > cutoff {
+                let retry_after = current.window_start + LOCKOUT_WINDOW_SECS - now.unix();
+                return Err(Error::TooManyAttempts {
+                    retry_after_secs: u64::try_from(retry_after.max(1)).unwrap_or(1),
+                });
+            }
+            // The window has passed: start a new one holding this attempt.
+            let reset = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key(keys::login_attempts(email))))
+                .update_expression("SET window_start = :now, #ttl = :end, attempts = :one")
+                .condition_expression("window_start = :old")
+                .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+                .expression_attribute_values(":now", n(now.unix()))
+                .expression_attribute_values(":end", n(window_end))
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":old", n(current.window_start))
+                .send()
+                .await;
+            match reset {
+                Ok(_) => return Ok(()),
+                Err(err) if is_conditional_failure(&err) => {}
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Err(Error::TooManyAttempts { retry_after_secs: 1 })
+    }
+
+    pub async fn clear_login_attempts(&self, email: &Email) -> Result<(), Error> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::login_attempts(email))))
+            .send()
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,252 @@
+//! The composition root: settings, read once at cold start from the
+//! environment, and the adapters built from them once and reused by every
+//! invocation. Use cases take an [`App`]; entry points build it.
+
+use std::sync::Arc;
+
+use crate::adapters::carrier::{Carrier, SandboxCarrier};
+use crate::adapters::payments::{PaymentProvider, SandboxProvider, StripeProvider};
+use crate::adapters::queue::Queues;
+use crate::adapters::store::Store;
+use crate::foundation::error::{BoxError, Error};
+use crate::foundation::money::Currency;
+pub use crate::foundation::secret::Secret;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0} is not set")]
+    Missing(&'static str),
+    #[error("{name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+/// Every setting a function reads. Names are the environment variables'.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `TABLE_NAME`: the single DynamoDB table.
+    pub table_name: String,
+    /// `JWT_SECRET`: HS256 key for access tokens, at least 32 bytes. It also
+    /// authenticates pagination cursors, under a label of their own. Only the
+    /// functions that check tokens or page listings are given it.
+    pub jwt_secret: Option<Secret>,
+    /// `STORE_CURRENCY`: the one currency the store sells in (default `USD`).
+    pub store_currency: Currency,
+    /// `ORDER_TTL_SECONDS`: how long an order may stay unpaid (default 1800).
+    pub order_ttl_secs: i64,
+    /// `PAYMENT_PROVIDER`: `stripe` or `sandbox` (default `sandbox`).
+    pub payment_provider: String,
+    /// `PAYMENT_WEBHOOK_SECRET`: verifies the provider's webhook signatures.
+    pub webhook_secret: Option<Secret>,
+    /// `STRIPE_API_KEY`: the secret key for Stripe's API.
+    pub stripe_api_key: Option<Secret>,
+    /// `STRIPE_API_BASE`: Stripe's API (default `https://api.stripe.com`).
+    pub stripe_api_base: String,
+    /// `SHIPPING_QUEUE_URL`, `REFUNDS_QUEUE_URL`: where messages go.
+    pub shipping_queue_url: Option<String>,
+    pub refunds_queue_url: Option<String>,
+    /// `SHIPPING_DELAY_SECONDS`: how long a paid order waits before the
+    /// shipping worker sees it (0..=900, default 0).
+    pub shipping_delay_secs: u32,
+}
+
+/// The shortest `JWT_SECRET` accepted: HS256 wants a key as long as its hash.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, so that tests need not touch the
+    /// process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let required = |name: &'static str| {
+            lookup(name)
+                .filter(|v| !v.is_empty())
+                .ok_or(ConfigError::Missing(name))
+        };
+        let jwt_secret = lookup("JWT_SECRET").filter(|v| !v.is_empty());
+        if jwt_secret.as_ref().is_some_and(|s| s.len() < MIN_SECRET_BYTES) {
+            return Err(ConfigError::Invalid {
+                name: "JWT_SECRET",
+                reason: format!("must be at least {MIN_SECRET_BYTES} bytes"),
+            });
+        }
+        let store_currency = match lookup("STORE_CURRENCY").filter(|v| !v.is_empty()) {
+            None => Currency::parse("USD".into()).map_err(|reason| ConfigError::Invalid {
+                name: "STORE_CURRENCY",
+                reason,
+            })?,
+            Some(code) => Currency::parse(code).map_err(|reason| ConfigError::Invalid {
+                name: "STORE_CURRENCY",
+                reason,
+            })?,
+        };
+        let order_ttl_secs = match lookup("ORDER_TTL_SECONDS").filter(|v| !v.is_empty()) {
+            None => 1800,
+            Some(secs) => secs
+                .parse::<i64>()
+                .ok()
+                .filter(|s| (1..=7 * 24 * 3600).contains(s))
+                .ok_or_else(|| ConfigError::Invalid {
+                    name: "ORDER_TTL_SECONDS",
+                    reason: "must be a number of seconds from 1 to 604800".into(),
+                })?,
+        };
+        let optional = |name: &str| lookup(name).filter(|v| !v.is_empty());
+        Ok(Self {
+            table_name: required("TABLE_NAME")?,
+            jwt_secret: jwt_secret.map(Secret::new),
+            store_currency,
+            order_ttl_secs,
+            payment_provider: optional("PAYMENT_PROVIDER").unwrap_or_else(|| "sandbox".into()),
+            webhook_secret: optional("PAYMENT_WEBHOOK_SECRET").map(Secret::new),
+            stripe_api_key: optional("STRIPE_API_KEY").map(Secret::new),
+            stripe_api_base: optional("STRIPE_API_BASE").unwrap_or_else(|| "https://api.stripe.com".into()),
+            shipping_queue_url: optional("SHIPPING_QUEUE_URL"),
+            refunds_queue_url: optional("REFUNDS_QUEUE_URL"),
+            shipping_delay_secs: match optional("SHIPPING_DELAY_SECONDS") {
+                None => 0,
+                Some(secs) => {
+                    secs.parse()
+                        .ok()
+                        .filter(|s| *s <= 900)
+                        .ok_or_else(|| ConfigError::Invalid {
+                            name: "SHIPPING_DELAY_SECONDS",
+                            reason: "must be a number of seconds from 0 to 900".into(),
+                        })?
+                }
+            },
+        })
+    }
+
+    /// The token key, which authentication and cursors cannot work without.
+    pub fn jwt_secret(&self) -> Result<&Secret, Error> {
+        self.jwt_secret
+            .as_ref()
+            .ok_or_else(|| Error::internal("JWT_SECRET is not set"))
+    }
+
+    /// The webhook secret, which the webhook cannot work without.
+    pub fn webhook_secret(&self) -> Result<&Secret, Error> {
+        self.webhook_secret
+            .as_ref()
+            .ok_or_else(|| Error::internal("PAYMENT_WEBHOOK_SECRET is not set"))
+    }
+}
+
+/// What a handler needs: settings and the clients, built once per process.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub config: Config,
+    pub store: Store,
+    pub queues: Queues,
+    pub payments: Arc<dyn PaymentProvider>,
+    pub carrier: Arc<dyn Carrier>,
+}
+
+impl App {
+    /// Reads the configuration and builds the AWS clients (honouring
+    /// `AWS_ENDPOINT_URL` and the usual credential chain).
+    pub async fn from_env() -> Result<Self, BoxError> {
+        let config = Config::from_env()?;
+        let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Ok(Self::new(config, &aws)?)
+    }
+
+    pub fn new(config: Config, aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
+        let store = Store::new(aws_sdk_dynamodb::Client::new(aws), config.table_name.clone());
+        let queues = Queues::new(
+            aws_sdk_sqs::Client::new(aws),
+            config.shipping_queue_url.clone(),
+            config.refunds_queue_url.clone(),
+            config.shipping_delay_secs,
+        );
+        let payments = provider(&config)?;
+        Ok(Self {
+            config,
+            store,
+            queues,
+            payments,
+            carrier: Arc::new(SandboxCarrier),
+        })
+    }
+}
+
+/// The provider named by `PAYMENT_PROVIDER`.
+fn provider(config: &Config) -> Result<Arc<dyn PaymentProvider>, ConfigError> {
+    match config.payment_provider.as_str() {
+        "sandbox" => Ok(Arc::new(SandboxProvider)),
+        "stripe" => Ok(Arc::new(StripeProvider::new(
+            config.stripe_api_base.clone(),
+            config.stripe_api_key.clone(),
+        ))),
+        other => Err(ConfigError::Invalid {
+            name: "PAYMENT_PROVIDER",
+            reason: format!("{other:?} is neither stripe nor sandbox"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    #[test]
+    fn reads_required_settings() {
+        let secret = "s".repeat(32);
+        let config =
+            Config::from_lookup(lookup(&[("TABLE_NAME", "shop"), ("JWT_SECRET", &secret)])).expect("valid");
+        assert_eq!(config.table_name, "shop");
+        assert_eq!(config.store_currency.as_str(), "USD");
+        assert_eq!(config.order_ttl_secs, 1800);
+        assert!(
+            !format!("{config:?}").contains(&secret),
+            "secret leaked into Debug"
+        );
+    }
+
+    #[test]
+    fn reads_optional_settings_and_refuses_bad_ones() {
+        let secret = "s".repeat(32);
+        let base = [("TABLE_NAME", "shop"), ("JWT_SECRET", secret.as_str())];
+        let with = |extra: (&'static str, &'static str)| {
+            let mut pairs = base.to_vec();
+            pairs.push(extra);
+            Config::from_lookup(lookup(&pairs))
+        };
+        let config = with(("STORE_CURRENCY", "eur")).expect("valid");
+        assert_eq!(config.store_currency.as_str(), "EUR");
+        assert_eq!(with(("ORDER_TTL_SECONDS", "5")).expect("valid").order_ttl_secs, 5);
+        assert!(with(("STORE_CURRENCY", "euro")).is_err());
+        assert!(with(("ORDER_TTL_SECONDS", "0")).is_err());
+        assert!(with(("ORDER_TTL_SECONDS", "soon")).is_err());
+    }
+
+    #[test]
+    fn refuses_short_secrets_and_reports_missing_ones_where_used() {
+        let without =
+            Config::from_lookup(lookup(&[("TABLE_NAME", "shop")])).expect("a worker needs no token key");
+        assert!(without.jwt_secret().is_err());
+        assert!(matches!(
+            Config::from_lookup(lookup(&[("JWT_SECRET", &"s".repeat(32))])),
+            Err(ConfigError::Missing("TABLE_NAME"))
+        ));
+        assert!(matches!(
+            Config::from_lookup(lookup(&[("TABLE_NAME", "shop"), ("JWT_SECRET", "short")])),
+            Err(ConfigError::Invalid {
+                name: "JWT_SECRET",
+                ..
+            })
+        ));
+    }
+}

@@ -1,0 +1,405 @@
+//! The HTTP edge shared by every API function: the [`run`] loop, typed access
+//! to the request (path, query, caller, strict JSON body) and the responses,
+//! errors included as RFC 9457 problem details.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+
+use futures::FutureExt;
+use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::{Body, RequestExt};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use crate::app::App;
+use crate::entry::runtime;
+use crate::foundation::cursor::parse_limit;
+use crate::foundation::error::{BoxError, Error};
+use crate::foundation::ids::Id;
+use crate::foundation::input::{FromJson, parse_document};
+use crate::model::auth::{self, Admin, Principal};
+
+/// Largest accepted request body.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+pub type Response = lambda_http::Response<Body>;
+
+/// What a handler returns: a response, or an error answered as a problem.
+pub type Answer = Result<Response, Error>;
+
+/// Runs an API function: builds the [`App`] once at cold start, then answers
+/// every invocation with `handler`. Errors become problem+json responses and
+/// a panic becomes a 500, never a dead process.
+pub fn run<F, Fut>(handler: F) -> Result<(), BoxError>
+where
+    F: Fn(&'static App, Request) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Answer> + Send + 'static,
+{
+    runtime::start(|app| {
+        lambda_http::run(lambda_http::service_fn(move |request| {
+            let answer = AssertUnwindSafe(handler(app, Request::new(request))).catch_unwind();
+            async move {
+                let response = match answer.await {
+                    Ok(answer) => respond(answer),
+                    Err(_) => {
+                        tracing::error!("handler panicked");
+                        problem(&Error::internal("handler panicked"))
+                    }
+                };
+                Ok::<_, lambda_http::Error>(response)
+            }
+        }))
+    })
+}
+
+/// Turns a handler's answer into the response, logging failures by code
+/// only: bodies, tokens and passwords never reach a log.
+pub fn respond(answer: Answer) -> Response {
+    match answer {
+        Ok(response) => response,
+        Err(err) => {
+            match &err {
+                Error::Internal(source) => tracing::error!(error = %source, "request failed"),
+                Error::Unavailable(detail) => tracing::error!(detail = %detail, "dependency unavailable"),
+                other => tracing::info!(code = code(other), "request refused"),
+            }
+            problem(&err)
+        }
+    }
+}
+
+/// An API Gateway request with typed accessors.
+pub struct Request {
+    inner: lambda_http::Request,
+}
+
+impl Request {
+    pub fn new(inner: lambda_http::Request) -> Self {
+        Self { inner }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.inner.headers().get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The authenticated caller, from `Authorization: Bearer <token>`.
+    pub fn caller(&self, app: &App) -> Result<Principal, Error> {
+        auth::authenticate(app.config.jwt_secret()?, self.header("authorization"))
+    }
+
+    /// The authenticated caller, who must be an admin (else `403`).
+    pub fn admin(&self, app: &App) -> Result<Admin, Error> {
+        self.caller(app)?.into_admin()
+    }
+
+    /// A path parameter; a missing one means the route does not exist.
+    pub fn path_param(&self, name: &str) -> Result<String, Error> {
+        self.inner
+            .path_parameters_ref()
+            .and_then(|params| params.first(name))
+            .map(str::to_owned)
+            .ok_or(Error::NotFound)
+    }
+
+    /// A path parameter that names an entity by id: one that cannot be an id
+    /// names nothing, so it is `404`, like an id that does not exist.
+    pub fn path_id<T: Id>(&self, name: &str) -> Result<T, Error> {
+        T::parse(&self.path_param(name)?).map_err(|_| Error::NotFound)
+    }
+
+    pub fn query(&self, name: &str) -> Option<String> {
+        self.inner
+            .query_string_parameters_ref()
+            .and_then(|params| params.first(name))
+            .map(str::to_owned)
+    }
+
+    /// The raw body, as received (for signature checks).
+    pub fn body_bytes(&self) -> &[u8] {
+        self.inner.body().as_ref()
+    }
+
+    /// `limit` (1..=100, default 20) and `cursor` of a listing.
+    pub fn page_params(&self) -> Result<(usize, Option<String>), Error> {
+        let limit = parse_limit(self.query("limit").as_deref())?;
+        Ok((limit, self.query("cursor").filter(|c| !c.is_empty())))
+    }
+
+    /// The `Idempotency-Key` header, if any: 1 to 255 printable characters.
+    pub fn idempotency_key(&self) -> Result<Option<String>, Error> {
+        let Some(value) = self.inner.headers().get("idempotency-key") else {
+            return Ok(None);
+        };
+        let key = value.to_str().unwrap_or_default();
+        let printable = key.bytes().all(|b| (0x20..0x7f).contains(&b));
+        if key.is_empty() || key.len() > 255 || !printable || value.as_bytes().len() != key.len() {
+            return Err(Error::invalid(
+                "Idempotency-Key",
+                "must be 1 to 255 printable characters",
+            ));
+        }
+        Ok(Some(key.to_owned()))
+    }
+
+    /// The route and body, canonicalised (JSON with sorted keys), so that the
+    /// same request in other whitespace or key order counts as the same.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let bytes: &[u8] = self.inner.body().as_ref();
+        let canonical = serde_json::from_slice::<Value>(bytes)
+            .and_then(|v| serde_json::to_vec(&v))
+            .unwrap_or_else(|_| bytes.to_vec());
+        let mut hash = Sha256::new();
+        hash.update(self.inner.method().as_str());
+        hash.update(b" ");
+        hash.update(self.inner.uri().path());
+        hash.update(b"\n");
+        hash.update(&canonical);
+        hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The body as `T`: `application/json` (else 415), at most
+    /// [`MAX_BODY_BYTES`] (else 413), well-formed, with only known fields of
+    /// the right types and ranges (else 400 naming each bad field).
+    pub fn json<T: FromJson>(&self) -> Result<T, Error> {
+        let content_type = self.header("content-type").unwrap_or_default();
+        let media_type = content_type.split(';').next().unwrap_or_default().trim();
+        if !media_type.eq_ignore_ascii_case("application/json") {
+            return Err(Error::UnsupportedMediaType);
+        }
+        let bytes: &[u8] = self.inner.body().as_ref();
+        if bytes.len() > MAX_BODY_BYTES {
+            return Err(Error::PayloadTooLarge {
+                limit: MAX_BODY_BYTES,
+            });
+        }
+        let value: Value = serde_json::from_slice(bytes).map_err(|err| {
+            Error::invalid(
+                "body",
+                format!("is not valid JSON (line {}, column {})", err.line(), err.column()),
+            )
+        })?;
+        parse_document(value)
+    }
+}
+
+fn with_json(status: StatusCode, content_type: &'static str, body: &impl Serialize) -> Response {
+    match serde_json::to_string(body) {
+        Ok(text) => {
+            let mut response = Response::new(Body::Text(text));
+            *response.status_mut() = status;
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+            response
+        }
+        Err(err) => problem(&Error::internal(err)),
+    }
+}
+
+/// `200` with a JSON body.
+pub fn ok(body: &impl Serialize) -> Answer {
+    Ok(with_json(StatusCode::OK, "application/json", body))
+}
+
+/// `201` with a JSON body.
+pub fn created(body: &impl Serialize) -> Answer {
+    Ok(with_json(StatusCode::CREATED, "application/json", body))
+}
+
+/// `202` with a JSON body: accepted, finished later by a worker.
+pub fn accepted(body: &impl Serialize) -> Answer {
+    Ok(with_json(StatusCode::ACCEPTED, "application/json", body))
+}
+
+/// `204` without a body.
+pub fn no_content() -> Answer {
+    let mut response = Response::new(Body::Empty);
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    Ok(response)
+}
+
+/// The stable, machine-readable code of an error.
+pub fn code(err: &Error) -> &'static str {
+    match err {
+        Error::Validation(_) => "VALIDATION_FAILED",
+        Error::Unauthenticated => "UNAUTHENTICATED",
+        Error::InvalidCredentials => "INVALID_CREDENTIALS",
+        Error::Forbidden => "FORBIDDEN",
+        Error::NotFound => "NOT_FOUND",
+        Error::EmailTaken => "EMAIL_TAKEN",
+        Error::TooManyAttempts { .. } => "TOO_MANY_ATTEMPTS",
+        Error::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
+        Error::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+        Error::OutOfStock(_) => "OUT_OF_STOCK",
+        Error::ProductUnavailable(_) => "PRODUCT_UNAVAILABLE",
+        Error::InvalidState(_) => "INVALID_STATE",
+        Error::IdempotencyInProgress => "IDEMPOTENCY_IN_PROGRESS",
+        Error::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
+        Error::InvalidSignature => "INVALID_SIGNATURE",
+        Error::NotPurchased => "NOT_PURCHASED",
+        Error::AlreadyReviewed => "ALREADY_REVIEWED",
+        Error::Unavailable(_) => "SERVICE_UNAVAILABLE",
+        Error::Internal(_) => "INTERNAL",
+    }
+}
+
+/// The one mapping from errors to HTTP: status, title, and extensions.
+pub fn problem(err: &Error) -> Response {
+    let (status, title) = match err {
+        Error::Validation(_) => (StatusCode::BAD_REQUEST, "Validation failed"),
+        Error::Unauthenticated => (StatusCode::UNAUTHORIZED, "Authentication required"),
+        Error::InvalidCredentials => (StatusCode::UNAUTHORIZED, "Invalid credentials"),
+        Error::Forbidden => (StatusCode::FORBIDDEN, "Forbidden"),
+        Error::NotFound => (StatusCode::NOT_FOUND, "Not found"),
+        Error::EmailTaken => (StatusCode::CONFLICT, "Email taken"),
+        Error::TooManyAttempts { .. } => (StatusCode::TOO_MANY_REQUESTS, "Too many attempts"),
+        Error::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "Payload too large"),
+        Error::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported media type"),
+        Error::OutOfStock(_) => (StatusCode::CONFLICT, "Out of stock"),
+        Error::ProductUnavailable(_) => (StatusCode::CONFLICT, "Product unavailable"),
+        Error::InvalidState(_) => (StatusCode::CONFLICT, "Invalid state"),
+        Error::IdempotencyInProgress => (StatusCode::CONFLICT, "Request in progress"),
+        Error::IdempotencyKeyReused => (StatusCode::UNPROCESSABLE_ENTITY, "Idempotency key reused"),
+        Error::InvalidSignature => (StatusCode::BAD_REQUEST, "Invalid signature"),
+        Error::NotPurchased => (StatusCode::FORBIDDEN, "Not purchased"),
+        Error::AlreadyReviewed => (StatusCode::CONFLICT, "Already reviewed"),
+        Error::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "Service unavailable"),
+        Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "Internal error"),
+    };
+    let detail = match err {
+        Error::Internal(_) => "An unexpected error occurred.".to_owned(),
+        Error::Unavailable(_) => "A service the shop depends on is unavailable; retry shortly.".to_owned(),
+        other => format!("{}.", capitalise(&other.to_string())),
+    };
+    let mut body = Map::new();
+    body.insert("type".into(), json!("about:blank"));
+    body.insert("title".into(), json!(title));
+    body.insert("status".into(), json!(status.as_u16()));
+    body.insert("code".into(), json!(code(err)));
+    body.insert("detail".into(), json!(detail));
+    match err {
+        Error::Validation(errors) => {
+            body.insert("errors".into(), json!(errors));
+        }
+        Error::OutOfStock(items) => {
+            body.insert("items".into(), json!(items));
+        }
+        Error::ProductUnavailable(product_id) => {
+            body.insert("product_id".into(), json!(product_id));
+        }
+        // API.md: with INVALID_STATE, `status` holds the order's current
+        // status (the HTTP status is on the response line).
+        Error::InvalidState(status) => {
+            body.insert("status".into(), json!(status));
+        }
+        _ => {}
+    }
+    let mut response = with_json(status, "application/problem+json", &body);
+    let headers = response.headers_mut();
+    match err {
+        Error::Unauthenticated | Error::InvalidCredentials => {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        Error::TooManyAttempts { retry_after_secs } => {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+        }
+        Error::Unavailable(_) => {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
+        _ => {}
+    }
+    response
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body_json(response: &Response) -> Value {
+        serde_json::from_slice(response.body().as_ref()).expect("json body")
+    }
+
+    fn request(content_type: Option<&str>, body: &str) -> Request {
+        let mut builder = lambda_http::http::Request::builder()
+            .method("POST")
+            .uri("/auth/register");
+        if let Some(content_type) = content_type {
+            builder = builder.header("content-type", content_type);
+        }
+        Request::new(builder.body(Body::Text(body.to_owned())).expect("request"))
+    }
+
+    #[test]
+    fn problems_carry_status_code_and_headers() {
+        let response = problem(&Error::Unauthenticated);
+        assert_eq!(response.status(), 401);
+        assert_eq!(response.headers()["www-authenticate"], "Bearer");
+        assert_eq!(response.headers()["content-type"], "application/problem+json");
+        let body = body_json(&response);
+        assert_eq!(body["code"], "UNAUTHENTICATED");
+        assert_eq!(body["type"], "about:blank");
+
+        let response = problem(&Error::TooManyAttempts { retry_after_secs: 42 });
+        assert_eq!(response.status(), 429);
+        assert_eq!(response.headers()["retry-after"], "42");
+    }
+
+    #[test]
+    fn internal_errors_hide_their_cause() {
+        let response = problem(&Error::internal("table shop-secret exploded"));
+        assert_eq!(response.status(), 500);
+        assert!(!String::from_utf8_lossy(response.body().as_ref()).contains("shop-secret"));
+    }
+
+    #[test]
+    fn validation_problems_list_fields() {
+        let body = body_json(&problem(&Error::invalid("email", "is required")));
+        assert_eq!(
+            body["errors"],
+            json!([{"field": "email", "message": "is required"}])
+        );
+    }
+
+    #[derive(Debug)]
+    struct Anything;
+    impl FromJson for Anything {
+        fn from_json(_: Value, _: &str, _: &mut crate::foundation::input::Errors) -> Option<Self> {
+            Some(Self)
+        }
+    }
+
+    #[test]
+    fn bodies_must_be_small_json() {
+        assert!(matches!(
+            request(None, "{}").json::<Anything>(),
+            Err(Error::UnsupportedMediaType)
+        ));
+        assert!(matches!(
+            request(Some("text/plain"), "{}").json::<Anything>(),
+            Err(Error::UnsupportedMediaType)
+        ));
+        assert!(
+            request(Some("Application/JSON; charset=utf-8"), "{}")
+                .json::<Anything>()
+                .is_ok()
+        );
+        let big = format!("\"{}\"", "x".repeat(MAX_BODY_BYTES));
+        assert!(matches!(
+            request(Some("application/json"), &big).json::<Anything>(),
+            Err(Error::PayloadTooLarge { .. })
+        ));
+        assert!(matches!(
+            request(Some("application/json"), "{nope").json::<Anything>(),
+            Err(Error::Validation(_))
+        ));
+    }
+}

@@ -1,0 +1,8 @@
+//! Entry points' runners: HTTP (API Gateway), SQS batches and schedules,
+//! `Idempotency-Key`, and the Lambda runtime around them. Each function's
+//! `main.rs` hands one handler to one of these.
+
+pub mod http;
+pub mod idempotency;
+pub mod runtime;
+pub mod worker;

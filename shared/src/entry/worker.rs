@@ -1,0 +1,98 @@
+//! Entry points of the functions that no HTTP request invokes: scheduled
+//! (EventBridge) ones, and the SQS queue workers.
+
+use std::future::Future;
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde::Serialize;
+use serde_json::Value;
+
+/// The event EventBridge sends on a schedule.
+pub type ScheduledEvent = EventBridgeEvent<Value>;
+
+use crate::app::App;
+use crate::entry::runtime;
+use crate::foundation::error::{BoxError, Error};
+use crate::model::messages::Message;
+
+/// Runs a scheduled function: `handler` gets each EventBridge event; its
+/// report is logged and returned; an error fails the invocation (so
+/// EventBridge retries it and the error metric counts it).
+pub fn run_scheduled<F, Fut, R>(handler: F) -> Result<(), BoxError>
+where
+    F: Fn(&'static App, EventBridgeEvent<Value>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<R, Error>> + Send + 'static,
+    R: Serialize + std::fmt::Debug + Send + 'static,
+{
+    runtime::start(|app| {
+        lambda_runtime::run(service_fn(move |event: LambdaEvent<EventBridgeEvent<Value>>| {
+            let run = handler(app, event.payload);
+            async move {
+                match run.await {
+                    Ok(report) => {
+                        tracing::info!(?report, "scheduled run finished");
+                        Ok(report)
+                    }
+                    Err(err) => {
+                        tracing::error!(error = %err, "scheduled run failed");
+                        Err(lambda_runtime::Error::from(err.to_string()))
+                    }
+                }
+            }
+        }))
+    })
+}
+
+/// Runs a queue worker: each record of an SQS batch is parsed and handed to
+/// `handler` on its own; the ones that fail are reported back
+/// (`ReportBatchItemFailures`), so one bad message never fails its batch
+/// mates, and a message that keeps failing ends in the DLQ.
+pub fn run_sqs<F, Fut, R>(handler: F) -> Result<(), BoxError>
+where
+    F: Fn(&'static App, Message) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<R, Error>> + Send + 'static,
+    R: std::fmt::Debug + Send + 'static,
+{
+    let handler = std::sync::Arc::new(handler);
+    runtime::start(|app| {
+        lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+            let handler = std::sync::Arc::clone(&handler);
+            async move {
+                Ok::<_, lambda_runtime::Error>(
+                    process_batch(app, event.payload, |app, m| handler(app, m)).await,
+                )
+            }
+        }))
+    })
+}
+
+/// One batch, record by record (the body of [`run_sqs`], public so that
+/// tests can drive a worker with real SQS batches).
+pub async fn process_batch<'a, F, Fut, R>(app: &'a App, batch: SqsEvent, handler: F) -> SqsBatchResponse
+where
+    F: Fn(&'a App, Message) -> Fut,
+    Fut: Future<Output = Result<R, Error>>,
+    R: std::fmt::Debug,
+{
+    let mut response = SqsBatchResponse::default();
+    for record in batch.records {
+        let id = record.message_id.clone().unwrap_or_default();
+        let outcome = match record.body.as_deref().map(Message::parse) {
+            None => Err("a record without a body".to_owned()),
+            Some(Err(reason)) => Err(reason),
+            Some(Ok(message)) => handler(app, message).await.map_err(|err| err.to_string()),
+        };
+        match outcome {
+            Ok(done) => tracing::info!(message_id = %id, outcome = ?done, "message handled"),
+            Err(reason) => {
+                tracing::error!(message_id = %id, %reason, "message failed; it will be retried");
+                let mut failure = BatchItemFailure::default();
+                failure.item_identifier = id;
+                response.batch_item_failures.push(failure);
+            }
+        }
+    }
+    response
+}

@@ -1,0 +1,86 @@
+//! The one error type of the domain. Every variant maps to exactly one HTTP
+//! status and problem `code`, in `entry::http::problem`.
+
+use serde::Serialize;
+
+use crate::foundation::ids::ProductId;
+use crate::foundation::status::OrderStatus;
+
+/// The error type of entry points and tools.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// A line the catalogue could not cover (`409 OUT_OF_STOCK` names each).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Shortage {
+    pub product_id: ProductId,
+    pub requested: u32,
+    pub available: i64,
+}
+
+/// One rejected field of a request body, named by its JSON path
+/// (`address.country`, `items[0].quantity`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("the request failed validation")]
+    Validation(Vec<FieldError>),
+    #[error("authentication is required")]
+    Unauthenticated,
+    #[error("the email or password is wrong")]
+    InvalidCredentials,
+    #[error("the caller's role does not allow this")]
+    Forbidden,
+    #[error("no such resource")]
+    NotFound,
+    #[error("an account with this email exists")]
+    EmailTaken,
+    #[error("too many failed logins; retry after {retry_after_secs} s")]
+    TooManyAttempts { retry_after_secs: u64 },
+    #[error("the body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("the body must be application/json")]
+    UnsupportedMediaType,
+    #[error("not enough stock for {} line(s)", .0.len())]
+    OutOfStock(Vec<Shortage>),
+    #[error("product {0} is not for sale")]
+    ProductUnavailable(ProductId),
+    #[error("the order is {0}, which does not allow this")]
+    InvalidState(OrderStatus),
+    #[error("a request with this Idempotency-Key is still being processed")]
+    IdempotencyInProgress,
+    #[error("this Idempotency-Key was used with a different request")]
+    IdempotencyKeyReused,
+    #[error("only a customer who has had the product delivered may review it")]
+    NotPurchased,
+    #[error("you have reviewed this product already")]
+    AlreadyReviewed,
+    #[error("the webhook signature or timestamp does not verify")]
+    InvalidSignature,
+    /// A dependency (the payment provider, a queue) failed in a way worth
+    /// retrying: `503` with `Retry-After`.
+    #[error("a service the shop depends on is unavailable: {0}")]
+    Unavailable(String),
+    /// Anything unexpected: a store or network failure, a broken invariant.
+    /// Logged in full, answered as a bare 500.
+    #[error("internal error: {0}")]
+    Internal(#[source] BoxError),
+}
+
+impl Error {
+    pub fn internal(err: impl Into<BoxError>) -> Self {
+        Self::Internal(err.into())
+    }
+
+    /// A validation failure of a single field.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError {
+            field: field.to_owned(),
+            message: message.into(),
+        }])
+    }
+}

@@ -1,0 +1,315 @@
+//! Who is calling: roles, principals, passwords (argon2id, PHC strings) and
+//! access tokens (HS256 JWT). Pure computation: hashing runs on the blocking
+//! pool, nothing here does I/O.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
+use argon2::{Algorithm, Argon2, Params, Version};
+use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::foundation::clock::Timestamp;
+use crate::foundation::error::Error;
+use crate::foundation::ids::UserId;
+use crate::foundation::secret::Secret;
+
+/// Access tokens live one hour.
+pub const TOKEN_TTL_SECS: i64 = 3600;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Customer,
+    Admin,
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub user_id: UserId,
+    pub role: Role,
+}
+
+impl Principal {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    /// The caller as an [`Admin`], or `403 FORBIDDEN`.
+    pub fn into_admin(self) -> Result<Admin, Error> {
+        if self.is_admin() {
+            Ok(Admin(self))
+        } else {
+            Err(Error::Forbidden)
+        }
+    }
+}
+
+/// A caller proven to be an admin: the use cases only admins may run take
+/// one, so the check cannot be forgotten.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admin(Principal);
+
+impl Admin {
+    pub fn principal(&self) -> &Principal {
+        &self.0
+    }
+}
+
+// ---------------------------------------------------------------- passwords
+
+/// A password as typed: 12 to 128 characters, kept exactly (no trimming),
+/// never printed.
+#[derive(Clone)]
+pub struct Password(String);
+
+impl Password {
+    pub fn parse(raw: String) -> Result<Self, String> {
+        match raw.chars().count() {
+            12..=128 => Ok(Self(raw)),
+            _ => Err("must be 12 to 128 characters".into()),
+        }
+    }
+
+    /// A password to check against a hash, not to set: whatever its length,
+    /// a wrong one is simply wrong.
+    pub fn as_typed(raw: String) -> Self {
+        Self(raw)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+/// A password hash as a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$...`).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PasswordDigest(String);
+
+impl std::fmt::Debug for PasswordDigest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordDigest(<redacted>)")
+    }
+}
+
+/// OWASP's argon2id parameters: 19 MiB, two passes, one lane.
+fn hasher() -> Argon2<'static> {
+    let params = Params::new(19 * 1024, 2, 1, None).unwrap_or_default();
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// The hash checked when the email is unknown, so that an unknown email costs
+/// the same as a wrong password. Its password is random and unrecorded.
+const DUMMY_DIGEST: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$jfHLz4j1rf8PC5zmchVS8g$FPorBM71iJ36yj3czMRWw8Z9qTEQGOHRwySUFHf8bmI";
+
+/// Hashes on the blocking pool: argon2 takes tens of milliseconds of CPU.
+pub async fn hash_password(password: &Password) -> Result<PasswordDigest, Error> {
+    let password = password.clone();
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        hasher()
+            .hash_password(password.expose().as_bytes(), &salt)
+            .map(|hash| PasswordDigest(hash.to_string()))
+            .map_err(|err| Error::internal(err.to_string()))
+    })
+    .await
+    .map_err(Error::internal)?
+}
+
+/// Checks `password` against `digest`, or against a dummy digest when there
+/// is none, so both paths cost one argon2 verification.
+pub async fn verify_password(password: &Password, digest: Option<&PasswordDigest>) -> Result<bool, Error> {
+    let password = password.clone();
+    let known = digest.is_some();
+    let phc = digest.map_or(DUMMY_DIGEST.to_owned(), |d| d.0.clone());
+    tokio::task::spawn_blocking(move || {
+        let parsed = PasswordHash::new(&phc).map_err(|err| Error::internal(err.to_string()))?;
+        let matches = hasher()
+            .verify_password(password.expose().as_bytes(), &parsed)
+            .is_ok();
+        Ok(known && matches)
+    })
+    .await
+    .map_err(Error::internal)?
+}
+
+// ---------------------------------------------------------------- tokens
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: String,
+    role: Role,
+    iat: i64,
+    exp: i64,
+}
+
+/// Signs an access token for `user_id` valid for [`TOKEN_TTL_SECS`].
+pub fn issue_token(secret: &Secret, user_id: &UserId, role: Role, now: Timestamp) -> Result<String, Error> {
+    let claims = Claims {
+        sub: user_id.to_string(),
+        role,
+        iat: now.unix(),
+        exp: now.unix() + TOKEN_TTL_SECS,
+    };
+    jsonwebtoken::encode(
+        &Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret.expose()),
+    )
+    .map_err(Error::internal)
+}
+
+/// Verifies a token: HS256 only (so `none` and every other algorithm are
+/// refused), signed with `secret`, not expired.
+pub fn verify_token(secret: &Secret, token: &str) -> Result<Principal, Error> {
+    let mut validation = Validation::new(jsonwebtoken::Algorithm::HS256);
+    validation.leeway = 0;
+    validation.set_required_spec_claims(&["exp", "sub"]);
+    let data = jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(secret.expose()), &validation)
+        .map_err(|_| Error::Unauthenticated)?;
+    let user_id = UserId::parse(&data.claims.sub).map_err(|_| Error::Unauthenticated)?;
+    Ok(Principal {
+        user_id,
+        role: data.claims.role,
+    })
+}
+
+/// Reads `Authorization: Bearer <token>`.
+pub fn authenticate(secret: &Secret, authorization: Option<&str>) -> Result<Principal, Error> {
+    let header = authorization.ok_or(Error::Unauthenticated)?;
+    let (scheme, token) = header.trim().split_once(' ').ok_or(Error::Unauthenticated)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(Error::Unauthenticated);
+    }
+    verify_token(secret, token.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    use super::*;
+
+    fn secret() -> Secret {
+        Secret::new("k".repeat(32))
+    }
+
+    fn password(s: &str) -> Password {
+        Password::parse(s.to_owned()).expect("valid password")
+    }
+
+    #[tokio::test]
+    async fn hashes_with_owasp_argon2id_and_verifies() {
+        let pw = password("correct horse battery");
+        let digest = hash_password(&pw).await.expect("hash");
+        assert!(
+            digest.0.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{}",
+            digest.0
+        );
+        assert!(verify_password(&pw, Some(&digest)).await.expect("verify"));
+        assert!(
+            !verify_password(&password("wrong horse battery"), Some(&digest))
+                .await
+                .expect("verify")
+        );
+        assert!(
+            !format!("{digest:?}").contains("argon2"),
+            "digest leaked into Debug"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_dummy_digest_uses_the_same_parameters_and_never_matches() {
+        let parsed = PasswordHash::new(DUMMY_DIGEST).expect("valid PHC string");
+        let real = hash_password(&password("any password 1")).await.expect("hash");
+        let real = PasswordHash::new(&real.0).expect("valid").params.to_string();
+        assert_eq!(parsed.params.to_string(), real);
+        assert!(
+            !verify_password(&password("any password 1"), None)
+                .await
+                .expect("verify")
+        );
+    }
+
+    #[test]
+    fn passwords_are_12_to_128_characters_and_never_printed() {
+        assert!(Password::parse("x".repeat(11)).is_err());
+        assert!(Password::parse("x".repeat(129)).is_err());
+        let pw = Password::parse("  spaces count ".into()).expect("valid");
+        assert_eq!(pw.expose(), "  spaces count ");
+        assert!(!format!("{pw:?}").contains("spaces"));
+    }
+
+    #[test]
+    fn tokens_round_trip() {
+        let id = UserId::new();
+        let token = issue_token(&secret(), &id, Role::Admin, Timestamp::now()).expect("sign");
+        let principal = verify_token(&secret(), &token).expect("valid");
+        assert_eq!(
+            principal,
+            Principal {
+                user_id: id,
+                role: Role::Admin
+            }
+        );
+        let header = format!("Bearer {token}");
+        assert!(authenticate(&secret(), Some(&header)).is_ok());
+        assert!(authenticate(&secret(), Some(&format!("Basic {token}"))).is_err());
+        assert!(authenticate(&secret(), None).is_err());
+    }
+
+    #[test]
+    fn refuses_expired_foreign_tampered_and_unsigned_tokens() {
+        let id = UserId::new();
+        let old = issue_token(
+            &secret(),
+            &id,
+            Role::Customer,
+            Timestamp::now().plus_secs(-TOKEN_TTL_SECS - 1),
+        )
+        .expect("sign");
+        assert!(verify_token(&secret(), &old).is_err(), "expired");
+
+        let other = issue_token(
+            &Secret::new("o".repeat(32)),
+            &id,
+            Role::Customer,
+            Timestamp::now(),
+        )
+        .expect("sign");
+        assert!(verify_token(&secret(), &other).is_err(), "other key");
+
+        let token = issue_token(&secret(), &id, Role::Customer, Timestamp::now()).expect("sign");
+        let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+        let claims = String::from_utf8(URL_SAFE_NO_PAD.decode(&parts[1]).expect("b64")).expect("utf8");
+        parts[1] = URL_SAFE_NO_PAD.encode(claims.replace("customer", "admin"));
+        assert!(
+            verify_token(&secret(), &parts.join(".")).is_err(),
+            "tampered claims"
+        );
+
+        let none_header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
+        let unsigned = format!(
+            "{none_header}.{}.",
+            URL_SAFE_NO_PAD.encode(claims.replace("customer", "admin"))
+        );
+        assert!(verify_token(&secret(), &unsigned).is_err(), "alg none");
+
+        let hs512 = jsonwebtoken::encode(
+            &Header::new(jsonwebtoken::Algorithm::HS512),
+            &serde_json::from_str::<serde_json::Value>(&claims).expect("json"),
+            &EncodingKey::from_secret(secret().expose()),
+        )
+        .expect("sign");
+        assert!(verify_token(&secret(), &hs512).is_err(), "other algorithm");
+    }
+}

@@ -1,0 +1,15 @@
+//! The model: the shop's entities and their rules as pure functions, with
+//! no I/O (no AWS, no network): the order state machine, pricing, refund
+//! and restock rules, the return window, who may order and review, and what
+//! a provider's event means. Names foundation only.
+
+pub mod auth;
+pub mod idempotency;
+pub mod messages;
+pub mod orders;
+pub mod payments;
+pub mod products;
+pub mod refunds;
+pub mod reviews;
+pub mod shipping;
+pub mod users;

@@ -1,0 +1,474 @@
+//! Orders: the one state machine every writer of an order's status goes
+//! through, and pricing an order from a snapshot of the catalogue.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::foundation::clock::Timestamp;
+pub use crate::foundation::error::Shortage;
+use crate::foundation::error::{Error, FieldError};
+pub use crate::foundation::ids::OrderId;
+use crate::foundation::ids::{ProductId, UserId};
+use crate::foundation::input::{Errors, FromJson, Object};
+use crate::foundation::money::{Currency, Money};
+pub use crate::foundation::status::OrderStatus;
+use crate::model::auth::{Principal, Role};
+use crate::model::products::ProductRecord;
+use crate::model::users::Address;
+
+pub const MAX_LINES: usize = 50;
+pub const MAX_QUANTITY: u32 = 100;
+
+// ---------------------------------------------------------------- status
+
+/// What happens to an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// The payment webhook confirmed the payment.
+    Pay,
+    /// The owner or an admin cancelled it.
+    Cancel,
+    /// It stayed unpaid past `expires_at`.
+    Expire,
+    /// A payment succeeded for an order already cancelled.
+    PayLate,
+    /// The shipping worker shipped it.
+    Ship,
+    /// The carrier delivered it.
+    Deliver,
+    /// A refund was asked for, by the owner or an admin.
+    Refund { by_admin: bool },
+    /// The owner asked to return it.
+    Return,
+    /// An admin received the returned goods.
+    ReceiveReturn,
+    /// The refunds worker refunded it.
+    Refunded,
+}
+
+/// The order state machine (API.md "Order status"): the status `event` leads
+/// to from `from`, or `None` when the event is not allowed there. Every
+/// writer of an order's status asks this first and then writes
+/// conditionally on `from`, so two racing writers never both win.
+pub fn next_status(from: OrderStatus, event: Event) -> Option<OrderStatus> {
+    use OrderStatus::*;
+    match (from, event) {
+        (PendingPayment, Event::Pay) => Some(Paid),
+        (PendingPayment, Event::Cancel | Event::Expire) => Some(Cancelled),
+        (Cancelled, Event::PayLate) => Some(RefundPending),
+        (Paid, Event::Ship) => Some(Shipped),
+        (Shipped, Event::Deliver) => Some(Delivered),
+        (Paid, Event::Refund { .. }) => Some(RefundPending),
+        (Shipped | Delivered, Event::Refund { by_admin: true }) => Some(RefundPending),
+        (Delivered, Event::Return) => Some(ReturnRequested),
+        (ReturnRequested, Event::ReceiveReturn) => Some(RefundPending),
+        (RefundPending, Event::Refunded) => Some(Refunded),
+        _ => None,
+    }
+}
+
+/// [`next_status`], as the API's `409 INVALID_STATE` when not allowed.
+pub fn transition(from: OrderStatus, event: Event) -> Result<OrderStatus, Error> {
+    next_status(from, event).ok_or(Error::InvalidState(from))
+}
+
+// ---------------------------------------------------------------- values
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLine {
+    pub product_id: ProductId,
+    pub name: String,
+    pub unit_price: Money,
+    pub quantity: u32,
+    pub line_total: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    pub id: OrderId,
+    pub user_id: UserId,
+    pub status: OrderStatus,
+    pub items: Vec<OrderLine>,
+    pub total: Money,
+    pub currency: Currency,
+    pub shipping_address: Address,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+    pub paid_at: Option<Timestamp>,
+    pub delivered_at: Option<Timestamp>,
+}
+
+impl Order {
+    /// Whether `caller` may see and act on this order as its owner or an admin.
+    pub fn visible_to(&self, caller: &Principal) -> bool {
+        caller.is_admin() || self.user_id == caller.user_id
+    }
+}
+
+/// One line of an order request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineRequest {
+    pub product_id: ProductId,
+    pub quantity: u32,
+}
+
+impl FromJson for LineRequest {
+    fn from_json(value: Value, at: &str, errors: &mut Errors) -> Option<Self> {
+        let mut o = Object::new(value, at, errors)?;
+        let product_id = o.required("product_id", |s: String| ProductId::parse(&s));
+        let quantity = o.required("quantity", |n: u32| {
+            if (1..=MAX_QUANTITY).contains(&n) {
+                Ok(n)
+            } else {
+                Err(format!("must be an integer from 1 to {MAX_QUANTITY}"))
+            }
+        });
+        o.end();
+        Some(Self {
+            product_id: product_id?,
+            quantity: quantity?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOrder {
+    pub items: Vec<LineRequest>,
+    pub shipping_address: Address,
+}
+
+impl FromJson for NewOrder {
+    fn from_json(value: Value, at: &str, errors: &mut Errors) -> Option<Self> {
+        let mut o = Object::new(value, at, errors)?;
+        let items: Option<Vec<LineRequest>> = o.required_list("items", 1, MAX_LINES);
+        let shipping_address = o.required_nested("shipping_address");
+        o.end();
+        let items = items?;
+        let mut seen = HashSet::new();
+        let mut duplicate = false;
+        for (i, line) in items.iter().enumerate() {
+            if !seen.insert(&line.product_id) {
+                errors.push(FieldError {
+                    field: format!("items[{i}].product_id"),
+                    message: "names a product already on the order".into(),
+                });
+                duplicate = true;
+            }
+        }
+        if duplicate {
+            return None;
+        }
+        Some(Self {
+            items,
+            shipping_address: shipping_address?,
+        })
+    }
+}
+
+impl NewOrder {
+    /// The products the order names, in its order.
+    pub fn product_ids(&self) -> Vec<ProductId> {
+        self.items.iter().map(|line| line.product_id.clone()).collect()
+    }
+}
+
+/// Orders are placed by customers; an admin is `403`.
+pub fn may_order(caller: &Principal) -> Result<(), Error> {
+    match caller.role {
+        Role::Customer => Ok(()),
+        Role::Admin => Err(Error::Forbidden),
+    }
+}
+
+/// What an order is placed with, besides its request.
+#[derive(Debug, Clone)]
+pub struct OrderTerms<'a> {
+    pub id: OrderId,
+    pub user_id: UserId,
+    pub currency: &'a Currency,
+    pub now: Timestamp,
+    /// How long it may stay unpaid.
+    pub ttl_secs: i64,
+}
+
+/// Prices `input` from `catalogue` (products by id, deleted ones included):
+/// names and prices copied into the lines, the total, and an expiry. A
+/// product missing or not for sale is `PRODUCT_UNAVAILABLE` (the first such
+/// line); otherwise every line short of stock is named in one
+/// `OUT_OF_STOCK`. The order this returns is what the store writes, each
+/// line conditional on its product still being for sale at `unit_price`
+/// with at least `quantity` in stock.
+pub fn price_order(
+    input: &NewOrder,
+    catalogue: &HashMap<ProductId, ProductRecord>,
+    terms: OrderTerms<'_>,
+) -> Result<Order, Error> {
+    let mut items = Vec::with_capacity(input.items.len());
+    let mut shortages = Vec::new();
+    for requested in &input.items {
+        let product = catalogue
+            .get(&requested.product_id)
+            .filter(|p| p.for_sale())
+            .ok_or_else(|| Error::ProductUnavailable(requested.product_id.clone()))?;
+        if product.stock < i64::from(requested.quantity) {
+            shortages.push(Shortage {
+                product_id: product.id.clone(),
+                requested: requested.quantity,
+                available: product.stock,
+            });
+        }
+        let line_total = product
+            .price
+            .times(requested.quantity)
+            .ok_or_else(|| Error::internal("line total overflow"))?;
+        items.push(OrderLine {
+            product_id: product.id.clone(),
+            name: product.name.clone(),
+            unit_price: product.price,
+            quantity: requested.quantity,
+            line_total,
+        });
+    }
+    if !shortages.is_empty() {
+        return Err(Error::OutOfStock(shortages));
+    }
+    let total = items
+        .iter()
+        .try_fold(Money::ZERO, |sum, line| sum.checked_add(line.line_total))
+        .ok_or_else(|| Error::internal("order total overflow"))?;
+    Ok(Order {
+        id: terms.id,
+        user_id: terms.user_id,
+        status: OrderStatus::PendingPayment,
+        items,
+        total,
+        currency: terms.currency.clone(),
+        shipping_address: input.shipping_address.clone(),
+        created_at: terms.now,
+        updated_at: terms.now,
+        expires_at: Some(terms.now.plus_secs(terms.ttl_secs)),
+        paid_at: None,
+        delivered_at: None,
+    })
+}
+
+/// `order` after a status change at `now`.
+pub fn moved(mut order: Order, to: OrderStatus, now: Timestamp) -> Order {
+    order.status = to;
+    order.updated_at = now;
+    if to != OrderStatus::PendingPayment {
+        order.expires_at = None;
+    }
+    order
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::foundation::input::parse_document;
+
+    const ALL: [OrderStatus; 8] = OrderStatus::ALL;
+
+    #[test]
+    fn the_state_machine_allows_exactly_the_documented_transitions() {
+        use OrderStatus::*;
+        let events = [
+            Event::Pay,
+            Event::Cancel,
+            Event::Expire,
+            Event::PayLate,
+            Event::Ship,
+            Event::Deliver,
+            Event::Refund { by_admin: false },
+            Event::Refund { by_admin: true },
+            Event::Return,
+            Event::ReceiveReturn,
+            Event::Refunded,
+        ];
+        let mut allowed = Vec::new();
+        for from in ALL {
+            for event in events {
+                if let Some(to) = next_status(from, event) {
+                    allowed.push((from, event, to));
+                }
+            }
+        }
+        assert_eq!(
+            allowed,
+            [
+                (PendingPayment, Event::Pay, Paid),
+                (PendingPayment, Event::Cancel, Cancelled),
+                (PendingPayment, Event::Expire, Cancelled),
+                (Paid, Event::Ship, Shipped),
+                (Paid, Event::Refund { by_admin: false }, RefundPending),
+                (Paid, Event::Refund { by_admin: true }, RefundPending),
+                (Shipped, Event::Deliver, Delivered),
+                (Shipped, Event::Refund { by_admin: true }, RefundPending),
+                (Delivered, Event::Refund { by_admin: true }, RefundPending),
+                (Delivered, Event::Return, ReturnRequested),
+                (Cancelled, Event::PayLate, RefundPending),
+                (RefundPending, Event::Refunded, Refunded),
+                (ReturnRequested, Event::ReceiveReturn, RefundPending),
+            ]
+        );
+        assert!(matches!(
+            transition(Shipped, Event::Cancel),
+            Err(Error::InvalidState(Shipped))
+        ));
+    }
+
+    fn address() -> Value {
+        json!({"name": "A", "line1": "1 Road", "city": "X", "postal_code": "1", "country": "DE"})
+    }
+
+    #[test]
+    fn order_requests_are_bounded_and_name_bad_lines() {
+        let id = ProductId::new().to_string();
+        let ok: NewOrder = parse_document(
+            json!({"items": [{"product_id": id, "quantity": 2}], "shipping_address": address()}),
+        )
+        .expect("valid");
+        assert_eq!(ok.items[0].quantity, 2);
+
+        let Err(Error::Validation(errors)) = parse_document::<NewOrder>(json!({
+            "items": [{"product_id": id, "quantity": 0}, {"product_id": "nope", "quantity": 101, "price": 1}],
+            "shipping_address": address()
+        })) else {
+            panic!("expected validation errors")
+        };
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "items[0].quantity",
+                "items[1].product_id",
+                "items[1].quantity",
+                "items[1].price"
+            ]
+        );
+
+        let Err(Error::Validation(errors)) = parse_document::<NewOrder>(json!({
+            "items": [{"product_id": id, "quantity": 1}, {"product_id": id, "quantity": 1}],
+            "shipping_address": address()
+        })) else {
+            panic!("duplicates are refused")
+        };
+        assert_eq!(errors[0].field, "items[1].product_id");
+
+        let too_many: Vec<_> = (0..=MAX_LINES)
+            .map(|_| json!({"product_id": ProductId::new().to_string(), "quantity": 1}))
+            .collect();
+        assert!(
+            parse_document::<NewOrder>(json!({"items": too_many, "shipping_address": address()})).is_err()
+        );
+        assert!(parse_document::<NewOrder>(json!({"items": [], "shipping_address": address()})).is_err());
+    }
+
+    fn catalogue(products: &[(i64, i64, bool)]) -> (Vec<ProductId>, HashMap<ProductId, ProductRecord>) {
+        let mut ids = Vec::new();
+        let mut catalogue = HashMap::new();
+        for (i, &(price, stock, for_sale)) in products.iter().enumerate() {
+            let id = ProductId::new();
+            let record = ProductRecord {
+                id: id.clone(),
+                name: format!("product {i}"),
+                description: String::new(),
+                category: crate::model::products::Category::parse("things".into()).expect("valid"),
+                price: Money::new(price).expect("valid"),
+                currency: Currency::parse("USD".into()).expect("valid"),
+                stock,
+                rating_count: 0,
+                rating_sum: 0,
+                created_at: Timestamp::from_unix(0),
+                updated_at: Timestamp::from_unix(0),
+                deleted_at: (!for_sale).then(|| Timestamp::from_unix(1)),
+            };
+            catalogue.insert(id.clone(), record);
+            ids.push(id);
+        }
+        (ids, catalogue)
+    }
+
+    fn request(lines: &[(&ProductId, u32)]) -> NewOrder {
+        let items: Vec<Value> = lines
+            .iter()
+            .map(|(id, quantity)| json!({"product_id": id.to_string(), "quantity": quantity}))
+            .collect();
+        parse_document(json!({"items": items, "shipping_address": address()})).expect("valid")
+    }
+
+    fn price(input: &NewOrder, catalogue: &HashMap<ProductId, ProductRecord>) -> Result<Order, Error> {
+        let currency = Currency::parse("USD".into()).expect("valid");
+        price_order(
+            input,
+            catalogue,
+            OrderTerms {
+                id: OrderId::new(),
+                user_id: UserId::new(),
+                currency: &currency,
+                now: Timestamp::from_unix(1_000),
+                ttl_secs: 1800,
+            },
+        )
+    }
+
+    #[test]
+    fn pricing_copies_names_and_prices_and_totals_the_lines() {
+        let (ids, catalogue) = catalogue(&[(1_250, 5, true), (300, 1, true)]);
+        let order = price(&request(&[(&ids[0], 2), (&ids[1], 1)]), &catalogue).expect("priced");
+        assert_eq!(order.status, OrderStatus::PendingPayment);
+        assert_eq!(order.items[0].name, "product 0");
+        assert_eq!(order.items[0].unit_price.minor(), 1_250);
+        assert_eq!(order.items[0].line_total.minor(), 2_500);
+        assert_eq!(order.total.minor(), 2_800);
+        assert_eq!(order.expires_at, Some(Timestamp::from_unix(2_800)));
+    }
+
+    #[test]
+    fn pricing_names_every_short_line_at_once() {
+        let (ids, catalogue) = catalogue(&[(100, 1, true), (100, 9, true), (100, 0, true)]);
+        let Err(Error::OutOfStock(short)) =
+            price(&request(&[(&ids[0], 2), (&ids[1], 9), (&ids[2], 1)]), &catalogue)
+        else {
+            panic!("expected OUT_OF_STOCK")
+        };
+        let named: Vec<_> = short
+            .iter()
+            .map(|s| (&s.product_id, s.requested, s.available))
+            .collect();
+        assert_eq!(named, [(&ids[0], 2, 1), (&ids[2], 1, 0)]);
+    }
+
+    #[test]
+    fn pricing_refuses_products_not_for_sale_before_counting_stock() {
+        let (ids, catalogue) = catalogue(&[(100, 0, true), (100, 5, false)]);
+        assert!(matches!(
+            price(&request(&[(&ids[0], 1), (&ids[1], 1)]), &catalogue),
+            Err(Error::ProductUnavailable(id)) if id == ids[1]
+        ));
+        let unknown = ProductId::new();
+        assert!(matches!(
+            price(&request(&[(&unknown, 1)]), &catalogue),
+            Err(Error::ProductUnavailable(id)) if id == unknown
+        ));
+    }
+
+    #[test]
+    fn only_customers_order() {
+        let customer = Principal {
+            user_id: UserId::new(),
+            role: Role::Customer,
+        };
+        assert!(may_order(&customer).is_ok());
+        let admin = Principal {
+            role: Role::Admin,
+            ..customer
+        };
+        assert!(matches!(may_order(&admin), Err(Error::Forbidden)));
+    }
+}

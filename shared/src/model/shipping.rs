@@ -1,0 +1,104 @@
+//! Shipments and the tracking events that follow one to its delivery.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::foundation::clock::Timestamp;
+use crate::foundation::ids::OrderId;
+pub use crate::foundation::ids::ShipmentId;
+use crate::foundation::input::{Errors, FromJson, Object, bounded_text};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ShipmentStatus {
+    LabelCreated,
+    InTransit,
+    OutForDelivery,
+    Delivered,
+    Exception,
+}
+
+impl ShipmentStatus {
+    /// The statuses the carrier integration may post.
+    fn parse_posted(raw: String) -> Result<Self, String> {
+        match raw.as_str() {
+            "IN_TRANSIT" => Ok(Self::InTransit),
+            "OUT_FOR_DELIVERY" => Ok(Self::OutForDelivery),
+            "DELIVERED" => Ok(Self::Delivered),
+            "EXCEPTION" => Ok(Self::Exception),
+            _ => Err("must be one of IN_TRANSIT, OUT_FOR_DELIVERY, DELIVERED, EXCEPTION".into()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShipmentEvent {
+    pub status: ShipmentStatus,
+    pub location: Option<String>,
+    pub note: Option<String>,
+    pub occurred_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shipment {
+    pub id: ShipmentId,
+    pub order_id: OrderId,
+    pub carrier: String,
+    pub tracking_number: String,
+    pub status: ShipmentStatus,
+    /// Oldest first.
+    pub events: Vec<ShipmentEvent>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A tracking event posted by the carrier integration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewShipmentEvent {
+    pub status: ShipmentStatus,
+    pub location: Option<String>,
+    pub note: Option<String>,
+}
+
+impl FromJson for NewShipmentEvent {
+    fn from_json(value: Value, at: &str, errors: &mut Errors) -> Option<Self> {
+        let mut o = Object::new(value, at, errors)?;
+        let status = o.required("status", ShipmentStatus::parse_posted);
+        let location = o.optional("location", |s| bounded_text(s, 1, 200));
+        let note = o.optional("note", |s| bounded_text(s, 0, 500));
+        o.end();
+        Some(Self {
+            status: status?,
+            location: location?,
+            note: note?,
+        })
+    }
+}
+
+impl Shipment {
+    /// A shipment whose label was just bought: one `LABEL_CREATED` event.
+    pub fn labelled(order: &OrderId, label: Label, now: Timestamp) -> Self {
+        Self {
+            id: ShipmentId::for_order(order),
+            order_id: order.clone(),
+            carrier: label.carrier,
+            tracking_number: label.tracking_number,
+            status: ShipmentStatus::LabelCreated,
+            events: vec![ShipmentEvent {
+                status: ShipmentStatus::LabelCreated,
+                location: None,
+                note: None,
+                occurred_at: now,
+            }],
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+/// A label bought from a carrier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Label {
+    pub carrier: String,
+    pub tracking_number: String,
+}

@@ -1,0 +1,293 @@
+//! Users: who they are, what they may change, and the lockout rule.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::foundation::clock::Timestamp;
+pub use crate::foundation::ids::UserId;
+use crate::foundation::input::{Errors, FromJson, Object, Update, bounded_text};
+use crate::foundation::newtype::string_newtype;
+use crate::model::auth::{Password, PasswordDigest, Role};
+
+/// After this many failed logins for one email within [`LOCKOUT_WINDOW_SECS`],
+/// every login for it is refused until the window has passed.
+pub const MAX_LOGIN_FAILURES: u32 = 5;
+pub const LOCKOUT_WINDOW_SECS: i64 = 15 * 60;
+
+// ---------------------------------------------------------------- values
+
+/// An email address, trimmed and lower-cased.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Email(String);
+
+impl Email {
+    pub const MAX_LEN: usize = 254;
+
+    pub fn parse(raw: String) -> Result<Self, String> {
+        let email = raw.trim().to_lowercase();
+        let invalid = || "is not an email address".to_owned();
+        if email.chars().count() > Self::MAX_LEN {
+            return Err(format!("must be at most {} characters", Self::MAX_LEN));
+        }
+        let (local, domain) = email.split_once('@').ok_or_else(invalid)?;
+        let well_formed = !local.is_empty()
+            && local.len() <= 64
+            && !domain.contains('@')
+            && domain.contains('.')
+            && domain.split('.').all(|label| !label.is_empty())
+            && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+        if well_formed {
+            Ok(Self(email))
+        } else {
+            Err(invalid())
+        }
+    }
+}
+
+string_newtype!(Email);
+
+/// A person's display name: 1 to 100 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct DisplayName(String);
+
+impl DisplayName {
+    pub fn parse(raw: String) -> Result<Self, String> {
+        bounded_text(raw, 1, 100).map(Self)
+    }
+}
+
+string_newtype!(DisplayName);
+
+/// An ISO 3166-1 alpha-2 country code, upper case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct CountryCode(String);
+
+impl CountryCode {
+    pub fn parse(raw: String) -> Result<Self, String> {
+        let code = raw.trim().to_ascii_uppercase();
+        if code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase()) {
+            Ok(Self(code))
+        } else {
+            Err("must be an ISO 3166-1 alpha-2 country code".into())
+        }
+    }
+}
+
+string_newtype!(CountryCode);
+
+/// A postal address. Built only by parsing, so every field is within bounds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Address {
+    name: String,
+    line1: String,
+    line2: Option<String>,
+    city: String,
+    postal_code: String,
+    country: CountryCode,
+}
+
+impl FromJson for Address {
+    fn from_json(value: Value, at: &str, errors: &mut Errors) -> Option<Self> {
+        let mut o = Object::new(value, at, errors)?;
+        let name = o.required("name", |s| bounded_text(s, 1, 100));
+        let line1 = o.required("line1", |s| bounded_text(s, 1, 200));
+        let line2 = o.optional("line2", |s| bounded_text(s, 0, 200));
+        let city = o.required("city", |s| bounded_text(s, 1, 100));
+        let postal_code = o.required("postal_code", |s| bounded_text(s, 1, 20));
+        let country = o.required("country", CountryCode::parse);
+        o.end();
+        Some(Self {
+            name: name?,
+            line1: line1?,
+            line2: line2?.filter(|l| !l.is_empty()),
+            city: city?,
+            postal_code: postal_code?,
+            country: country?,
+        })
+    }
+}
+
+/// A user as the API shows it: no password material, ever.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: UserId,
+    pub email: Email,
+    pub name: DisplayName,
+    pub role: Role,
+    pub address: Option<Address>,
+    pub created_at: Timestamp,
+}
+
+// ---------------------------------------------------------------- inputs
+
+#[derive(Debug)]
+pub struct Registration {
+    pub email: Email,
+    pub password: Password,
+    pub name: DisplayName,
+}
+
+impl FromJson for Registration {
+    fn from_json(value: Value, at: &str, errors: &mut Errors) -> Option<Self> {
+        let mut o = Object::new(value, at, errors)?;
+        let email = o.required("email", Email::parse);
+        let password = o.required("password", Password::parse);
+        let name = o.required("name", DisplayName::parse);
+        o.end();
+        Some(Self {
+            email: email?,
+            password: password?,
+            name: name?,
+        })
+    }
+}
+
+#[derive(Debug)]
+pub struct Credentials {
+    pub email: Email,
+    pub password: Password,
+}
+
+impl FromJson for Credentials {
+    fn from_json(value: Value, at: &str, errors: &mut Errors) -> Option<Self> {
+        let mut o = Object::new(value, at, errors)?;
+        let email = o.required("email", Email::parse);
+        let password = o.required("password", Password::parse);
+        o.end();
+        Some(Self {
+            email: email?,
+            password: password?,
+        })
+    }
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ProfilePatch {
+    pub name: Update<DisplayName>,
+    pub address: Update<Address>,
+}
+
+impl FromJson for ProfilePatch {
+    fn from_json(value: Value, at: &str, errors: &mut Errors) -> Option<Self> {
+        let mut o = Object::new(value, at, errors)?;
+        let name = o.patch("name", DisplayName::parse);
+        let address = o.patch_nested("address");
+        o.end();
+        Some(Self {
+            name: name?,
+            address: address?,
+        })
+    }
+}
+
+#[derive(Debug)]
+pub struct PasswordChange {
+    pub current_password: Password,
+    pub new_password: Password,
+}
+
+impl FromJson for PasswordChange {
+    fn from_json(value: Value, at: &str, errors: &mut Errors) -> Option<Self> {
+        let mut o = Object::new(value, at, errors)?;
+        // The current password is checked against the hash, not re-validated:
+        // a wrong one is INVALID_CREDENTIALS whatever its length.
+        let current_password = o.required("current_password", |s: String| Ok(Password::as_typed(s)));
+        let new_password = o.required("new_password", Password::parse);
+        o.end();
+        Some(Self {
+            current_password: current_password?,
+            new_password: new_password?,
+        })
+    }
+}
+
+/// A user with the hash of their password: never leaves the use cases.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Account {
+    #[serde(flatten)]
+    pub user: User,
+    #[serde(rename = "password_hash")]
+    pub digest: PasswordDigest,
+    pub updated_at: Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::foundation::error::Error;
+    use crate::foundation::input::parse_document;
+
+    #[test]
+    fn emails_are_trimmed_lowercased_and_checked() {
+        assert_eq!(
+            Email::parse("  Ann@Example.COM ".into()).expect("valid").as_str(),
+            "ann@example.com"
+        );
+        for bad in [
+            "",
+            "ann",
+            "ann@",
+            "@example.com",
+            "ann@example",
+            "a b@example.com",
+            "a@b@c.com",
+            "ann@.com",
+        ] {
+            assert!(Email::parse(bad.into()).is_err(), "{bad:?} accepted");
+        }
+        let long = format!("{}@example.com", "a".repeat(250));
+        assert!(Email::parse(long).is_err());
+    }
+
+    #[test]
+    fn country_codes_are_two_letters() {
+        assert!(CountryCode::parse("de".into()).is_ok());
+        for bad in ["DEU", "D", "1A", ""] {
+            assert!(CountryCode::parse(bad.into()).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn registration_names_each_bad_field() {
+        let Err(Error::Validation(errors)) = parse_document::<Registration>(json!({
+            "email": "nope", "password": "short", "name": "", "role": "admin"
+        })) else {
+            panic!("expected validation errors")
+        };
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["email", "password", "name", "role"]);
+    }
+
+    #[test]
+    fn profile_patch_reads_nested_address_errors() {
+        let Err(Error::Validation(errors)) = parse_document::<ProfilePatch>(json!({
+            "address": {"name": "A", "line1": "1 Road", "city": "X", "postal_code": "1", "country": "Germany"}
+        })) else {
+            panic!("expected validation errors")
+        };
+        assert_eq!(errors[0].field, "address.country");
+        let clear: ProfilePatch = parse_document(json!({"address": null})).expect("valid");
+        assert_eq!(clear.address, Update::Clear);
+        assert!(parse_document::<ProfilePatch>(json!({"name": null})).is_err());
+    }
+
+    #[test]
+    fn users_serialise_without_password_material() {
+        let user = User {
+            id: UserId::new(),
+            email: Email::parse("a@b.co".into()).expect("valid"),
+            name: DisplayName::parse("Ann".into()).expect("valid"),
+            role: Role::Customer,
+            address: None,
+            created_at: Timestamp::from_unix(0),
+        };
+        let value = serde_json::to_value(&user).expect("json");
+        let keys: Vec<_> = value.as_object().expect("object").keys().cloned().collect();
+        assert_eq!(keys, ["address", "created_at", "email", "id", "name", "role"]);
+    }
+}

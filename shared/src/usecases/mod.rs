@@ -1,0 +1,11 @@
+//! Use cases: each reads, asks the model, writes conditionally through the
+//! store and hands off to a queue. One per endpoint or message; they take
+//! the [`App`](crate::app::App) and name every layer below.
+
+pub mod orders;
+pub mod payments;
+pub mod products;
+pub mod refunds;
+pub mod reviews;
+pub mod shipping;
+pub mod users;

@@ -1,0 +1,52 @@
+//! The catalogue's use cases: admins manage products, everyone reads them.
+
+use crate::adapters::store::Store;
+use crate::app::App;
+use crate::foundation::clock::Timestamp;
+use crate::foundation::cursor::Page;
+use crate::foundation::error::Error;
+use crate::foundation::money::Currency;
+use crate::model::auth::Admin;
+use crate::model::products::{Category, NewProduct, Product, ProductId, ProductPatch, ProductRecord};
+
+pub async fn create_product(app: &App, _admin: &Admin, input: NewProduct) -> Result<Product, Error> {
+    add_product(&app.store, input, &app.config.store_currency).await
+}
+
+/// Adds a product to the catalogue (the operator tool's seeding uses this).
+pub async fn add_product(store: &Store, input: NewProduct, currency: &Currency) -> Result<Product, Error> {
+    let record = ProductRecord::new(input, currency.clone(), Timestamp::now());
+    store.put_product(&record).await?;
+    Ok(record.into_product())
+}
+
+pub async fn get_product(app: &App, id: &ProductId) -> Result<Product, Error> {
+    app.store.get_product(id).await?.ok_or(Error::NotFound)
+}
+
+pub async fn list_products(
+    app: &App,
+    category: Option<&Category>,
+    limit: usize,
+    cursor: Option<&str>,
+) -> Result<Page<Product>, Error> {
+    app.store
+        .list_products(app.config.jwt_secret()?, category, limit, cursor)
+        .await
+}
+
+pub async fn update_product(
+    app: &App,
+    _admin: &Admin,
+    id: &ProductId,
+    patch: ProductPatch,
+) -> Result<Product, Error> {
+    if patch == ProductPatch::default() {
+        return get_product(app, id).await;
+    }
+    app.store.update_product(id, &patch, Timestamp::now()).await
+}
+
+pub async fn delete_product(app: &App, _admin: &Admin, id: &ProductId) -> Result<(), Error> {
+    app.store.delete_product(id, Timestamp::now()).await
+}

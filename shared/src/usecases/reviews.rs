@@ -1,0 +1,68 @@
+//! Reviews' use cases: writing one, and the two listings.
+
+use crate::app::App;
+use crate::foundation::clock::Timestamp;
+use crate::foundation::cursor::Page;
+use crate::foundation::error::Error;
+use crate::model::auth::Principal;
+use crate::model::products::ProductId;
+use crate::model::reviews::{self, NewReview, Review, ReviewListing};
+
+/// Writes the caller's review of a product they have had delivered.
+pub async fn create_review(
+    app: &App,
+    caller: &Principal,
+    product: &ProductId,
+    input: NewReview,
+) -> Result<Review, Error> {
+    reviews::may_review(caller)?;
+    let author = app
+        .store
+        .get_account(&caller.user_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let review = Review::new(
+        caller,
+        author.user.name.as_str(),
+        product,
+        input,
+        Timestamp::now(),
+    );
+    app.store.put_review(&review).await?;
+    Ok(review)
+}
+/// A product's reviews, newest first.
+pub async fn list_product_reviews(
+    app: &App,
+    product: &ProductId,
+    limit: usize,
+    cursor: Option<&str>,
+) -> Result<Page<Review>, Error> {
+    // Reviews of a product that is not for sale are not shown either.
+    app.store.get_product(product).await?.ok_or(Error::NotFound)?;
+    app.store
+        .list_reviews(
+            app.config.jwt_secret()?,
+            ReviewListing::Product(product),
+            limit,
+            cursor,
+        )
+        .await
+}
+
+/// The caller's own reviews, newest first.
+pub async fn list_my_reviews(
+    app: &App,
+    caller: &Principal,
+    limit: usize,
+    cursor: Option<&str>,
+) -> Result<Page<Review>, Error> {
+    app.store
+        .list_reviews(
+            app.config.jwt_secret()?,
+            ReviewListing::Author(&caller.user_id),
+            limit,
+            cursor,
+        )
+        .await
+}

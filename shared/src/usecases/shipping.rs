@@ -1,0 +1,106 @@
+//! Shipping's use cases: the worker that ships paid orders through a
+//! carrier, and the tracking events that follow a shipment to delivery.
+
+use serde::Serialize;
+
+use crate::app::App;
+use crate::foundation::clock::Timestamp;
+use crate::foundation::error::Error;
+use crate::model::auth::{Admin, Principal};
+use crate::model::messages::{Message, PaymentConfirmed};
+use crate::model::orders::{Event, OrderId, OrderStatus, next_status, transition};
+use crate::model::shipping::{NewShipmentEvent, Shipment, ShipmentEvent, ShipmentId, ShipmentStatus};
+use crate::usecases::orders::get_order;
+
+/// What the shipping worker did with one message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum ShipOutcome {
+    Shipped(ShipmentId),
+    /// A duplicate message: the order is shipped already.
+    AlreadyShipped,
+    /// The order is no longer paid (refunded, say): not shipped.
+    NotShippable(OrderStatus),
+}
+
+/// Ships a paid order: buys the label, then writes the shipment and moves the
+/// order `PAID → SHIPPED` in one transaction (conditional on both), so a
+/// duplicate message never makes a second shipment and an order refunded
+/// meanwhile is never shipped.
+pub async fn ship(app: &App, message: &PaymentConfirmed) -> Result<ShipOutcome, Error> {
+    let order = app
+        .store
+        .get_order(&message.order_id)
+        .await?
+        .ok_or_else(|| Error::internal("payment_confirmed names an order that does not exist"))?;
+    let Some(to) = next_status(order.status, Event::Ship) else {
+        return settled(app, &order.id, order.status).await;
+    };
+    let label = app.carrier.create_label(&order).await?;
+    let now = Timestamp::now();
+    let shipment = Shipment::labelled(&order.id, label, now);
+    match app.store.create_shipment(&order, to, &shipment, now).await {
+        Ok(()) => Ok(ShipOutcome::Shipped(shipment.id)),
+        Err(Error::InvalidState(status)) => settled(app, &order.id, status).await,
+        Err(err) => Err(err),
+    }
+}
+
+async fn settled(app: &App, order: &OrderId, status: OrderStatus) -> Result<ShipOutcome, Error> {
+    Ok(
+        match app.store.get_shipment(&ShipmentId::for_order(order)).await? {
+            Some(_) => ShipOutcome::AlreadyShipped,
+            None => ShipOutcome::NotShippable(status),
+        },
+    )
+}
+
+/// The shipment of an order the caller may see; `404` until it exists.
+pub async fn get_shipment(app: &App, caller: &Principal, order_id: &OrderId) -> Result<Shipment, Error> {
+    get_order(app, caller, order_id).await?;
+    app.store
+        .get_shipment(&ShipmentId::for_order(order_id))
+        .await?
+        .ok_or(Error::NotFound)
+}
+
+/// Records a tracking event. `DELIVERED` also moves the order to
+/// `DELIVERED`, stamps `delivered_at` and records what the user bought (for
+/// reviews), all in one transaction; nothing follows it.
+pub async fn add_event(
+    app: &App,
+    _admin: &Admin,
+    id: &ShipmentId,
+    input: NewShipmentEvent,
+) -> Result<Shipment, Error> {
+    let shipment = app.store.get_shipment(id).await?.ok_or(Error::NotFound)?;
+    let order = app
+        .store
+        .get_order(&id.order_id())
+        .await?
+        .ok_or(Error::NotFound)?;
+    if shipment.status == ShipmentStatus::Delivered {
+        return Err(Error::InvalidState(order.status));
+    }
+    let now = Timestamp::now();
+    let event = ShipmentEvent {
+        status: input.status,
+        location: input.location,
+        note: input.note,
+        occurred_at: now,
+    };
+    let delivered_order = match input.status {
+        ShipmentStatus::Delivered => Some((&order, transition(order.status, Event::Deliver)?)),
+        _ => None,
+    };
+    app.store
+        .add_shipment_event(&shipment, event, delivered_order, now)
+        .await
+}
+
+/// The shipping worker's handling of one message.
+pub async fn handle_message(app: &App, message: Message) -> Result<ShipOutcome, Error> {
+    match message {
+        Message::PaymentConfirmed(confirmed) => ship(app, &confirmed).await,
+        other => Err(Error::internal(format!("not a shipping message: {other:?}"))),
+    }
+}

@@ -1,0 +1,95 @@
+//! Users' use cases: registration, login with lockout, the caller's own
+//! profile and password.
+
+use serde::Serialize;
+
+use crate::adapters::store::Store;
+use crate::app::App;
+use crate::foundation::clock::Timestamp;
+use crate::foundation::error::Error;
+use crate::model::auth::{self, Principal, Role};
+use crate::model::users::{Credentials, PasswordChange, ProfilePatch, Registration, User, UserId};
+
+/// The answer to a successful login.
+#[derive(Debug, Serialize)]
+pub struct Session {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    pub user: User,
+}
+
+/// Creates a customer account.
+pub async fn register(app: &App, input: Registration) -> Result<User, Error> {
+    create_user(&app.store, input, Role::Customer).await
+}
+
+/// Creates an account with any role; only the operator tool calls this with
+/// [`Role::Admin`].
+pub async fn create_user(store: &Store, input: Registration, role: Role) -> Result<User, Error> {
+    let digest = auth::hash_password(&input.password).await?;
+    let user = User {
+        id: UserId::new(),
+        email: input.email,
+        name: input.name,
+        role,
+        address: None,
+        created_at: Timestamp::now(),
+    };
+    store.create_user(&user, &digest).await?;
+    Ok(user)
+}
+
+/// Checks the credentials and issues an access token.
+///
+/// Every attempt is counted before the password is checked, so that parallel
+/// guesses cannot slip past the lockout; a success clears the count.
+pub async fn login(app: &App, input: Credentials) -> Result<Session, Error> {
+    let now = Timestamp::now();
+    app.store.count_login_attempt(&input.email, now).await?;
+    let account = app.store.find_account_by_email(&input.email).await?;
+    let verified = auth::verify_password(&input.password, account.as_ref().map(|a| &a.digest)).await?;
+    let user = match account {
+        Some(account) if verified => account.user,
+        _ => return Err(Error::InvalidCredentials),
+    };
+    app.store.clear_login_attempts(&input.email).await?;
+    Ok(Session {
+        access_token: auth::issue_token(app.config.jwt_secret()?, &user.id, user.role, now)?,
+        token_type: "Bearer",
+        expires_in: auth::TOKEN_TTL_SECS,
+        user,
+    })
+}
+
+pub async fn get_me(app: &App, caller: &Principal) -> Result<User, Error> {
+    app.store
+        .get_account(&caller.user_id)
+        .await?
+        .map(|account| account.user)
+        .ok_or(Error::NotFound)
+}
+
+pub async fn update_me(app: &App, caller: &Principal, patch: ProfilePatch) -> Result<User, Error> {
+    if patch == ProfilePatch::default() {
+        return get_me(app, caller).await;
+    }
+    app.store
+        .update_profile(&caller.user_id, &patch, Timestamp::now())
+        .await
+}
+
+pub async fn change_password(app: &App, caller: &Principal, input: PasswordChange) -> Result<(), Error> {
+    let account = app
+        .store
+        .get_account(&caller.user_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    if !auth::verify_password(&input.current_password, Some(&account.digest)).await? {
+        return Err(Error::InvalidCredentials);
+    }
+    let digest = auth::hash_password(&input.new_password).await?;
+    app.store
+        .replace_password(&caller.user_id, &account.digest, &digest, Timestamp::now())
+        .await
+}
