@@ -155,7 +155,7 @@ impl App {
     }
 
     pub fn new(config: Config, aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
-        let store = Store::new(aws_sdk_dynamodb::Client::new(aws), config.table_name.clone());
+        let store = Store::new(Store::client_for(aws), config.table_name.clone());
         let queues = Queues::new(
             aws_sdk_sqs::Client::new(aws),
             config.shipping_queue_url.clone(),

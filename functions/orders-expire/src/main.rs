@@ -1,7 +1,7 @@
 //! Scheduled: cancels the orders left unpaid past `expires_at` and releases
 //! their stock.
 use shared::entry::worker;
-use shared::foundation::clock::Timestamp;
+use shared::foundation::clock::{Deadline, Timestamp};
 use shared::usecases::orders::{self, ExpiryReport};
 use shared::{App, Error};
 
@@ -9,6 +9,10 @@ fn main() -> Result<(), shared::BoxError> {
     worker::run_scheduled(handle)
 }
 
-async fn handle(app: &'static App, _tick: worker::ScheduledEvent) -> Result<ExpiryReport, Error> {
-    orders::expire_orders(app, Timestamp::now()).await
+async fn handle(
+    app: &'static App,
+    _tick: worker::ScheduledEvent,
+    deadline: Deadline,
+) -> Result<ExpiryReport, Error> {
+    orders::expire_orders_until(app, Timestamp::now(), deadline).await
 }

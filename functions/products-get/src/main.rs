@@ -10,5 +10,5 @@ fn main() -> Result<(), shared::BoxError> {
 
 async fn handle(app: &'static App, request: Request) -> Answer {
     let id = request.path_id::<ProductId>("id")?;
-    http::ok(&products::get_product(app, &id).await?)
+    http::ok_public(&products::get_product(app, &id).await?)
 }

@@ -12,5 +12,5 @@ async fn handle(app: &'static App, request: Request) -> Answer {
     let (limit, cursor) = request.page_params()?;
     let category = parse_category_filter(request.query("category"))?;
     let page = products::list_products(app, category.as_ref(), limit, cursor.as_deref()).await?;
-    http::ok(&page)
+    http::ok_public(&page)
 }

@@ -11,5 +11,5 @@ fn main() -> Result<(), shared::BoxError> {
 async fn handle(app: &'static App, request: Request) -> Answer {
     let product = request.path_id::<ProductId>("id")?;
     let (limit, cursor) = request.page_params()?;
-    http::ok(&reviews::list_product_reviews(app, &product, limit, cursor.as_deref()).await?)
+    http::ok_public(&reviews::list_product_reviews(app, &product, limit, cursor.as_deref()).await?)
 }

@@ -202,6 +202,23 @@ pub fn ok(body: &impl Serialize) -> Answer {
     Ok(with_json(StatusCode::OK, "application/json", body))
 }
 
+/// How long a shared cache (the CDN in front of the API) may serve a public
+/// catalogue answer: long enough to take a launch's read storm off the
+/// table, short enough that stock and prices are seconds behind.
+pub const PUBLIC_MAX_AGE_SECS: u32 = 10;
+
+/// `200` with a JSON body anyone may see, which caches may keep for
+/// [`PUBLIC_MAX_AGE_SECS`].
+pub fn ok_public(body: &impl Serialize) -> Answer {
+    let mut response = with_json(StatusCode::OK, "application/json", body);
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_str(&format!("public, max-age={PUBLIC_MAX_AGE_SECS}"))
+            .unwrap_or_else(|_| HeaderValue::from_static("no-store")),
+    );
+    Ok(response)
+}
+
 /// `201` with a JSON body.
 pub fn created(body: &impl Serialize) -> Answer {
     Ok(with_json(StatusCode::CREATED, "application/json", body))

@@ -14,21 +14,27 @@ pub type ScheduledEvent = EventBridgeEvent<Value>;
 
 use crate::app::App;
 use crate::entry::runtime;
+use crate::foundation::clock::Deadline;
 use crate::foundation::error::{BoxError, Error};
 use crate::model::messages::Message;
 
-/// Runs a scheduled function: `handler` gets each EventBridge event; its
-/// report is logged and returned; an error fails the invocation (so
-/// EventBridge retries it and the error metric counts it).
+/// The time a run gets when the runtime gave no usable deadline.
+const LOCAL_BUDGET: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Runs a scheduled function: `handler` gets each EventBridge event and
+/// the invocation's deadline; its report is logged and returned; an error
+/// fails the invocation (so EventBridge retries it and the error metric
+/// counts it).
 pub fn run_scheduled<F, Fut, R>(handler: F) -> Result<(), BoxError>
 where
-    F: Fn(&'static App, EventBridgeEvent<Value>) -> Fut + Send + Sync + 'static,
+    F: Fn(&'static App, EventBridgeEvent<Value>, Deadline) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<R, Error>> + Send + 'static,
     R: Serialize + std::fmt::Debug + Send + 'static,
 {
     runtime::start(|app| {
         lambda_runtime::run(service_fn(move |event: LambdaEvent<EventBridgeEvent<Value>>| {
-            let run = handler(app, event.payload);
+            let deadline = Deadline::at_epoch_millis(event.context.deadline, LOCAL_BUDGET);
+            let run = handler(app, event.payload, deadline);
             async move {
                 match run.await {
                     Ok(report) => {

@@ -33,6 +33,34 @@ impl Timestamp {
     }
 }
 
+/// When an invocation must have answered by (Lambda's deadline), so that
+/// long work stops starting new items in time and leaves the rest for the
+/// next run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadline(std::time::Instant);
+
+impl Deadline {
+    /// `budget` from now.
+    pub fn after(budget: std::time::Duration) -> Self {
+        Self(std::time::Instant::now() + budget)
+    }
+
+    /// Lambda's deadline (milliseconds since the epoch) as an instant here.
+    /// A deadline already past when the invocation starts is not Lambda's
+    /// (a local emulator that sends none): `fallback` from now then.
+    pub fn at_epoch_millis(millis: u64, fallback: std::time::Duration) -> Self {
+        let now_ms = u64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+        match millis.checked_sub(now_ms) {
+            Some(left) if left > 0 => Self::after(std::time::Duration::from_millis(left)),
+            _ => Self::after(fallback),
+        }
+    }
+
+    pub fn remaining(self) -> std::time::Duration {
+        self.0.saturating_duration_since(std::time::Instant::now())
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let t = self.0;

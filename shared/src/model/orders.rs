@@ -15,7 +15,7 @@ use crate::foundation::input::{Errors, FromJson, Object};
 use crate::foundation::money::{Currency, Money};
 pub use crate::foundation::status::OrderStatus;
 use crate::model::auth::{Principal, Role};
-use crate::model::products::ProductRecord;
+use crate::model::products::{ProductState, take_units};
 use crate::model::users::Address;
 
 pub const MAX_LINES: usize = 50;
@@ -192,42 +192,74 @@ pub struct OrderTerms<'a> {
     pub now: Timestamp,
     /// How long it may stay unpaid.
     pub ttl_secs: i64,
+    /// Picks among the stock counters that could serve a line (random per
+    /// attempt, so concurrent buyers of a hot product spread out).
+    pub spread: u64,
+}
+
+/// DynamoDB's limit on the items of one transaction.
+pub const MAX_TRANSACTION_ITEMS: usize = 100;
+
+/// An order ready to write: the order, and the units each line takes from
+/// which stock counter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PricedOrder {
+    pub order: Order,
+    pub takes: Vec<StockTake>,
+}
+
+/// Units of one product taken from one of its counters, at the price the
+/// order was priced at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockTake {
+    pub product_id: ProductId,
+    pub counter: u8,
+    pub quantity: u32,
+    pub unit_price: Money,
 }
 
 /// Prices `input` from `catalogue` (products by id, deleted ones included):
-/// names and prices copied into the lines, the total, and an expiry. A
-/// product missing or not for sale is `PRODUCT_UNAVAILABLE` (the first such
-/// line); otherwise every line short of stock is named in one
-/// `OUT_OF_STOCK`. The order this returns is what the store writes, each
-/// line conditional on its product still being for sale at `unit_price`
-/// with at least `quantity` in stock.
+/// names and prices copied into the lines, the total, an expiry, and the
+/// stock counters each line takes its units from. A product missing or not
+/// for sale is `PRODUCT_UNAVAILABLE` (the first such line); otherwise every
+/// line short of stock is named in one `OUT_OF_STOCK`. The store writes the
+/// order and, per take, a decrement conditional on the counter still having
+/// the units, at `unit_price`, for sale.
 pub fn price_order(
     input: &NewOrder,
-    catalogue: &HashMap<ProductId, ProductRecord>,
+    catalogue: &HashMap<ProductId, ProductState>,
     terms: OrderTerms<'_>,
-) -> Result<Order, Error> {
+) -> Result<PricedOrder, Error> {
     let mut items = Vec::with_capacity(input.items.len());
+    let mut takes = Vec::with_capacity(input.items.len());
     let mut shortages = Vec::new();
     for requested in &input.items {
         let product = catalogue
             .get(&requested.product_id)
-            .filter(|p| p.for_sale())
+            .filter(|p| p.record.for_sale())
             .ok_or_else(|| Error::ProductUnavailable(requested.product_id.clone()))?;
-        if product.stock < i64::from(requested.quantity) {
-            shortages.push(Shortage {
-                product_id: product.id.clone(),
+        let record = &product.record;
+        match take_units(&product.counters, requested.quantity, terms.spread) {
+            Some(from) => takes.extend(from.into_iter().map(|take| StockTake {
+                product_id: record.id.clone(),
+                counter: take.counter,
+                quantity: take.quantity,
+                unit_price: record.price,
+            })),
+            None => shortages.push(Shortage {
+                product_id: record.id.clone(),
                 requested: requested.quantity,
-                available: product.stock,
-            });
+                available: product.stock(),
+            }),
         }
-        let line_total = product
+        let line_total = record
             .price
             .times(requested.quantity)
             .ok_or_else(|| Error::internal("line total overflow"))?;
         items.push(OrderLine {
-            product_id: product.id.clone(),
-            name: product.name.clone(),
-            unit_price: product.price,
+            product_id: record.id.clone(),
+            name: record.name.clone(),
+            unit_price: record.price,
             quantity: requested.quantity,
             line_total,
         });
@@ -235,11 +267,16 @@ pub fn price_order(
     if !shortages.is_empty() {
         return Err(Error::OutOfStock(shortages));
     }
+    if takes.len() + 1 > MAX_TRANSACTION_ITEMS {
+        return Err(Error::Unavailable(
+            "the order's units are spread over too many stock counters to take at once".into(),
+        ));
+    }
     let total = items
         .iter()
         .try_fold(Money::ZERO, |sum, line| sum.checked_add(line.line_total))
         .ok_or_else(|| Error::internal("order total overflow"))?;
-    Ok(Order {
+    let order = Order {
         id: terms.id,
         user_id: terms.user_id,
         status: OrderStatus::PendingPayment,
@@ -252,7 +289,8 @@ pub fn price_order(
         expires_at: Some(terms.now.plus_secs(terms.ttl_secs)),
         paid_at: None,
         delivered_at: None,
-    })
+    };
+    Ok(PricedOrder { order, takes })
 }
 
 /// `order` after a status change at `now`.
@@ -369,26 +407,38 @@ mod tests {
         assert!(parse_document::<NewOrder>(json!({"items": [], "shipping_address": address()})).is_err());
     }
 
-    fn catalogue(products: &[(i64, i64, bool)]) -> (Vec<ProductId>, HashMap<ProductId, ProductRecord>) {
+    fn catalogue(products: &[(i64, &[i64], bool)]) -> (Vec<ProductId>, HashMap<ProductId, ProductState>) {
+        use crate::model::products::{Category, ProductRecord, RatingTotals, StockCounter};
         let mut ids = Vec::new();
         let mut catalogue = HashMap::new();
-        for (i, &(price, stock, for_sale)) in products.iter().enumerate() {
+        for (i, &(price, stocks, for_sale)) in products.iter().enumerate() {
             let id = ProductId::new();
             let record = ProductRecord {
                 id: id.clone(),
                 name: format!("product {i}"),
                 description: String::new(),
-                category: crate::model::products::Category::parse("things".into()).expect("valid"),
+                category: Category::parse("things".into()).expect("valid"),
                 price: Money::new(price).expect("valid"),
                 currency: Currency::parse("USD".into()).expect("valid"),
-                stock,
-                rating_count: 0,
-                rating_sum: 0,
                 created_at: Timestamp::from_unix(0),
                 updated_at: Timestamp::from_unix(0),
                 deleted_at: (!for_sale).then(|| Timestamp::from_unix(1)),
+                stock_counters: u8::try_from(stocks.len()).expect("few"),
             };
-            catalogue.insert(id.clone(), record);
+            let counters = stocks
+                .iter()
+                .enumerate()
+                .map(|(i, &stock)| StockCounter {
+                    index: u8::try_from(i).expect("few"),
+                    stock,
+                })
+                .collect();
+            let state = ProductState {
+                record,
+                counters,
+                rating: RatingTotals::default(),
+            };
+            catalogue.insert(id.clone(), state);
             ids.push(id);
         }
         (ids, catalogue)
@@ -402,7 +452,7 @@ mod tests {
         parse_document(json!({"items": items, "shipping_address": address()})).expect("valid")
     }
 
-    fn price(input: &NewOrder, catalogue: &HashMap<ProductId, ProductRecord>) -> Result<Order, Error> {
+    fn price(input: &NewOrder, catalogue: &HashMap<ProductId, ProductState>) -> Result<PricedOrder, Error> {
         let currency = Currency::parse("USD".into()).expect("valid");
         price_order(
             input,
@@ -413,14 +463,33 @@ mod tests {
                 currency: &currency,
                 now: Timestamp::from_unix(1_000),
                 ttl_secs: 1800,
+                spread: 0,
             },
         )
     }
 
     #[test]
     fn pricing_copies_names_and_prices_and_totals_the_lines() {
-        let (ids, catalogue) = catalogue(&[(1_250, 5, true), (300, 1, true)]);
-        let order = price(&request(&[(&ids[0], 2), (&ids[1], 1)]), &catalogue).expect("priced");
+        let (ids, catalogue) = catalogue(&[(1_250, &[5], true), (300, &[0, 1], true)]);
+        let priced = price(&request(&[(&ids[0], 2), (&ids[1], 1)]), &catalogue).expect("priced");
+        assert_eq!(
+            priced.takes,
+            [
+                StockTake {
+                    product_id: ids[0].clone(),
+                    counter: 0,
+                    quantity: 2,
+                    unit_price: Money::new(1_250).expect("valid")
+                },
+                StockTake {
+                    product_id: ids[1].clone(),
+                    counter: 1,
+                    quantity: 1,
+                    unit_price: Money::new(300).expect("valid")
+                },
+            ]
+        );
+        let order = priced.order;
         assert_eq!(order.status, OrderStatus::PendingPayment);
         assert_eq!(order.items[0].name, "product 0");
         assert_eq!(order.items[0].unit_price.minor(), 1_250);
@@ -431,7 +500,7 @@ mod tests {
 
     #[test]
     fn pricing_names_every_short_line_at_once() {
-        let (ids, catalogue) = catalogue(&[(100, 1, true), (100, 9, true), (100, 0, true)]);
+        let (ids, catalogue) = catalogue(&[(100, &[1], true), (100, &[4, 5], true), (100, &[0], true)]);
         let Err(Error::OutOfStock(short)) =
             price(&request(&[(&ids[0], 2), (&ids[1], 9), (&ids[2], 1)]), &catalogue)
         else {
@@ -446,7 +515,7 @@ mod tests {
 
     #[test]
     fn pricing_refuses_products_not_for_sale_before_counting_stock() {
-        let (ids, catalogue) = catalogue(&[(100, 0, true), (100, 5, false)]);
+        let (ids, catalogue) = catalogue(&[(100, &[0], true), (100, &[5], false)]);
         assert!(matches!(
             price(&request(&[(&ids[0], 1), (&ids[1], 1)]), &catalogue),
             Err(Error::ProductUnavailable(id)) if id == ids[1]

@@ -72,8 +72,13 @@ pub struct Product {
     pub updated_at: Timestamp,
 }
 
-/// A product as stored: deleted ones too (orders name them), with the
-/// rating as totals. What pricing an order reads.
+/// The most stock counters a product may have.
+pub const MAX_STOCK_COUNTERS: u8 = 16;
+
+/// A product as stored, deleted ones too (orders name them): what it is.
+/// Its stock and rating change with every order and review, so they live in
+/// items of their own ([`StockCounter`], [`RatingTotals`]) and a sale never
+/// rewrites the product or its place in the catalogue's indexes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProductRecord {
     pub id: ProductId,
@@ -82,60 +87,220 @@ pub struct ProductRecord {
     pub category: Category,
     pub price: Money,
     pub currency: Currency,
-    pub stock: i64,
-    #[serde(default)]
-    pub rating_count: u32,
-    #[serde(default)]
-    pub rating_sum: u32,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted_at: Option<Timestamp>,
+    /// How many counters hold its stock (counter 0 always exists).
+    #[serde(default = "one_counter")]
+    pub stock_counters: u8,
+}
+
+fn one_counter() -> u8 {
+    1
 }
 
 impl ProductRecord {
-    /// A new product, with no ratings, for sale.
-    pub fn new(input: NewProduct, currency: Currency, now: Timestamp) -> Self {
+    /// A new product, for sale, its stock in one counter.
+    pub fn new(input: &NewProduct, currency: Currency, now: Timestamp) -> Self {
         Self {
             id: ProductId::new(),
-            name: input.name,
-            description: input.description,
-            category: input.category,
+            name: input.name.clone(),
+            description: input.description.clone(),
+            category: input.category.clone(),
             price: input.price,
             currency,
-            stock: input.stock,
-            rating_count: 0,
-            rating_sum: 0,
             created_at: now,
             updated_at: now,
             deleted_at: None,
+            stock_counters: 1,
         }
     }
 
     pub fn for_sale(&self) -> bool {
         self.deleted_at.is_none()
     }
+}
 
-    /// The product as the API shows it, if it is for sale.
-    pub fn listed(self) -> Option<Product> {
-        self.for_sale().then(|| self.into_product())
+/// One of a product's stock counters. Orders take units from one counter
+/// (spreading a hot product's writes over several items); each counter
+/// carries the product's price and withdrawal, so that an order's decrement
+/// is conditional on exactly what it was priced at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StockCounter {
+    pub index: u8,
+    pub stock: i64,
+}
+
+/// A product's rating as running totals (the average is derived on read).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RatingTotals {
+    #[serde(default)]
+    pub rating_count: u32,
+    #[serde(default)]
+    pub rating_sum: u32,
+}
+
+/// A product with its counters and rating: everything it is shown with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProductState {
+    pub record: ProductRecord,
+    /// Every counter, by index.
+    pub counters: Vec<StockCounter>,
+    pub rating: RatingTotals,
+}
+
+impl ProductState {
+    /// Units in stock, over every counter.
+    pub fn stock(&self) -> i64 {
+        self.counters.iter().map(|c| c.stock).sum()
     }
 
     /// The product as the API shows it.
-    pub fn into_product(self) -> Product {
+    pub fn to_product(&self) -> Product {
+        let record = &self.record;
         Product {
-            id: self.id,
-            name: self.name,
-            description: self.description,
-            category: self.category,
-            price: self.price,
-            currency: self.currency,
-            stock: self.stock,
-            rating: Rating::from_totals(self.rating_count, self.rating_sum),
-            created_at: self.created_at,
-            updated_at: self.updated_at,
+            id: record.id.clone(),
+            name: record.name.clone(),
+            description: record.description.clone(),
+            category: record.category.clone(),
+            price: record.price,
+            currency: record.currency.clone(),
+            stock: self.stock(),
+            rating: Rating::from_totals(self.rating.rating_count, self.rating.rating_sum),
+            created_at: record.created_at,
+            updated_at: record.updated_at,
         }
     }
+
+    /// The product as the API shows it, if it is for sale.
+    pub fn listed(&self) -> Option<Product> {
+        self.record.for_sale().then(|| self.to_product())
+    }
+}
+
+/// Where a line's units come from: `quantity` units of counter `counter`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Take {
+    pub counter: u8,
+    pub quantity: u32,
+}
+
+/// Which counters `quantity` units come from: one counter that holds them
+/// all, chosen among those by `spread` (so that concurrent orders of a hot
+/// product land on different items); when no single counter holds them, the
+/// fewest counters, fullest first. `None` when the product is short.
+pub fn take_units(counters: &[StockCounter], quantity: u32, spread: u64) -> Option<Vec<Take>> {
+    let wanted = i64::from(quantity);
+    let whole: Vec<&StockCounter> = counters.iter().filter(|c| c.stock >= wanted).collect();
+    if !whole.is_empty() {
+        let chosen = whole[usize::try_from(spread % whole.len() as u64).unwrap_or(0)];
+        return Some(vec![Take {
+            counter: chosen.index,
+            quantity,
+        }]);
+    }
+    let mut fullest: Vec<&StockCounter> = counters.iter().filter(|c| c.stock > 0).collect();
+    fullest.sort_by(|a, b| b.stock.cmp(&a.stock).then(a.index.cmp(&b.index)));
+    let mut takes = Vec::new();
+    let mut left = wanted;
+    for counter in fullest {
+        if left == 0 {
+            break;
+        }
+        let take = left.min(counter.stock);
+        takes.push(Take {
+            counter: counter.index,
+            quantity: u32::try_from(take).ok()?,
+        });
+        left -= take;
+    }
+    (left == 0).then_some(takes)
+}
+
+/// `total` units over `counters` counters, as evenly as can be (the first
+/// counters get the remainder).
+pub fn spread_evenly(total: i64, counters: u8) -> Vec<i64> {
+    let n = i64::from(counters.max(1));
+    (0..n).map(|i| total / n + i64::from(i < total % n)).collect()
+}
+
+/// A write to one stock counter, as part of changing a product's stock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CounterWrite {
+    /// Add `units` (negative: take them, if the counter still has them).
+    Add { counter: u8, units: i64 },
+    /// Move the counter from exactly `from` to `to` units (resharding).
+    Set { counter: u8, from: i64, to: i64 },
+    /// A new counter holding `stock`.
+    Create { counter: u8, stock: i64 },
+    /// Remove a counter that holds exactly `from` units (moved elsewhere).
+    Remove { counter: u8, from: i64 },
+}
+
+/// How a product's counters change to add `delta` units (a restock, or a
+/// write-off when negative) and, with `counters`, to spread the stock over
+/// that many counters. A restock adds to every counter evenly and a
+/// write-off takes from the first counter that has the units (else from the
+/// fullest ones); both are plain adds that commute with
+/// concurrent orders. A new number of counters moves the units from
+/// exactly what was read (the write fails, and is retried, if an order got
+/// in between). `Err(available)` when a write-off exceeds the stock.
+pub fn plan_stock_change(
+    current: &[StockCounter],
+    delta: i64,
+    counters: Option<u8>,
+) -> Result<Vec<CounterWrite>, i64> {
+    let total: i64 = current.iter().map(|c| c.stock).sum();
+    if total + delta < 0 {
+        return Err(total);
+    }
+    let have = u8::try_from(current.len()).unwrap_or(MAX_STOCK_COUNTERS);
+    let want = counters.unwrap_or(have).max(1);
+    if want != have {
+        let targets = spread_evenly(total + delta, want);
+        let mut writes = Vec::new();
+        for index in 0..want.max(have) {
+            let now = current.iter().find(|c| c.index == index).map(|c| c.stock);
+            let target = targets.get(usize::from(index)).copied();
+            match (now, target) {
+                (Some(from), Some(to)) if from != to => writes.push(CounterWrite::Set {
+                    counter: index,
+                    from,
+                    to,
+                }),
+                (Some(_), Some(_)) => {}
+                (None, Some(stock)) => writes.push(CounterWrite::Create {
+                    counter: index,
+                    stock,
+                }),
+                (Some(from), None) => writes.push(CounterWrite::Remove { counter: index, from }),
+                (None, None) => {}
+            }
+        }
+        return Ok(writes);
+    }
+    if delta >= 0 {
+        return Ok(spread_evenly(delta, have)
+            .into_iter()
+            .zip(current)
+            .filter(|(units, _)| *units > 0)
+            .map(|(units, counter)| CounterWrite::Add {
+                counter: counter.index,
+                units,
+            })
+            .collect());
+    }
+    let wanted = u32::try_from(-delta).map_err(|_| total)?;
+    let mut takes = take_units(current, wanted, 0).ok_or(total)?;
+    takes.sort_by_key(|t| t.counter);
+    Ok(takes
+        .into_iter()
+        .map(|take| CounterWrite::Add {
+            counter: take.counter,
+            units: -i64::from(take.quantity),
+        })
+        .collect())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,6 +345,9 @@ pub struct ProductPatch {
     pub price: Update<Money>,
     /// Added to the stock atomically; may not take it below zero.
     pub stock_delta: i64,
+    /// Spread the stock over this many counters (1..=16): for a product
+    /// expected to sell faster than one item takes writes.
+    pub stock_counters: Option<u8>,
 }
 
 impl FromJson for ProductPatch {
@@ -196,6 +364,13 @@ impl FromJson for ProductPatch {
                 Err(format!("must be an integer from -{MAX_STOCK} to {MAX_STOCK}"))
             }
         });
+        let stock_counters = o.optional("stock_counters", |n: u8| {
+            if (1..=MAX_STOCK_COUNTERS).contains(&n) {
+                Ok(n)
+            } else {
+                Err(format!("must be an integer from 1 to {MAX_STOCK_COUNTERS}"))
+            }
+        });
         o.end();
         Some(Self {
             name: name?,
@@ -203,6 +378,7 @@ impl FromJson for ProductPatch {
             category: category?,
             price: price?,
             stock_delta: stock_delta?.unwrap_or(0),
+            stock_counters: stock_counters?,
         })
     }
 }
@@ -267,22 +443,157 @@ mod tests {
         assert_eq!(errors[0].field, "stock");
     }
 
-    #[test]
-    fn deleted_products_are_not_listed() {
+    fn state(stocks: &[i64]) -> ProductState {
         let input: NewProduct =
-            parse_document(json!({"name": "Mug", "category": "kitchen", "price": 1200, "stock": 3}))
+            parse_document(json!({"name": "Mug", "category": "kitchen", "price": 1200, "stock": 0}))
                 .expect("valid");
         let mut record = ProductRecord::new(
-            input,
+            &input,
             Currency::parse("USD".into()).expect("valid"),
             Timestamp::from_unix(0),
         );
-        record.rating_count = 2;
-        record.rating_sum = 9;
-        let listed = record.clone().listed().expect("for sale");
-        assert_eq!((listed.stock, listed.rating.average), (3, Some(4.5)));
-        record.deleted_at = Some(Timestamp::from_unix(1));
-        assert_eq!(record.listed(), None);
+        record.stock_counters = u8::try_from(stocks.len()).expect("few");
+        ProductState {
+            record,
+            counters: stocks
+                .iter()
+                .enumerate()
+                .map(|(i, &stock)| StockCounter {
+                    index: u8::try_from(i).expect("few"),
+                    stock,
+                })
+                .collect(),
+            rating: RatingTotals {
+                rating_count: 2,
+                rating_sum: 9,
+            },
+        }
+    }
+
+    #[test]
+    fn a_product_shows_its_stock_over_every_counter_and_is_not_listed_once_deleted() {
+        let mut product = state(&[3, 4, 0]);
+        let listed = product.listed().expect("for sale");
+        assert_eq!((listed.stock, listed.rating.average), (7, Some(4.5)));
+        product.record.deleted_at = Some(Timestamp::from_unix(1));
+        assert_eq!(product.listed(), None);
+        assert_eq!(product.to_product().stock, 7);
+    }
+
+    #[test]
+    fn units_come_from_one_counter_that_has_them_spread_by_the_caller() {
+        let product = state(&[5, 1, 5, 5]);
+        let chosen: std::collections::BTreeSet<u8> = (0..12)
+            .map(|spread| {
+                let takes = take_units(&product.counters, 2, spread).expect("enough");
+                assert_eq!(takes.len(), 1);
+                assert_eq!(takes[0].quantity, 2);
+                takes[0].counter
+            })
+            .collect();
+        assert_eq!(
+            chosen,
+            [0, 2, 3].into(),
+            "every counter with enough, none without"
+        );
+    }
+
+    #[test]
+    fn units_no_single_counter_has_come_from_the_fullest_first() {
+        let product = state(&[2, 5, 0, 3]);
+        assert_eq!(
+            take_units(&product.counters, 9, 0),
+            Some(vec![
+                Take {
+                    counter: 1,
+                    quantity: 5
+                },
+                Take {
+                    counter: 3,
+                    quantity: 3
+                },
+                Take {
+                    counter: 0,
+                    quantity: 1
+                },
+            ])
+        );
+        assert_eq!(take_units(&product.counters, 11, 0), None, "10 in stock");
+        assert_eq!(take_units(&[], 1, 0), None);
+    }
+
+    #[test]
+    fn restocks_add_evenly_and_write_offs_take_from_counters_that_have_the_units() {
+        let product = state(&[5, 1, 0]);
+        assert_eq!(
+            plan_stock_change(&product.counters, 4, None),
+            Ok(vec![
+                CounterWrite::Add { counter: 0, units: 2 },
+                CounterWrite::Add { counter: 1, units: 1 },
+                CounterWrite::Add { counter: 2, units: 1 },
+            ])
+        );
+        assert_eq!(
+            plan_stock_change(&product.counters, -4, None),
+            Ok(vec![CounterWrite::Add {
+                counter: 0,
+                units: -4
+            }])
+        );
+        assert_eq!(
+            plan_stock_change(&product.counters, -6, None),
+            Ok(vec![
+                CounterWrite::Add {
+                    counter: 0,
+                    units: -5
+                },
+                CounterWrite::Add {
+                    counter: 1,
+                    units: -1
+                },
+            ])
+        );
+        assert_eq!(plan_stock_change(&product.counters, -7, None), Err(6));
+        assert_eq!(plan_stock_change(&product.counters, 0, None), Ok(vec![]));
+    }
+
+    #[test]
+    fn changing_the_number_of_counters_moves_exactly_what_was_read() {
+        let product = state(&[7]);
+        assert_eq!(
+            plan_stock_change(&product.counters, 1, Some(3)),
+            Ok(vec![
+                CounterWrite::Set {
+                    counter: 0,
+                    from: 7,
+                    to: 3
+                },
+                CounterWrite::Create { counter: 1, stock: 3 },
+                CounterWrite::Create { counter: 2, stock: 2 },
+            ])
+        );
+        let spread = state(&[3, 3, 2]);
+        assert_eq!(
+            plan_stock_change(&spread.counters, 0, Some(1)),
+            Ok(vec![
+                CounterWrite::Set {
+                    counter: 0,
+                    from: 3,
+                    to: 8
+                },
+                CounterWrite::Remove { counter: 1, from: 3 },
+                CounterWrite::Remove { counter: 2, from: 2 },
+            ])
+        );
+        assert_eq!(plan_stock_change(&spread.counters, -9, Some(2)), Err(8));
+    }
+
+    #[test]
+    fn stock_spreads_evenly_over_counters() {
+        assert_eq!(spread_evenly(10, 4), [3, 3, 2, 2]);
+        assert_eq!(spread_evenly(2, 4), [1, 1, 0, 0]);
+        assert_eq!(spread_evenly(7, 1), [7]);
+        assert_eq!(spread_evenly(0, 3), [0, 0, 0]);
     }
 
     #[test]

@@ -6,7 +6,9 @@ use serde::Serialize;
 
 use crate::adapters::store::Placement;
 use crate::app::App;
-use crate::foundation::clock::Timestamp;
+use futures::StreamExt;
+
+use crate::foundation::clock::{Deadline, Timestamp};
 use crate::foundation::cursor::Page;
 use crate::foundation::error::Error;
 use crate::foundation::retry::{MAX_ATTEMPTS, backoff};
@@ -19,7 +21,18 @@ pub struct ExpiryReport {
     pub expired: usize,
     /// Orders that were paid or cancelled between the listing and the write.
     pub skipped: usize,
+    /// Orders (or pages of them) that failed; logged, left for the next run.
+    pub failed: usize,
+    /// The run stopped at its deadline with due orders left for the next.
+    pub unfinished: bool,
 }
+
+/// Pages of due orders read at a time from each shard of the pending index.
+const EXPIRY_PAGE: usize = 50;
+/// Shards swept at once (each releasing a page of orders at once).
+const EXPIRY_SHARDS_AT_ONCE: usize = 8;
+/// No new page is started with less time than this left.
+const EXPIRY_STOP_BEFORE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Places an order with id `id`: prices from the catalogue, every line's
 /// stock reserved atomically with the order, or nothing changed.
@@ -40,17 +53,20 @@ pub async fn place_order(
     orders::may_order(caller)?;
     let products = input.product_ids();
     for attempt in 0..MAX_ATTEMPTS {
-        let catalogue = app.store.products_by_id(&products).await?;
+        // The first read may lag (the write's conditions keep it right);
+        // after a cancelled write, read what is there now.
+        let catalogue = app.store.products_by_id(&products, attempt > 0).await?;
         let terms = OrderTerms {
             id: id.clone(),
             user_id: caller.user_id.clone(),
             currency: &app.config.store_currency,
             now: Timestamp::now(),
             ttl_secs: app.config.order_ttl_secs,
+            spread: fastrand::u64(..),
         };
-        let order = orders::price_order(&input, &catalogue, terms)?;
-        match app.store.place_order(&order).await? {
-            Placement::Placed => return Ok(order),
+        let priced = orders::price_order(&input, &catalogue, terms)?;
+        match app.store.place_order(&priced).await? {
+            Placement::Placed => return Ok(priced.order),
             Placement::Exists => return app.store.get_order(&id).await?.ok_or(Error::NotFound),
             Placement::Contended => {
                 tracing::debug!(attempt, "order transaction cancelled; pricing again");
@@ -92,21 +108,76 @@ pub async fn cancel_order(app: &App, caller: &Principal, id: &OrderId) -> Result
     Ok(orders::moved(order, to, now))
 }
 
-/// Cancels every order still unpaid at `now`, releasing its stock. Safe to
-/// run twice, or beside a cancel or a payment: each release is conditional
-/// on the order still awaiting payment.
+/// Cancels every order still unpaid at `now`, releasing its stock, within
+/// a minute. See [`expire_orders_until`].
 pub async fn expire_orders(app: &App, now: Timestamp) -> Result<ExpiryReport, Error> {
-    let mut report = ExpiryReport::default();
-    for order in app.store.orders_due_for_expiry(now).await? {
-        let Some(to) = next_status(order.status, Event::Expire) else {
-            report.skipped += 1;
-            continue;
-        };
-        match app.store.release_order(&order, to, now, Some(now)).await {
-            Ok(()) => report.expired += 1,
-            Err(Error::InvalidState(_)) => report.skipped += 1,
-            Err(err) => return Err(err),
+    expire_orders_until(app, now, Deadline::after(std::time::Duration::from_secs(60))).await
+}
+
+/// Cancels every order still unpaid at `now`, releasing its stock: every
+/// shard of the pending index, a page at a time, several shards and every
+/// order of a page at once. An order that fails is logged and left for the
+/// next run, as is everything once `deadline` is near. Safe to run twice, or
+/// beside a cancel or a payment: each release is conditional on the order
+/// still awaiting payment.
+pub async fn expire_orders_until(
+    app: &App,
+    now: Timestamp,
+    deadline: Deadline,
+) -> Result<ExpiryReport, Error> {
+    let report = std::sync::Mutex::new(ExpiryReport::default());
+    let tally = |change: &dyn Fn(&mut ExpiryReport)| {
+        if let Ok(mut report) = report.lock() {
+            change(&mut report);
         }
-    }
-    Ok(report)
+    };
+    let sweep = |shard: u32| async move {
+        let mut start = None;
+        loop {
+            if deadline.remaining() < EXPIRY_STOP_BEFORE {
+                tally(&|r| r.unfinished = true);
+                return;
+            }
+            let (due, next) = match app
+                .store
+                .orders_due_for_expiry(shard, now, EXPIRY_PAGE, start)
+                .await
+            {
+                Ok(page) => page,
+                Err(err) => {
+                    tracing::error!(shard, error = %err, "could not read due orders; the next run will");
+                    tally(&|r| r.failed += 1);
+                    return;
+                }
+            };
+            let releases = due.iter().map(|order| async move {
+                let Some(to) = next_status(order.status, Event::Expire) else {
+                    return Ok(false);
+                };
+                match app.store.release_order(order, to, now, Some(now)).await {
+                    Ok(()) => Ok(true),
+                    Err(Error::InvalidState(_)) => Ok(false),
+                    Err(err) => {
+                        tracing::error!(order = %order.id, error = %err, "could not expire an order; the next run will");
+                        Err(())
+                    }
+                }
+            });
+            for released in futures::future::join_all(releases).await {
+                match released {
+                    Ok(true) => tally(&|r| r.expired += 1),
+                    Ok(false) => tally(&|r| r.skipped += 1),
+                    Err(()) => tally(&|r| r.failed += 1),
+                }
+            }
+            match next {
+                Some(key) => start = Some(key),
+                None => return,
+            }
+        }
+    };
+    futures::stream::iter(0..app.store.pending_shards())
+        .for_each_concurrent(EXPIRY_SHARDS_AT_ONCE, sweep)
+        .await;
+    Ok(report.into_inner().unwrap_or_default())
 }

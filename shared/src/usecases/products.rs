@@ -7,7 +7,10 @@ use crate::foundation::cursor::Page;
 use crate::foundation::error::Error;
 use crate::foundation::money::Currency;
 use crate::model::auth::Admin;
-use crate::model::products::{Category, NewProduct, Product, ProductId, ProductPatch, ProductRecord};
+use crate::model::products::{
+    Category, NewProduct, Product, ProductId, ProductPatch, ProductRecord, ProductState, RatingTotals,
+    StockCounter,
+};
 
 pub async fn create_product(app: &App, _admin: &Admin, input: NewProduct) -> Result<Product, Error> {
     add_product(&app.store, input, &app.config.store_currency).await
@@ -15,9 +18,17 @@ pub async fn create_product(app: &App, _admin: &Admin, input: NewProduct) -> Res
 
 /// Adds a product to the catalogue (the operator tool's seeding uses this).
 pub async fn add_product(store: &Store, input: NewProduct, currency: &Currency) -> Result<Product, Error> {
-    let record = ProductRecord::new(input, currency.clone(), Timestamp::now());
-    store.put_product(&record).await?;
-    Ok(record.into_product())
+    let record = ProductRecord::new(&input, currency.clone(), Timestamp::now());
+    store.put_product(&record, input.stock).await?;
+    let added = ProductState {
+        record,
+        counters: vec![StockCounter {
+            index: 0,
+            stock: input.stock,
+        }],
+        rating: RatingTotals::default(),
+    };
+    Ok(added.to_product())
 }
 
 pub async fn get_product(app: &App, id: &ProductId) -> Result<Product, Error> {

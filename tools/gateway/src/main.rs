@@ -5,7 +5,10 @@
 //! fires each scheduled function every `SCHEDULE_INTERVAL_SECONDS`.
 //!
 //! Settings: `API_PORT` (3000), `LAMBDA_INVOKE_PORT` (9000), `TEMPLATE`
-//! (`template.yaml`), `SCHEDULE_INTERVAL_SECONDS` (60).
+//! (`template.yaml`), `SCHEDULE_INTERVAL_SECONDS` (60), `LAMBDA_CONCURRENCY`
+//! (4: invocations in flight per function, as `cargo lambda watch` runs
+//! instances; past it a request waits up to 3 s, then is answered `429`
+//! with `Retry-After`, as API Gateway does when Lambda throttles).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -15,7 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use gateway::lambda::Invoker;
+use gateway::lambda::{InvokeError, Invoker, QUEUE_WAIT};
 use gateway::routes::{self, Router};
 use gateway::template::Template;
 use gateway::{queues, schedules};
@@ -55,7 +58,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let gateway = Arc::new(Gateway {
         router,
-        invoker: Invoker::new(format!("http://127.0.0.1:{invoke_port}")),
+        invoker: Invoker::new(
+            format!("http://127.0.0.1:{invoke_port}"),
+            setting("LAMBDA_CONCURRENCY", "4").parse()?,
+            // API Gateway's integration timeout.
+            Duration::from_secs(30),
+        ),
         host: addr.to_string(),
         requests: AtomicU64::new(0),
     });
@@ -149,7 +157,10 @@ impl Gateway {
             }
         };
         let started = std::time::Instant::now();
-        let result = self.invoker.invoke(&route.binary, payload).await;
+        let result = self
+            .invoker
+            .invoke(&route.binary, payload, Some(QUEUE_WAIT))
+            .await;
         let response = match result.map(|bytes| serde_json::from_slice(&bytes)) {
             Ok(Ok(response)) => routes::from_response(response),
             Ok(Err(err)) => {
@@ -163,7 +174,23 @@ impl Gateway {
                     "An unexpected error occurred.",
                 )
             }
-            Err(err) => {
+            Err(err @ InvokeError::Throttled(_)) => {
+                eprintln!("gateway: {err}");
+                routes::retry_later(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "TOO_MANY_REQUESTS",
+                    "Too many requests; retry shortly.",
+                )
+            }
+            Err(err @ (InvokeError::Unreachable(_) | InvokeError::TimedOut(_))) => {
+                eprintln!("gateway: {err}");
+                routes::retry_later(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "SERVICE_UNAVAILABLE",
+                    "The function could not answer; retry shortly.",
+                )
+            }
+            Err(err @ InvokeError::Failed { .. }) => {
                 eprintln!("gateway: {err}");
                 routes::problem(
                     StatusCode::INTERNAL_SERVER_ERROR,

@@ -114,7 +114,7 @@ pub async fn run(client: Client, invoker: Invoker, source: Source, url: String) 
             .filter_map(|r| Some((r.message_id.clone()?, r.receipt_handle.clone()?)))
             .collect();
         let payload = serde_json::to_vec(&event).unwrap_or_default();
-        let failed: HashSet<String> = match invoker.invoke(&source.binary, payload).await {
+        let failed: HashSet<String> = match invoker.invoke(&source.binary, payload, None).await {
             Ok(bytes) => match serde_json::from_slice::<SqsBatchResponse>(&bytes) {
                 Ok(response) => response
                     .batch_item_failures

@@ -264,6 +264,16 @@ pub fn problem(status: StatusCode, code: &str, detail: &str) -> Response<Full<By
     out
 }
 
+/// A problem a client should retry after a second (`Retry-After: 1`).
+pub fn retry_later(status: StatusCode, code: &str, detail: &str) -> Response<Full<Bytes>> {
+    let mut out = problem(status, code, detail);
+    out.headers_mut().insert(
+        HeaderName::from_static("retry-after"),
+        HeaderValue::from_static("1"),
+    );
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -47,7 +47,7 @@ pub async fn run(invoker: Invoker, binary: String, interval: Duration) {
     for tick in 1.. {
         ticker.tick().await;
         let payload = serde_json::to_vec(&event(&binary, tick)).unwrap_or_default();
-        match invoker.invoke(&binary, payload).await {
+        match invoker.invoke(&binary, payload, None).await {
             Ok(report) => eprintln!("gateway: schedule {binary}: {}", String::from_utf8_lossy(&report)),
             Err(err) => eprintln!("gateway: schedule {binary}: {err}"),
         }

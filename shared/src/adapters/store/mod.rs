@@ -6,7 +6,10 @@
 //! | user profile and password hash | `USER#<id>` | `PROFILE` |
 //! | email → user id (uniqueness) | `EMAIL#<email>` | `EMAIL` |
 //! | login attempts in the current window | `LOGIN#<email>` | `ATTEMPTS` (TTL) |
-//! | product (stock and rating live here) | `PRODUCT#<id>` | `PRODUCT` |
+//! | product: what it is (listed in the catalogue's indexes) | `PRODUCT#<id>` | `PRODUCT` |
+//! | its rating totals | `PRODUCT#<id>` | `PRODUCT#RATING` |
+//! | its stock counter 0 (price and withdrawal mirrored) | `PRODUCT#<id>` | `PRODUCT#STOCK#0` |
+//! | its stock counter k ≥ 1 | `PRODUCT#<id>#STOCK#<k>` | `STOCK` |
 //! | order, its lines inside | `ORDER#<id>` | `ORDER` |
 //! | its payment | `ORDER#<id>` | `PAYMENT` |
 //! | its shipment, events inside (shipment id = order id) | `ORDER#<id>` | `SHIPMENT` |
@@ -19,7 +22,7 @@
 //! | GSI1 | `CATALOG` | `<created_at>#<id>` | products for sale |
 //! | GSI1 | `USER#<id>` | `ORDER#<created_at>#<id>` | a user's orders |
 //! | GSI2 | `CATEGORY#<c>` | `<created_at>#<id>` | products for sale by category |
-//! | GSI2 | `PENDING` | `<expires_at>#<id>` | orders awaiting payment |
+//! | GSI2 | `PENDING#<00..31>` (by order id) | `<expires_at>#<id>` | orders awaiting payment |
 //! | GSI1 | `REVIEWS#<product>` | `<created_at>#<id>` | a product's reviews |
 //! | GSI2 | `REVIEWER#<user>` | `<created_at>#<id>` | a user's reviews |
 
@@ -62,6 +65,21 @@ pub struct Store {
 }
 
 impl Store {
+    /// The client for the table: the SDK's standard retries (throttling,
+    /// transient faults) with five attempts and at most a second between
+    /// them, well inside a function's deadline.
+    pub fn client_for(aws: &aws_config::SdkConfig) -> Client {
+        let retries = aws_config::retry::RetryConfig::standard()
+            .with_max_attempts(5)
+            .with_initial_backoff(std::time::Duration::from_millis(20))
+            .with_max_backoff(std::time::Duration::from_secs(1));
+        Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(aws)
+                .retry_config(retries)
+                .build(),
+        )
+    }
+
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
             client,
@@ -97,8 +115,26 @@ mod keys {
         (format!("LOGIN#{}", email.as_str()), "ATTEMPTS")
     }
 
+    pub const PRODUCT_SK: &str = "PRODUCT";
+    pub const RATING_SK: &str = "PRODUCT#RATING";
+
     pub fn product(id: &ProductId) -> (String, &'static str) {
-        (format!("PRODUCT#{id}"), "PRODUCT")
+        (format!("PRODUCT#{id}"), PRODUCT_SK)
+    }
+
+    /// A product's rating totals, beside it.
+    pub fn rating(id: &ProductId) -> (String, &'static str) {
+        (format!("PRODUCT#{id}"), RATING_SK)
+    }
+
+    /// A product's stock counter: counter 0 beside the product (one `Query`
+    /// reads a product with one counter whole), the others in partitions of
+    /// their own, so a hot product's orders spread over several partitions.
+    pub fn stock_counter(id: &ProductId, counter: u8) -> (String, String) {
+        match counter {
+            0 => (format!("PRODUCT#{id}"), "PRODUCT#STOCK#0".to_owned()),
+            k => (format!("PRODUCT#{id}#STOCK#{k}"), "STOCK".to_owned()),
+        }
     }
 
     pub fn order(id: &OrderId) -> (String, &'static str) {
@@ -134,7 +170,21 @@ mod keys {
     }
 
     pub const CATALOG: &str = "CATALOG";
-    pub const PENDING: &str = "PENDING";
+
+    /// Orders awaiting payment are indexed over this many partitions (by
+    /// their id), so that placing and paying orders spreads its index
+    /// writes; the expiry sweep reads every shard.
+    pub const PENDING_SHARDS: u32 = 32;
+
+    pub fn pending_shard(shard: u32) -> String {
+        format!("PENDING#{shard:02}")
+    }
+
+    pub fn pending(order: &OrderId) -> String {
+        // The last bits of a UUID v7 are random.
+        let shard = u32::try_from(order.uuid().as_u128() % u128::from(PENDING_SHARDS)).unwrap_or(0);
+        pending_shard(shard)
+    }
 
     pub fn category(category: &Category) -> String {
         format!("CATEGORY#{}", category.as_str())
@@ -379,14 +429,45 @@ fn item<T: serde::Serialize, S: Into<String>>((pk, sk): (String, S), record: &T)
     Ok(item)
 }
 
-// The SDK's and the item mapper's failures are internal errors, unless a
-// store method has mapped them to an answer first.
-impl<E, R> From<aws_sdk_dynamodb::error::SdkError<E, R>> for Error
+/// Error codes of DynamoDB that say "not now": throttling, a conflict with
+/// a transaction in flight, a fault on AWS's side.
+const TRANSIENT_CODES: [&str; 7] = [
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "TransactionConflictException",
+    "TransactionInProgressException",
+    "InternalServerError",
+    "ServiceUnavailable",
+];
+
+/// Whether a failed request is worth retrying later: throttled, conflicting,
+/// timed out, or lost on the way.
+fn is_transient<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    match err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
+        SdkError::ServiceError(service) => service
+            .err()
+            .code()
+            .is_some_and(|code| TRANSIENT_CODES.contains(&code)),
+        _ => false,
+    }
+}
+
+// The SDK's failures that retrying later can fix (after the SDK's own
+// retries) are `503 SERVICE_UNAVAILABLE` with `Retry-After`; the rest, and
+// the item mapper's failures, are internal errors, unless a store method
+// has mapped them to an answer first.
+impl<E, R> From<SdkError<E, R>> for Error
 where
-    E: std::error::Error + Send + Sync + 'static,
+    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    fn from(err: aws_sdk_dynamodb::error::SdkError<E, R>) -> Self {
+    fn from(err: SdkError<E, R>) -> Self {
+        if is_transient(&err) {
+            tracing::warn!(error = %aws_sdk_dynamodb::error::DisplayErrorContext(&err), "the table is busy");
+            return Self::Unavailable("the table is busy; retry shortly".into());
+        }
         Self::Internal(Box::new(err))
     }
 }

@@ -10,7 +10,7 @@ use crate::foundation::cursor::Page;
 use crate::foundation::error::Error;
 use crate::foundation::ids::{OrderId, UserId};
 use crate::foundation::secret::Secret;
-use crate::model::orders::{Order, OrderStatus};
+use crate::model::orders::{Order, OrderStatus, PricedOrder};
 
 #[derive(Serialize, Deserialize)]
 struct OrderItem {
@@ -37,21 +37,22 @@ pub enum Placement {
 impl Store {
     /// Writes a priced order and reserves every line's stock in one
     /// `TransactWriteItems`: either all of it happens or none of it. Each
-    /// decrement is conditional on the product being for sale, at the
-    /// line's unit price, with at least its quantity in stock; the order on
-    /// its id being new.
-    pub async fn place_order(&self, order: &Order) -> Result<Placement, Error> {
+    /// take is a decrement of one stock counter, conditional on the product
+    /// being for sale, at the price the order was priced at, with the units
+    /// still there; the order is conditional on its id being new.
+    pub async fn place_order(&self, priced: &PricedOrder) -> Result<Placement, Error> {
+        let order = &priced.order;
         let mut transaction = self.client.transact_write_items();
-        for line in &order.items {
+        for take in &priced.takes {
             let decrement = Update::builder()
                 .table_name(&self.table)
-                .set_key(Some(key(keys::product(&line.product_id))))
+                .set_key(Some(key(keys::stock_counter(&take.product_id, take.counter))))
                 .update_expression("SET stock = stock - :q")
                 .condition_expression(
                     "attribute_exists(PK) AND attribute_not_exists(deleted_at) AND stock >= :q AND price = :price",
                 )
-                .expression_attribute_values(":q", n(line.quantity))
-                .expression_attribute_values(":price", n(line.unit_price.minor()));
+                .expression_attribute_values(":q", n(take.quantity))
+                .expression_attribute_values(":price", n(take.unit_price.minor()));
             transaction = transaction.transact_items(
                 TransactWriteItem::builder()
                     .update(built(decrement.build())?)
@@ -71,7 +72,7 @@ impl Store {
                 keys::by_time(order.created_at, &order.id)
             )),
         );
-        record.insert(GSI2.partition_key.into(), s(keys::PENDING));
+        record.insert(GSI2.partition_key.into(), s(keys::pending(&order.id)));
         record.insert(GSI2.sort_key.into(), s(keys::by_time(expires_at, &order.id)));
         let put = Put::builder()
             .table_name(&self.table)
@@ -119,35 +120,45 @@ impl Store {
         Ok(Page { items, next_cursor })
     }
 
-    /// Every order awaiting payment whose `expires_at` is at or before `now`.
-    pub async fn orders_due_for_expiry(&self, now: Timestamp) -> Result<Vec<Order>, Error> {
+    /// How many shards the index of orders awaiting payment has.
+    pub fn pending_shards(&self) -> u32 {
+        keys::PENDING_SHARDS
+    }
+
+    /// Orders awaiting payment whose `expires_at` is at or before `now`, in
+    /// one shard of the pending index: a page of at most `limit` from
+    /// `start`, and where the next page starts.
+    pub async fn orders_due_for_expiry(
+        &self,
+        shard: u32,
+        now: Timestamp,
+        limit: usize,
+        start: Option<Item>,
+    ) -> Result<(Vec<Order>, Option<Item>), Error> {
         let gsi = &GSI2;
-        let mut due = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(gsi.name)
-                .key_condition_expression("#pk = :pending AND #sk < :bound")
-                .expression_attribute_names("#pk", gsi.partition_key)
-                .expression_attribute_names("#sk", gsi.sort_key)
-                .expression_attribute_values(":pending", s(keys::PENDING))
-                // `<expires_at>#<id>` sorts below the next second for every
-                // expires_at up to and including now.
-                .expression_attribute_values(":bound", s(now.plus_secs(1).to_string()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await?;
-            for item in output.items.unwrap_or_default() {
-                due.push(order(item)?);
-            }
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                return Ok(due);
-            }
-        }
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(gsi.name)
+            .key_condition_expression("#pk = :pending AND #sk < :bound")
+            .expression_attribute_names("#pk", gsi.partition_key)
+            .expression_attribute_names("#sk", gsi.sort_key)
+            .expression_attribute_values(":pending", s(keys::pending_shard(shard)))
+            // `<expires_at>#<id>` sorts below the next second for every
+            // expires_at up to and including now.
+            .expression_attribute_values(":bound", s(now.plus_secs(1).to_string()))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(start)
+            .send()
+            .await?;
+        let due = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(order)
+            .collect::<Result<_, _>>()?;
+        Ok((due, output.last_evaluated_key.filter(|key| !key.is_empty())))
     }
 
     /// Moves an unpaid order to `to` and gives every line's stock back, in one
@@ -172,21 +183,12 @@ impl Store {
         self.transact_status_change(current, items).await
     }
 
-    /// One `ADD stock` per line of `order`.
+    /// Every line of `order` back in stock, one `ADD` each.
     pub(super) fn restocks(&self, order: &Order) -> Result<Vec<TransactWriteItem>, Error> {
         order
             .items
             .iter()
-            .map(|line| {
-                update(
-                    Update::builder()
-                        .table_name(&self.table)
-                        .set_key(Some(key(keys::product(&line.product_id))))
-                        .update_expression("ADD stock :q")
-                        .condition_expression("attribute_exists(PK)")
-                        .expression_attribute_values(":q", n(line.quantity)),
-                )
-            })
+            .map(|line| self.restock_item(&line.product_id, line.quantity))
             .collect()
     }
 

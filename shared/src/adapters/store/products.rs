@@ -1,69 +1,224 @@
-//! Product items: the catalogue, stock and rating totals.
+//! Product items: what a product is (`PRODUCT#<id>` / `PRODUCT`, listed in
+//! the catalogue's indexes), its rating totals (`PRODUCT#<id>` /
+//! `PRODUCT#RATING`) and its stock counters (counter 0 `PRODUCT#<id>` /
+//! `PRODUCT#STOCK#0`, counter k `PRODUCT#<id>#STOCK#<k>` / `STOCK`). Orders
+//! and reviews write only the counters and the rating, never the product
+//! item, so a sale never touches the catalogue's index partitions.
+//!
+//! Deleted products keep their items (orders name them) with `deleted_at`
+//! set, on the product and every counter, and no index keys, so they drop
+//! out of the listings.
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{KeysAndAttributes, ReturnValue};
+use aws_sdk_dynamodb::types::{ConditionCheck, Delete, KeysAndAttributes, Put, TransactWriteItem, Update};
+use serde::{Deserialize, Serialize};
 
-use super::{GSI1, GSI2, Item, PageQuery, Store, is_conditional_failure, item, key, keys, n, s};
+use super::{GSI1, GSI2, Item, PageQuery, Store, built, item, key, keys, n, put, s, update};
 use crate::foundation::clock::Timestamp;
 use crate::foundation::cursor::Page;
 use crate::foundation::error::{Error, Shortage};
-use crate::foundation::input::Update;
+use crate::foundation::input::Update as Patch;
+use crate::foundation::money::Money;
+use crate::foundation::retry::{MAX_ATTEMPTS, backoff};
 use crate::foundation::secret::Secret;
-use crate::model::products::{Category, Product, ProductId, ProductPatch, ProductRecord};
+use crate::model::products::{
+    Category, CounterWrite, Product, ProductId, ProductPatch, ProductRecord, ProductState, RatingTotals,
+    StockCounter, plan_stock_change,
+};
 
-// Deleted products keep their item (orders name them) with `deleted_at` set
-// and no index keys, so they drop out of the listings.
-
-fn product(item: Item) -> Result<Option<Product>, Error> {
-    let stored: ProductRecord = serde_dynamo::from_item(item)?;
-    Ok(stored.listed())
+/// A stock counter as stored: its units, and the product's price and
+/// withdrawal, which an order's decrement is conditional on.
+#[derive(Debug, Serialize, Deserialize)]
+struct CounterItem {
+    product_id: ProductId,
+    counter: u8,
+    stock: i64,
+    price: Money,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    deleted_at: Option<Timestamp>,
 }
 
-impl Store {
-    pub async fn put_product(&self, product: &ProductRecord) -> Result<(), Error> {
-        let mut item = item(keys::product(&product.id), product)?;
-        let listed = keys::by_time(product.created_at, &product.id);
-        item.insert(GSI1.partition_key.into(), s(keys::CATALOG));
-        item.insert(GSI1.sort_key.into(), s(listed.clone()));
-        item.insert(GSI2.partition_key.into(), s(keys::category(&product.category)));
-        item.insert(GSI2.sort_key.into(), s(listed));
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(PK)")
-            .send()
-            .await?;
+/// A product's items as read, before they are put together.
+#[derive(Default)]
+struct Parts {
+    record: Option<ProductRecord>,
+    rating: RatingTotals,
+    counters: Vec<StockCounter>,
+}
+
+impl Parts {
+    fn add(&mut self, item: Item) -> Result<(), Error> {
+        match item.get("SK").and_then(|sk| sk.as_s().ok()).map(String::as_str) {
+            Some(keys::PRODUCT_SK) => self.record = Some(serde_dynamo::from_item(item)?),
+            Some(keys::RATING_SK) => self.rating = serde_dynamo::from_item(item)?,
+            _ => {
+                let counter: CounterItem = serde_dynamo::from_item(item)?;
+                self.counters.push(StockCounter {
+                    index: counter.counter,
+                    stock: counter.stock,
+                });
+            }
+        }
         Ok(())
     }
 
-    /// A product for sale.
-    pub async fn get_product(&self, id: &ProductId) -> Result<Option<Product>, Error> {
-        Ok(self
-            .get_as::<ProductRecord, _>(keys::product(id))
-            .await?
-            .and_then(ProductRecord::listed))
+    fn into_state(mut self) -> Option<ProductState> {
+        self.counters.sort_by_key(|c| c.index);
+        self.counters.dedup_by_key(|c| c.index);
+        Some(ProductState {
+            record: self.record?,
+            counters: self.counters,
+            rating: self.rating,
+        })
+    }
+}
+
+/// The product id an item belongs to (every product item carries it).
+fn product_of(item: &Item) -> Option<ProductId> {
+    let id = item.get("product_id").or_else(|| item.get("id"))?.as_s().ok()?;
+    ProductId::parse(id).ok()
+}
+
+fn counter_item(record: &ProductRecord, counter: u8, stock: i64) -> Result<Item, Error> {
+    item(
+        keys::stock_counter(&record.id, counter),
+        &CounterItem {
+            product_id: record.id.clone(),
+            counter,
+            stock,
+            price: record.price,
+            deleted_at: record.deleted_at,
+        },
+    )
+}
+
+impl Store {
+    /// Adds a product to the catalogue with `stock` units in its one counter.
+    pub async fn put_product(&self, product: &ProductRecord, stock: i64) -> Result<(), Error> {
+        let mut record = item(keys::product(&product.id), product)?;
+        let listed = keys::by_time(product.created_at, &product.id);
+        record.insert(GSI1.partition_key.into(), s(keys::CATALOG));
+        record.insert(GSI1.sort_key.into(), s(listed.clone()));
+        record.insert(GSI2.partition_key.into(), s(keys::category(&product.category)));
+        record.insert(GSI2.sort_key.into(), s(listed));
+        let new = |item| {
+            put(Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(PK)"))
+        };
+        let items = vec![new(record)?, new(counter_item(product, 0, stock)?)?];
+        match self.transact(items).await? {
+            Ok(()) => Ok(()),
+            Err(_) => Err(Error::internal("a new product id was taken")),
+        }
     }
 
-    /// Products as stored (deleted ones included), by id, in one consistent
-    /// `BatchGetItem` (plus retries of any unprocessed keys).
+    /// A product for sale, with its stock and rating (eventually consistent:
+    /// a product page may lag a write by a moment).
+    pub async fn get_product(&self, id: &ProductId) -> Result<Option<Product>, Error> {
+        Ok(self
+            .product_state(id, false)
+            .await?
+            .and_then(|state| state.listed()))
+    }
+
+    /// A product as stored, deleted or not, with its counters and rating:
+    /// one `Query` of its own items, plus one `BatchGetItem` of its other
+    /// counters when it has more than one.
+    pub async fn product_state(
+        &self,
+        id: &ProductId,
+        consistent: bool,
+    ) -> Result<Option<ProductState>, Error> {
+        let (pk, _) = keys::product(id);
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :own)")
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":own", s(keys::PRODUCT_SK))
+            .consistent_read(consistent)
+            .send()
+            .await?;
+        let mut parts = Parts::default();
+        for item in output.items.unwrap_or_default() {
+            parts.add(item)?;
+        }
+        let Some(record) = &parts.record else {
+            return Ok(None);
+        };
+        let others: Vec<Item> = (1..record.stock_counters)
+            .map(|counter| key(keys::stock_counter(id, counter)))
+            .collect();
+        for item in self.batch_get(others, consistent).await? {
+            parts.add(item)?;
+        }
+        Ok(parts.into_state())
+    }
+
+    /// Products as stored (deleted ones included) with their counters, by
+    /// id: what an order is priced from. One `BatchGetItem` of each product
+    /// and its counter 0, and one more for the other counters of products
+    /// that have several.
     pub async fn products_by_id(
         &self,
         ids: &[ProductId],
-    ) -> Result<HashMap<ProductId, ProductRecord>, Error> {
-        let mut found = HashMap::new();
-        let mut pending: Vec<Item> = ids.iter().map(|id| key(keys::product(id))).collect();
-        for attempt in 0..5 {
+        consistent: bool,
+    ) -> Result<HashMap<ProductId, ProductState>, Error> {
+        let first: Vec<Item> = ids
+            .iter()
+            .flat_map(|id| [key(keys::product(id)), key(keys::stock_counter(id, 0))])
+            .collect();
+        let mut parts: HashMap<ProductId, Parts> = HashMap::new();
+        for item in self.batch_get(first, consistent).await? {
+            if let Some(id) = product_of(&item) {
+                parts.entry(id).or_default().add(item)?;
+            }
+        }
+        let others: Vec<Item> = parts
+            .values()
+            .filter_map(|p| p.record.as_ref())
+            .flat_map(|record| (1..record.stock_counters).map(|c| key(keys::stock_counter(&record.id, c))))
+            .collect();
+        for item in self.batch_get(others, consistent).await? {
+            if let Some(id) = product_of(&item) {
+                parts.entry(id).or_default().add(item)?;
+            }
+        }
+        Ok(parts
+            .into_iter()
+            .filter_map(|(id, p)| Some((id, p.into_state()?)))
+            .collect())
+    }
+
+    /// Items by key, in `BatchGetItem`s of at most 100 keys (run together),
+    /// retrying unprocessed keys.
+    async fn batch_get(&self, keys: Vec<Item>, consistent: bool) -> Result<Vec<Item>, Error> {
+        let chunks = keys
+            .chunks(100)
+            .map(|chunk| self.batch_get_chunk(chunk.to_vec(), consistent));
+        let mut found = Vec::new();
+        for chunk in futures::future::join_all(chunks).await {
+            found.extend(chunk?);
+        }
+        Ok(found)
+    }
+
+    async fn batch_get_chunk(&self, mut pending: Vec<Item>, consistent: bool) -> Result<Vec<Item>, Error> {
+        let mut found = Vec::new();
+        for attempt in 0..MAX_ATTEMPTS {
             if pending.is_empty() {
-                break;
+                return Ok(found);
             }
             if attempt > 0 {
-                crate::foundation::retry::backoff(attempt).await;
+                backoff(attempt).await;
             }
             let request = KeysAndAttributes::builder()
                 .set_keys(Some(std::mem::take(&mut pending)))
-                .consistent_read(true)
+                .consistent_read(consistent)
                 .build()
                 .map_err(Error::internal)?;
             let output = self
@@ -72,15 +227,13 @@ impl Store {
                 .request_items(&self.table, request)
                 .send()
                 .await?;
-            for item in output
-                .responses
-                .unwrap_or_default()
-                .remove(&self.table)
-                .unwrap_or_default()
-            {
-                let stored: ProductRecord = serde_dynamo::from_item(item)?;
-                found.insert(stored.id.clone(), stored);
-            }
+            found.extend(
+                output
+                    .responses
+                    .unwrap_or_default()
+                    .remove(&self.table)
+                    .unwrap_or_default(),
+            );
             pending = output
                 .unprocessed_keys
                 .unwrap_or_default()
@@ -91,12 +244,14 @@ impl Store {
         if pending.is_empty() {
             Ok(found)
         } else {
-            Err(Error::internal(
-                "BatchGetItem left keys unprocessed after retries",
+            Err(Error::Unavailable(
+                "the catalogue is busy: reads were left unprocessed".into(),
             ))
         }
     }
 
+    /// Products for sale, newest first: one page of an index query, and
+    /// their stock and rating in one `BatchGetItem` (two past 50 products).
     pub async fn list_products(
         &self,
         secret: &Secret,
@@ -123,102 +278,283 @@ impl Store {
             },
         };
         let (items, next_cursor) = self.query_page(secret, query).await?;
-        let items = items
+        let records: Vec<ProductRecord> = items
             .into_iter()
-            .map(product)
-            .filter_map(Result::transpose)
+            .map(serde_dynamo::from_item)
             .collect::<Result<_, _>>()?;
+        let wanted: Vec<Item> = records
+            .iter()
+            .flat_map(|record| {
+                std::iter::once(key(keys::rating(&record.id)))
+                    .chain((0..record.stock_counters).map(|c| key(keys::stock_counter(&record.id, c))))
+            })
+            .collect();
+        let mut parts: HashMap<ProductId, Parts> = HashMap::new();
+        for item in self.batch_get(wanted, false).await? {
+            if let Some(id) = product_of(&item) {
+                parts.entry(id).or_default().add(item)?;
+            }
+        }
+        let items = records
+            .into_iter()
+            .filter_map(|record| {
+                let mut own = parts.remove(&record.id).unwrap_or_default();
+                own.record = Some(record);
+                own.into_state()?.listed()
+            })
+            .collect();
         Ok(Page { items, next_cursor })
     }
 
-    /// Applies a patch; `stock_delta` is an atomic add that may not take the
-    /// stock below zero (`OUT_OF_STOCK`).
+    /// Applies a patch: the product's fields, and its stock through its
+    /// counters (`stock_delta` added atomically, never below zero:
+    /// `OUT_OF_STOCK`; `stock_counters` spreads it anew), all in one
+    /// transaction conditional on what was read, retried when a concurrent
+    /// order or edit got in between.
     pub async fn update_product(
         &self,
         id: &ProductId,
         patch: &ProductPatch,
         now: Timestamp,
     ) -> Result<Product, Error> {
-        let mut set = vec!["updated_at = :now"];
-        let mut condition = "attribute_exists(PK) AND attribute_not_exists(deleted_at)".to_owned();
-        let mut request = self
-            .client
-            .update_item()
+        for attempt in 0..MAX_ATTEMPTS {
+            let state = self
+                .product_state(id, true)
+                .await?
+                .filter(|state| state.record.for_sale())
+                .ok_or(Error::NotFound)?;
+            let writes = plan_stock_change(&state.counters, patch.stock_delta, patch.stock_counters)
+                .map_err(|available| {
+                    Error::OutOfStock(vec![Shortage {
+                        product_id: id.clone(),
+                        requested: u32::try_from(-patch.stock_delta).unwrap_or(u32::MAX),
+                        available,
+                    }])
+                })?;
+            let items = self.patch_items(&state, patch, &writes, now)?;
+            match self.transact(items).await? {
+                Ok(()) => {
+                    return self
+                        .product_state(id, true)
+                        .await?
+                        .and_then(|state| state.listed())
+                        .ok_or(Error::NotFound);
+                }
+                Err(codes) => {
+                    tracing::debug!(?codes, attempt, "product patch lost a race; reading again");
+                    backoff(attempt).await;
+                }
+            }
+        }
+        Err(Error::Unavailable(
+            "the product kept changing while it was edited".into(),
+        ))
+    }
+
+    /// The transaction of a patch: the product item (its fields, conditional
+    /// on it being for sale with the counters read) and each counter written.
+    fn patch_items(
+        &self,
+        state: &ProductState,
+        patch: &ProductPatch,
+        writes: &[CounterWrite],
+        now: Timestamp,
+    ) -> Result<Vec<TransactWriteItem>, Error> {
+        let record = &state.record;
+        let counters = patch.stock_counters.unwrap_or(record.stock_counters);
+        let mut product = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(key(keys::product(id))))
-            .expression_attribute_values(":now", s(now.to_string()));
-        if let Update::Set(name) = &patch.name {
+            .set_key(Some(key(keys::product(&record.id))))
+            .condition_expression(
+                "attribute_exists(PK) AND attribute_not_exists(deleted_at) AND stock_counters = :read_counters",
+            )
+            .expression_attribute_values(":now", s(now.to_string()))
+            .expression_attribute_values(":read_counters", n(record.stock_counters))
+            .expression_attribute_values(":counters", n(counters));
+        let mut set = vec!["updated_at = :now", "stock_counters = :counters"];
+        if let Patch::Set(name) = &patch.name {
             set.push("#name = :name");
-            request = request
+            product = product
                 .expression_attribute_names("#name", "name")
                 .expression_attribute_values(":name", s(name));
         }
-        if let Update::Set(description) = &patch.description {
+        if let Patch::Set(description) = &patch.description {
             set.push("description = :description");
-            request = request.expression_attribute_values(":description", s(description));
+            product = product.expression_attribute_values(":description", s(description));
         }
-        if let Update::Set(category) = &patch.category {
+        if let Patch::Set(category) = &patch.category {
             set.push("category = :category, #gsi2pk = :gsi2pk");
-            request = request
+            product = product
                 .expression_attribute_names("#gsi2pk", GSI2.partition_key)
                 .expression_attribute_values(":category", s(category.as_str()))
                 .expression_attribute_values(":gsi2pk", s(keys::category(category)));
         }
-        if let Update::Set(price) = &patch.price {
-            set.push("price = :price");
-            request = request.expression_attribute_values(":price", n(price.minor()));
-        }
-        let mut expression = format!("SET {}", set.join(", "));
-        if patch.stock_delta != 0 {
-            expression.push_str(" ADD stock :delta");
-            request = request.expression_attribute_values(":delta", n(patch.stock_delta));
-            if patch.stock_delta < 0 {
-                condition.push_str(" AND stock >= :needed");
-                request = request.expression_attribute_values(":needed", n(-patch.stock_delta));
+        let price = match &patch.price {
+            Patch::Set(price) => {
+                set.push("price = :price");
+                product = product.expression_attribute_values(":price", n(price.minor()));
+                Some(*price)
             }
+            _ => None,
+        };
+        let mut items = vec![update(
+            product.update_expression(format!("SET {}", set.join(", "))),
+        )?];
+
+        // Every counter carries the price; a new price reaches each one.
+        let mut repriced: Vec<u8> = match price {
+            Some(_) => state.counters.iter().map(|c| c.index).collect(),
+            None => Vec::new(),
+        };
+        let priced = ProductRecord {
+            price: price.unwrap_or(record.price),
+            ..record.clone()
+        };
+        for write in writes {
+            let counter_key = |counter| key(keys::stock_counter(&record.id, counter));
+            let item = match *write {
+                CounterWrite::Add { counter, units } => {
+                    repriced.retain(|c| *c != counter);
+                    let mut change = Update::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(counter_key(counter)))
+                        .update_expression("SET price = :price ADD stock :units")
+                        .expression_attribute_values(":units", n(units))
+                        .expression_attribute_values(":price", n(priced.price.minor()));
+                    change = if units < 0 {
+                        change
+                            .condition_expression("attribute_exists(PK) AND stock >= :needed")
+                            .expression_attribute_values(":needed", n(-units))
+                    } else {
+                        change.condition_expression("attribute_exists(PK)")
+                    };
+                    update(change)?
+                }
+                CounterWrite::Set { counter, from, to } => {
+                    repriced.retain(|c| *c != counter);
+                    update(
+                        Update::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(counter_key(counter)))
+                            .update_expression("SET stock = :to, price = :price")
+                            .condition_expression("stock = :from")
+                            .expression_attribute_values(":from", n(from))
+                            .expression_attribute_values(":to", n(to))
+                            .expression_attribute_values(":price", n(priced.price.minor())),
+                    )?
+                }
+                CounterWrite::Create { counter, stock } => put(Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(counter_item(&priced, counter, stock)?))
+                    .condition_expression("attribute_not_exists(PK)"))?,
+                CounterWrite::Remove { counter, from } => {
+                    repriced.retain(|c| *c != counter);
+                    let delete = Delete::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(counter_key(counter)))
+                        .condition_expression("stock = :from")
+                        .expression_attribute_values(":from", n(from));
+                    TransactWriteItem::builder()
+                        .delete(built(delete.build())?)
+                        .build()
+                }
+            };
+            items.push(item);
         }
-        let result = request
-            .update_expression(expression)
-            .condition_expression(condition)
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        match result {
-            Ok(output) => product(output.attributes.unwrap_or_default())?.ok_or(Error::NotFound),
-            Err(err) if is_conditional_failure(&err) => {
-                // Not for sale, or not enough stock for the write-off?
-                let current = self.get_product(id).await?.ok_or(Error::NotFound)?;
-                Err(Error::OutOfStock(vec![Shortage {
-                    product_id: id.clone(),
-                    requested: u32::try_from(-patch.stock_delta).unwrap_or(u32::MAX),
-                    available: current.stock,
-                }]))
-            }
-            Err(err) => Err(err.into()),
+        for counter in repriced {
+            items.push(update(
+                Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(keys::stock_counter(&record.id, counter))))
+                    .update_expression("SET price = :price")
+                    .condition_expression("attribute_exists(PK)")
+                    .expression_attribute_values(":price", n(priced.price.minor())),
+            )?);
         }
+        Ok(items)
     }
 
     /// Takes a product off sale: out of the listings, unavailable to new
-    /// orders, still there for the orders that hold it.
+    /// orders (every counter is marked too), still there for the orders
+    /// that hold it.
     pub async fn delete_product(&self, id: &ProductId, now: Timestamp) -> Result<(), Error> {
-        let result = self
-            .client
-            .update_item()
+        let record: ProductRecord = self
+            .get_as(keys::product(id))
+            .await?
+            .filter(ProductRecord::for_sale)
+            .ok_or(Error::NotFound)?;
+        let product = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::product(id))))
             .update_expression("SET deleted_at = :now, updated_at = :now REMOVE #g1pk, #g1sk, #g2pk, #g2sk")
-            .condition_expression("attribute_exists(PK) AND attribute_not_exists(deleted_at)")
+            .condition_expression(
+                "attribute_exists(PK) AND attribute_not_exists(deleted_at) AND stock_counters = :counters",
+            )
             .expression_attribute_names("#g1pk", GSI1.partition_key)
             .expression_attribute_names("#g1sk", GSI1.sort_key)
             .expression_attribute_names("#g2pk", GSI2.partition_key)
             .expression_attribute_names("#g2sk", GSI2.sort_key)
             .expression_attribute_values(":now", s(now.to_string()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) if is_conditional_failure(&err) => Err(Error::NotFound),
-            Err(err) => Err(err.into()),
+            .expression_attribute_values(":counters", n(record.stock_counters));
+        let mut items = vec![update(product)?];
+        for counter in 0..record.stock_counters {
+            items.push(update(
+                Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(keys::stock_counter(id, counter))))
+                    .update_expression("SET deleted_at = :now")
+                    .condition_expression("attribute_exists(PK)")
+                    .expression_attribute_values(":now", s(now.to_string())),
+            )?);
         }
+        match self.transact(items).await? {
+            Ok(()) => Ok(()),
+            // Deleted meanwhile, or its counters changed: gone or try again.
+            Err(_) => match self.get_as::<ProductRecord, _>(keys::product(id)).await? {
+                Some(record) if record.for_sale() => Err(Error::Unavailable(
+                    "the product changed while it was deleted".into(),
+                )),
+                _ => Err(Error::NotFound),
+            },
+        }
+    }
+
+    /// The transaction item that returns `units` of a product to its stock
+    /// (counter 0, which every product has).
+    pub(super) fn restock_item(&self, product: &ProductId, units: u32) -> Result<TransactWriteItem, Error> {
+        update(
+            Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(keys::stock_counter(product, 0))))
+                .update_expression("ADD stock :q")
+                .condition_expression("attribute_exists(PK)")
+                .expression_attribute_values(":q", n(units)),
+        )
+    }
+
+    /// The transaction items of a review's rating: the totals added to, and
+    /// a check that the product is for sale.
+    pub(super) fn rating_items(
+        &self,
+        product: &ProductId,
+        rating: u8,
+    ) -> Result<[TransactWriteItem; 2], Error> {
+        let totals = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::rating(product))))
+            .update_expression("SET product_id = :product ADD rating_count :one, rating_sum :rating")
+            .expression_attribute_values(":product", s(product.to_string()))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":rating", n(rating));
+        let for_sale = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::product(product))))
+            .condition_expression("attribute_exists(PK) AND attribute_not_exists(deleted_at)");
+        Ok([
+            update(totals)?,
+            TransactWriteItem::builder()
+                .condition_check(built(for_sale.build())?)
+                .build(),
+        ])
     }
 }

@@ -2,9 +2,9 @@
 //! allows one review per user and product. Listed through GSI1
 //! (`REVIEWS#<product>`) and GSI2 (`REVIEWER#<user>`), newest first.
 
-use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem};
 
-use super::{GSI1, GSI2, PageQuery, Store, built, item, key, keys, n, s};
+use super::{GSI1, GSI2, PageQuery, Store, built, item, key, keys, s};
 use crate::foundation::cursor::Page;
 use crate::foundation::error::Error;
 use crate::foundation::secret::Secret;
@@ -28,22 +28,15 @@ impl Store {
             .table_name(&self.table)
             .set_item(Some(record))
             .condition_expression("attribute_not_exists(PK)");
-        let rating = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::product(&review.product_id))))
-            .update_expression("ADD rating_count :one, rating_sum :rating")
-            .condition_expression("attribute_exists(PK) AND attribute_not_exists(deleted_at)")
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":rating", n(review.rating));
+        let [rating, for_sale] = self.rating_items(&review.product_id, review.rating)?;
         let purchased = ConditionCheck::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::purchase(&review.user_id, &review.product_id))))
             .condition_expression("attribute_exists(PK)");
         let items = vec![
             TransactWriteItem::builder().put(built(put.build())?).build(),
-            TransactWriteItem::builder()
-                .update(built(rating.build())?)
-                .build(),
+            rating,
+            for_sale,
             TransactWriteItem::builder()
                 .condition_check(built(purchased.build())?)
                 .build(),
@@ -52,9 +45,9 @@ impl Store {
             return Ok(());
         };
         let failed = |i: usize| failed.get(i).is_some_and(|code| code == "ConditionalCheckFailed");
-        Err(if failed(1) {
+        Err(if failed(2) {
             Error::NotFound
-        } else if failed(2) {
+        } else if failed(3) {
             Error::NotPurchased
         } else {
             Error::AlreadyReviewed
