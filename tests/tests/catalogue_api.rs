@@ -179,3 +179,45 @@ async fn catalogue_input_is_strict() {
 fn uuid_like() -> &'static str {
     "0196b7a0-0000-7000-8000-00000000dead"
 }
+
+#[tokio::test]
+async fn a_burst_of_two_hundred_clients_is_answered_and_the_stack_keeps_answering() {
+    let api = Api::from_env();
+    let admin = api.admin().await;
+    let product = create(&api, &admin, &category(), 2_000, 5).await;
+    let id = product["id"].as_str().expect("id").to_owned();
+    let page = format!("/products/{id}");
+    let burst = (0..200).map(|i| {
+        let (api, page) = (&api, &page);
+        async move {
+            if i % 2 == 0 {
+                api.get(page, None).await
+            } else {
+                api.get("/products?limit=5", None).await
+            }
+        }
+    });
+    let replies = futures::future::join_all(burst).await;
+    let mut by_status = std::collections::BTreeMap::new();
+    for reply in &replies {
+        *by_status.entry(reply.status.as_u16()).or_insert(0) += 1;
+        match reply.status {
+            StatusCode::OK => assert_eq!(reply.header("cache-control"), Some("public, max-age=10")),
+            StatusCode::TOO_MANY_REQUESTS => {
+                assert!(reply.header("retry-after").is_some(), "429 says when to retry")
+            }
+            other => panic!(
+                "every request is answered, served or throttled: {other} {}",
+                reply.text
+            ),
+        }
+    }
+    assert!(by_status.get(&200).copied().unwrap_or(0) > 0, "{by_status:?}");
+    let started = std::time::Instant::now();
+    let after = api.get("/products?limit=1", None).await;
+    assert_eq!(after.status, StatusCode::OK, "{}", after.text);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "the stack answers after the burst"
+    );
+}

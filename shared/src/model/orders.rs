@@ -99,6 +99,11 @@ pub struct Order {
     pub expires_at: Option<Timestamp>,
     pub paid_at: Option<Timestamp>,
     pub delivered_at: Option<Timestamp>,
+    /// Which stock counters its lines took their units from (not shown: the
+    /// store keeps it beside the order, so that a release gives each unit
+    /// back where it came from).
+    #[serde(skip)]
+    pub stock_takes: Vec<StockTake>,
 }
 
 impl Order {
@@ -200,17 +205,9 @@ pub struct OrderTerms<'a> {
 /// DynamoDB's limit on the items of one transaction.
 pub const MAX_TRANSACTION_ITEMS: usize = 100;
 
-/// An order ready to write: the order, and the units each line takes from
-/// which stock counter.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PricedOrder {
-    pub order: Order,
-    pub takes: Vec<StockTake>,
-}
-
 /// Units of one product taken from one of its counters, at the price the
-/// order was priced at.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// order was priced at. They go back to the same counter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StockTake {
     pub product_id: ProductId,
     pub counter: u8,
@@ -220,7 +217,7 @@ pub struct StockTake {
 
 /// Prices `input` from `catalogue` (products by id, deleted ones included):
 /// names and prices copied into the lines, the total, an expiry, and the
-/// stock counters each line takes its units from. A product missing or not
+/// stock counters each line takes its units from (`stock_takes`). A product missing or not
 /// for sale is `PRODUCT_UNAVAILABLE` (the first such line); otherwise every
 /// line short of stock is named in one `OUT_OF_STOCK`. The store writes the
 /// order and, per take, a decrement conditional on the counter still having
@@ -229,7 +226,7 @@ pub fn price_order(
     input: &NewOrder,
     catalogue: &HashMap<ProductId, ProductState>,
     terms: OrderTerms<'_>,
-) -> Result<PricedOrder, Error> {
+) -> Result<Order, Error> {
     let mut items = Vec::with_capacity(input.items.len());
     let mut takes = Vec::with_capacity(input.items.len());
     let mut shortages = Vec::new();
@@ -289,8 +286,9 @@ pub fn price_order(
         expires_at: Some(terms.now.plus_secs(terms.ttl_secs)),
         paid_at: None,
         delivered_at: None,
+        stock_takes: takes,
     };
-    Ok(PricedOrder { order, takes })
+    Ok(order)
 }
 
 /// `order` after a status change at `now`.
@@ -431,13 +429,10 @@ mod tests {
                 .map(|(i, &stock)| StockCounter {
                     index: u8::try_from(i).expect("few"),
                     stock,
+                    rating: RatingTotals::default(),
                 })
                 .collect();
-            let state = ProductState {
-                record,
-                counters,
-                rating: RatingTotals::default(),
-            };
+            let state = ProductState { record, counters };
             catalogue.insert(id.clone(), state);
             ids.push(id);
         }
@@ -452,7 +447,7 @@ mod tests {
         parse_document(json!({"items": items, "shipping_address": address()})).expect("valid")
     }
 
-    fn price(input: &NewOrder, catalogue: &HashMap<ProductId, ProductState>) -> Result<PricedOrder, Error> {
+    fn price(input: &NewOrder, catalogue: &HashMap<ProductId, ProductState>) -> Result<Order, Error> {
         let currency = Currency::parse("USD".into()).expect("valid");
         price_order(
             input,
@@ -471,9 +466,9 @@ mod tests {
     #[test]
     fn pricing_copies_names_and_prices_and_totals_the_lines() {
         let (ids, catalogue) = catalogue(&[(1_250, &[5], true), (300, &[0, 1], true)]);
-        let priced = price(&request(&[(&ids[0], 2), (&ids[1], 1)]), &catalogue).expect("priced");
+        let order = price(&request(&[(&ids[0], 2), (&ids[1], 1)]), &catalogue).expect("priced");
         assert_eq!(
-            priced.takes,
+            order.stock_takes,
             [
                 StockTake {
                     product_id: ids[0].clone(),
@@ -489,7 +484,6 @@ mod tests {
                 },
             ]
         );
-        let order = priced.order;
         assert_eq!(order.status, OrderStatus::PendingPayment);
         assert_eq!(order.items[0].name, "product 0");
         assert_eq!(order.items[0].unit_price.minor(), 1_250);

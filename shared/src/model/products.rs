@@ -77,7 +77,7 @@ pub const MAX_STOCK_COUNTERS: u8 = 16;
 
 /// A product as stored, deleted ones too (orders name them): what it is.
 /// Its stock and rating change with every order and review, so they live in
-/// items of their own ([`StockCounter`], [`RatingTotals`]) and a sale never
+/// items of their own ([`StockCounter`]s, which also hold rating totals) and a sale never
 /// rewrites the product or its place in the catalogue's indexes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProductRecord {
@@ -122,17 +122,20 @@ impl ProductRecord {
     }
 }
 
-/// One of a product's stock counters. Orders take units from one counter
-/// (spreading a hot product's writes over several items); each counter
-/// carries the product's price and withdrawal, so that an order's decrement
-/// is conditional on exactly what it was priced at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One of a product's counters: part of its stock and of its rating
+/// totals. Orders take units from one counter and reviews add to one, so a
+/// hot product's writes spread over several items; each counter carries the
+/// product's price and withdrawal, so that an order's decrement is
+/// conditional on exactly what it was priced at. Counters are never
+/// removed: an order gives its units back to the counter it took them from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StockCounter {
     pub index: u8,
     pub stock: i64,
+    pub rating: RatingTotals,
 }
 
-/// A product's rating as running totals (the average is derived on read).
+/// Rating totals (the average is derived on read).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RatingTotals {
     #[serde(default)]
@@ -141,19 +144,28 @@ pub struct RatingTotals {
     pub rating_sum: u32,
 }
 
-/// A product with its counters and rating: everything it is shown with.
+/// A product with its counters: everything it is shown with.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProductState {
     pub record: ProductRecord,
     /// Every counter, by index.
     pub counters: Vec<StockCounter>,
-    pub rating: RatingTotals,
 }
 
 impl ProductState {
     /// Units in stock, over every counter.
     pub fn stock(&self) -> i64 {
         self.counters.iter().map(|c| c.stock).sum()
+    }
+
+    /// Rating totals, over every counter.
+    pub fn rating(&self) -> RatingTotals {
+        self.counters
+            .iter()
+            .fold(RatingTotals::default(), |sum, c| RatingTotals {
+                rating_count: sum.rating_count + c.rating.rating_count,
+                rating_sum: sum.rating_sum + c.rating.rating_sum,
+            })
     }
 
     /// The product as the API shows it.
@@ -167,7 +179,10 @@ impl ProductState {
             price: record.price,
             currency: record.currency.clone(),
             stock: self.stock(),
-            rating: Rating::from_totals(self.rating.rating_count, self.rating.rating_sum),
+            rating: {
+                let totals = self.rating();
+                Rating::from_totals(totals.rating_count, totals.rating_sum)
+            },
             created_at: record.created_at,
             updated_at: record.updated_at,
         }
@@ -234,8 +249,15 @@ pub enum CounterWrite {
     Set { counter: u8, from: i64, to: i64 },
     /// A new counter holding `stock`.
     Create { counter: u8, stock: i64 },
-    /// Remove a counter that holds exactly `from` units (moved elsewhere).
-    Remove { counter: u8, from: i64 },
+}
+
+/// Why a change of stock cannot be made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StockChangeError {
+    /// A write-off beyond the stock: this many units are there.
+    Short { available: i64 },
+    /// Counters are never removed (orders give units back to theirs).
+    Shrink { counters: u8 },
 }
 
 /// How a product's counters change to add `delta` units (a restock, or a
@@ -243,20 +265,23 @@ pub enum CounterWrite {
 /// that many counters. A restock adds to every counter evenly and a
 /// write-off takes from the first counter that has the units (else from the
 /// fullest ones); both are plain adds that commute with
-/// concurrent orders. A new number of counters moves the units from
-/// exactly what was read (the write fails, and is retried, if an order got
-/// in between). `Err(available)` when a write-off exceeds the stock.
+/// concurrent orders. More counters move the units from exactly what was
+/// read (the write fails, and is retried, if an order got in between);
+/// fewer are refused.
 pub fn plan_stock_change(
     current: &[StockCounter],
     delta: i64,
     counters: Option<u8>,
-) -> Result<Vec<CounterWrite>, i64> {
+) -> Result<Vec<CounterWrite>, StockChangeError> {
     let total: i64 = current.iter().map(|c| c.stock).sum();
     if total + delta < 0 {
-        return Err(total);
+        return Err(StockChangeError::Short { available: total });
     }
     let have = u8::try_from(current.len()).unwrap_or(MAX_STOCK_COUNTERS);
     let want = counters.unwrap_or(have).max(1);
+    if want < have {
+        return Err(StockChangeError::Shrink { counters: have });
+    }
     if want != have {
         let targets = spread_evenly(total + delta, want);
         let mut writes = Vec::new();
@@ -274,8 +299,7 @@ pub fn plan_stock_change(
                     counter: index,
                     stock,
                 }),
-                (Some(from), None) => writes.push(CounterWrite::Remove { counter: index, from }),
-                (None, None) => {}
+                (_, None) => {}
             }
         }
         return Ok(writes);
@@ -291,8 +315,9 @@ pub fn plan_stock_change(
             })
             .collect());
     }
-    let wanted = u32::try_from(-delta).map_err(|_| total)?;
-    let mut takes = take_units(current, wanted, 0).ok_or(total)?;
+    let short = StockChangeError::Short { available: total };
+    let wanted = u32::try_from(-delta).map_err(|_| short)?;
+    let mut takes = take_units(current, wanted, 0).ok_or(short)?;
     takes.sort_by_key(|t| t.counter);
     Ok(takes
         .into_iter()
@@ -461,12 +486,12 @@ mod tests {
                 .map(|(i, &stock)| StockCounter {
                     index: u8::try_from(i).expect("few"),
                     stock,
+                    rating: RatingTotals {
+                        rating_count: u32::from(i == 0) * 2,
+                        rating_sum: u32::from(i == 0) * 5 + u32::from(i == 1) * 4,
+                    },
                 })
                 .collect(),
-            rating: RatingTotals {
-                rating_count: 2,
-                rating_sum: 9,
-            },
         }
     }
 
@@ -553,7 +578,10 @@ mod tests {
                 },
             ])
         );
-        assert_eq!(plan_stock_change(&product.counters, -7, None), Err(6));
+        assert_eq!(
+            plan_stock_change(&product.counters, -7, None),
+            Err(StockChangeError::Short { available: 6 })
+        );
         assert_eq!(plan_stock_change(&product.counters, 0, None), Ok(vec![]));
     }
 
@@ -575,17 +603,13 @@ mod tests {
         let spread = state(&[3, 3, 2]);
         assert_eq!(
             plan_stock_change(&spread.counters, 0, Some(1)),
-            Ok(vec![
-                CounterWrite::Set {
-                    counter: 0,
-                    from: 3,
-                    to: 8
-                },
-                CounterWrite::Remove { counter: 1, from: 3 },
-                CounterWrite::Remove { counter: 2, from: 2 },
-            ])
+            Err(StockChangeError::Shrink { counters: 3 }),
+            "counters are never removed"
         );
-        assert_eq!(plan_stock_change(&spread.counters, -9, Some(2)), Err(8));
+        assert_eq!(
+            plan_stock_change(&spread.counters, -9, Some(4)),
+            Err(StockChangeError::Short { available: 8 })
+        );
     }
 
     #[test]

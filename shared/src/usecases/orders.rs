@@ -64,9 +64,9 @@ pub async fn place_order(
             ttl_secs: app.config.order_ttl_secs,
             spread: fastrand::u64(..),
         };
-        let priced = orders::price_order(&input, &catalogue, terms)?;
-        match app.store.place_order(&priced).await? {
-            Placement::Placed => return Ok(priced.order),
+        let order = orders::price_order(&input, &catalogue, terms)?;
+        match app.store.place_order(&order).await? {
+            Placement::Placed => return Ok(order),
             Placement::Exists => return app.store.get_order(&id).await?.ok_or(Error::NotFound),
             Placement::Contended => {
                 tracing::debug!(attempt, "order transaction cancelled; pricing again");

@@ -25,8 +25,8 @@ pub async fn add_product(store: &Store, input: NewProduct, currency: &Currency) 
         counters: vec![StockCounter {
             index: 0,
             stock: input.stock,
+            rating: RatingTotals::default(),
         }],
-        rating: RatingTotals::default(),
     };
     Ok(added.to_product())
 }

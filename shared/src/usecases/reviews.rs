@@ -16,11 +16,12 @@ pub async fn create_review(
     input: NewReview,
 ) -> Result<Review, Error> {
     reviews::may_review(caller)?;
-    let author = app
-        .store
-        .get_account(&caller.user_id)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let (author, record) = futures::try_join!(
+        app.store.get_account(&caller.user_id),
+        app.store.product_record(product)
+    )?;
+    let author = author.ok_or(Error::NotFound)?;
+    let record = record.filter(|p| p.for_sale()).ok_or(Error::NotFound)?;
     let review = Review::new(
         caller,
         author.user.name.as_str(),
@@ -28,7 +29,9 @@ pub async fn create_review(
         input,
         Timestamp::now(),
     );
-    app.store.put_review(&review).await?;
+    // The totals go to one counter at random: a popular product's reviews spread.
+    let counter = fastrand::u8(..record.stock_counters.max(1));
+    app.store.put_review(&review, counter).await?;
     Ok(review)
 }
 /// A product's reviews, newest first.

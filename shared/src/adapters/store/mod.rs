@@ -7,14 +7,12 @@
 //! | email → user id (uniqueness) | `EMAIL#<email>` | `EMAIL` |
 //! | login attempts in the current window | `LOGIN#<email>` | `ATTEMPTS` (TTL) |
 //! | product: what it is (listed in the catalogue's indexes) | `PRODUCT#<id>` | `PRODUCT` |
-//! | its rating totals | `PRODUCT#<id>` | `PRODUCT#RATING` |
-//! | its stock counter 0 (price and withdrawal mirrored) | `PRODUCT#<id>` | `PRODUCT#STOCK#0` |
-//! | its stock counter k ≥ 1 | `PRODUCT#<id>#STOCK#<k>` | `STOCK` |
+//! | its counter k (0..16): stock and rating totals (price, withdrawal mirrored) | `PRODUCT#<id>#STOCK#<k>` | `STOCK` |
 //! | order, its lines inside | `ORDER#<id>` | `ORDER` |
 //! | its payment | `ORDER#<id>` | `PAYMENT` |
 //! | its shipment, events inside (shipment id = order id) | `ORDER#<id>` | `SHIPMENT` |
 //! | a product a user has had delivered | `USER#<id>` | `PURCHASED#<product>` |
-//! | a user's review of a product (one, by key) | `PRODUCT#<product>` | `REVIEW#<user>` |
+//! | a user's review of a product (one, by key) | `REVIEW#<product>#<user>` | `REVIEW` |
 //! | idempotency record | `IDEMPOTENCY#<user>#<key>` | `RECORD` (TTL) |
 //!
 //! | index | PK | SK | holds |
@@ -22,7 +20,7 @@
 //! | GSI1 | `CATALOG` | `<created_at>#<id>` | products for sale |
 //! | GSI1 | `USER#<id>` | `ORDER#<created_at>#<id>` | a user's orders |
 //! | GSI2 | `CATEGORY#<c>` | `<created_at>#<id>` | products for sale by category |
-//! | GSI2 | `PENDING#<00..31>` (by order id) | `<expires_at>#<id>` | orders awaiting payment |
+//! | GSI2 | `PENDING#<00..63>` (by order id) | `<expires_at>#<id>` | orders awaiting payment |
 //! | GSI1 | `REVIEWS#<product>` | `<created_at>#<id>` | a product's reviews |
 //! | GSI2 | `REVIEWER#<user>` | `<created_at>#<id>` | a user's reviews |
 
@@ -116,25 +114,16 @@ mod keys {
     }
 
     pub const PRODUCT_SK: &str = "PRODUCT";
-    pub const RATING_SK: &str = "PRODUCT#RATING";
 
     pub fn product(id: &ProductId) -> (String, &'static str) {
         (format!("PRODUCT#{id}"), PRODUCT_SK)
     }
 
-    /// A product's rating totals, beside it.
-    pub fn rating(id: &ProductId) -> (String, &'static str) {
-        (format!("PRODUCT#{id}"), RATING_SK)
-    }
-
-    /// A product's stock counter: counter 0 beside the product (one `Query`
-    /// reads a product with one counter whole), the others in partitions of
-    /// their own, so a hot product's orders spread over several partitions.
-    pub fn stock_counter(id: &ProductId, counter: u8) -> (String, String) {
-        match counter {
-            0 => (format!("PRODUCT#{id}"), "PRODUCT#STOCK#0".to_owned()),
-            k => (format!("PRODUCT#{id}#STOCK#{k}"), "STOCK".to_owned()),
-        }
+    /// A product's counter, in a partition of its own: a hot product's
+    /// orders and reviews spread over its counters' partitions, and its own
+    /// partition is only read.
+    pub fn stock_counter(id: &ProductId, counter: u8) -> (String, &'static str) {
+        (format!("PRODUCT#{id}#STOCK#{counter}"), "STOCK")
     }
 
     pub fn order(id: &OrderId) -> (String, &'static str) {
@@ -153,8 +142,10 @@ mod keys {
         (format!("USER#{user}"), format!("PURCHASED#{product}"))
     }
 
-    pub fn review(product: &ProductId, user: &UserId) -> (String, String) {
-        (format!("PRODUCT#{product}"), format!("REVIEW#{user}"))
+    /// A review in a partition of its own (a product's reviews do not
+    /// crowd its partition); the key allows one per user and product.
+    pub fn review(product: &ProductId, user: &UserId) -> (String, &'static str) {
+        (format!("REVIEW#{product}#{user}"), "REVIEW")
     }
 
     pub fn product_reviews(product: &ProductId) -> String {
@@ -174,7 +165,7 @@ mod keys {
     /// Orders awaiting payment are indexed over this many partitions (by
     /// their id), so that placing and paying orders spreads its index
     /// writes; the expiry sweep reads every shard.
-    pub const PENDING_SHARDS: u32 = 32;
+    pub const PENDING_SHARDS: u32 = 64;
 
     pub fn pending_shard(shard: u32) -> String {
         format!("PENDING#{shard:02}")
@@ -475,5 +466,41 @@ where
 impl From<serde_dynamo::Error> for Error {
     fn from(err: serde_dynamo::Error) -> Self {
         Self::Internal(Box::new(err))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_dynamodb::error::ErrorMetadata;
+    use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+
+    use super::*;
+
+    fn failed(code: &str) -> SdkError<UpdateItemError, ()> {
+        SdkError::service_error(
+            UpdateItemError::generic(ErrorMetadata::builder().code(code).build()),
+            (),
+        )
+    }
+
+    #[test]
+    fn throttling_and_conflicts_are_unavailable_not_internal() {
+        for code in [
+            "ProvisionedThroughputExceededException",
+            "ThrottlingException",
+            "RequestLimitExceeded",
+            "TransactionConflictException",
+        ] {
+            assert!(
+                matches!(Error::from(failed(code)), Error::Unavailable(_)),
+                "{code}"
+            );
+        }
+        assert!(matches!(
+            Error::from(failed("ValidationException")),
+            Error::Internal(_)
+        ));
+        assert!(is_conditional_failure(&failed("ConditionalCheckFailedException")));
+        assert!(!is_conditional_failure(&failed("ThrottlingException")));
     }
 }

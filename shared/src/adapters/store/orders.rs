@@ -10,16 +10,24 @@ use crate::foundation::cursor::Page;
 use crate::foundation::error::Error;
 use crate::foundation::ids::{OrderId, UserId};
 use crate::foundation::secret::Secret;
-use crate::model::orders::{Order, OrderStatus, PricedOrder};
+use crate::model::orders::{Order, OrderStatus, StockTake};
 
+/// An order as stored: the order, and the stock counters its lines took
+/// their units from.
 #[derive(Serialize, Deserialize)]
 struct OrderItem {
     #[serde(flatten)]
     order: Order,
+    #[serde(default)]
+    stock_takes: Vec<StockTake>,
 }
 
 fn order(item: Item) -> Result<Order, Error> {
-    Ok(serde_dynamo::from_item::<_, OrderItem>(item)?.order)
+    let stored: OrderItem = serde_dynamo::from_item(item)?;
+    Ok(Order {
+        stock_takes: stored.stock_takes,
+        ..stored.order
+    })
 }
 
 /// What writing a priced order came to.
@@ -40,10 +48,9 @@ impl Store {
     /// take is a decrement of one stock counter, conditional on the product
     /// being for sale, at the price the order was priced at, with the units
     /// still there; the order is conditional on its id being new.
-    pub async fn place_order(&self, priced: &PricedOrder) -> Result<Placement, Error> {
-        let order = &priced.order;
+    pub async fn place_order(&self, order: &Order) -> Result<Placement, Error> {
         let mut transaction = self.client.transact_write_items();
-        for take in &priced.takes {
+        for take in &order.stock_takes {
             let decrement = Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(key(keys::stock_counter(&take.product_id, take.counter))))
@@ -62,7 +69,13 @@ impl Store {
         let expires_at = order
             .expires_at
             .ok_or_else(|| Error::internal("a new order without an expiry"))?;
-        let mut record = item(keys::order(&order.id), &OrderItem { order: order.clone() })?;
+        let mut record = item(
+            keys::order(&order.id),
+            &OrderItem {
+                order: order.clone(),
+                stock_takes: order.stock_takes.clone(),
+            },
+        )?;
         record.insert(GSI1.partition_key.into(), s(keys::user_orders(&order.user_id)));
         record.insert(
             GSI1.sort_key.into(),
@@ -183,12 +196,13 @@ impl Store {
         self.transact_status_change(current, items).await
     }
 
-    /// Every line of `order` back in stock, one `ADD` each.
+    /// Every unit of `order` back in stock, to the counter it came from
+    /// (one `ADD` per counter taken from).
     pub(super) fn restocks(&self, order: &Order) -> Result<Vec<TransactWriteItem>, Error> {
         order
-            .items
+            .stock_takes
             .iter()
-            .map(|line| self.restock_item(&line.product_id, line.quantity))
+            .map(|take| self.restock_item(&take.product_id, take.counter, take.quantity))
             .collect()
     }
 

@@ -1,9 +1,9 @@
 //! Product items: what a product is (`PRODUCT#<id>` / `PRODUCT`, listed in
-//! the catalogue's indexes), its rating totals (`PRODUCT#<id>` /
-//! `PRODUCT#RATING`) and its stock counters (counter 0 `PRODUCT#<id>` /
-//! `PRODUCT#STOCK#0`, counter k `PRODUCT#<id>#STOCK#<k>` / `STOCK`). Orders
-//! and reviews write only the counters and the rating, never the product
-//! item, so a sale never touches the catalogue's index partitions.
+//! the catalogue's indexes) and its counters, each holding part of its
+//! stock and of its rating totals, each in a partition of its own
+//! (`PRODUCT#<id>#STOCK#<k>` / `STOCK`). Orders and reviews write only the
+//! counters, never the product item, so a sale never touches the
+//! catalogue's index partitions or the product's own partition.
 //!
 //! Deleted products keep their items (orders name them) with `deleted_at`
 //! set, on the product and every counter, and no index keys, so they drop
@@ -11,10 +11,10 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{ConditionCheck, Delete, KeysAndAttributes, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{KeysAndAttributes, Put, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 
-use super::{GSI1, GSI2, Item, PageQuery, Store, built, item, key, keys, n, put, s, update};
+use super::{GSI1, GSI2, Item, PageQuery, Store, item, key, keys, n, put, s, update};
 use crate::foundation::clock::Timestamp;
 use crate::foundation::cursor::Page;
 use crate::foundation::error::{Error, Shortage};
@@ -24,16 +24,19 @@ use crate::foundation::retry::{MAX_ATTEMPTS, backoff};
 use crate::foundation::secret::Secret;
 use crate::model::products::{
     Category, CounterWrite, Product, ProductId, ProductPatch, ProductRecord, ProductState, RatingTotals,
-    StockCounter, plan_stock_change,
+    StockChangeError, StockCounter, plan_stock_change,
 };
 
-/// A stock counter as stored: its units, and the product's price and
-/// withdrawal, which an order's decrement is conditional on.
+/// A counter as stored: its units and rating totals, and the product's
+/// price and withdrawal, which an order's decrement and a review's rating
+/// are conditional on.
 #[derive(Debug, Serialize, Deserialize)]
 struct CounterItem {
     product_id: ProductId,
     counter: u8,
     stock: i64,
+    #[serde(flatten)]
+    rating: RatingTotals,
     price: Money,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     deleted_at: Option<Timestamp>,
@@ -43,7 +46,6 @@ struct CounterItem {
 #[derive(Default)]
 struct Parts {
     record: Option<ProductRecord>,
-    rating: RatingTotals,
     counters: Vec<StockCounter>,
 }
 
@@ -51,12 +53,12 @@ impl Parts {
     fn add(&mut self, item: Item) -> Result<(), Error> {
         match item.get("SK").and_then(|sk| sk.as_s().ok()).map(String::as_str) {
             Some(keys::PRODUCT_SK) => self.record = Some(serde_dynamo::from_item(item)?),
-            Some(keys::RATING_SK) => self.rating = serde_dynamo::from_item(item)?,
             _ => {
                 let counter: CounterItem = serde_dynamo::from_item(item)?;
                 self.counters.push(StockCounter {
                     index: counter.counter,
                     stock: counter.stock,
+                    rating: counter.rating,
                 });
             }
         }
@@ -69,7 +71,6 @@ impl Parts {
         Some(ProductState {
             record: self.record?,
             counters: self.counters,
-            rating: self.rating,
         })
     }
 }
@@ -87,6 +88,7 @@ fn counter_item(record: &ProductRecord, counter: u8, stock: i64) -> Result<Item,
             product_id: record.id.clone(),
             counter,
             stock,
+            rating: RatingTotals::default(),
             price: record.price,
             deleted_at: record.deleted_at,
         },
@@ -124,39 +126,18 @@ impl Store {
             .and_then(|state| state.listed()))
     }
 
-    /// A product as stored, deleted or not, with its counters and rating:
-    /// one `Query` of its own items, plus one `BatchGetItem` of its other
-    /// counters when it has more than one.
+    /// A product as stored, deleted or not, with its counters: one
+    /// `BatchGetItem` of the product and its counter 0, plus one of its
+    /// other counters when it has more than one.
     pub async fn product_state(
         &self,
         id: &ProductId,
         consistent: bool,
     ) -> Result<Option<ProductState>, Error> {
-        let (pk, _) = keys::product(id);
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk AND begins_with(SK, :own)")
-            .expression_attribute_values(":pk", s(pk))
-            .expression_attribute_values(":own", s(keys::PRODUCT_SK))
-            .consistent_read(consistent)
-            .send()
-            .await?;
-        let mut parts = Parts::default();
-        for item in output.items.unwrap_or_default() {
-            parts.add(item)?;
-        }
-        let Some(record) = &parts.record else {
-            return Ok(None);
-        };
-        let others: Vec<Item> = (1..record.stock_counters)
-            .map(|counter| key(keys::stock_counter(id, counter)))
-            .collect();
-        for item in self.batch_get(others, consistent).await? {
-            parts.add(item)?;
-        }
-        Ok(parts.into_state())
+        Ok(self
+            .products_by_id(std::slice::from_ref(id), consistent)
+            .await?
+            .remove(id))
     }
 
     /// Products as stored (deleted ones included) with their counters, by
@@ -284,10 +265,7 @@ impl Store {
             .collect::<Result<_, _>>()?;
         let wanted: Vec<Item> = records
             .iter()
-            .flat_map(|record| {
-                std::iter::once(key(keys::rating(&record.id)))
-                    .chain((0..record.stock_counters).map(|c| key(keys::stock_counter(&record.id, c))))
-            })
+            .flat_map(|record| (0..record.stock_counters).map(|c| key(keys::stock_counter(&record.id, c))))
             .collect();
         let mut parts: HashMap<ProductId, Parts> = HashMap::new();
         for item in self.batch_get(wanted, false).await? {
@@ -324,12 +302,16 @@ impl Store {
                 .filter(|state| state.record.for_sale())
                 .ok_or(Error::NotFound)?;
             let writes = plan_stock_change(&state.counters, patch.stock_delta, patch.stock_counters)
-                .map_err(|available| {
-                    Error::OutOfStock(vec![Shortage {
+                .map_err(|refused| match refused {
+                    StockChangeError::Short { available } => Error::OutOfStock(vec![Shortage {
                         product_id: id.clone(),
                         requested: u32::try_from(-patch.stock_delta).unwrap_or(u32::MAX),
                         available,
-                    }])
+                    }]),
+                    StockChangeError::Shrink { counters } => Error::invalid(
+                        "stock_counters",
+                        format!("may only grow: the product has {counters}"),
+                    ),
                 })?;
             let items = self.patch_items(&state, patch, &writes, now)?;
             match self.transact(items).await? {
@@ -447,17 +429,6 @@ impl Store {
                     .table_name(&self.table)
                     .set_item(Some(counter_item(&priced, counter, stock)?))
                     .condition_expression("attribute_not_exists(PK)"))?,
-                CounterWrite::Remove { counter, from } => {
-                    repriced.retain(|c| *c != counter);
-                    let delete = Delete::builder()
-                        .table_name(&self.table)
-                        .set_key(Some(counter_key(counter)))
-                        .condition_expression("stock = :from")
-                        .expression_attribute_values(":from", n(from));
-                    TransactWriteItem::builder()
-                        .delete(built(delete.build())?)
-                        .build()
-                }
             };
             items.push(item);
         }
@@ -520,41 +491,54 @@ impl Store {
     }
 
     /// The transaction item that returns `units` of a product to its stock
-    /// (counter 0, which every product has).
-    pub(super) fn restock_item(&self, product: &ProductId, units: u32) -> Result<TransactWriteItem, Error> {
+    /// The transaction item that returns `units` of a product to one of its
+    /// counters (counters are never removed, so it is there).
+    pub(super) fn restock_item(
+        &self,
+        product: &ProductId,
+        counter: u8,
+        units: u32,
+    ) -> Result<TransactWriteItem, Error> {
         update(
             Update::builder()
                 .table_name(&self.table)
-                .set_key(Some(key(keys::stock_counter(product, 0))))
+                .set_key(Some(key(keys::stock_counter(product, counter))))
                 .update_expression("ADD stock :q")
                 .condition_expression("attribute_exists(PK)")
                 .expression_attribute_values(":q", n(units)),
         )
     }
 
-    /// The transaction items of a review's rating: the totals added to, and
-    /// a check that the product is for sale.
-    pub(super) fn rating_items(
+    /// The transaction item of a review's rating: added to one counter's
+    /// totals, conditional on the product being for sale.
+    pub(super) fn rating_item(
         &self,
         product: &ProductId,
+        counter: u8,
         rating: u8,
-    ) -> Result<[TransactWriteItem; 2], Error> {
-        let totals = Update::builder()
+    ) -> Result<TransactWriteItem, Error> {
+        update(
+            Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(keys::stock_counter(product, counter))))
+                .update_expression("ADD rating_count :one, rating_sum :rating")
+                .condition_expression("attribute_exists(PK) AND attribute_not_exists(deleted_at)")
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":rating", n(rating)),
+        )
+    }
+
+    /// A product as stored (not its counters), eventually consistent.
+    pub async fn product_record(&self, id: &ProductId) -> Result<Option<ProductRecord>, Error> {
+        Ok(self
+            .client
+            .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(keys::rating(product))))
-            .update_expression("SET product_id = :product ADD rating_count :one, rating_sum :rating")
-            .expression_attribute_values(":product", s(product.to_string()))
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":rating", n(rating));
-        let for_sale = ConditionCheck::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::product(product))))
-            .condition_expression("attribute_exists(PK) AND attribute_not_exists(deleted_at)");
-        Ok([
-            update(totals)?,
-            TransactWriteItem::builder()
-                .condition_check(built(for_sale.build())?)
-                .build(),
-        ])
+            .set_key(Some(key(keys::product(id))))
+            .send()
+            .await?
+            .item
+            .map(serde_dynamo::from_item)
+            .transpose()?)
     }
 }

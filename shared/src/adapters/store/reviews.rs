@@ -11,10 +11,11 @@ use crate::foundation::secret::Secret;
 use crate::model::reviews::{Review, ReviewListing};
 
 impl Store {
-    /// Writes the review, adds it to the product's rating totals, and checks
-    /// the purchase record, in one transaction: a second review of the same
+    /// Writes the review, adds it to the rating totals of the product's
+    /// `counter` (conditional on the product being for sale), and checks the
+    /// purchase record, in one transaction: a second review of the same
     /// product by the same user, even a concurrent one, writes nothing.
-    pub async fn put_review(&self, review: &Review) -> Result<(), Error> {
+    pub async fn put_review(&self, review: &Review, counter: u8) -> Result<(), Error> {
         let mut record = item(keys::review(&review.product_id, &review.user_id), review)?;
         let listed = keys::by_time(review.created_at, &review.id);
         record.insert(
@@ -28,7 +29,7 @@ impl Store {
             .table_name(&self.table)
             .set_item(Some(record))
             .condition_expression("attribute_not_exists(PK)");
-        let [rating, for_sale] = self.rating_items(&review.product_id, review.rating)?;
+        let rating = self.rating_item(&review.product_id, counter, review.rating)?;
         let purchased = ConditionCheck::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::purchase(&review.user_id, &review.product_id))))
@@ -36,7 +37,6 @@ impl Store {
         let items = vec![
             TransactWriteItem::builder().put(built(put.build())?).build(),
             rating,
-            for_sale,
             TransactWriteItem::builder()
                 .condition_check(built(purchased.build())?)
                 .build(),
@@ -45,9 +45,9 @@ impl Store {
             return Ok(());
         };
         let failed = |i: usize| failed.get(i).is_some_and(|code| code == "ConditionalCheckFailed");
-        Err(if failed(2) {
+        Err(if failed(1) {
             Error::NotFound
-        } else if failed(3) {
+        } else if failed(2) {
             Error::NotPurchased
         } else {
             Error::AlreadyReviewed

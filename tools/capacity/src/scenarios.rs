@@ -1,0 +1,659 @@
+//! The two scenarios, driven through the gateway as clients would (retrying
+//! `429` and `503` after `Retry-After`), and the report.
+//!
+//! - *store-wide*: customers order 1–3 lines over a catalogue whose
+//!   popularity is skewed (Zipf, s = 1); of every 20 orders, 12 are paid (2
+//!   of those refunded, 4 delivered and reviewed), 3 cancelled, 3 left to
+//!   expire, and the rest paid and left.
+//! - *flash sale*: one product with `stock` units over `counters` counters,
+//!   `buyers` concurrent orders of one unit; exactly `stock` must succeed.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use shared::BoxError;
+use shared::adapters::payments::webhook;
+use shared::foundation::secret::Secret;
+
+use crate::meter::{Usage, Use};
+
+#[derive(clap::Args)]
+pub struct Settings {
+    /// The gateway.
+    #[arg(long, env = "SHOP_API_URL")]
+    api: String,
+    /// The metering proxy.
+    #[arg(long, env = "CAPACITY_METER_URL")]
+    meter: String,
+    #[arg(long, env = "PAYMENT_WEBHOOK_SECRET")]
+    webhook_secret: String,
+    #[arg(long, env = "ORDER_TTL_SECONDS")]
+    order_ttl_secs: u64,
+    #[arg(long, env = "CAPACITY_ADMIN_EMAIL")]
+    admin_email: String,
+    #[arg(long, env = "CAPACITY_ADMIN_PASSWORD")]
+    admin_password: String,
+    #[arg(long, default_value_t = 120)]
+    products: usize,
+    #[arg(long, default_value_t = 6)]
+    categories: usize,
+    #[arg(long, default_value_t = 160)]
+    customers: usize,
+    #[arg(long, default_value_t = 320)]
+    orders: usize,
+    /// The best sellers (by popularity rank) spread over `hot_counters`
+    /// counters before the store-wide run, as a shop does before a launch.
+    #[arg(long, default_value_t = 12)]
+    hot_products: usize,
+    #[arg(long, default_value_t = 16)]
+    hot_counters: u8,
+    /// Orders in flight at once in the store-wide scenario.
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    #[arg(long, default_value_t = 200)]
+    flash_stock: i64,
+    #[arg(long, default_value_t = 8)]
+    flash_counters: u8,
+    #[arg(long, default_value_t = 300)]
+    flash_buyers: usize,
+    /// Which scenarios to run.
+    #[arg(long, value_delimiter = ',', default_value = "store-wide,flash-sale")]
+    scenarios: Vec<String>,
+    /// Where the report is written (Markdown) besides the terminal.
+    #[arg(long, default_value = ".local/capacity.md")]
+    out: String,
+}
+
+#[derive(Clone)]
+struct Client {
+    http: reqwest::Client,
+    api: String,
+}
+
+struct Reply {
+    status: StatusCode,
+    body: Value,
+}
+
+impl Client {
+    /// A request, retried (at most 30 times) while the answer is `429` or
+    /// `503`, after its `Retry-After`.
+    async fn send(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+        for _ in 0..30 {
+            let mut request = self.http.request(method.clone(), format!("{}{path}", self.api));
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            if let Some(body) = &body {
+                request = request.json(body);
+            }
+            let response = match request.send().await {
+                Ok(response) => response,
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    continue;
+                }
+            };
+            let status = response.status();
+            let wait = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(1);
+            let body = response.json().await.unwrap_or(Value::Null);
+            if matches!(
+                status,
+                StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+            ) {
+                tokio::time::sleep(Duration::from_millis(wait * 1000 + fastrand::u64(0..500))).await;
+                continue;
+            }
+            return Reply { status, body };
+        }
+        Reply {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            body: Value::Null,
+        }
+    }
+
+    async fn expect(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Result<Value, BoxError> {
+        let reply = self.send(method.clone(), path, token, body).await;
+        if !reply.status.is_success() {
+            return Err(format!("{method} {path}: {} {}", reply.status, reply.body).into());
+        }
+        Ok(reply.body)
+    }
+}
+
+struct Meter {
+    http: reqwest::Client,
+    url: String,
+}
+
+impl Meter {
+    async fn reset(&self) -> Result<(), BoxError> {
+        self.http
+            .post(format!("{}/_meter/reset", self.url))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    async fn read(&self) -> Result<Usage, BoxError> {
+        Ok(self
+            .http
+            .get(format!("{}/_meter", self.url))
+            .send()
+            .await?
+            .json()
+            .await?)
+    }
+}
+
+/// Zipf (s = 1) popularity over `n` items: index i is chosen with weight 1/(i+1).
+struct Zipf(Vec<f64>);
+
+impl Zipf {
+    fn new(n: usize) -> Self {
+        let mut total = 0.0;
+        Self(
+            (0..n)
+                .map(|i| {
+                    total += 1.0 / (i as f64 + 1.0);
+                    total
+                })
+                .collect(),
+        )
+    }
+
+    fn pick(&self) -> usize {
+        let total = self.0.last().copied().unwrap_or(1.0);
+        let x = fastrand::f64() * total;
+        self.0
+            .partition_point(|&c| c < x)
+            .min(self.0.len().saturating_sub(1))
+    }
+}
+
+pub async fn run(settings: Settings) -> Result<(), BoxError> {
+    let client = Client {
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()?,
+        api: settings.api.clone(),
+    };
+    let meter = Meter {
+        http: reqwest::Client::new(),
+        url: settings.meter.clone(),
+    };
+    let admin = login(&client, &settings.admin_email, &settings.admin_password).await?;
+    eprintln!("capacity: registering {} customers", settings.customers);
+    let customers: Vec<String> = futures::stream::iter(0..settings.customers)
+        .map(|_| customer(&client))
+        .buffer_unordered(4)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+
+    let mut report = String::from("# Capacity report\n\n");
+    if settings.scenarios.iter().any(|s| s == "store-wide") {
+        report += &store_wide(&settings, &client, &meter, &admin, &customers).await?;
+    }
+    if settings.scenarios.iter().any(|s| s == "flash-sale") {
+        report += &flash_sale(&settings, &client, &meter, &admin, &customers).await?;
+    }
+    println!("{report}");
+    if let Some(dir) = std::path::Path::new(&settings.out).parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&settings.out, &report)?;
+    eprintln!("capacity: report written to {}", settings.out);
+    Ok(())
+}
+
+async fn login(client: &Client, email: &str, password: &str) -> Result<String, BoxError> {
+    let session = client
+        .expect(
+            Method::POST,
+            "/auth/login",
+            None,
+            Some(json!({"email": email, "password": password})),
+        )
+        .await?;
+    Ok(session["access_token"].as_str().ok_or("no token")?.to_owned())
+}
+
+async fn customer(client: &Client) -> Result<String, BoxError> {
+    let email = format!("buyer-{}@example.com", uuid::Uuid::now_v7().simple());
+    let password = "capacity scenario password";
+    client
+        .expect(
+            Method::POST,
+            "/auth/register",
+            None,
+            Some(json!({"email": email, "password": password, "name": "Buyer"})),
+        )
+        .await?;
+    login(client, &email, password).await
+}
+
+fn address() -> Value {
+    json!({"name": "Ann", "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"})
+}
+
+async fn add_product(client: &Client, admin: &str, category: &str, stock: i64) -> Result<String, BoxError> {
+    let product = client
+        .expect(
+            Method::POST,
+            "/products",
+            Some(admin),
+            Some(json!({
+                "name": format!("{category} thing"),
+                "description": "A thing of the capacity scenario, described in a sentence or two as a shop would.",
+                "category": category,
+                "price": fastrand::i64(500..5_000),
+                "stock": stock,
+            })),
+        )
+        .await?;
+    Ok(product["id"].as_str().ok_or("no id")?.to_owned())
+}
+
+/// Places an order; `None` when the shop said no (`409`).
+async fn order(client: &Client, token: &str, lines: &[(&str, u32)]) -> Result<Option<Value>, BoxError> {
+    let items: Vec<Value> = lines
+        .iter()
+        .map(|(id, quantity)| json!({"product_id": id, "quantity": quantity}))
+        .collect();
+    let reply = client
+        .send(
+            Method::POST,
+            "/orders",
+            Some(token),
+            Some(json!({"items": items, "shipping_address": address()})),
+        )
+        .await;
+    match reply.status {
+        StatusCode::CREATED => Ok(Some(reply.body)),
+        StatusCode::CONFLICT => Ok(None),
+        other => Err(format!("POST /orders: {other} {}", reply.body).into()),
+    }
+}
+
+async fn pay(client: &Client, token: &str, secret: &Secret, order: &Value) -> Result<(), BoxError> {
+    let id = order["id"].as_str().ok_or("no id")?;
+    let payment = client
+        .expect(Method::POST, &format!("/orders/{id}/payment"), Some(token), None)
+        .await?;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let event = json!({
+        "id": format!("evt_capacity_{}", uuid::Uuid::now_v7().simple()),
+        "object": "event",
+        "type": "payment_intent.succeeded",
+        "created": now,
+        "data": {"object": {
+            "id": payment["provider_payment_id"],
+            "object": "payment_intent",
+            "amount_received": order["total"],
+            "currency": order["currency"].as_str().unwrap_or("usd").to_ascii_lowercase(),
+            "metadata": {"order_id": id},
+        }},
+    });
+    let body = serde_json::to_vec(&event)?;
+    for _ in 0..30 {
+        let response = client
+            .http
+            .post(format!("{}/payments/webhook", client.api))
+            .header("content-type", "application/json")
+            .header("stripe-signature", webhook::sign(secret, now, &body))
+            .body(body.clone())
+            .send()
+            .await?;
+        if response.status().is_success() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    Err("the webhook kept failing".into())
+}
+
+/// Waits for the shipping worker, marks the order delivered, reviews its
+/// first product.
+async fn deliver_and_review(
+    client: &Client,
+    token: &str,
+    admin: &str,
+    order: &Value,
+) -> Result<(), BoxError> {
+    let id = order["id"].as_str().ok_or("no id")?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let shipment = loop {
+        let reply = client
+            .send(Method::GET, &format!("/orders/{id}/shipment"), Some(token), None)
+            .await;
+        if reply.status == StatusCode::OK {
+            break reply.body;
+        }
+        if Instant::now() > deadline {
+            return Err(format!("order {id} was never shipped").into());
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let shipment_id = shipment["id"].as_str().ok_or("no shipment id")?;
+    client
+        .expect(
+            Method::POST,
+            &format!("/shipments/{shipment_id}/events"),
+            Some(admin),
+            Some(json!({"status": "DELIVERED"})),
+        )
+        .await?;
+    let product = order["items"][0]["product_id"].as_str().ok_or("no line")?;
+    let review = client
+        .send(
+            Method::POST,
+            &format!("/products/{product}/reviews"),
+            Some(token),
+            Some(json!({"rating": fastrand::u8(1..=5), "body": "As described."})),
+        )
+        .await;
+    // A customer who bought a popular product twice reviews it once.
+    match review.status {
+        StatusCode::CREATED | StatusCode::CONFLICT => Ok(()),
+        other => Err(format!("review: {other} {}", review.body).into()),
+    }
+}
+
+/// Spreads a product's stock over `counters` counters; a shop without
+/// counters (`400`: an older build, measured for comparison) keeps one.
+async fn spread(client: &Client, admin: &str, product: &str, counters: u8) -> Result<(), BoxError> {
+    let reply = client
+        .send(
+            Method::PATCH,
+            &format!("/products/{product}"),
+            Some(admin),
+            Some(json!({"stock_counters": counters})),
+        )
+        .await;
+    match reply.status {
+        StatusCode::OK => Ok(()),
+        StatusCode::BAD_REQUEST => {
+            eprintln!("capacity: this build has no stock counters; the product keeps one");
+            Ok(())
+        }
+        other => Err(format!("spreading {product}: {other} {}", reply.body).into()),
+    }
+}
+
+/// An admin's refund; a shipment that got in between (`409`) is refunded
+/// from where it is now.
+async fn refund(client: &Client, admin: &str, id: &str) -> Result<(), BoxError> {
+    for _ in 0..3 {
+        let reply = client
+            .send(Method::POST, &format!("/orders/{id}/refund"), Some(admin), None)
+            .await;
+        if reply.status.is_success() {
+            return Ok(());
+        }
+        if reply.status != StatusCode::CONFLICT {
+            return Err(format!("refund of {id}: {} {}", reply.status, reply.body).into());
+        }
+    }
+    Err(format!("refund of {id} kept conflicting").into())
+}
+
+async fn store_wide(
+    settings: &Settings,
+    client: &Client,
+    meter: &Meter,
+    admin: &str,
+    customers: &[String],
+) -> Result<String, BoxError> {
+    eprintln!("capacity: store-wide: adding {} products", settings.products);
+    let categories: Vec<String> = (0..settings.categories).map(|i| format!("cap-{i}")).collect();
+    let products: Vec<String> = futures::stream::iter(0..settings.products)
+        .map(|i| add_product(client, admin, &categories[i % categories.len()], 10_000))
+        .buffer_unordered(4)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+    for hot in products.iter().take(settings.hot_products) {
+        spread(client, admin, hot, settings.hot_counters).await?;
+    }
+    let zipf = Zipf::new(products.len());
+    let secret = Secret::new(settings.webhook_secret.clone());
+    meter.reset().await?;
+    eprintln!(
+        "capacity: store-wide: {} orders, {} at a time",
+        settings.orders, settings.concurrency
+    );
+    let started = Instant::now();
+    let outcomes = futures::stream::iter(0..settings.orders)
+        .map(|i| {
+            let (zipf, products, secret) = (&zipf, &products, &secret);
+            async move {
+                let token = &customers[i % customers.len()];
+                let mut chosen: Vec<usize> = Vec::new();
+                while chosen.len() < 1 + i % 3 {
+                    let pick = zipf.pick();
+                    if !chosen.contains(&pick) {
+                        chosen.push(pick);
+                    }
+                }
+                let lines: Vec<(&str, u32)> = chosen.iter().map(|&p| (products[p].as_str(), 1)).collect();
+                let Some(placed) = order(client, token, &lines).await? else {
+                    return Ok::<_, BoxError>(false);
+                };
+                let id = placed["id"].as_str().ok_or("no id")?.to_owned();
+                match i % 20 {
+                    0..=11 | 18 | 19 => {
+                        pay(client, token, secret, &placed).await?;
+                        match i % 20 {
+                            0 | 1 => refund(client, admin, &id).await?,
+                            2..=5 => deliver_and_review(client, token, admin, &placed).await?,
+                            _ => {}
+                        }
+                    }
+                    12..=14 => {
+                        client
+                            .expect(Method::POST, &format!("/orders/{id}/cancel"), Some(token), None)
+                            .await?;
+                    }
+                    _ => {} // left to expire
+                }
+                Ok(true)
+            }
+        })
+        .buffer_unordered(settings.concurrency)
+        .collect::<Vec<_>>()
+        .await;
+    let mut placed = 0;
+    for outcome in outcomes {
+        placed += usize::from(outcome?);
+    }
+    let elapsed = started.elapsed();
+    let settle = Duration::from_secs(settings.order_ttl_secs + 8);
+    eprintln!("capacity: store-wide: {placed} orders in {elapsed:?}; settling {settle:?} (expiry, workers)");
+    tokio::time::sleep(settle).await;
+    let usage = meter.read().await?;
+    let mut section = format!(
+        "## Store-wide\n\n{placed} orders of 1–3 lines by {} customers over {} products in {} categories \
+         (Zipf popularity, the {} best sellers over {} counters each); of every 20: 12 paid (2 refunded, 4 \
+         delivered and reviewed), 3 cancelled, 3 expired, 2 paid and left.\n\n",
+        customers.len(),
+        products.len(),
+        categories.len(),
+        settings.hot_products,
+        settings.hot_counters
+    );
+    section += &partitions(&usage, placed as f64, "order");
+
+    // Reads: listings and product pages, each metered alone.
+    let popular = &products[0];
+    let reads: [(&str, String); 3] = [
+        (
+            "catalogue listing (`GET /products?limit=20`)",
+            "/products?limit=20".into(),
+        ),
+        (
+            "category listing (`GET /products?category=…&limit=20`)",
+            format!("/products?category={}&limit=20", categories[0]),
+        ),
+        (
+            "product page (`GET /products/{id}`, the most popular)",
+            format!("/products/{popular}"),
+        ),
+    ];
+    section += "\nReads, 40 of each, metered alone:\n\n| request | hottest partition | RCU per request | ceiling (requests/s) |\n| --- | --- | --- | --- |\n";
+    for (name, path) in reads {
+        meter.reset().await?;
+        for _ in 0..40 {
+            client.expect(Method::GET, &path, None, None).await?;
+        }
+        let usage = meter.read().await?;
+        if let Some((partition, used)) = hottest(&usage, |u| u.rcu) {
+            let per = used.rcu / 40.0;
+            section += &format!(
+                "| {name} | `{}` | {per:.2} | {:.0} |\n",
+                short(&partition),
+                3000.0 / per
+            );
+        }
+    }
+    section += "\n";
+    Ok(section)
+}
+
+async fn flash_sale(
+    settings: &Settings,
+    client: &Client,
+    meter: &Meter,
+    admin: &str,
+    customers: &[String],
+) -> Result<String, BoxError> {
+    let product = add_product(client, admin, "flash", settings.flash_stock).await?;
+    spread(client, admin, &product, settings.flash_counters).await?;
+    meter.reset().await?;
+    eprintln!(
+        "capacity: flash sale: {} buyers at once for {} units over {} counters",
+        settings.flash_buyers, settings.flash_stock, settings.flash_counters
+    );
+    let started = Instant::now();
+    let attempts = (0..settings.flash_buyers).map(|i| {
+        let product = product.as_str();
+        async move { order(client, &customers[i % customers.len()], &[(product, 1)]).await }
+    });
+    let mut placed = 0;
+    let mut refused = 0;
+    for outcome in futures::future::join_all(attempts).await {
+        match outcome? {
+            Some(_) => placed += 1,
+            None => refused += 1,
+        }
+    }
+    let elapsed = started.elapsed();
+    let usage = meter.read().await?;
+    let left = client
+        .expect(Method::GET, &format!("/products/{product}"), None, None)
+        .await?["stock"]
+        .as_i64()
+        .unwrap_or(-1);
+    let expected = settings.flash_stock.min(settings.flash_buyers as i64);
+    let exact = placed == expected && left == settings.flash_stock - placed;
+    eprintln!("capacity: flash sale: {placed} placed, {refused} refused in {elapsed:?}; stock left {left}");
+    let mut section = format!(
+        "## Flash sale\n\n{} buyers at once, one unit each, of one product with {} units over {} stock \
+         counters: {placed} orders placed, {refused} `OUT_OF_STOCK`, stock left {left} ({}).\n\n",
+        settings.flash_buyers,
+        settings.flash_stock,
+        settings.flash_counters,
+        if exact { "exact" } else { "NOT EXACT" }
+    );
+    section += &partitions(&usage, placed as f64, "order");
+    if !exact {
+        return Err(format!("the flash sale was not exact: {section}").into());
+    }
+    Ok(section)
+}
+
+/// UUIDs shortened, so partitions read as their kind.
+fn short(partition: &str) -> String {
+    partition
+        .split('#')
+        .map(|part| {
+            if part.len() == 36 && part.chars().filter(|c| *c == '-').count() == 4 {
+                format!("{}…", &part[..8])
+            } else {
+                part.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("#")
+}
+
+fn hottest(usage: &Usage, by: impl Fn(&Use) -> f64) -> Option<(String, Use)> {
+    usage
+        .iter()
+        .max_by(|a, b| by(a.1).total_cmp(&by(b.1)))
+        .map(|(p, u)| (p.clone(), *u))
+}
+
+/// The top partitions by WCU and by RCU per `unit`, with the rate of units
+/// each allows under the per-partition limits.
+fn partitions(usage: &Usage, units: f64, unit: &str) -> String {
+    let mut out = String::new();
+    let total: Use = usage.values().fold(Use::default(), |a, u| Use {
+        wcu: a.wcu + u.wcu,
+        rcu: a.rcu + u.rcu,
+    });
+    out += &format!(
+        "All partitions: {:.1} WCU and {:.1} RCU per {unit}.\n\n",
+        total.wcu / units,
+        total.rcu / units
+    );
+    for (what, limit, by) in [
+        ("WCU", 1000.0, (|u: &Use| u.wcu) as fn(&Use) -> f64),
+        ("RCU", 3000.0, |u: &Use| u.rcu),
+    ] {
+        let mut ranked: Vec<(&String, &Use)> = usage.iter().filter(|(_, u)| by(u) > 0.0).collect();
+        ranked.sort_by(|a, b| by(b.1).total_cmp(&by(a.1)));
+        out += &format!(
+            "| partition (top 5 by {what}) | {what} per {unit} | ceiling ({unit}s/s at {limit:.0} {what}/s) |\n| --- | --- | --- |\n"
+        );
+        for (partition, used) in ranked.iter().take(5) {
+            let per = by(used) / units;
+            out += &format!("| `{}` | {per:.3} | {:.0} |\n", short(partition), limit / per);
+        }
+        out += "\n";
+    }
+    // The ceiling is set by the hottest partition of either kind.
+    let ceiling = usage
+        .values()
+        .flat_map(|u| [u.wcu / units / 1000.0, u.rcu / units / 3000.0])
+        .fold(0.0_f64, f64::max);
+    if ceiling > 0.0 {
+        out += &format!("Implied ceiling: **{:.0} {unit}s/s**.\n\n", 1.0 / ceiling);
+    }
+    let by_kind = usage
+        .iter()
+        .fold(BTreeMap::<String, usize>::new(), |mut kinds, (p, _)| {
+            *kinds
+                .entry(p.split(' ').next().unwrap_or("?").to_owned())
+                .or_default() += 1;
+            kinds
+        });
+    out += &format!("Partitions touched: {by_kind:?}.\n\n");
+    out
+}
