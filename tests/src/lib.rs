@@ -438,6 +438,7 @@ pub mod fixtures {
     use super::TestApp;
     use serde_json::{Value, json};
     use shared::entry::worker::process_batch;
+    use shared::foundation::clock::Deadline;
     use shared::foundation::input::parse_document;
     use shared::model::auth::{Admin, Principal, Role};
     use shared::model::messages::Message;
@@ -595,7 +596,13 @@ pub mod fixtures {
                 record.body = message.body.clone();
                 event.records.push(record);
             }
-            let response = process_batch(&self.app, event, handler).await;
+            let response = process_batch(
+                &self.app,
+                event,
+                Deadline::after(std::time::Duration::from_secs(60)),
+                handler,
+            )
+            .await;
             let failed: Vec<&str> = response
                 .batch_item_failures
                 .iter()

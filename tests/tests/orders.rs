@@ -454,3 +454,70 @@ async fn customers_may_not_manage_the_catalogue_and_admins_may_not_order() {
     let result = t.order(admin().principal(), &[(&product, 1)]).await;
     assert!(matches!(result, Err(Error::Forbidden)), "{result:?}");
 }
+
+#[tokio::test]
+async fn a_retry_of_a_placed_order_answers_the_order_not_out_of_stock() {
+    let t = TestApp::spawn().await;
+    let product = t.product("last", 1_000, 2).await;
+    let buyer = customer();
+    let id = OrderId::new();
+    let input = || {
+        parse_document(
+            json!({"items": [{"product_id": product.id.to_string(), "quantity": 2}],
+            "shipping_address": shop_tests::fixtures::address()}),
+        )
+        .expect("valid")
+    };
+    let first = orders::place_order(&t.app, &buyer, input(), id.clone())
+        .await
+        .expect("placed");
+    // The answer was lost; the retry (same order id) finds no stock left:
+    // the stock it took itself.
+    let again = orders::place_order(&t.app, &buyer, input(), id.clone())
+        .await
+        .expect("the order it placed");
+    assert_eq!(again, first);
+    assert_eq!(t.stock(&product).await, 0);
+    // Someone else's order id does not count.
+    assert!(matches!(
+        orders::place_order(&t.app, &customer(), input(), id).await,
+        Err(Error::OutOfStock(_))
+    ));
+}
+
+#[tokio::test]
+async fn listings_follow_a_query_page_cut_at_one_megabyte() {
+    let t = TestApp::spawn().await;
+    let buyer = customer();
+    let mut lines = Vec::new();
+    for i in 0..50 {
+        let input = parse_document(json!({
+            "name": format!("{i:03} {}", "a long product name ".repeat(9)),
+            "category": "bulky", "price": 100, "stock": 1_000
+        }))
+        .expect("valid");
+        lines.push(
+            products::create_product(&t.app, &admin(), input)
+                .await
+                .expect("created"),
+        );
+    }
+    let lines: Vec<_> = lines.iter().map(|p| (p, 1)).collect();
+    for _ in 0..70 {
+        t.order(&buyer, &lines).await.expect("placed");
+    }
+    // 70 orders of 50 long lines are more than one 1 MB query page.
+    let page = orders::list_orders(&t.app, &buyer, 100, None)
+        .await
+        .expect("listed");
+    assert_eq!(page.items.len(), 70, "none lost at the 1 MB boundary");
+    assert_eq!(page.next_cursor, None);
+    let first = orders::list_orders(&t.app, &buyer, 60, None)
+        .await
+        .expect("listed");
+    assert_eq!(first.items.len(), 60);
+    let rest = orders::list_orders(&t.app, &buyer, 60, first.next_cursor.as_deref())
+        .await
+        .expect("listed");
+    assert_eq!(rest.items.len(), 10);
+}

@@ -5,6 +5,7 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use serde_json::json;
 use shared::Error;
 use shared::entry::worker::process_batch;
+use shared::foundation::clock::Deadline;
 use shared::foundation::input::parse_document;
 use shared::model::auth::Principal;
 use shared::model::messages::{Message, RefundRequested};
@@ -44,7 +45,13 @@ fn failures(response: &SqsBatchResponse) -> Vec<String> {
 }
 
 async fn run(t: &TestApp, event: SqsEvent) -> SqsBatchResponse {
-    process_batch(&t.app, event, shipping::handle_message).await
+    process_batch(
+        &t.app,
+        event,
+        Deadline::after(std::time::Duration::from_secs(60)),
+        shipping::handle_message,
+    )
+    .await
 }
 
 #[tokio::test]
@@ -327,4 +334,64 @@ async fn tracking_events_lead_to_delivery_and_a_purchase_record() {
         ),
         "not another customer's"
     );
+}
+
+#[tokio::test]
+async fn a_worker_out_of_time_starts_nothing_and_reports_every_record_back() {
+    let t = TestApp::spawn().await;
+    let buyer = customer();
+    let order = paid_order(&t, &buyer).await;
+    let sent = t.drain(&t.queue("shipping").url).await;
+    let body = sent[0].0.body.clone().expect("body");
+    let late = process_batch(
+        &t.app,
+        batch(vec![record("a", &body), record("b", &body)]),
+        Deadline::after(std::time::Duration::from_secs(5)),
+        shipping::handle_message,
+    )
+    .await;
+    assert_eq!(
+        failures(&late),
+        ["a", "b"],
+        "both come back after the visibility timeout"
+    );
+    assert_eq!(
+        orders::get_order(&t.app, &buyer, &order.id)
+            .await
+            .expect("read")
+            .status,
+        OrderStatus::Paid,
+        "not shipped by a worker that had no time"
+    );
+}
+
+#[tokio::test]
+async fn tracking_events_are_capped_and_delivery_always_fits() {
+    let t = TestApp::spawn().await;
+    let buyer = customer();
+    let order = paid_order(&t, &buyer).await;
+    let sent = t.drain(&t.queue("shipping").url).await;
+    let body = sent[0].0.body.clone().expect("body");
+    assert!(
+        run(&t, batch(vec![record("a", &body)]))
+            .await
+            .batch_item_failures
+            .is_empty()
+    );
+    let shipment = ShipmentId::for_order(&order.id);
+    let event = |status: &str| parse_document(json!({"status": status, "location": "Depot"})).expect("valid");
+    for _ in 1..shared::model::shipping::MAX_EVENTS {
+        shipping::add_event(&t.app, &admin(), &shipment, event("IN_TRANSIT"))
+            .await
+            .expect("recorded");
+    }
+    assert!(matches!(
+        shipping::add_event(&t.app, &admin(), &shipment, event("IN_TRANSIT")).await,
+        Err(Error::TooManyEvents(100))
+    ));
+    let delivered = shipping::add_event(&t.app, &admin(), &shipment, event("DELIVERED"))
+        .await
+        .expect("delivery always fits");
+    assert_eq!(delivered.events.len(), 101);
+    assert_eq!(delivered.status, ShipmentStatus::Delivered);
 }

@@ -18,7 +18,8 @@ pub struct QueueSpec {
     pub url_env: &'static str,
     /// The SAM logical id in `template.yaml`.
     pub logical_id: &'static str,
-    /// How long a received message stays invisible: above the worker's timeout.
+    /// How long a received message stays invisible: six times the worker's
+    /// timeout (20 s), as AWS asks of an event source mapping.
     pub visibility_timeout_secs: u32,
     /// Receives before a message moves to the DLQ.
     pub max_receive_count: u32,
@@ -33,14 +34,14 @@ pub const QUEUES: [QueueSpec; 2] = [
         name: "shipping",
         url_env: "SHIPPING_QUEUE_URL",
         logical_id: "ShippingQueue",
-        visibility_timeout_secs: 60,
+        visibility_timeout_secs: 120,
         max_receive_count: 5,
     },
     QueueSpec {
         name: "refunds",
         url_env: "REFUNDS_QUEUE_URL",
         logical_id: "RefundsQueue",
-        visibility_timeout_secs: 60,
+        visibility_timeout_secs: 120,
         max_receive_count: 5,
     },
 ];

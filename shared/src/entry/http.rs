@@ -256,6 +256,7 @@ pub fn code(err: &Error) -> &'static str {
         Error::InvalidSignature => "INVALID_SIGNATURE",
         Error::NotPurchased => "NOT_PURCHASED",
         Error::AlreadyReviewed => "ALREADY_REVIEWED",
+        Error::TooManyEvents(_) => "TOO_MANY_EVENTS",
         Error::Unavailable(_) => "SERVICE_UNAVAILABLE",
         Error::Internal(_) => "INTERNAL",
     }
@@ -281,6 +282,7 @@ pub fn problem(err: &Error) -> Response {
         Error::InvalidSignature => (StatusCode::BAD_REQUEST, "Invalid signature"),
         Error::NotPurchased => (StatusCode::FORBIDDEN, "Not purchased"),
         Error::AlreadyReviewed => (StatusCode::CONFLICT, "Already reviewed"),
+        Error::TooManyEvents(_) => (StatusCode::CONFLICT, "Too many tracking events"),
         Error::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "Service unavailable"),
         Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "Internal error"),
     };

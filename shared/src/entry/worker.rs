@@ -65,18 +65,31 @@ where
     runtime::start(|app| {
         lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
             let handler = std::sync::Arc::clone(&handler);
+            let deadline = Deadline::at_epoch_millis(event.context.deadline, LOCAL_BUDGET);
             async move {
                 Ok::<_, lambda_runtime::Error>(
-                    process_batch(app, event.payload, |app, m| handler(app, m)).await,
+                    process_batch(app, event.payload, deadline, |app, m| handler(app, m)).await,
                 )
             }
         }))
     })
 }
 
+/// A record is not started with less time than this left: the longest one
+/// record may take (a provider call times out at 8 s).
+pub const RECORD_BUDGET: std::time::Duration = std::time::Duration::from_secs(9);
+
 /// One batch, record by record (the body of [`run_sqs`], public so that
-/// tests can drive a worker with real SQS batches).
-pub async fn process_batch<'a, F, Fut, R>(app: &'a App, batch: SqsEvent, handler: F) -> SqsBatchResponse
+/// tests can drive a worker with real SQS batches). Records that there is
+/// no time left to start before `deadline` are reported as failures without
+/// being tried: they come back after the visibility timeout, rather than
+/// being lost with an invocation that timed out.
+pub async fn process_batch<'a, F, Fut, R>(
+    app: &'a App,
+    batch: SqsEvent,
+    deadline: Deadline,
+    handler: F,
+) -> SqsBatchResponse
 where
     F: Fn(&'a App, Message) -> Fut,
     Fut: Future<Output = Result<R, Error>>,
@@ -85,6 +98,13 @@ where
     let mut response = SqsBatchResponse::default();
     for record in batch.records {
         let id = record.message_id.clone().unwrap_or_default();
+        if deadline.remaining() < RECORD_BUDGET {
+            tracing::warn!(message_id = %id, "no time left to start this message; it will come back");
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = id;
+            response.batch_item_failures.push(failure);
+            continue;
+        }
         let outcome = match record.body.as_deref().map(Message::parse) {
             None => Err("a record without a body".to_owned()),
             Some(Err(reason)) => Err(reason),

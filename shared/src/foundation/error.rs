@@ -59,6 +59,8 @@ pub enum Error {
     NotPurchased,
     #[error("you have reviewed this product already")]
     AlreadyReviewed,
+    #[error("the shipment has as many tracking events as it may hold ({0})")]
+    TooManyEvents(usize),
     #[error("the webhook signature or timestamp does not verify")]
     InvalidSignature,
     /// A dependency (the payment provider, a queue) failed in a way worth

@@ -96,6 +96,10 @@ impl Shipment {
     }
 }
 
+/// The most tracking events a shipment holds (its item stays far below
+/// DynamoDB's 400 KB: an event is at most about 800 bytes).
+pub const MAX_EVENTS: usize = 100;
+
 /// A label bought from a carrier.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Label {

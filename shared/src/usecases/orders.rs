@@ -64,7 +64,19 @@ pub async fn place_order(
             ttl_secs: app.config.order_ttl_secs,
             spread: fastrand::u64(..),
         };
-        let order = orders::price_order(&input, &catalogue, terms)?;
+        let order = match orders::price_order(&input, &catalogue, terms) {
+            Ok(order) => order,
+            // A retry of a request whose first attempt placed the order (its
+            // answer lost, its idempotency claim taken over) finds the stock
+            // it took itself: the order it placed is the answer.
+            Err(refused @ (Error::OutOfStock(_) | Error::ProductUnavailable(_))) => {
+                return match app.store.get_order(&id).await? {
+                    Some(placed) if placed.user_id == caller.user_id => Ok(placed),
+                    _ => Err(refused),
+                };
+            }
+            Err(other) => return Err(other),
+        };
         match app.store.place_order(&order).await? {
             Placement::Placed => return Ok(order),
             Placement::Exists => return app.store.get_order(&id).await?.ok_or(Error::NotFound),

@@ -9,7 +9,9 @@ use crate::foundation::error::Error;
 use crate::model::auth::{Admin, Principal};
 use crate::model::messages::{Message, PaymentConfirmed};
 use crate::model::orders::{Event, OrderId, OrderStatus, next_status, transition};
-use crate::model::shipping::{NewShipmentEvent, Shipment, ShipmentEvent, ShipmentId, ShipmentStatus};
+use crate::model::shipping::{
+    MAX_EVENTS, NewShipmentEvent, Shipment, ShipmentEvent, ShipmentId, ShipmentStatus,
+};
 use crate::usecases::orders::get_order;
 
 /// What the shipping worker did with one message.
@@ -80,6 +82,9 @@ pub async fn add_event(
         .ok_or(Error::NotFound)?;
     if shipment.status == ShipmentStatus::Delivered {
         return Err(Error::InvalidState(order.status));
+    }
+    if input.status != ShipmentStatus::Delivered && shipment.events.len() >= MAX_EVENTS {
+        return Err(Error::TooManyEvents(MAX_EVENTS));
     }
     let now = Timestamp::now();
     let event = ShipmentEvent {

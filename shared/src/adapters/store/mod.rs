@@ -230,7 +230,6 @@ impl Store {
             .table_name(&self.table)
             .index_name(q.gsi.name)
             .scan_index_forward(false)
-            .limit(i32::try_from(q.limit + 1).unwrap_or(i32::MAX))
             .expression_attribute_names("#pk", q.gsi.partition_key)
             .expression_attribute_values(":pk", s(q.partition.clone()));
         request = match q.sort_prefix {
@@ -240,16 +239,33 @@ impl Store {
                 .expression_attribute_values(":prefix", s(prefix)),
             None => request.key_condition_expression("#pk = :pk"),
         };
+        let mut start = None;
         if let Some(cursor) = q.cursor {
             let key = cursor::decode(secret, &q.scope, cursor)?;
             // The tag binds the cursor to this listing; check the key anyway.
             if key.get(q.gsi.partition_key) != Some(&q.partition) || key.len() != 4 {
                 return Err(Error::invalid("cursor", "is not a valid cursor for this listing"));
             }
-            request =
-                request.set_exclusive_start_key(Some(key.into_iter().map(|(k, v)| (k, s(v))).collect()));
+            start = Some(key.into_iter().map(|(k, v)| (k, s(v))).collect());
         }
-        let mut items = request.send().await?.items.unwrap_or_default();
+        // A query page stops at 1 MB: follow `LastEvaluatedKey` until the
+        // page is full (one item more than asked, to know if more follow)
+        // or the index ends, so that large items never cut a listing short.
+        let mut items: Vec<Item> = Vec::new();
+        loop {
+            let wanted = q.limit + 1 - items.len();
+            let output = request
+                .clone()
+                .limit(i32::try_from(wanted).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await?;
+            items.extend(output.items.unwrap_or_default());
+            match output.last_evaluated_key.filter(|key| !key.is_empty()) {
+                Some(key) if items.len() <= q.limit => start = Some(key),
+                _ => break,
+            }
+        }
         let next = if items.len() > q.limit {
             items.truncate(q.limit);
             let last = items

@@ -6,12 +6,12 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::{Put, ReturnValue, Update};
 use serde::{Deserialize, Serialize};
 
-use super::{Store, is_conditional_failure, item, key, keys, put, s, update};
+use super::{Store, is_conditional_failure, item, key, keys, n, put, s, update};
 use crate::foundation::clock::Timestamp;
 use crate::foundation::error::Error;
 use crate::foundation::ids::{OrderId, ProductId, ShipmentId, UserId};
 use crate::model::orders::{Order, OrderStatus};
-use crate::model::shipping::{Shipment, ShipmentEvent, ShipmentStatus};
+use crate::model::shipping::{MAX_EVENTS, Shipment, ShipmentEvent, ShipmentStatus};
 
 /// `USER#<id>` / `PURCHASED#<product>`: this user has had this product
 /// delivered (what reviews check).
@@ -57,6 +57,9 @@ impl Store {
     ) -> Result<Shipment, Error> {
         const APPEND: &str = "SET #status = :status, events = list_append(events, :event), updated_at = :now";
         const NOT_DELIVERED: &str = "attribute_exists(PK) AND #status <> :delivered";
+        // Tracking events are capped; the one that delivers always fits.
+        const NOT_DELIVERED_NOR_FULL: &str =
+            "attribute_exists(PK) AND #status <> :delivered AND size(events) < :max_events";
         let values = HashMap::from([
             (
                 ":status".to_owned(),
@@ -75,13 +78,15 @@ impl Store {
         let names = HashMap::from([("#status".to_owned(), "status".to_owned())]);
 
         let Some((order, to)) = delivered else {
+            let mut values = values;
+            values.insert(":max_events".to_owned(), n(MAX_EVENTS));
             let result = self
                 .client
                 .update_item()
                 .table_name(&self.table)
                 .set_key(Some(key(keys::shipment(&shipment.id))))
                 .update_expression(APPEND)
-                .condition_expression(NOT_DELIVERED)
+                .condition_expression(NOT_DELIVERED_NOR_FULL)
                 .set_expression_attribute_names(Some(names))
                 .set_expression_attribute_values(Some(values))
                 .return_values(ReturnValue::AllNew)
@@ -90,6 +95,12 @@ impl Store {
             return match result {
                 Ok(output) => Ok(serde_dynamo::from_item(output.attributes.unwrap_or_default())?),
                 Err(err) if is_conditional_failure(&err) => {
+                    let full = self.get_shipment(&shipment.id).await?.is_some_and(|now| {
+                        now.status != ShipmentStatus::Delivered && now.events.len() >= MAX_EVENTS
+                    });
+                    if full {
+                        return Err(Error::TooManyEvents(MAX_EVENTS));
+                    }
                     let status = self
                         .get_order(&shipment.order_id)
                         .await?
