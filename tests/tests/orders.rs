@@ -7,8 +7,8 @@ use shared::Error;
 use shared::foundation::clock::Timestamp;
 use shared::foundation::input::parse_document;
 use shared::model::idempotency::{Claim, LOCK_SECS, StoredResponse};
-use shared::model::orders::{OrderId, OrderStatus};
-use shared::model::products::NewProduct;
+use shared::model::orders::{NewOrder, OrderId, OrderStatus};
+use shared::model::products::{NewProduct, Product};
 use shared::usecases::orders;
 use shared::usecases::products;
 use shop_tests::fixtures::{admin, customer};
@@ -352,19 +352,22 @@ async fn expiry_leaves_orders_that_are_not_due() {
     );
 }
 
+/// An order request for two units of `product`.
+fn two_of(product: &Product) -> NewOrder {
+    parse_document(
+        json!({"items": [{"product_id": product.id.to_string(), "quantity": 2}],
+        "shipping_address": shop_tests::fixtures::address()}),
+    )
+    .expect("valid")
+}
+
 #[tokio::test]
 async fn placing_the_same_order_id_twice_creates_one_order() {
     let t = TestApp::spawn().await;
     let product = t.product("hats", 1_500, 5).await;
     let buyer = customer();
     let id = OrderId::new();
-    let input = || {
-        parse_document(
-            json!({"items": [{"product_id": product.id.to_string(), "quantity": 2}],
-                               "shipping_address": shop_tests::fixtures::address()}),
-        )
-        .expect("valid")
-    };
+    let input = || two_of(&product);
     let first = orders::place_order(&t.app, &buyer, input(), id.clone())
         .await
         .expect("placed");
@@ -461,13 +464,7 @@ async fn a_retry_of_a_placed_order_answers_the_order_not_out_of_stock() {
     let product = t.product("last", 1_000, 2).await;
     let buyer = customer();
     let id = OrderId::new();
-    let input = || {
-        parse_document(
-            json!({"items": [{"product_id": product.id.to_string(), "quantity": 2}],
-            "shipping_address": shop_tests::fixtures::address()}),
-        )
-        .expect("valid")
-    };
+    let input = || two_of(&product);
     let first = orders::place_order(&t.app, &buyer, input(), id.clone())
         .await
         .expect("placed");
