@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Store, TTL_ATTRIBUTE, is_conditional_failure, item, key, keys, n};
+use super::{Read, Store, TTL_ATTRIBUTE, is_conditional_failure, item, key, keys, n};
 use crate::foundation::clock::Timestamp;
 use crate::foundation::error::Error;
 use crate::foundation::ids::UserId;
@@ -54,7 +54,7 @@ impl Store {
         }
 
         let existing: Record = self
-            .get_as(keys::idempotency(user, key_text))
+            .get_as(keys::idempotency(user, key_text), Read::Strong)
             .await?
             .ok_or(Error::IdempotencyInProgress)?;
         if existing.fingerprint != fingerprint {

@@ -335,27 +335,36 @@ impl Store {
 
 // ---------------------------------------------------------------- building blocks
 
+/// How a read sees the table: every write before it, or possibly a moment
+/// behind (half the capacity).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Read {
+    Strong,
+    Eventual,
+}
+
 impl Store {
-    /// One item by key, read consistently.
-    async fn get<S: Into<String>>(&self, item_key: (String, S)) -> Result<Option<Item>, Error> {
+    /// One item by key.
+    async fn get<S: Into<String>>(&self, item_key: (String, S), read: Read) -> Result<Option<Item>, Error> {
         Ok(self
             .client
             .get_item()
             .table_name(&self.table)
             .set_key(Some(key(item_key)))
-            .consistent_read(true)
+            .consistent_read(read == Read::Strong)
             .send()
             .await?
             .item)
     }
 
-    /// One item by key, read consistently, as a `T`.
+    /// One item by key, as a `T`.
     async fn get_as<T: serde::de::DeserializeOwned, S: Into<String>>(
         &self,
         item_key: (String, S),
+        read: Read,
     ) -> Result<Option<T>, Error> {
         Ok(self
-            .get(item_key)
+            .get(item_key, read)
             .await?
             .map(serde_dynamo::from_item)
             .transpose()?)

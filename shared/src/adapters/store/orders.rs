@@ -4,7 +4,9 @@
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 
-use super::{GSI1, GSI2, Item, PageQuery, Store, built, cancellation_codes, item, key, keys, n, s, update};
+use super::{
+    GSI1, GSI2, Item, PageQuery, Read, Store, built, cancellation_codes, item, key, keys, n, s, update,
+};
 use crate::foundation::clock::Timestamp;
 use crate::foundation::cursor::Page;
 use crate::foundation::error::Error;
@@ -109,7 +111,10 @@ impl Store {
     }
 
     pub async fn get_order(&self, id: &OrderId) -> Result<Option<Order>, Error> {
-        self.get(keys::order(id)).await?.map(order).transpose()
+        self.get(keys::order(id), Read::Strong)
+            .await?
+            .map(order)
+            .transpose()
     }
 
     /// A user's orders, newest first.

@@ -3,7 +3,7 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{Store, is_conditional_failure, item, key, keys, s, update};
+use super::{Read, Store, is_conditional_failure, item, key, keys, s, update};
 use crate::foundation::clock::Timestamp;
 use crate::foundation::error::Error;
 use crate::foundation::ids::OrderId;
@@ -13,7 +13,7 @@ use crate::model::payments::{Payment, PaymentRecord, PaymentStatus};
 
 impl Store {
     pub async fn get_payment(&self, order: &OrderId) -> Result<Option<PaymentRecord>, Error> {
-        self.get_as(keys::payment(order)).await
+        self.get_as(keys::payment(order), Read::Strong).await
     }
 
     /// Stores a new payment; `false` if the order has one already.

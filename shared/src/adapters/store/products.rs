@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::{KeysAndAttributes, Put, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 
-use super::{GSI1, GSI2, Item, PageQuery, Store, item, key, keys, n, put, s, update};
+use super::{GSI1, GSI2, Item, PageQuery, Read, Store, item, key, keys, n, put, s, update};
 use crate::foundation::clock::Timestamp;
 use crate::foundation::cursor::Page;
 use crate::foundation::error::{Error, Shortage};
@@ -450,7 +450,7 @@ impl Store {
     /// that hold it.
     pub async fn delete_product(&self, id: &ProductId, now: Timestamp) -> Result<(), Error> {
         let record: ProductRecord = self
-            .get_as(keys::product(id))
+            .get_as(keys::product(id), Read::Strong)
             .await?
             .filter(ProductRecord::for_sale)
             .ok_or(Error::NotFound)?;
@@ -481,7 +481,10 @@ impl Store {
         match self.transact(items).await? {
             Ok(()) => Ok(()),
             // Deleted meanwhile, or its counters changed: gone or try again.
-            Err(_) => match self.get_as::<ProductRecord, _>(keys::product(id)).await? {
+            Err(_) => match self
+                .get_as::<ProductRecord, _>(keys::product(id), Read::Strong)
+                .await?
+            {
                 Some(record) if record.for_sale() => Err(Error::Unavailable(
                     "the product changed while it was deleted".into(),
                 )),
@@ -530,15 +533,6 @@ impl Store {
 
     /// A product as stored (not its counters), eventually consistent.
     pub async fn product_record(&self, id: &ProductId) -> Result<Option<ProductRecord>, Error> {
-        Ok(self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::product(id))))
-            .send()
-            .await?
-            .item
-            .map(serde_dynamo::from_item)
-            .transpose()?)
+        self.get_as(keys::product(id), Read::Eventual).await
     }
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::{Put, ReturnValue, Update};
 use serde::{Deserialize, Serialize};
 
-use super::{Store, is_conditional_failure, item, key, keys, n, put, s, update};
+use super::{Read, Store, is_conditional_failure, item, key, keys, n, put, s, update};
 use crate::foundation::clock::Timestamp;
 use crate::foundation::error::Error;
 use crate::foundation::ids::{OrderId, ProductId, ShipmentId, UserId};
@@ -24,7 +24,7 @@ struct PurchaseItem {
 
 impl Store {
     pub async fn get_shipment(&self, id: &ShipmentId) -> Result<Option<Shipment>, Error> {
-        self.get_as(keys::shipment(id)).await
+        self.get_as(keys::shipment(id), Read::Strong).await
     }
 
     /// Writes the shipment and moves the order to `to` (`SHIPPED`), both
@@ -148,6 +148,9 @@ impl Store {
 impl Store {
     /// Whether `user` has had `product` delivered.
     pub async fn has_purchased(&self, user: &UserId, product: &ProductId) -> Result<bool, Error> {
-        Ok(self.get(keys::purchase(user, product)).await?.is_some())
+        Ok(self
+            .get(keys::purchase(user, product), Read::Strong)
+            .await?
+            .is_some())
     }
 }

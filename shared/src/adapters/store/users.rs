@@ -3,7 +3,7 @@
 use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
-use super::{Store, TTL_ATTRIBUTE, is_conditional_failure, item, key, keys, n, put, s};
+use super::{Read, Store, TTL_ATTRIBUTE, is_conditional_failure, item, key, keys, n, put, s};
 use crate::foundation::clock::Timestamp;
 use crate::foundation::error::Error;
 use crate::foundation::input::Update;
@@ -54,11 +54,14 @@ impl Store {
     }
 
     pub async fn get_account(&self, id: &UserId) -> Result<Option<Account>, Error> {
-        self.get_as(keys::user(id)).await
+        self.get_as(keys::user(id), Read::Strong).await
     }
 
     pub async fn find_account_by_email(&self, email: &Email) -> Result<Option<Account>, Error> {
-        let Some(found) = self.get_as::<EmailItem, _>(keys::email(email)).await? else {
+        let Some(found) = self
+            .get_as::<EmailItem, _>(keys::email(email), Read::Strong)
+            .await?
+        else {
             return Ok(None);
         };
         self.get_account(&found.user_id).await
@@ -173,7 +176,7 @@ impl Store {
                 Err(err) => return Err(err.into()),
             }
             let Some(current) = self
-                .get_as::<AttemptsItem, _>(keys::login_attempts(email))
+                .get_as::<AttemptsItem, _>(keys::login_attempts(email), Read::Strong)
                 .await?
             else {
                 continue;
