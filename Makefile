@@ -1,7 +1,7 @@
 # The two commands: `make dev` runs the shop locally, `make test` tests it.
 # Both install what they need (pinned) into .tools/ on first use.
 
-.PHONY: dev test bench capacity tools build clean
+.PHONY: dev test bench capacity chaos tools build clean
 
 dev: ## Serve the whole shop on http://127.0.0.1:3000 until Ctrl-C
 	@bash scripts/dev.sh
@@ -14,6 +14,9 @@ bench: ## Cold start, latency, memory and DynamoDB requests of release-built fun
 
 capacity: ## What DynamoDB would bill per partition in a store-wide run and a flash sale
 	@bash scripts/capacity.sh
+
+chaos: ## A mixed workload under injected faults, then the shop's invariants (CHAOS_OPERATIONS, CHAOS_FAULT_RATE, CHAOS_SEED)
+	@bash scripts/chaos.sh
 
 tools: ## Install the pinned local tools (cargo-lambda, MiniStack, moto, cfn-lint, openapi-spec-validator)
 	@bash scripts/bootstrap.sh

@@ -23,7 +23,7 @@ export CAPACITY_ADMIN_EMAIL="capacity-admin@example.com" CAPACITY_ADMIN_PASSWORD
 
 meter_port="$(free_port)"
 say "metering DynamoDB between the functions and the emulator (port $meter_port)"
-STACK_VERBOSE=0 stack_spawn meter "$ROOT/target/debug/capacity" proxy --upstream "$AWS_ENDPOINT_URL" --port "$meter_port"
+STACK_VERBOSE=0 stack_spawn meter "$ROOT/target/debug/stress" proxy --meter --upstream "$AWS_ENDPOINT_URL" --port "$meter_port"
 wait_for_port meter "$meter_port" 30
 export CAPACITY_METER_URL="http://127.0.0.1:$meter_port"
 # The functions and the gateway reach DynamoDB and SQS through the meter.
@@ -33,4 +33,4 @@ stack_start_gateway
 export SHOP_API_URL="http://127.0.0.1:$API_PORT"
 
 say "running the scenarios (report in .local/capacity.md)"
-"$ROOT/target/debug/capacity" run "$@"
+"$ROOT/target/debug/stress" capacity "$@"

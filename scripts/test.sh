@@ -48,6 +48,15 @@ set +e
 cargo test --workspace --no-fail-fast -- --skip conformance:: 2>&1 | tee -a "$log"
 status=${PIPESTATUS[0]}
 set -e
+# A short seeded chaos run on a stack of its own: the invariants under faults.
+if [ "$status" = 0 ]; then
+  say "chaos: ${CHAOS_OPERATIONS:-300} operations under 10 % faults, seed ${CHAOS_SEED:-42}"
+  set +e
+  CHAOS_OPERATIONS="${CHAOS_OPERATIONS:-300}" CHAOS_SEED="${CHAOS_SEED:-42}" \
+    bash "$ROOT/scripts/chaos.sh" --settle-secs 90 --out "$ROOT/.local/chaos-test.md" 2>&1 | tee -a "$log"
+  status=${PIPESTATUS[0]}
+  set -e
+fi
 summary=$(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
                END { printf "%d passed, %d failed", p, f }' "$log")
 say "make test finished in $((SECONDS - started)) s (emulator: $STACK_EMULATOR)"

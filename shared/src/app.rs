@@ -47,6 +47,9 @@ pub struct Config {
     /// `SHIPPING_DELAY_SECONDS`: how long a paid order waits before the
     /// shipping worker sees it (0..=900, default 0).
     pub shipping_delay_secs: u32,
+    /// `RECONCILE_GRACE_SECONDS`: how long a hand-off may be owed before the
+    /// reconciler sends it again (10..=86400, default 300).
+    pub reconcile_grace_secs: i64,
 }
 
 /// The shortest `JWT_SECRET` accepted: HS256 wants a key as long as its hash.
@@ -117,6 +120,17 @@ impl Config {
                         })?
                 }
             },
+            reconcile_grace_secs: match optional("RECONCILE_GRACE_SECONDS") {
+                None => 300,
+                Some(secs) => secs
+                    .parse()
+                    .ok()
+                    .filter(|s| (10..=86_400).contains(s))
+                    .ok_or_else(|| ConfigError::Invalid {
+                        name: "RECONCILE_GRACE_SECONDS",
+                        reason: "must be a number of seconds from 10 to 86400".into(),
+                    })?,
+            },
         })
     }
 
@@ -157,7 +171,7 @@ impl App {
     pub fn new(config: Config, aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
         let store = Store::new(Store::client_for(aws), config.table_name.clone());
         let queues = Queues::new(
-            aws_sdk_sqs::Client::new(aws),
+            Queues::client_for(aws),
             config.shipping_queue_url.clone(),
             config.refunds_queue_url.clone(),
             config.shipping_delay_secs,

@@ -108,6 +108,28 @@ impl TestApp {
         app(&settings, &self.aws)
     }
 
+    /// Another app on the same table and queues whose DynamoDB and SQS
+    /// requests pass through a fault-injecting proxy; the test scripts its
+    /// faults (`faults.script(...)`).
+    pub async fn faulty(&self) -> (App, std::sync::Arc<stress::faults::Faults>) {
+        let endpoint = require_env("AWS_ENDPOINT_URL");
+        let proxy = stress::proxy::spawn(&endpoint, stress::proxy::Options::default())
+            .await
+            .expect("start the proxy");
+        // A configuration without the environment's (whose
+        // `AWS_ENDPOINT_URL` would win over the endpoint set here).
+        let mut builder = aws_config::SdkConfig::builder()
+            .endpoint_url(&proxy.url)
+            .behavior_version(aws_config::BehaviorVersion::latest());
+        builder.set_region(self.aws.region().cloned());
+        builder.set_credentials_provider(self.aws.credentials_provider());
+        builder.set_sleep_impl(self.aws.sleep_impl());
+        builder.set_time_source(self.aws.time_source());
+        builder.set_http_client(self.aws.http_client());
+        let aws = builder.build();
+        (app(&self.settings, &aws), proxy.faults)
+    }
+
     /// Every message now on a queue (received with a long visibility timeout,
     /// so each is returned once), bodies parsed.
     pub async fn drain(&self, url: &str) -> Vec<(aws_sdk_sqs::types::Message, Result<Message, String>)> {

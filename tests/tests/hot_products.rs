@@ -14,7 +14,7 @@ use shop_tests::{TestApp, race_rounds};
 
 async fn patch(t: &TestApp, product: &Product, patch: serde_json::Value) -> Result<Product, Error> {
     let patch: ProductPatch = parse_document(patch).expect("valid patch");
-    products::update_product(&t.app, &admin(), &product.id, patch).await
+    products::update_product(&t.app, &admin(), &product.id, patch, None).await
 }
 
 /// Each counter's stock, read straight from the store.

@@ -52,6 +52,7 @@ async fn concurrent_multi_unit_orders_and_restocks_stay_consistent() {
         &admin,
         &product.id,
         parse_document(json!({"stock_delta": 4})).expect("valid"),
+        None,
     );
     let (results, restocked) = tokio::join!(orders, restock);
     restocked.expect("restocked");
@@ -155,13 +156,13 @@ async fn stock_deltas_are_atomic_and_never_go_below_zero() {
     let t = TestApp::spawn().await;
     let product = t.product("chairs", 9_900, 3).await;
     let patch = |delta: i64| parse_document(json!({"stock_delta": delta})).expect("valid");
-    let result = products::update_product(&t.app, &admin(), &product.id, patch(-4)).await;
+    let result = products::update_product(&t.app, &admin(), &product.id, patch(-4), None).await;
     let Err(Error::OutOfStock(short)) = result else {
         panic!("expected OUT_OF_STOCK, got {result:?}")
     };
     assert_eq!((short[0].requested, short[0].available), (4, 3));
     assert_eq!(t.stock(&product).await, 3, "unchanged");
-    let updated = products::update_product(&t.app, &admin(), &product.id, patch(-3))
+    let updated = products::update_product(&t.app, &admin(), &product.id, patch(-3), None)
         .await
         .expect("write-off");
     assert_eq!(updated.stock, 0);
@@ -171,6 +172,7 @@ async fn stock_deltas_are_atomic_and_never_go_below_zero() {
         &product.id,
         parse_document(json!({"name": "Chair", "category": "seating", "price": 8_800, "stock_delta": 5}))
             .expect("valid"),
+        None,
     )
     .await
     .expect("updated");
@@ -438,7 +440,8 @@ async fn idempotency_keys_replay_refuse_and_recover() {
             .claim_idempotency_key(&user, "k2", "body", later)
             .await
             .expect("takeover"),
-        Claim::Run(dead)
+        Claim::Retry(dead),
+        "a retry, knowing the first attempt may have done its work"
     );
     assert_ne!(dead, id);
     // After 24 hours the key is free again.

@@ -12,8 +12,8 @@ fn main() -> Result<(), shared::BoxError> {
 async fn handle(app: &'static App, request: Request) -> Answer {
     let caller = &request.caller(app)?;
     let input = request.json()?;
-    idempotency::once(app, caller, &request, |id| async move {
-        let order = orders::place_order(app, caller, input, OrderId::from_uuid(id)).await?;
+    idempotency::once(app, caller, &request, |attempt| async move {
+        let order = orders::place_order(app, caller, input, OrderId::from_uuid(attempt.id)).await?;
         http::created(&order)
     })
     .await

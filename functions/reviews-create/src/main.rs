@@ -1,6 +1,7 @@
-//! `POST /products/{id}/reviews` (customer with a delivered order of it): one review per user and product.
+//! `POST /products/{id}/reviews` (customer with a delivered order of it): one review per user and product; honours `Idempotency-Key`.
 use shared::App;
 use shared::entry::http::{self, Answer, Request};
+use shared::entry::idempotency;
 use shared::model::products::ProductId;
 use shared::usecases::reviews;
 
@@ -11,6 +12,9 @@ fn main() -> Result<(), shared::BoxError> {
 async fn handle(app: &'static App, request: Request) -> Answer {
     let caller = request.caller(app)?;
     let product = request.path_id::<ProductId>("id")?;
-    let review = reviews::create_review(app, &caller, &product, request.json()?).await?;
-    http::created(&review)
+    let input = request.json()?;
+    idempotency::once(app, &caller, &request, |_| async {
+        http::created(&reviews::create_review(app, &caller, &product, input).await?)
+    })
+    .await
 }

@@ -155,6 +155,17 @@ impl Queues {
         }
     }
 
+    /// The client for the queues, with the shop's retries. A send retried
+    /// after its answer was lost sends a duplicate: every consumer takes
+    /// duplicates (SQS delivers at least once anyway).
+    pub fn client_for(aws: &aws_config::SdkConfig) -> Client {
+        Client::from_conf(
+            aws_sdk_sqs::config::Builder::from(aws)
+                .retry_config(crate::adapters::retries())
+                .build(),
+        )
+    }
+
     pub fn client(&self) -> &Client {
         &self.client
     }

@@ -10,7 +10,7 @@ use crate::app::App;
 use crate::entry::http::{Answer, Request, Response, respond};
 use crate::foundation::clock::Timestamp;
 use crate::model::auth::Principal;
-use crate::model::idempotency::{Claim, StoredResponse};
+use crate::model::idempotency::{Attempt, Claim, Mark, StoredResponse};
 
 fn replay(stored: StoredResponse) -> Response {
     let mut response = Response::new(Body::Text(stored.body));
@@ -33,36 +33,51 @@ fn stored(response: &Response) -> StoredResponse {
     }
 }
 
-/// Runs `create` at most once per `Idempotency-Key` of `caller`; without the
-/// header it simply runs with a fresh id. The id handed to `create` is the one
-/// the created resource must take.
-pub async fn once<F, Fut>(app: &App, caller: &Principal, request: &Request, create: F) -> Answer
+/// Runs `run` at most once per `Idempotency-Key` of `caller`; without the
+/// header it simply runs, fresh. The [`Attempt`] handed to `run` carries the
+/// id a created resource must take, whether an earlier attempt may have done
+/// the work, and the record a non-idempotent write marks.
+pub async fn once<F, Fut>(app: &App, caller: &Principal, request: &Request, run: F) -> Answer
 where
-    F: FnOnce(uuid::Uuid) -> Fut,
+    F: FnOnce(Attempt) -> Fut,
     Fut: Future<Output = Answer>,
 {
     let Some(key) = request.idempotency_key()? else {
-        return create(uuid::Uuid::now_v7()).await;
+        return run(Attempt::fresh()).await;
     };
     let fingerprint = request.fingerprint();
     let now = Timestamp::now();
-    let id = match app
+    let (id, retried) = match app
         .store
         .claim_idempotency_key(&caller.user_id, &key, &fingerprint, now)
         .await?
     {
         Claim::Replay(record) => return Ok(replay(record)),
-        Claim::Run(id) => id,
+        Claim::Run(id) => (id, false),
+        Claim::Retry(id) => (id, true),
     };
-    let response = respond(create(id).await);
-    // Server errors are not recorded: the claim lapses and a retry runs again
-    // with the same id. Everything else is the answer from now on.
-    if !response.status().is_server_error()
-        && let Err(err) = app
-            .store
+    let mark = Mark {
+        user: caller.user_id.clone(),
+        key: key.clone(),
+    };
+    let response = respond(
+        run(Attempt {
+            id,
+            retried,
+            mark: Some(mark),
+        })
+        .await,
+    );
+    // Server errors are not recorded: the claim is released and a retry
+    // runs again with the same id. Everything else is the answer from now on.
+    let recorded = if response.status().is_server_error() {
+        app.store.release_idempotency_key(&caller.user_id, &key).await
+    } else {
+        app.store
             .complete_idempotency_key(&caller.user_id, &key, &stored(&response))
             .await
-    {
+    };
+    if let Err(err) = recorded {
         tracing::warn!(error = %err, "could not record an idempotent response; a retry will rerun it");
     }
     Ok(response)

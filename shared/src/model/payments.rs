@@ -88,6 +88,31 @@ impl PaymentRecord {
     }
 }
 
+/// A hand-off a payment still owes: a message its order's state calls for
+/// that has not reached its queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owed {
+    /// `payment_confirmed` to shipping.
+    Shipping,
+    /// `refund_requested` to refunds, restocking or not.
+    Refund { restock: bool },
+}
+
+impl PaymentRecord {
+    /// What this payment owes for an order in `status`, if anything.
+    pub fn owed_handoff(&self, status: OrderStatus) -> Option<Owed> {
+        if self.owes_shipping_handoff(status) {
+            return Some(Owed::Shipping);
+        }
+        (status == OrderStatus::RefundPending
+            && self.refund_handoff_at.is_none()
+            && self.refund_error.is_none())
+        .then_some(Owed::Refund {
+            restock: self.refund_restock.unwrap_or(false),
+        })
+    }
+}
+
 /// Where a succeeded payment moves an order in `from`: `PAID`, or
 /// `REFUND_PENDING` when it had been cancelled (a late payment); `None`
 /// when it has moved past both.
@@ -183,6 +208,45 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn a_payment_owes_the_hand_off_its_order_calls_for_until_it_went() {
+        use OrderStatus::*;
+        let record = |edit: fn(&mut PaymentRecord)| {
+            let mut record = PaymentRecord::new(Payment {
+                id: PaymentId::new(),
+                order_id: OrderId::new(),
+                provider: "sandbox".into(),
+                provider_payment_id: "pi_1".into(),
+                amount: Money::new(100).expect("valid"),
+                currency: Currency::parse("USD".into()).expect("valid"),
+                status: PaymentStatus::Succeeded,
+                client_secret: None,
+                created_at: Timestamp::now(),
+            });
+            edit(&mut record);
+            record
+        };
+        assert_eq!(record(|_| {}).owed_handoff(Paid), Some(Owed::Shipping));
+        assert_eq!(
+            record(|r| r.shipping_handoff_at = Some(Timestamp::now())).owed_handoff(Paid),
+            None
+        );
+        assert_eq!(record(|_| {}).owed_handoff(Shipped), None);
+        assert_eq!(
+            record(|r| r.refund_restock = Some(true)).owed_handoff(RefundPending),
+            Some(Owed::Refund { restock: true })
+        );
+        assert_eq!(
+            record(|r| r.refund_handoff_at = Some(Timestamp::now())).owed_handoff(RefundPending),
+            None
+        );
+        assert_eq!(
+            record(|r| r.refund_error = Some("no".into())).owed_handoff(RefundPending),
+            None
+        );
+        assert_eq!(record(|_| {}).owed_handoff(Refunded), None);
+    }
 
     #[test]
     fn payments_apply_to_unpaid_and_cancelled_orders_only() {

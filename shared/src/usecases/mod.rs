@@ -5,6 +5,7 @@
 pub mod orders;
 pub mod payments;
 pub mod products;
+pub mod reconcile;
 pub mod refunds;
 pub mod reviews;
 pub mod shipping;

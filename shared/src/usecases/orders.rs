@@ -13,7 +13,9 @@ use crate::foundation::cursor::Page;
 use crate::foundation::error::Error;
 use crate::foundation::retry::{MAX_ATTEMPTS, backoff};
 use crate::model::auth::Principal;
-use crate::model::orders::{self, Event, NewOrder, Order, OrderId, OrderTerms, next_status, transition};
+use crate::model::orders::{
+    self, Event, NewOrder, Order, OrderId, OrderStatus, OrderTerms, next_status, transition,
+};
 
 /// What an expiry run did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -109,6 +111,26 @@ pub async fn list_orders(
     app.store
         .list_orders(app.config.jwt_secret()?, &caller.user_id, limit, cursor)
         .await
+}
+
+/// The answer of an action on an order retried under its `Idempotency-Key`
+/// after an attempt that may have applied (it answered a server error, or
+/// died): finding the order already in a state the action leads to
+/// (`reached`) is that attempt's success, answered with the order as it is.
+pub async fn done_before(
+    app: &App,
+    caller: &Principal,
+    id: &OrderId,
+    retried: bool,
+    reached: &[OrderStatus],
+    result: Result<Order, Error>,
+) -> Result<Order, Error> {
+    match result {
+        Err(Error::InvalidState(now)) if retried && reached.contains(&now) => {
+            get_order(app, caller, id).await
+        }
+        other => other,
+    }
 }
 
 /// Cancels an unpaid order and releases its stock, exactly once.

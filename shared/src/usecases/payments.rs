@@ -3,14 +3,17 @@
 
 use serde::Serialize;
 
-use crate::adapters::payments::{IntentRequest, webhook};
+use crate::adapters::payments::{IntentRequest, ProviderError, RefundRequest, webhook};
 use crate::app::App;
 use crate::foundation::clock::Timestamp;
 use crate::foundation::error::Error;
+use crate::foundation::money::Money;
 use crate::model::auth::Principal;
 use crate::model::messages::{Message, PaymentConfirmed, QueueKind};
 use crate::model::orders::{Event, OrderId, transition};
-use crate::model::payments::{self, Payment, PaymentId, PaymentRecord, PaymentStatus, ProviderEvent};
+use crate::model::payments::{
+    self, Payment, PaymentId, PaymentRecord, PaymentStatus, ProviderEvent, SucceededIntent,
+};
 
 /// Starts the payment of the caller's unpaid order, or returns the one
 /// already started; `true` when this call created it.
@@ -72,8 +75,12 @@ pub enum WebhookOutcome {
     PaidLate,
     /// A repeat delivery, or a retry that completed a hand-off.
     AlreadyHandled,
-    /// Not ours to act on (another event type, an unknown intent, a
-    /// mismatched amount); logged.
+    /// A payment of ours (its metadata names an order) that cannot be
+    /// applied: no such order or payment, another intent than the order's,
+    /// or a different amount. The customer's money went back.
+    Refunded(String),
+    /// Not ours to act on (another event type, an intent without our
+    /// metadata); logged.
     Ignored(String),
 }
 
@@ -97,6 +104,8 @@ pub async fn handle_webhook(
         tracing::error!(intent = %intent.id, reason = why, "payment not applied");
         Ok(WebhookOutcome::Ignored(why.to_owned()))
     };
+    // Only intents the shop made carry an order id: a payment of another
+    // application on the same account is none of ours.
     let Some(order_id) = &intent.order_id else {
         return ignored("no order_id in the metadata");
     };
@@ -104,10 +113,10 @@ pub async fn handle_webhook(
         app.store.get_order(order_id).await?,
         app.store.get_payment(order_id).await?,
     ) else {
-        return ignored("no such order or payment");
+        return refund_stray(app, &intent, "no such order or payment").await;
     };
     if let Err(why) = payments::check_intent(&intent, &order, &stored.payment) {
-        return ignored(why);
+        return refund_stray(app, &intent, why).await;
     }
 
     let now = Timestamp::now();
@@ -140,19 +149,47 @@ pub async fn handle_webhook(
     // as they were read.)
     let paid = &stored.payment;
     if stored.owes_shipping_handoff(status) {
-        let message = Message::PaymentConfirmed(PaymentConfirmed {
-            order_id: order.id.clone(),
-            payment_id: paid.id.clone(),
-            amount: paid.amount,
-            currency: paid.currency.clone(),
-        });
-        app.queues.send(&message).await?;
-        app.store
-            .mark_handoff(&order.id, QueueKind::Shipping, now)
-            .await?;
+        hand_off(app, paid).await?;
     }
     if stored.owes_late_refund_handoff(status, outcome == WebhookOutcome::PaidLate) {
         crate::usecases::refunds::hand_off(app, paid, false).await?;
     }
     Ok(outcome)
+}
+
+/// Gives back a captured payment that no order can take: in full, with an
+/// idempotency key from the intent, so that repeated deliveries refund once.
+/// A provider that is unavailable answers `503`, and the provider delivers
+/// the event again.
+async fn refund_stray(app: &App, intent: &SucceededIntent, why: &str) -> Result<WebhookOutcome, Error> {
+    tracing::error!(intent = %intent.id, reason = why, "a payment that cannot be applied; refunding it");
+    let amount = Money::new(intent.amount_received)
+        .map_err(|_| Error::internal("a captured amount that is not a valid amount"))?;
+    let refunded = app
+        .payments
+        .refund(RefundRequest {
+            order_id: intent.order_id.as_ref(),
+            provider_payment_id: &intent.id,
+            amount,
+            idempotency_key: format!("shop-intent-{}-refund", intent.id),
+        })
+        .await;
+    match refunded {
+        Ok(_) | Err(ProviderError::AlreadyRefunded) => Ok(WebhookOutcome::Refunded(why.to_owned())),
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Sends `payment_confirmed` to shipping and notes that it went.
+pub async fn hand_off(app: &App, paid: &Payment) -> Result<(), Error> {
+    let message = Message::PaymentConfirmed(PaymentConfirmed {
+        order_id: paid.order_id.clone(),
+        payment_id: paid.id.clone(),
+        amount: paid.amount,
+        currency: paid.currency.clone(),
+    });
+    app.queues.send(&message).await?;
+    app.store
+        .mark_handoff(&paid.order_id, QueueKind::Shipping, Timestamp::now())
+        .await
 }

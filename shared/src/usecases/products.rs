@@ -7,6 +7,7 @@ use crate::foundation::cursor::Page;
 use crate::foundation::error::Error;
 use crate::foundation::money::Currency;
 use crate::model::auth::Admin;
+use crate::model::idempotency::Mark;
 use crate::model::products::{
     Category, NewProduct, Product, ProductId, ProductPatch, ProductRecord, ProductState, RatingTotals,
     StockCounter,
@@ -46,16 +47,21 @@ pub async fn list_products(
         .await
 }
 
+/// Applies a patch. Under an `Idempotency-Key` (`mark`), the patch applies
+/// once however often it is retried: its `stock_delta` is an addition, which
+/// no state can tell was made already, so the write marks the key's record
+/// in its own transaction.
 pub async fn update_product(
     app: &App,
     _admin: &Admin,
     id: &ProductId,
     patch: ProductPatch,
+    mark: Option<&Mark>,
 ) -> Result<Product, Error> {
     if patch == ProductPatch::default() {
         return get_product(app, id).await;
     }
-    app.store.update_product(id, &patch, Timestamp::now()).await
+    app.store.update_product(id, &patch, mark, Timestamp::now()).await
 }
 
 pub async fn delete_product(app: &App, _admin: &Admin, id: &ProductId) -> Result<(), Error> {

@@ -10,7 +10,7 @@ use crate::foundation::error::Error;
 use crate::model::auth::{Admin, Principal};
 use crate::model::messages::{Message, QueueKind, RefundRequested};
 use crate::model::orders::{Event, Order, OrderId, OrderStatus, moved, transition};
-use crate::model::payments::Payment;
+use crate::model::payments::{Payment, PaymentRecord};
 use crate::model::refunds::{self, ReturnRequest};
 use crate::usecases::orders::get_order;
 
@@ -138,13 +138,15 @@ pub async fn process(app: &App, message: &RefundRequested) -> Result<RefundOutco
     let payment = &record.payment;
     if payment.provider != app.payments.name() {
         let reason = format!("paid through {}, not {}", payment.provider, app.payments.name());
-        app.store.record_refund_failure(&order.id, &reason).await?;
+        app.store
+            .record_refund_failure(&order.id, &reason, Timestamp::now())
+            .await?;
         return Ok(RefundOutcome::Refused(reason));
     }
     let refunded = app
         .payments
         .refund(RefundRequest {
-            order_id: &order.id,
+            order_id: Some(&order.id),
             provider_payment_id: &payment.provider_payment_id,
             amount: payment.amount,
             idempotency_key: format!("shop-order-{}-refund", order.id),
@@ -159,7 +161,9 @@ pub async fn process(app: &App, message: &RefundRequested) -> Result<RefundOutco
         Err(ProviderError::Transient(detail)) => return Err(Error::Unavailable(detail)),
         Err(ProviderError::Rejected(reason)) => {
             tracing::error!(order = %order.id, %reason, "the provider refused the refund");
-            app.store.record_refund_failure(&order.id, &reason).await?;
+            app.store
+                .record_refund_failure(&order.id, &reason, Timestamp::now())
+                .await?;
             return Ok(RefundOutcome::Refused(reason));
         }
     };
@@ -182,4 +186,20 @@ pub async fn handle_message(app: &App, message: Message) -> Result<RefundOutcome
         Message::RefundRequested(request) => process(app, &request).await,
         other => Err(Error::internal(format!("not a refunds message: {other:?}"))),
     }
+}
+
+/// The refunds the provider refused, newest first (for an operator).
+pub async fn refused_refunds(app: &App, limit: usize) -> Result<Vec<PaymentRecord>, Error> {
+    app.store.refused_refunds(limit).await
+}
+
+/// Tries a refused refund again: it is listed no more, and its request goes
+/// back to the refunds queue. `NOT_FOUND` unless the order's refund was
+/// refused.
+pub async fn retry_refused_refund(app: &App, order: &OrderId) -> Result<(), Error> {
+    if !app.store.reopen_refused_refund(order, Timestamp::now()).await? {
+        return Err(Error::NotFound);
+    }
+    let record = app.store.get_payment(order).await?.ok_or(Error::NotFound)?;
+    hand_off(app, &record.payment, record.refund_restock.unwrap_or(false)).await
 }

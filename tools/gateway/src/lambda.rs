@@ -26,6 +26,18 @@ pub enum InvokeError {
     TimedOut(String),
     #[error("function {function} failed: {detail}")]
     Failed { function: String, detail: String },
+    /// Fault injection: the instance died before its answer left it.
+    #[error("function {0} crashed (injected)")]
+    Crashed(String),
+}
+
+/// Injected crashes: a seeded share of invocations whose instance dies
+/// after its work and before its answer, so the caller sees an error for
+/// work that was done (`GATEWAY_CRASH_RATE`, `GATEWAY_CRASH_SEED`).
+#[derive(Debug)]
+struct Crashes {
+    rate: f64,
+    rng: Mutex<fastrand::Rng>,
 }
 
 #[derive(Clone)]
@@ -35,6 +47,7 @@ pub struct Invoker {
     concurrency: usize,
     limits: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
     timeout: Duration,
+    crashes: Arc<Crashes>,
 }
 
 /// How long a request waits for a free instance before it is throttled.
@@ -51,7 +64,32 @@ impl Invoker {
             concurrency: concurrency.max(1),
             limits: Arc::default(),
             timeout,
+            crashes: Arc::new(Crashes {
+                rate: 0.0,
+                rng: Mutex::new(fastrand::Rng::new()),
+            }),
         }
+    }
+
+    /// Crashes a `rate` share of invocations after their work (fault
+    /// injection for `make chaos`), in a sequence fixed by `seed`.
+    pub fn with_crashes(mut self, rate: f64, seed: u64) -> Self {
+        self.crashes = Arc::new(Crashes {
+            rate,
+            rng: Mutex::new(fastrand::Rng::with_seed(seed)),
+        });
+        self
+    }
+
+    fn crashes_now(&self) -> bool {
+        self.crashes.rate > 0.0
+            && self
+                .crashes
+                .rng
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .f64()
+                < self.crashes.rate
     }
 
     fn limit(&self, function: &str) -> Arc<Semaphore> {
@@ -87,6 +125,9 @@ impl Invoker {
             .await
             .map_err(|_| InvokeError::TimedOut(function.to_owned()))?;
         drop(permit);
+        if self.crashes_now() {
+            return Err(InvokeError::Crashed(function.to_owned()));
+        }
         answer
     }
 

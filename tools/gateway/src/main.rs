@@ -63,6 +63,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             setting("LAMBDA_CONCURRENCY", "4").parse()?,
             // API Gateway's integration timeout.
             Duration::from_secs(30),
+        )
+        .with_crashes(
+            setting("GATEWAY_CRASH_RATE", "0").parse()?,
+            setting("GATEWAY_CRASH_SEED", "0").parse()?,
         ),
         host: addr.to_string(),
         requests: AtomicU64::new(0),
@@ -188,6 +192,15 @@ impl Gateway {
                     StatusCode::SERVICE_UNAVAILABLE,
                     "SERVICE_UNAVAILABLE",
                     "The function could not answer; retry shortly.",
+                )
+            }
+            // As API Gateway answers when its Lambda integration fails.
+            Err(err @ InvokeError::Crashed(_)) => {
+                eprintln!("gateway: {err}");
+                routes::problem(
+                    StatusCode::BAD_GATEWAY,
+                    "BAD_GATEWAY",
+                    "The function failed before answering; retry shortly.",
                 )
             }
             Err(err @ InvokeError::Failed { .. }) => {

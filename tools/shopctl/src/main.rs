@@ -20,7 +20,7 @@ use shared::foundation::money::Currency;
 use shared::foundation::secret::Secret;
 use shared::model::auth::Role;
 use shared::model::orders::OrderId;
-use shared::usecases::{products, users};
+use shared::usecases::{products, refunds, users};
 
 /// name, description, category, price (minor units), stock
 const DEMO_CATALOGUE: [(&str, &str, &str, i64, i64); 8] = [
@@ -103,6 +103,12 @@ enum Command {
         #[command(subcommand)]
         action: DlqAction,
     },
+    /// Refunds the payment provider refused for good (the alarm
+    /// `RefusedRefundsAlarm` counts them).
+    Refunds {
+        #[command(subcommand)]
+        action: RefundAction,
+    },
     /// Create an admin account and print it as JSON.
     CreateAdmin {
         #[arg(long)]
@@ -120,6 +126,16 @@ enum DlqAction {
     List { queue: QueueName },
     /// Move every message of the queue's DLQ back to the queue.
     Redrive { queue: QueueName },
+}
+
+#[derive(Subcommand)]
+enum RefundAction {
+    /// Print the refused refunds, newest first, as JSON lines: order,
+    /// payment, amount and the provider's reason.
+    Refused,
+    /// Try one again: it goes back to the refunds queue (with the provider
+    /// configured as for the functions: PAYMENT_PROVIDER, STRIPE_API_KEY).
+    Retry { order_id: String },
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -323,6 +339,35 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
                 DlqAction::Redrive { .. } => {
                     let moved = redrive(&sqs, &dlq, &source).await?;
                     println!("{}", serde_json::json!({"redriven": moved, "to": source}));
+                }
+            }
+        }
+        Command::Refunds { action } => {
+            let app = shared::App::new(
+                shared::Config::from_lookup(|key| settings.get(key).map(str::to_owned))?,
+                &aws,
+            )?;
+            match action {
+                RefundAction::Refused => {
+                    for record in refunds::refused_refunds(&app, 1000).await? {
+                        println!(
+                            "{}",
+                            serde_json::json!({
+                                "order_id": record.payment.order_id,
+                                "provider_payment_id": record.payment.provider_payment_id,
+                                "amount": record.payment.amount,
+                                "currency": record.payment.currency,
+                                "reason": record.refund_error,
+                            })
+                        );
+                    }
+                }
+                RefundAction::Retry { order_id } => {
+                    let order = OrderId::parse(&order_id).map_err(|err| format!("order id: {err}"))?;
+                    refunds::retry_refused_refund(&app, &order)
+                        .await
+                        .map_err(|err| format!("order {order}: {err}"))?;
+                    println!("order {order}: the refund is back on the refunds queue");
                 }
             }
         }

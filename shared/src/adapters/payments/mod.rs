@@ -38,7 +38,8 @@ pub struct Intent {
 /// What a provider is asked to give back: the whole amount of a payment.
 #[derive(Debug, Clone)]
 pub struct RefundRequest<'a> {
-    pub order_id: &'a OrderId,
+    /// The order paid for, if the payment names one that exists.
+    pub order_id: Option<&'a OrderId>,
     /// The provider's payment (Stripe's PaymentIntent id).
     pub provider_payment_id: &'a str,
     pub amount: Money,

@@ -27,7 +27,10 @@ impl PaymentProvider for SandboxProvider {
     }
 
     fn refund<'a>(&'a self, request: RefundRequest<'a>) -> BoxFuture<'a, Result<String, ProviderError>> {
-        let id = format!("re_sandbox_{}", request.order_id.to_string().replace('-', ""));
+        let id = format!(
+            "re_sandbox_{}",
+            request.provider_payment_id.trim_start_matches("pi_sandbox_")
+        );
         Box::pin(async move { Ok(id) })
     }
 }

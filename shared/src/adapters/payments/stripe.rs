@@ -136,11 +136,13 @@ impl PaymentProvider for StripeProvider {
 
     fn refund<'a>(&'a self, request: RefundRequest<'a>) -> BoxFuture<'a, Result<String, ProviderError>> {
         Box::pin(async move {
-            let form = [
+            let mut form = vec![
                 ("payment_intent", request.provider_payment_id.to_owned()),
                 ("amount", request.amount.minor().to_string()),
-                ("metadata[order_id]", request.order_id.to_string()),
             ];
+            if let Some(order) = request.order_id {
+                form.push(("metadata[order_id]", order.to_string()));
+            }
             let refund: RefundResponse = self.post("/v1/refunds", &request.idempotency_key, &form).await?;
             Ok(refund.id)
         })

@@ -2,11 +2,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Read, Store, TTL_ATTRIBUTE, is_conditional_failure, item, key, keys, n};
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+
+use super::{Read, Store, TTL_ATTRIBUTE, is_conditional_failure, item, key, keys, n, s, update};
 use crate::foundation::clock::Timestamp;
 use crate::foundation::error::Error;
 use crate::foundation::ids::UserId;
-use crate::model::idempotency::{Claim, LOCK_SECS, RETENTION_SECS, StoredResponse};
+use crate::model::idempotency::{Claim, LOCK_SECS, Mark, RETENTION_SECS, StoredResponse};
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Record {
@@ -42,9 +44,14 @@ impl Store {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item(keys::idempotency(user, key_text), &record)?))
-            // TTL deletes lazily: an expired record counts as absent.
-            .condition_expression("attribute_not_exists(PK) OR expires_at_epoch < :now")
+            // TTL deletes lazily: an expired record counts as absent. The
+            // SDK's retry of this very put (its first answer lost) finds
+            // its own record and succeeds.
+            .condition_expression(
+                "attribute_not_exists(PK) OR expires_at_epoch < :now OR resource_id = :mine",
+            )
             .expression_attribute_values(":now", n(now.unix()))
+            .expression_attribute_values(":mine", s(record.resource_id.to_string()))
             .send()
             .await;
         match put {
@@ -81,10 +88,45 @@ impl Store {
             .send()
             .await;
         match takeover {
-            Ok(_) => Ok(Claim::Run(existing.resource_id)),
+            Ok(_) => Ok(Claim::Retry(existing.resource_id)),
             Err(err) if is_conditional_failure(&err) => Err(Error::IdempotencyInProgress),
             Err(err) => Err(err.into()),
         }
+    }
+
+    /// Lets a retry take the claim over at once: the request answered a
+    /// server error, nothing is recorded for replay. (If this write fails
+    /// too, the lock lapses after `LOCK_SECS`.)
+    pub async fn release_idempotency_key(&self, user: &UserId, key_text: &str) -> Result<(), Error> {
+        let released = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::idempotency(user, key_text))))
+            .update_expression("SET locked_until = :released")
+            .condition_expression("attribute_exists(PK) AND attribute_not_exists(#response)")
+            .expression_attribute_names("#response", "response")
+            .expression_attribute_values(":released", n(0))
+            .send()
+            .await;
+        match released {
+            Err(err) if !is_conditional_failure(&err) => Err(err.into()),
+            _ => Ok(()),
+        }
+    }
+
+    /// The transaction item that marks a key's record applied, once: a
+    /// write that includes it happens at most once per key, and a second
+    /// attempt is cancelled on this item ([`APPLIED_BEFORE`]).
+    pub(super) fn apply_once(&self, mark: &Mark, now: Timestamp) -> Result<TransactWriteItem, Error> {
+        update(
+            Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(keys::idempotency(&mark.user, &mark.key))))
+                .update_expression("SET applied_at = :now")
+                .condition_expression("attribute_exists(PK) AND attribute_not_exists(applied_at)")
+                .expression_attribute_values(":now", s(now.to_string())),
+        )
     }
 
     /// Records the answer of a claimed request for replay.

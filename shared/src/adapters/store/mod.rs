@@ -21,6 +21,8 @@
 //! | GSI1 | `USER#<id>` | `ORDER#<created_at>#<id>` | a user's orders |
 //! | GSI2 | `CATEGORY#<c>` | `<created_at>#<id>` | products for sale by category |
 //! | GSI2 | `PENDING#<00..63>` (by order id) | `<expires_at>#<id>` | orders awaiting payment |
+//! | GSI2 | `OWED#<00..15>` (by order id) | `<since>#<order>` | payments owing a hand-off to a queue |
+//! | GSI1 | `REFUSED_REFUNDS` | `<at>#<order>` | payments whose refund the provider refused |
 //! | GSI1 | `REVIEWS#<product>` | `<created_at>#<id>` | a product's reviews |
 //! | GSI2 | `REVIEWER#<user>` | `<created_at>#<id>` | a user's reviews |
 
@@ -37,6 +39,8 @@ mod users;
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::interceptors::InterceptorContext;
+use aws_sdk_dynamodb::config::retry::{ClassifyRetry, RetryAction};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::builders::{PutBuilder, UpdateBuilder};
@@ -64,16 +68,18 @@ pub struct Store {
 
 impl Store {
     /// The client for the table: the SDK's standard retries (throttling,
-    /// transient faults) with five attempts and at most a second between
-    /// them, well inside a function's deadline.
+    /// transient faults, and conflicts with transactions) with five attempts
+    /// and at most a second between them, well inside a function's deadline.
+    ///
+    /// Every retry is safe: a transaction carries the `ClientRequestToken`
+    /// the SDK generates once per call, so a retry of one that committed
+    /// (its answer lost) succeeds without applying twice; every single-item
+    /// write is conditional, or sets values rather than adding to them.
     pub fn client_for(aws: &aws_config::SdkConfig) -> Client {
-        let retries = aws_config::retry::RetryConfig::standard()
-            .with_max_attempts(5)
-            .with_initial_backoff(std::time::Duration::from_millis(20))
-            .with_max_backoff(std::time::Duration::from_secs(1));
         Client::from_conf(
             aws_sdk_dynamodb::config::Builder::from(aws)
-                .retry_config(retries)
+                .retry_config(crate::adapters::retries())
+                .retry_classifier(RetryConflicts)
                 .build(),
         )
     }
@@ -93,6 +99,35 @@ impl Store {
         &self.table
     }
 }
+
+/// `TransactionConflictException`: a single-item write met an item that a
+/// transaction holds; nothing was written. The SDK does not retry it by
+/// default; DynamoDB's guidance is to retry it like throttling.
+#[derive(Debug, Clone, Copy)]
+struct RetryConflicts;
+
+impl ClassifyRetry for RetryConflicts {
+    fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
+        let conflict = ctx.response().is_some_and(|response| {
+            response.status().as_u16() == 400
+                && response.body().bytes().is_some_and(|body| {
+                    body.windows(CONFLICT.len())
+                        .any(|window| window == CONFLICT.as_bytes())
+                })
+        });
+        if conflict {
+            RetryAction::throttling_error()
+        } else {
+            RetryAction::NoActionIndicated
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "TransactionConflictException"
+    }
+}
+
+const CONFLICT: &str = "TransactionConflictException";
 
 /// Key builders: the only place that knows how keys are spelt.
 mod keys {
@@ -176,6 +211,23 @@ mod keys {
         let shard = u32::try_from(order.uuid().as_u128() % u128::from(PENDING_SHARDS)).unwrap_or(0);
         pending_shard(shard)
     }
+
+    /// Payments owing a hand-off (a message not yet on its queue), over
+    /// this many partitions by order id; the reconciler reads every shard.
+    pub const OWED_SHARDS: u32 = 16;
+
+    pub fn owed_shard(shard: u32) -> String {
+        format!("OWED#{shard:02}")
+    }
+
+    pub fn owed_handoff(order: &OrderId) -> String {
+        let shard = u32::try_from(order.uuid().as_u128() % u128::from(OWED_SHARDS)).unwrap_or(0);
+        owed_shard(shard)
+    }
+
+    /// Refunds the provider refused for good, for an operator (rare: one
+    /// partition).
+    pub const REFUSED_REFUNDS: &str = "REFUSED_REFUNDS";
 
     pub fn category(category: &Category) -> String {
         format!("CATEGORY#{}", category.as_str())

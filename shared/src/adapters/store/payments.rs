@@ -2,8 +2,9 @@
 //! which hand-offs have gone through.
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::builders::UpdateBuilder;
 
-use super::{Read, Store, is_conditional_failure, item, key, keys, s, update};
+use super::{GSI2, Read, Store, is_conditional_failure, item, key, keys, s, update};
 use crate::foundation::clock::Timestamp;
 use crate::foundation::error::Error;
 use crate::foundation::ids::OrderId;
@@ -47,12 +48,13 @@ impl Store {
     ) -> Result<(), Error> {
         let order_update = self.leave_pending(order, to, now, "paid_at = :now, updated_at = :now");
         let mut payment_update = self
-            .payment_update(
+            .owe_handoff(
                 &payment.order_id,
+                now,
                 if late {
-                    "SET #status = :succeeded, paid_late = :late, refund_restock = :no_restock"
+                    "#status = :succeeded, paid_late = :late, refund_restock = :no_restock"
                 } else {
-                    "SET #status = :succeeded, paid_late = :late"
+                    "#status = :succeeded, paid_late = :late"
                 },
             )
             .expression_attribute_names("#status", "status")
@@ -69,32 +71,90 @@ impl Store {
             .await
     }
 
-    /// Records that a hand-off message reached its queue.
+    /// An update of the payment (`SET` `set`) that also records a hand-off
+    /// as owed since `now`: the payment enters the index of owed hand-offs,
+    /// which the reconciler reads, until [`Self::mark_handoff`].
+    pub(super) fn owe_handoff(&self, order: &OrderId, now: Timestamp, set: &str) -> UpdateBuilder {
+        self.payment_update(order, format!("SET {set}, #g2pk = :owed, #g2sk = :since"))
+            .expression_attribute_names("#g2pk", GSI2.partition_key)
+            .expression_attribute_names("#g2sk", GSI2.sort_key)
+            .expression_attribute_values(":owed", s(keys::owed_handoff(order)))
+            .expression_attribute_values(":since", s(keys::by_time(now, order)))
+    }
+
+    /// Records that a hand-off message reached its queue: the payment
+    /// leaves the index of owed hand-offs.
     pub async fn mark_handoff(&self, order: &OrderId, queue: QueueKind, now: Timestamp) -> Result<(), Error> {
         let attribute = match queue {
             QueueKind::Shipping => "shipping_handoff_at",
             QueueKind::Refunds => "refund_handoff_at",
         };
-        self.set_on_payment(order, attribute, s(now.to_string())).await
-    }
-
-    /// Sets one attribute of an order's existing payment record.
-    pub(super) async fn set_on_payment(
-        &self,
-        order: &OrderId,
-        attribute: &str,
-        value: AttributeValue,
-    ) -> Result<(), Error> {
         self.client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(keys::payment(order))))
-            .update_expression("SET #attribute = :value")
+            .update_expression("SET #attribute = :now REMOVE #g2pk, #g2sk")
             .condition_expression("attribute_exists(PK)")
             .expression_attribute_names("#attribute", attribute)
-            .expression_attribute_values(":value", value)
+            .expression_attribute_names("#g2pk", GSI2.partition_key)
+            .expression_attribute_names("#g2sk", GSI2.sort_key)
+            .expression_attribute_values(":now", s(now.to_string()))
             .send()
             .await?;
         Ok(())
+    }
+
+    /// The orders of one shard whose payment has owed a hand-off since
+    /// before `before`, oldest first, at most `limit`.
+    pub async fn owed_handoffs(
+        &self,
+        shard: u32,
+        before: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<OrderId>, Error> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI2.name)
+            .key_condition_expression("#pk = :pk AND #sk < :before")
+            .expression_attribute_names("#pk", GSI2.partition_key)
+            .expression_attribute_names("#sk", GSI2.sort_key)
+            .expression_attribute_values(":pk", s(keys::owed_shard(shard)))
+            .expression_attribute_values(":before", s(before.to_string()))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await?;
+        output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| {
+                Ok(serde_dynamo::from_item::<_, PaymentRecord>(item)?
+                    .payment
+                    .order_id)
+            })
+            .collect()
+    }
+
+    /// Takes a payment out of the index of owed hand-offs: it owes none
+    /// (its order moved on).
+    pub async fn clear_owed_handoff(&self, order: &OrderId) -> Result<(), Error> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::payment(order))))
+            .update_expression("REMOVE #g2pk, #g2sk")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_names("#g2pk", GSI2.partition_key)
+            .expression_attribute_names("#g2sk", GSI2.sort_key)
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// Shards of the index of owed hand-offs.
+    pub fn owed_shards(&self) -> u32 {
+        keys::OWED_SHARDS
     }
 }

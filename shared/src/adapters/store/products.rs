@@ -22,6 +22,7 @@ use crate::foundation::input::Update as Patch;
 use crate::foundation::money::Money;
 use crate::foundation::retry::{MAX_ATTEMPTS, backoff};
 use crate::foundation::secret::Secret;
+use crate::model::idempotency::Mark;
 use crate::model::products::{
     Category, CounterWrite, Product, ProductId, ProductPatch, ProductRecord, ProductState, RatingTotals,
     StockChangeError, StockCounter, plan_stock_change,
@@ -293,6 +294,7 @@ impl Store {
         &self,
         id: &ProductId,
         patch: &ProductPatch,
+        mark: Option<&Mark>,
         now: Timestamp,
     ) -> Result<Product, Error> {
         for attempt in 0..MAX_ATTEMPTS {
@@ -313,18 +315,25 @@ impl Store {
                         format!("may only grow: the product has {counters}"),
                     ),
                 })?;
-            let items = self.patch_items(&state, patch, &writes, now)?;
+            let mut items = self.patch_items(&state, patch, &writes, now)?;
+            if let Some(mark) = mark {
+                items.push(self.apply_once(mark, now)?);
+            }
+            let applied_before = |codes: &[String]| {
+                mark.is_some() && codes.last().is_some_and(|c| c == "ConditionalCheckFailed")
+            };
             match self.transact(items).await? {
-                Ok(()) => {
+                Err(codes) if !applied_before(&codes) => {
+                    tracing::debug!(?codes, attempt, "product patch lost a race; reading again");
+                    backoff(attempt).await;
+                }
+                // Applied now, or by an earlier attempt under the same key.
+                _ => {
                     return self
                         .product_state(id, true)
                         .await?
                         .and_then(|state| state.listed())
                         .ok_or(Error::NotFound);
-                }
-                Err(codes) => {
-                    tracing::debug!(?codes, attempt, "product patch lost a race; reading again");
-                    backoff(attempt).await;
                 }
             }
         }

@@ -3,12 +3,12 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{Store, s, update};
+use super::{GSI1, GSI2, Store, is_conditional_failure, key, keys, s, update};
 use crate::foundation::clock::Timestamp;
 use crate::foundation::error::Error;
 use crate::foundation::ids::OrderId;
 use crate::model::orders::{Order, OrderStatus};
-use crate::model::payments::PaymentStatus;
+use crate::model::payments::{PaymentRecord, PaymentStatus};
 
 impl Store {
     /// Moves the order to `to` (`REFUND_PENDING`) and records on its payment
@@ -22,7 +22,7 @@ impl Store {
     ) -> Result<(), Error> {
         let order_update = self.status_change(order, to, now, "SET #status = :to, updated_at = :now");
         let payment_update = self
-            .payment_update(&order.id, "SET refund_restock = :restock")
+            .owe_handoff(&order.id, now, "refund_restock = :restock")
             .expression_attribute_values(":restock", AttributeValue::Bool(restock));
         self.transact_status_change(order, vec![update(order_update)?, update(payment_update)?])
             .await
@@ -64,9 +64,11 @@ impl Store {
         let payment_update = self
             .payment_update(
                 &order.id,
-                "SET #status = :refunded, refund_id = :refund, refunded_at = :now REMOVE refund_error",
+                "SET #status = :refunded, refund_id = :refund, refunded_at = :now REMOVE refund_error, #g1pk, #g1sk",
             )
             .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#g1pk", GSI1.partition_key)
+            .expression_attribute_names("#g1sk", GSI1.sort_key)
             .expression_attribute_values(
                 ":refunded",
                 serde_dynamo::to_attribute_value(PaymentStatus::Refunded)?,
@@ -80,8 +82,78 @@ impl Store {
         self.transact_status_change(order, items).await
     }
 
-    /// Notes why the provider refused a refund, for an operator.
-    pub async fn record_refund_failure(&self, order: &OrderId, reason: &str) -> Result<(), Error> {
-        self.set_on_payment(order, "refund_error", s(reason)).await
+    /// Notes why the provider refused a refund, and lists the payment among
+    /// the refused refunds, for an operator.
+    pub async fn record_refund_failure(
+        &self,
+        order: &OrderId,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<(), Error> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::payment(order))))
+            .update_expression("SET refund_error = :reason, #g1pk = :refused, #g1sk = :at")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_names("#g1pk", GSI1.partition_key)
+            .expression_attribute_names("#g1sk", GSI1.sort_key)
+            .expression_attribute_values(":reason", s(reason))
+            .expression_attribute_values(":refused", s(keys::REFUSED_REFUNDS))
+            .expression_attribute_values(":at", s(keys::by_time(now, order)))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// The payments whose refund the provider refused, newest first.
+    pub async fn refused_refunds(&self, limit: usize) -> Result<Vec<PaymentRecord>, Error> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI1.name)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", GSI1.partition_key)
+            .expression_attribute_values(":pk", s(keys::REFUSED_REFUNDS))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await?;
+        output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| Ok(serde_dynamo::from_item(item)?))
+            .collect()
+    }
+
+    /// Takes a refused refund back for another try: its error and listing
+    /// go, and its hand-off is owed again (from `now`), so that the retry's
+    /// send, or failing it the reconciler, reaches the refunds queue.
+    /// `false` if the refund was not refused (any more).
+    pub async fn reopen_refused_refund(&self, order: &OrderId, now: Timestamp) -> Result<bool, Error> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::payment(order))))
+            .update_expression(
+                "SET #g2pk = :owed, #g2sk = :since REMOVE refund_error, refund_handoff_at, #g1pk, #g1sk",
+            )
+            .condition_expression("attribute_exists(refund_error)")
+            .expression_attribute_names("#g1pk", GSI1.partition_key)
+            .expression_attribute_names("#g1sk", GSI1.sort_key)
+            .expression_attribute_names("#g2pk", GSI2.partition_key)
+            .expression_attribute_names("#g2sk", GSI2.sort_key)
+            .expression_attribute_values(":owed", s(keys::owed_handoff(order)))
+            .expression_attribute_values(":since", s(keys::by_time(now, order)))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if is_conditional_failure(&err) => Ok(false),
+            Err(err) => Err(err.into()),
+        }
     }
 }

@@ -18,7 +18,9 @@ use shared::BoxError;
 use shared::adapters::payments::webhook;
 use shared::foundation::secret::Secret;
 
-use crate::meter::{Usage, Use};
+use stress::meter::{Usage, Use};
+
+use crate::client::Client;
 
 #[derive(clap::Args)]
 pub struct Settings {
@@ -65,74 +67,6 @@ pub struct Settings {
     /// Where the report is written (Markdown) besides the terminal.
     #[arg(long, default_value = ".local/capacity.md")]
     out: String,
-}
-
-#[derive(Clone)]
-struct Client {
-    http: reqwest::Client,
-    api: String,
-}
-
-struct Reply {
-    status: StatusCode,
-    body: Value,
-}
-
-impl Client {
-    /// A request, retried (at most 30 times) while the answer is `429` or
-    /// `503`, after its `Retry-After`.
-    async fn send(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
-        for _ in 0..30 {
-            let mut request = self.http.request(method.clone(), format!("{}{path}", self.api));
-            if let Some(token) = token {
-                request = request.bearer_auth(token);
-            }
-            if let Some(body) = &body {
-                request = request.json(body);
-            }
-            let response = match request.send().await {
-                Ok(response) => response,
-                Err(_) => {
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                    continue;
-                }
-            };
-            let status = response.status();
-            let wait = response
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<u64>().ok())
-                .unwrap_or(1);
-            let body = response.json().await.unwrap_or(Value::Null);
-            if matches!(
-                status,
-                StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
-            ) {
-                tokio::time::sleep(Duration::from_millis(wait * 1000 + fastrand::u64(0..500))).await;
-                continue;
-            }
-            return Reply { status, body };
-        }
-        Reply {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            body: Value::Null,
-        }
-    }
-
-    async fn expect(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> Result<Value, BoxError> {
-        let reply = self.send(method.clone(), path, token, body).await;
-        if !reply.status.is_success() {
-            return Err(format!("{method} {path}: {} {}", reply.status, reply.body).into());
-        }
-        Ok(reply.body)
-    }
 }
 
 struct Meter {
@@ -186,12 +120,7 @@ impl Zipf {
 }
 
 pub async fn run(settings: Settings) -> Result<(), BoxError> {
-    let client = Client {
-        http: reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()?,
-        api: settings.api.clone(),
-    };
+    let client = Client::new(settings.api.clone(), 30);
     let meter = Meter {
         http: reqwest::Client::new(),
         url: settings.meter.clone(),
@@ -310,22 +239,22 @@ async fn pay(client: &Client, token: &str, secret: &Secret, order: &Value) -> Re
             "metadata": {"order_id": id},
         }},
     });
-    let body = serde_json::to_vec(&event)?;
-    for _ in 0..30 {
-        let response = client
-            .http
-            .post(format!("{}/payments/webhook", client.api))
-            .header("content-type", "application/json")
-            .header("stripe-signature", webhook::sign(secret, now, &body))
-            .body(body.clone())
-            .send()
-            .await?;
-        if response.status().is_success() {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
+    let body = event.to_string();
+    let signature = webhook::sign(secret, now, body.as_bytes());
+    let reply = client
+        .call(
+            Method::POST,
+            "/payments/webhook",
+            None,
+            Some(Value::String(body)),
+            None,
+            &[("stripe-signature", signature)],
+        )
+        .await;
+    if !reply.status.is_success() {
+        return Err(format!("the webhook failed: {} {}", reply.status, reply.body).into());
     }
-    Err("the webhook kept failing".into())
+    Ok(())
 }
 
 /// Waits for the shipping worker, marks the order delivered, reviews its

@@ -1,12 +1,15 @@
-//! The metering proxy: between the functions and the emulator, it forwards
-//! every request and meters each DynamoDB one (see [`crate::meter`]).
-//! Writes are metered one at a time: the item is read before and after
-//! (straight from the emulator, unmetered), so that its sizes and index
-//! entries are exact however many functions write at once.
+//! The proxy between the functions and the emulator: it forwards every
+//! request, injects faults into some (see [`crate::faults`]) and, when
+//! metering, meters each DynamoDB one (see [`crate::meter`]). Metered writes
+//! go one at a time: the item is read before and after (straight from the
+//! emulator, unmetered), so that its sizes and index entries are exact
+//! however many functions write at once.
 //!
 //! `GET /_meter` answers the usage so far; `POST /_meter/reset` clears it.
+//! `GET /_faults` answers the faults injected so far; `PUT /_faults` with
+//! `{"rate", "seed"}` sets the random share; `POST /_faults/script` with a
+//! [`Rule`] adds a scripted fault.
 
-use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -22,38 +25,87 @@ use serde_json::{Value, json};
 use shared::BoxError;
 use tokio::net::TcpListener;
 
+use crate::faults::{self, Fault, Faults, Mode, Rule, Service};
 use crate::meter::{self, Item, Usage};
+
+/// What the proxy does besides forwarding.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Meter DynamoDB's capacity per partition.
+    pub meter: bool,
+    /// Inject this random share of faults.
+    pub faults: Mode,
+}
 
 #[derive(Clone)]
 struct Proxy {
     client: Client<HttpConnector, Full<Bytes>>,
     upstream: Uri,
+    meter: bool,
     usage: Arc<Mutex<Usage>>,
     writes: Arc<tokio::sync::Mutex<()>>,
+    faults: Arc<Faults>,
+}
+
+/// A proxy running in this process (tests script its faults directly).
+pub struct Running {
+    pub url: String,
+    pub faults: Arc<Faults>,
 }
 
 /// Serves the proxy on `port` until the process ends.
-pub async fn serve(upstream: &str, port: u16) -> Result<(), BoxError> {
-    let proxy = Proxy {
-        client: Client::builder(TokioExecutor::new()).build_http(),
-        upstream: upstream.parse()?,
-        usage: Arc::default(),
-        writes: Arc::default(),
-    };
+pub async fn serve(upstream: &str, port: u16, options: Options) -> Result<(), BoxError> {
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
-    eprintln!("capacity: metering {upstream} on http://127.0.0.1:{port}");
-    loop {
-        let (stream, _) = listener.accept().await?;
-        let proxy = proxy.clone();
-        tokio::spawn(async move {
-            let service = service_fn(move |request| {
-                let proxy = proxy.clone();
-                async move { Ok::<_, Infallible>(proxy.handle(request).await) }
+    let proxy = Proxy::new(upstream, options)?;
+    eprintln!(
+        "stress: proxy for {upstream} on http://127.0.0.1:{port} (metering: {}, faults: {:.0} %)",
+        options.meter,
+        options.faults.rate * 100.0
+    );
+    proxy.accept(listener).await
+}
+
+/// Starts a proxy on a free port, in the background of this runtime.
+pub async fn spawn(upstream: &str, options: Options) -> Result<Running, BoxError> {
+    let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let proxy = Proxy::new(upstream, options)?;
+    let faults = proxy.faults.clone();
+    tokio::spawn(proxy.accept(listener));
+    Ok(Running { url, faults })
+}
+
+/// The connection is reset: the caller gets no answer.
+#[derive(Debug, thiserror::Error)]
+#[error("connection reset by fault injection")]
+struct Reset;
+
+impl Proxy {
+    fn new(upstream: &str, options: Options) -> Result<Self, BoxError> {
+        Ok(Self {
+            client: Client::builder(TokioExecutor::new()).build_http(),
+            upstream: upstream.parse()?,
+            meter: options.meter,
+            usage: Arc::default(),
+            writes: Arc::default(),
+            faults: Arc::new(Faults::new(options.faults)),
+        })
+    }
+
+    async fn accept(self, listener: TcpListener) -> Result<(), BoxError> {
+        loop {
+            let (stream, _) = listener.accept().await?;
+            let proxy = self.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |request| {
+                    let proxy = proxy.clone();
+                    async move { proxy.handle(request).await }
+                });
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
             });
-            let _ = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
+        }
     }
 }
 
@@ -63,34 +115,104 @@ fn respond(status: StatusCode, body: Bytes) -> Response<Full<Bytes>> {
     response
 }
 
+fn json_answer(status: u16, body: &Value) -> Response<Full<Bytes>> {
+    let mut response = respond(
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        Bytes::from(body.to_string()),
+    );
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/x-amz-json-1.0"),
+    );
+    response
+}
+
 impl Proxy {
-    async fn handle(&self, request: Request<Incoming>) -> Response<Full<Bytes>> {
+    async fn handle(&self, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Reset> {
         let (parts, body) = request.into_parts();
         let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-        match (parts.method.clone(), parts.uri.path()) {
-            (Method::GET, "/_meter") => {
-                let usage = self.usage.lock().map(|u| u.clone()).unwrap_or_default();
-                return respond(StatusCode::OK, Bytes::from(json!(usage).to_string()));
+        if let Some(answer) = self.control(&parts.method, parts.uri.path(), &body) {
+            return Ok(answer);
+        }
+        let target = parts
+            .headers
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let (service, name) = match target.split_once('.') {
+            Some(("DynamoDB_20120810", name)) => (Some(Service::DynamoDb), name),
+            Some(("AmazonSQS", name)) => (Some(Service::Sqs), name),
+            _ => (None, ""),
+        };
+        let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let mut lose_answer = false;
+        if let Some(service) = service
+            && let Some((fault, delay)) = self.faults.decide(name, &body)
+        {
+            let items = request["TransactItems"].as_array().map_or(0, Vec::len);
+            match fault {
+                Fault::Reset => return Err(Reset),
+                Fault::Ambiguous => lose_answer = true,
+                Fault::Latency => tokio::time::sleep(delay).await,
+                _ => {
+                    if let Some((status, answer)) = faults::answer(service, fault, items) {
+                        return Ok(json_answer(status, &answer));
+                    }
+                }
             }
+        }
+        let operation = (service == Some(Service::DynamoDb) && self.meter).then(|| name.to_owned());
+        let answer = self.metered(parts, body, operation, request).await;
+        if lose_answer {
+            return Err(Reset);
+        }
+        Ok(answer)
+    }
+
+    /// The proxy's own endpoints (`/_meter`, `/_faults`).
+    fn control(&self, method: &Method, path: &str, body: &Bytes) -> Option<Response<Full<Bytes>>> {
+        let ok = |value: Value| respond(StatusCode::OK, Bytes::from(value.to_string()));
+        Some(match (method.clone(), path) {
+            (Method::GET, "/_meter") => ok(json!(self.usage.lock().map(|u| u.clone()).unwrap_or_default())),
             (Method::POST, "/_meter/reset") => {
                 if let Ok(mut usage) = self.usage.lock() {
                     usage.clear();
                 }
-                return respond(StatusCode::NO_CONTENT, Bytes::new());
+                respond(StatusCode::NO_CONTENT, Bytes::new())
             }
-            _ => {}
-        }
-        let operation = parts
-            .headers
-            .get("x-amz-target")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|t| t.strip_prefix("DynamoDB_20120810."))
-            .map(str::to_owned);
-        let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        let writes = matches!(
-            operation.as_deref(),
-            Some("PutItem" | "UpdateItem" | "DeleteItem" | "TransactWriteItems")
-        );
+            (Method::GET, "/_faults") => ok(json!(self.faults.tally())),
+            (Method::PUT, "/_faults") => match serde_json::from_slice::<Mode>(body) {
+                Ok(mode) => {
+                    self.faults.set_mode(mode);
+                    respond(StatusCode::NO_CONTENT, Bytes::new())
+                }
+                Err(err) => respond(StatusCode::BAD_REQUEST, Bytes::from(err.to_string())),
+            },
+            (Method::POST, "/_faults/script") => match serde_json::from_slice::<Rule>(body) {
+                Ok(rule) => {
+                    self.faults.script(rule);
+                    respond(StatusCode::NO_CONTENT, Bytes::new())
+                }
+                Err(err) => respond(StatusCode::BAD_REQUEST, Bytes::from(err.to_string())),
+            },
+            _ => return None,
+        })
+    }
+
+    /// Forwards the request; a DynamoDB `operation` is metered.
+    async fn metered(
+        &self,
+        parts: http::request::Parts,
+        body: Bytes,
+        operation: Option<String>,
+        request: Value,
+    ) -> Response<Full<Bytes>> {
+        let writes = operation.is_some()
+            && matches!(
+                operation.as_deref(),
+                Some("PutItem" | "UpdateItem" | "DeleteItem" | "TransactWriteItems")
+            );
         let _one_at_a_time = if writes {
             Some(self.writes.lock().await)
         } else {
@@ -108,7 +230,7 @@ impl Proxy {
         let (status, headers, answer) = match self.forward(parts, body).await {
             Ok(parts) => parts,
             Err(err) => {
-                eprintln!("capacity: upstream: {err}");
+                eprintln!("stress: upstream: {err}");
                 return respond(StatusCode::BAD_GATEWAY, Bytes::new());
             }
         };
