@@ -215,3 +215,48 @@ async fn a_refused_refund_is_listed_counted_and_retried() {
         Err(Error::NotFound)
     ));
 }
+
+/// Fix: an action whose first attempt applied but answered a server error
+/// (so its key's claim was released) is run again under the same key; the
+/// order found in the state the action leads to is the first attempt's
+/// success, not `409 INVALID_STATE`. Without the key's retry, the contract's
+/// `409` stands.
+#[tokio::test]
+async fn a_retried_action_that_applied_before_answers_success() {
+    let t = TestApp::spawn().await;
+    let buyer = customer();
+    let product = t.product("retried", 1_000, 5).await;
+    let order = t.order(&buyer, &[(&product, 1)]).await.expect("placed");
+    use shared::model::orders::OrderStatus::Cancelled;
+    use shared::usecases::orders;
+    orders::cancel_order(&t.app, &buyer, &order.id)
+        .await
+        .expect("cancelled");
+    let again = || orders::cancel_order(&t.app, &buyer, &order.id);
+    let plain = orders::done_before(&t.app, &buyer, &order.id, false, &[Cancelled], again().await).await;
+    assert!(matches!(plain, Err(Error::InvalidState(Cancelled))), "{plain:?}");
+    let retried = orders::done_before(&t.app, &buyer, &order.id, true, &[Cancelled], again().await)
+        .await
+        .expect("the first attempt's success");
+    assert_eq!(retried.status, Cancelled);
+
+    // A `DELIVERED` event likewise; another event is not taken for it.
+    let delivered = t.delivered_order(&buyer, &[(&product, 1)]).await;
+    let shipment = shared::model::shipping::ShipmentId::for_order(&delivered.id);
+    let event = |status: &str| parse_document(json!({"status": status})).expect("valid");
+    let deliver_again =
+        shared::usecases::shipping::add_event(&t.app, &admin(), &shipment, event("DELIVERED")).await;
+    let answered = shared::usecases::shipping::delivered_before(&t.app, &shipment, true, deliver_again)
+        .await
+        .expect("the first attempt's success");
+    assert_eq!(
+        answered.status,
+        shared::model::shipping::ShipmentStatus::Delivered
+    );
+    let late_transit =
+        shared::usecases::shipping::add_event(&t.app, &admin(), &shipment, event("IN_TRANSIT")).await;
+    assert!(matches!(
+        shared::usecases::shipping::delivered_before(&t.app, &shipment, false, late_transit).await,
+        Err(Error::InvalidState(_))
+    ));
+}

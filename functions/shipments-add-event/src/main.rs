@@ -2,7 +2,7 @@
 use shared::App;
 use shared::entry::http::{self, Answer, Request};
 use shared::entry::idempotency;
-use shared::model::shipping::ShipmentId;
+use shared::model::shipping::{NewShipmentEvent, ShipmentId, ShipmentStatus};
 use shared::usecases::shipping;
 
 fn main() -> Result<(), shared::BoxError> {
@@ -12,9 +12,13 @@ fn main() -> Result<(), shared::BoxError> {
 async fn handle(app: &'static App, request: Request) -> Answer {
     let admin = request.admin(app)?;
     let id = request.path_id::<ShipmentId>("id")?;
-    let input = request.json()?;
-    idempotency::once(app, admin.principal(), &request, |_| async {
-        http::created(&shipping::add_event(app, &admin, &id, input).await?)
+    let input: NewShipmentEvent = request.json()?;
+    let delivering = input.status == ShipmentStatus::Delivered;
+    let (admin, id) = (&admin, &id);
+    idempotency::once(app, admin.principal(), &request, |attempt| async move {
+        let added = shipping::add_event(app, admin, id, input).await;
+        let retried_delivery = attempt.retried && delivering;
+        http::created(&shipping::delivered_before(app, id, retried_delivery, added).await?)
     })
     .await
 }

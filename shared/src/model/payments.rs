@@ -209,21 +209,25 @@ mod tests {
 
     use super::*;
 
+    fn succeeded() -> Payment {
+        Payment {
+            id: PaymentId::new(),
+            order_id: OrderId::new(),
+            provider: "sandbox".into(),
+            provider_payment_id: "pi_1".into(),
+            amount: Money::new(100).expect("valid"),
+            currency: Currency::parse("USD".into()).expect("valid"),
+            status: PaymentStatus::Succeeded,
+            client_secret: None,
+            created_at: Timestamp::from_unix(0),
+        }
+    }
+
     #[test]
     fn a_payment_owes_the_hand_off_its_order_calls_for_until_it_went() {
         use OrderStatus::*;
         let record = |edit: fn(&mut PaymentRecord)| {
-            let mut record = PaymentRecord::new(Payment {
-                id: PaymentId::new(),
-                order_id: OrderId::new(),
-                provider: "sandbox".into(),
-                provider_payment_id: "pi_1".into(),
-                amount: Money::new(100).expect("valid"),
-                currency: Currency::parse("USD".into()).expect("valid"),
-                status: PaymentStatus::Succeeded,
-                client_secret: None,
-                created_at: Timestamp::now(),
-            });
+            let mut record = PaymentRecord::new(succeeded());
             edit(&mut record);
             record
         };
@@ -297,18 +301,7 @@ mod tests {
 
     #[test]
     fn hand_offs_are_owed_until_a_send_went_through() {
-        let payment = Payment {
-            id: PaymentId::new(),
-            order_id: OrderId::new(),
-            provider: "sandbox".into(),
-            provider_payment_id: "pi_1".into(),
-            amount: Money::new(100).expect("valid"),
-            currency: Currency::parse("USD".into()).expect("valid"),
-            status: PaymentStatus::Succeeded,
-            client_secret: None,
-            created_at: Timestamp::from_unix(0),
-        };
-        let mut record = PaymentRecord::new(payment);
+        let mut record = PaymentRecord::new(succeeded());
         assert!(record.owes_shipping_handoff(OrderStatus::Paid));
         assert!(!record.owes_shipping_handoff(OrderStatus::Shipped));
         assert!(!record.owes_late_refund_handoff(OrderStatus::RefundPending, false));

@@ -102,6 +102,24 @@ pub async fn add_event(
         .await
 }
 
+/// The answer of a `DELIVERED` event retried under its `Idempotency-Key`
+/// after an attempt that may have applied (`retried_delivery`): a shipment
+/// found delivered is that attempt's success.
+pub async fn delivered_before(
+    app: &App,
+    id: &ShipmentId,
+    retried_delivery: bool,
+    result: Result<Shipment, Error>,
+) -> Result<Shipment, Error> {
+    match result {
+        Err(Error::InvalidState(status)) if retried_delivery => match app.store.get_shipment(id).await? {
+            Some(shipment) if shipment.status == ShipmentStatus::Delivered => Ok(shipment),
+            _ => Err(Error::InvalidState(status)),
+        },
+        other => other,
+    }
+}
+
 /// The shipping worker's handling of one message.
 pub async fn handle_message(app: &App, message: Message) -> Result<ShipOutcome, Error> {
     match message {

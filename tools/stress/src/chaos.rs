@@ -477,21 +477,9 @@ pub async fn run(settings: Settings) -> Result<(), BoxError> {
     set_faults(&http, &settings.provider, quiet).await?;
 
     // The shop: an admin, customers, a catalogue (faults off).
-    let login = |email: String, password: String| {
-        let client = client.clone();
-        async move {
-            let body = client
-                .expect(
-                    Method::POST,
-                    "/auth/login",
-                    None,
-                    Some(json!({"email": email, "password": password})),
-                )
-                .await?;
-            Ok::<_, BoxError>(body["access_token"].as_str().unwrap_or_default().to_owned())
-        }
-    };
-    let admin = login(settings.admin_email.clone(), settings.admin_password.clone()).await?;
+    let admin = client
+        .login(&settings.admin_email, &settings.admin_password)
+        .await?;
     let mut customers = Vec::new();
     for i in 0..settings.customers {
         let email = format!("chaos-{}-{i}@example.com", uuid::Uuid::now_v7().simple());
@@ -508,7 +496,7 @@ pub async fn run(settings: Settings) -> Result<(), BoxError> {
         if !registered.status.is_success() && registered.code() != "EMAIL_TAKEN" {
             return Err(format!("register: {} {}", registered.status, registered.body).into());
         }
-        let token = login(email, password).await?;
+        let token = client.login(&email, &password).await?;
         let me = client
             .expect(Method::GET, "/users/me", Some(&token), None)
             .await?;

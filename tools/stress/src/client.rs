@@ -170,6 +170,19 @@ impl Client {
         })
     }
 
+    /// Logs in; the access token.
+    pub async fn login(&self, email: &str, password: &str) -> Result<String, shared::BoxError> {
+        let session = self
+            .expect(
+                Method::POST,
+                "/auth/login",
+                None,
+                Some(serde_json::json!({"email": email, "password": password})),
+            )
+            .await?;
+        Ok(session["access_token"].as_str().ok_or("no token")?.to_owned())
+    }
+
     /// A request that must succeed.
     pub async fn expect(
         &self,

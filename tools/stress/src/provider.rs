@@ -8,8 +8,8 @@
 //! response again) and refuses a second refund of one payment with
 //! `charge_already_refunded`. Faults, at a seeded random share of calls:
 //! `500 api_error` or `429 rate_limit` before anything happens, the
-//! connection reset after the call took effect (the shop sees a timeout),
-//! or a late answer.
+//! connection reset after the call took effect, an answer after the call
+//! took effect and the shop's client timed out (9 s), or a late answer.
 //!
 //! `POST /_ledger/capture/{intent}` captures an intent and answers its
 //! `payment_intent.succeeded` event; `POST /_ledger/stray` makes and
@@ -33,6 +33,9 @@ use shared::BoxError;
 use tokio::net::TcpListener;
 
 use crate::faults::Mode;
+
+/// Longer than the shop's provider timeout (8 s).
+const HANG: Duration = Duration::from_secs(9);
 
 /// One payment intent as the provider holds it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -116,6 +119,9 @@ fn stripe_error(kind: &str, code: Option<&str>, message: &str) -> Value {
 enum Injected {
     Before(u16, Value),
     ResetAfter,
+    /// The call takes effect, and the answer comes after the shop's
+    /// client has given up on it (its timeout is 8 s).
+    Hang,
     Late(Duration),
 }
 
@@ -137,7 +143,7 @@ impl Stub {
         if rate <= 0.0 || rng.f64() >= rate {
             return None;
         }
-        let (name, injected) = match rng.u8(0..4) {
+        let (name, injected) = match rng.u8(0..5) {
             0 => (
                 "api_error",
                 Injected::Before(500, stripe_error("api_error", None, "An unknown error occurred")),
@@ -150,6 +156,7 @@ impl Stub {
                 ),
             ),
             2 => ("reset_after_effect", Injected::ResetAfter),
+            3 => ("timeout_after_effect", Injected::Hang),
             _ => (
                 "latency",
                 Injected::Late(Duration::from_millis(rng.u64(200..2000))),
@@ -230,8 +237,10 @@ impl Stub {
                 }
             }
         };
-        if matches!(injected, Some(Injected::ResetAfter)) {
-            return Err(Reset);
+        match injected {
+            Some(Injected::ResetAfter) => return Err(Reset),
+            Some(Injected::Hang) => tokio::time::sleep(HANG).await,
+            _ => {}
         }
         Ok(answer(status, &reply))
     }

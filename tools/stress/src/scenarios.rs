@@ -125,7 +125,9 @@ pub async fn run(settings: Settings) -> Result<(), BoxError> {
         http: reqwest::Client::new(),
         url: settings.meter.clone(),
     };
-    let admin = login(&client, &settings.admin_email, &settings.admin_password).await?;
+    let admin = client
+        .login(&settings.admin_email, &settings.admin_password)
+        .await?;
     eprintln!("capacity: registering {} customers", settings.customers);
     let customers: Vec<String> = futures::stream::iter(0..settings.customers)
         .map(|_| customer(&client))
@@ -151,18 +153,6 @@ pub async fn run(settings: Settings) -> Result<(), BoxError> {
     Ok(())
 }
 
-async fn login(client: &Client, email: &str, password: &str) -> Result<String, BoxError> {
-    let session = client
-        .expect(
-            Method::POST,
-            "/auth/login",
-            None,
-            Some(json!({"email": email, "password": password})),
-        )
-        .await?;
-    Ok(session["access_token"].as_str().ok_or("no token")?.to_owned())
-}
-
 async fn customer(client: &Client) -> Result<String, BoxError> {
     let email = format!("buyer-{}@example.com", uuid::Uuid::now_v7().simple());
     let password = "capacity scenario password";
@@ -174,7 +164,7 @@ async fn customer(client: &Client) -> Result<String, BoxError> {
             Some(json!({"email": email, "password": password, "name": "Buyer"})),
         )
         .await?;
-    login(client, &email, password).await
+    client.login(&email, password).await
 }
 
 fn address() -> Value {

@@ -338,6 +338,45 @@ impl Store {
     }
 }
 
+/// A query of one partition of an index: oldest first, below a bound of its
+/// sort key, or newest first; a page at a time.
+struct IndexQuery<'a> {
+    gsi: &'a Gsi,
+    partition: String,
+    below: Option<String>,
+    newest_first: bool,
+    limit: usize,
+    start: Option<Item>,
+}
+
+impl Store {
+    /// One page of an [`IndexQuery`], and where the next starts.
+    async fn query_index(&self, q: IndexQuery<'_>) -> Result<(Vec<Item>, Option<Item>), Error> {
+        let mut request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(q.gsi.name)
+            .expression_attribute_names("#pk", q.gsi.partition_key)
+            .expression_attribute_values(":pk", s(q.partition))
+            .scan_index_forward(!q.newest_first)
+            .limit(i32::try_from(q.limit).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(q.start);
+        request = match q.below {
+            Some(bound) => request
+                .key_condition_expression("#pk = :pk AND #sk < :below")
+                .expression_attribute_names("#sk", q.gsi.sort_key)
+                .expression_attribute_values(":below", s(bound)),
+            None => request.key_condition_expression("#pk = :pk"),
+        };
+        let output = request.send().await?;
+        Ok((
+            output.items.unwrap_or_default(),
+            output.last_evaluated_key.filter(|key| !key.is_empty()),
+        ))
+    }
+}
+
 /// Whether a transaction was cancelled, and why, item by item.
 fn cancellation_codes<R>(
     err: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>,

@@ -5,7 +5,8 @@ use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    GSI1, GSI2, Item, PageQuery, Read, Store, built, cancellation_codes, item, key, keys, n, s, update,
+    GSI1, GSI2, IndexQuery, Item, PageQuery, Read, Store, built, cancellation_codes, item, key, keys, n, s,
+    update,
 };
 use crate::foundation::clock::Timestamp;
 use crate::foundation::cursor::Page;
@@ -153,30 +154,20 @@ impl Store {
         limit: usize,
         start: Option<Item>,
     ) -> Result<(Vec<Order>, Option<Item>), Error> {
-        let gsi = &GSI2;
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(gsi.name)
-            .key_condition_expression("#pk = :pending AND #sk < :bound")
-            .expression_attribute_names("#pk", gsi.partition_key)
-            .expression_attribute_names("#sk", gsi.sort_key)
-            .expression_attribute_values(":pending", s(keys::pending_shard(shard)))
-            // `<expires_at>#<id>` sorts below the next second for every
-            // expires_at up to and including now.
-            .expression_attribute_values(":bound", s(now.plus_secs(1).to_string()))
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-            .set_exclusive_start_key(start)
-            .send()
+        let (items, next) = self
+            .query_index(IndexQuery {
+                gsi: &GSI2,
+                partition: keys::pending_shard(shard),
+                // `<expires_at>#<id>` sorts below the next second for every
+                // expires_at up to and including now.
+                below: Some(now.plus_secs(1).to_string()),
+                newest_first: false,
+                limit,
+                start,
+            })
             .await?;
-        let due = output
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(order)
-            .collect::<Result<_, _>>()?;
-        Ok((due, output.last_evaluated_key.filter(|key| !key.is_empty())))
+        let due = items.into_iter().map(order).collect::<Result<_, _>>()?;
+        Ok((due, next))
     }
 
     /// Moves an unpaid order to `to` and gives every line's stock back, in one

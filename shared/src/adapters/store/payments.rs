@@ -4,7 +4,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::types::builders::UpdateBuilder;
 
-use super::{GSI2, Read, Store, is_conditional_failure, item, key, keys, s, update};
+use super::{GSI2, IndexQuery, Read, Store, is_conditional_failure, item, key, keys, s, update};
 use crate::foundation::clock::Timestamp;
 use crate::foundation::error::Error;
 use crate::foundation::ids::OrderId;
@@ -112,22 +112,17 @@ impl Store {
         before: Timestamp,
         limit: usize,
     ) -> Result<Vec<OrderId>, Error> {
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(GSI2.name)
-            .key_condition_expression("#pk = :pk AND #sk < :before")
-            .expression_attribute_names("#pk", GSI2.partition_key)
-            .expression_attribute_names("#sk", GSI2.sort_key)
-            .expression_attribute_values(":pk", s(keys::owed_shard(shard)))
-            .expression_attribute_values(":before", s(before.to_string()))
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-            .send()
+        let (items, _) = self
+            .query_index(IndexQuery {
+                gsi: &GSI2,
+                partition: keys::owed_shard(shard),
+                below: Some(before.to_string()),
+                newest_first: false,
+                limit,
+                start: None,
+            })
             .await?;
-        output
-            .items
-            .unwrap_or_default()
+        items
             .into_iter()
             .map(|item| {
                 Ok(serde_dynamo::from_item::<_, PaymentRecord>(item)?

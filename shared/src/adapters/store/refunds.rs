@@ -3,7 +3,7 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{GSI1, GSI2, Store, is_conditional_failure, key, keys, s, update};
+use super::{GSI1, GSI2, IndexQuery, Store, is_conditional_failure, key, keys, s, update};
 use crate::foundation::clock::Timestamp;
 use crate::foundation::error::Error;
 use crate::foundation::ids::OrderId;
@@ -108,21 +108,17 @@ impl Store {
 
     /// The payments whose refund the provider refused, newest first.
     pub async fn refused_refunds(&self, limit: usize) -> Result<Vec<PaymentRecord>, Error> {
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(GSI1.name)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", GSI1.partition_key)
-            .expression_attribute_values(":pk", s(keys::REFUSED_REFUNDS))
-            .scan_index_forward(false)
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-            .send()
+        let (items, _) = self
+            .query_index(IndexQuery {
+                gsi: &GSI1,
+                partition: keys::REFUSED_REFUNDS.to_owned(),
+                below: None,
+                newest_first: true,
+                limit,
+                start: None,
+            })
             .await?;
-        output
-            .items
-            .unwrap_or_default()
+        items
             .into_iter()
             .map(|item| Ok(serde_dynamo::from_item(item)?))
             .collect()
