@@ -10,6 +10,7 @@
 #   CHAOS_OPERATIONS (2000)  client operations
 #   CHAOS_FAULT_RATE (0.1)   share of DynamoDB, SQS and provider calls that fail
 #   CHAOS_CRASH_RATE (0.02)  share of invocations whose answer is lost
+#   CHAOS_KILL_EVERY (5)     seconds between SIGKILLs of function instances (0: none)
 #   CHAOS_SEED (random)      the seed of the workload and of every fault plan
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/stack.sh"
@@ -43,9 +44,41 @@ export AWS_ENDPOINT_URL="$CHAOS_PROXY_URL"
 export PAYMENT_PROVIDER=stripe STRIPE_API_BASE="$CHAOS_PROVIDER_URL" STRIPE_API_KEY=sk_test_chaos
 export GATEWAY_CRASH_RATE="${CHAOS_CRASH_RATE:-0.02}" GATEWAY_CRASH_SEED="$seed"
 stack_start_functions --ignore-changes
+functions_pid="${STACK_PIDS[-1]}"
 stack_start_gateway
 export SHOP_API_URL="http://127.0.0.1:$API_PORT"
 
+# Function instances killed mid-invocation, for real: every
+# CHAOS_KILL_EVERY seconds a random instance of a function that writes, with
+# a sibling left, gets SIGKILL (cargo-lambda does not replace a killed
+# instance, so a function's last one is spared; Lambda would start a new one).
+kill_instances() {
+  local every="$1" log="$STACK_LOGS/kills.log" rng="$seed"
+  : > "$log"
+  while sleep "$every"; do
+    rng=$(( (rng * 1103515245 + 12345) % 2147483648 ))
+    mapfile -t instances < <(for pid in $(descendants "$functions_pid"); do
+      ps -o pid=,args= -p "$pid" 2>/dev/null; done | awk '$2 ~ /^target\/debug\// && $2 !~ /(auth-|users-|-get$|-list$)/ {print $1, $2}')
+    [ "${#instances[@]}" -gt 0 ] || continue
+    local pick="${instances[$(( rng % ${#instances[@]} ))]}"
+    local pid="${pick%% *}" binary="${pick#* }"
+    [ "$(printf '%s\n' "${instances[@]}" | grep -c " $binary\$")" -ge 2 ] || continue
+    kill -KILL "$pid" 2>/dev/null && echo "$(date +%T) killed $binary ($pid)" >> "$log"
+  done
+}
+kills=""
+if [ "${CHAOS_KILL_EVERY:-5}" != 0 ]; then
+  kill_instances "${CHAOS_KILL_EVERY:-5}" &
+  kills=$!
+  trap 'kill "$kills" 2>/dev/null; stack_stop' EXIT
+fi
+
 say "chaos: seed $seed (CHAOS_SEED=$seed reproduces the plan); logs in $STACK_LOGS"
+set +e
 "$ROOT/target/debug/stress" chaos --seed "$seed" \
   --operations "${CHAOS_OPERATIONS:-2000}" --fault-rate "${CHAOS_FAULT_RATE:-0.1}" "$@"
+status=$?
+set -e
+[ -z "$kills" ] || kill "$kills" 2>/dev/null || true
+echo "Function instances killed mid-run: $(wc -l < "$STACK_LOGS/kills.log" 2>/dev/null || echo 0) (SIGKILL; list in $STACK_LOGS/kills.log)"
+exit "$status"
