@@ -70,7 +70,7 @@ kills=""
 if [ "${CHAOS_KILL_EVERY:-5}" != 0 ]; then
   kill_instances "${CHAOS_KILL_EVERY:-5}" &
   kills=$!
-  trap 'kill "$kills" 2>/dev/null; stack_stop' EXIT
+  trap 'kill "$kills" 2>/dev/null || true; stack_stop' EXIT
 fi
 
 say "chaos: seed $seed (CHAOS_SEED=$seed reproduces the plan); logs in $STACK_LOGS"
