@@ -11,6 +11,7 @@ use crate::adapters::store::Store;
 use crate::foundation::error::{BoxError, Error};
 use crate::foundation::money::Currency;
 pub use crate::foundation::secret::Secret;
+use crate::model::orders::OrderLimits;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -50,6 +51,30 @@ pub struct Config {
     /// `RECONCILE_GRACE_SECONDS`: how long a hand-off may be owed before the
     /// reconciler sends it again (10..=86400, default 300).
     pub reconcile_grace_secs: i64,
+    /// `MAX_UNPAID_ORDERS` (1..=1000, default 3) and
+    /// `MAX_UNITS_PER_PRODUCT` (1..=100, default 10): what one customer may
+    /// hold unpaid.
+    pub order_limits: OrderLimits,
+}
+
+/// A whole-number setting within `range`, `default` when unset.
+fn bounded(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    range: std::ops::RangeInclusive<u32>,
+    default: u32,
+) -> Result<u32, ConfigError> {
+    match lookup(name).filter(|v| !v.is_empty()) {
+        None => Ok(default),
+        Some(value) => value
+            .parse()
+            .ok()
+            .filter(|v| range.contains(v))
+            .ok_or_else(|| ConfigError::Invalid {
+                name,
+                reason: format!("must be a whole number from {} to {}", range.start(), range.end()),
+            }),
+    }
 }
 
 /// The shortest `JWT_SECRET` accepted: HS256 wants a key as long as its hash.
@@ -119,6 +144,10 @@ impl Config {
                             reason: "must be a number of seconds from 0 to 900".into(),
                         })?
                 }
+            },
+            order_limits: OrderLimits {
+                max_unpaid_orders: bounded(&lookup, "MAX_UNPAID_ORDERS", 1..=1000, 3)?,
+                max_units_per_product: bounded(&lookup, "MAX_UNITS_PER_PRODUCT", 1..=100, 10)?,
             },
             reconcile_grace_secs: match optional("RECONCILE_GRACE_SECONDS") {
                 None => 300,

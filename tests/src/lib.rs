@@ -580,11 +580,18 @@ pub mod fixtures {
             }
         }
 
-        /// Starts the order's payment and delivers a signed success for it.
+        /// Starts the order's payment (unless it was started before) and
+        /// delivers a signed success for it.
         pub async fn pay(&self, buyer: &Principal, order: &Order) -> WebhookOutcome {
-            let (payment, _) = shared::usecases::payments::start_payment(&self.app, buyer, &order.id)
-                .await
-                .expect("payment started");
+            let payment = match self.app.store.get_payment(&order.id).await.expect("read") {
+                Some(started) => started.payment,
+                None => {
+                    shared::usecases::payments::start_payment(&self.app, buyer, &order.id)
+                        .await
+                        .expect("payment started")
+                        .0
+                }
+            };
             let (header, body) = payment_succeeded(
                 super::TEST_WEBHOOK_SECRET,
                 &payment.provider_payment_id,

@@ -487,7 +487,8 @@ async fn a_retry_of_a_placed_order_answers_the_order_not_out_of_stock() {
 
 #[tokio::test]
 async fn listings_follow_a_query_page_cut_at_one_megabyte() {
-    let t = TestApp::spawn().await;
+    // One customer with 70 unpaid orders: a shop that allows that many.
+    let t = TestApp::spawn_with(&[("MAX_UNPAID_ORDERS", "100")]).await;
     let buyer = customer();
     let mut lines = Vec::new();
     for i in 0..50 {
@@ -520,4 +521,61 @@ async fn listings_follow_a_query_page_cut_at_one_megabyte() {
         .await
         .expect("listed");
     assert_eq!(rest.items.len(), 10);
+}
+
+/// Hoarding: a customer holds at most `MAX_UNPAID_ORDERS` (3) unpaid orders
+/// at once, counted atomically with each order (ten at once: three placed),
+/// a slot coming back when one is paid, cancelled or expires; and at most
+/// `MAX_UNITS_PER_PRODUCT` (10) units of a product per order. A refused
+/// order reserves nothing.
+#[tokio::test]
+async fn a_customer_cannot_hoard_stock() {
+    let t = TestApp::spawn().await;
+    let product = t.product("hoard", 500, 1_000).await;
+    let hoarder = customer();
+
+    let too_many = t.order(&hoarder, &[(&product, 11)]).await;
+    assert!(
+        matches!(&too_many, Err(Error::QuantityLimit { max: 10, product_id }) if *product_id == product.id),
+        "{too_many:?}"
+    );
+    assert_eq!(t.stock(&product).await, 1_000);
+
+    let attempts = (0..10).map(|_| t.order(&hoarder, &[(&product, 10)]));
+    let results = futures::future::join_all(attempts).await;
+    let placed: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    let refused = results
+        .iter()
+        .filter(|r| matches!(r, Err(Error::TooManyUnpaidOrders(3))))
+        .count();
+    assert_eq!((placed.len(), refused), (3, 7), "{results:?}");
+    assert_eq!(t.stock(&product).await, 970, "only the placed orders hold stock");
+
+    // A slot comes back with a cancel, a payment, an expiry.
+    orders::cancel_order(&t.app, &hoarder, &placed[0].id)
+        .await
+        .expect("cancelled");
+    let fourth = t
+        .order(&hoarder, &[(&product, 1)])
+        .await
+        .expect("a slot came back");
+    assert!(matches!(
+        t.order(&hoarder, &[(&product, 1)]).await,
+        Err(Error::TooManyUnpaidOrders(_))
+    ));
+    t.pay(&hoarder, placed[1]).await;
+    t.order(&hoarder, &[(&product, 1)])
+        .await
+        .expect("paid: a slot came back");
+    let due = Timestamp::now().plus_secs(t.app.config.order_ttl_secs + 1);
+    let expired = orders::expire_orders(&t.app, due).await.expect("expired");
+    assert!(expired.expired >= 3, "{expired:?}");
+    t.order(&hoarder, &[(&product, 1)])
+        .await
+        .expect("expired: slots came back");
+    // Another customer was never limited by this one.
+    t.order(&customer(), &[(&product, 10)])
+        .await
+        .expect("another customer");
+    assert_ne!(fourth.id, placed[2].id);
 }

@@ -59,6 +59,40 @@ async fn a_payment_is_started_once_for_the_owner() {
     ));
 }
 
+/// A payment is started only while the order awaits it: once the order is
+/// paid, or cancelled after its payment was started, the call answers
+/// `INVALID_STATE`, never the payment (and its client secret) again.
+#[tokio::test]
+async fn a_payment_is_not_handed_out_once_the_order_moved_on() {
+    let t = TestApp::spawn().await;
+    let buyer = customer();
+    let paid = unpaid_order(&t, &buyer).await;
+    let (payment, _) = payments::start_payment(&t.app, &buyer, &paid.id)
+        .await
+        .expect("started");
+    assert_eq!(
+        deliver(&t.app, &paid, &payment.provider_payment_id)
+            .await
+            .expect("ok"),
+        WebhookOutcome::Paid
+    );
+    assert!(matches!(
+        payments::start_payment(&t.app, &buyer, &paid.id).await,
+        Err(Error::InvalidState(OrderStatus::Paid))
+    ));
+    let dropped = unpaid_order(&t, &buyer).await;
+    payments::start_payment(&t.app, &buyer, &dropped.id)
+        .await
+        .expect("started");
+    orders::cancel_order(&t.app, &buyer, &dropped.id)
+        .await
+        .expect("cancelled");
+    assert!(matches!(
+        payments::start_payment(&t.app, &buyer, &dropped.id).await,
+        Err(Error::InvalidState(OrderStatus::Cancelled))
+    ));
+}
+
 #[tokio::test]
 async fn a_verified_payment_marks_the_order_paid_and_hands_it_to_shipping_once() {
     let t = TestApp::spawn().await;

@@ -165,3 +165,63 @@ async fn the_shop_starts_stripe_payments_once_per_order() {
         Some("8400".into())
     );
 }
+
+/// Cancel and expiry cancel the order's PaymentIntent (Stripe's
+/// `POST /v1/payment_intents/{id}/cancel`, with an idempotency key), so a
+/// card can no longer be charged for a released order; an intent Stripe
+/// can no longer cancel (it succeeded: its webhook follows) is no error.
+#[tokio::test]
+async fn a_cancelled_or_expired_order_cancels_its_payment_intent() {
+    let stub = Stub::start().await;
+    let t = TestApp::spawn_with(&[
+        ("PAYMENT_PROVIDER", "stripe"),
+        ("STRIPE_API_KEY", KEY),
+        ("STRIPE_API_BASE", &stub.url),
+    ])
+    .await;
+    let buyer = customer();
+    let product = t.product("cancel-intent", 1_500, 5).await;
+
+    let order = t.order(&buyer, &[(&product, 1)]).await.expect("placed");
+    stub.respond(200, json!({"id": "pi_cancel_1", "object": "payment_intent", "client_secret": "pi_cancel_1_secret", "status": "requires_payment_method"}));
+    shared::usecases::payments::start_payment(&t.app, &buyer, &order.id)
+        .await
+        .expect("started");
+    stub.respond(200, json!({"id": "pi_cancel_1", "object": "payment_intent", "status": "canceled", "cancellation_reason": "abandoned"}));
+    shared::usecases::orders::cancel_order(&t.app, &buyer, &order.id)
+        .await
+        .expect("cancelled");
+    let seen = stub.seen();
+    let call = seen.last().expect("a call");
+    assert_eq!(
+        (call.method.as_str(), call.path.as_str()),
+        ("POST", "/v1/payment_intents/pi_cancel_1/cancel")
+    );
+    assert_eq!(
+        call.header("idempotency-key"),
+        Some(format!("shop-order-{}-cancel-intent", order.id).as_str())
+    );
+    assert!(
+        call.form()
+            .contains(&("cancellation_reason".into(), "abandoned".into()))
+    );
+
+    // Expired, its intent succeeded meanwhile: Stripe refuses the cancel,
+    // the expiry goes on (the late payment's webhook will refund it).
+    let expiring = t.order(&buyer, &[(&product, 1)]).await.expect("placed");
+    stub.respond(200, json!({"id": "pi_cancel_2", "object": "payment_intent", "client_secret": "pi_cancel_2_secret", "status": "requires_payment_method"}));
+    shared::usecases::payments::start_payment(&t.app, &buyer, &expiring.id)
+        .await
+        .expect("started");
+    stub.respond(400, json!({"error": {"type": "invalid_request_error", "code": "payment_intent_unexpected_state", "message": "You cannot cancel this PaymentIntent because it has a status of succeeded."}}));
+    let due = shared::foundation::clock::Timestamp::now().plus_secs(t.app.config.order_ttl_secs + 1);
+    let report = shared::usecases::orders::expire_orders(&t.app, due)
+        .await
+        .expect("ran");
+    assert_eq!(report.expired, 1, "{report:?}");
+    assert_eq!(
+        stub.seen().last().map(|c| c.path.clone()).as_deref(),
+        Some("/v1/payment_intents/pi_cancel_2/cancel")
+    );
+    assert_eq!(t.stock(&product).await, 5, "both released");
+}

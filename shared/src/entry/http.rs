@@ -251,6 +251,8 @@ pub fn code(err: &Error) -> &'static str {
         Error::OutOfStock(_) => "OUT_OF_STOCK",
         Error::ProductUnavailable(_) => "PRODUCT_UNAVAILABLE",
         Error::InvalidState(_) => "INVALID_STATE",
+        Error::QuantityLimit { .. } => "QUANTITY_LIMIT",
+        Error::TooManyUnpaidOrders(_) => "TOO_MANY_UNPAID_ORDERS",
         Error::IdempotencyInProgress => "IDEMPOTENCY_IN_PROGRESS",
         Error::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
         Error::InvalidSignature => "INVALID_SIGNATURE",
@@ -277,6 +279,8 @@ pub fn problem(err: &Error) -> Response {
         Error::OutOfStock(_) => (StatusCode::CONFLICT, "Out of stock"),
         Error::ProductUnavailable(_) => (StatusCode::CONFLICT, "Product unavailable"),
         Error::InvalidState(_) => (StatusCode::CONFLICT, "Invalid state"),
+        Error::QuantityLimit { .. } => (StatusCode::CONFLICT, "Quantity limit"),
+        Error::TooManyUnpaidOrders(_) => (StatusCode::CONFLICT, "Too many unpaid orders"),
         Error::IdempotencyInProgress => (StatusCode::CONFLICT, "Request in progress"),
         Error::IdempotencyKeyReused => (StatusCode::UNPROCESSABLE_ENTITY, "Idempotency key reused"),
         Error::InvalidSignature => (StatusCode::BAD_REQUEST, "Invalid signature"),
@@ -306,6 +310,13 @@ pub fn problem(err: &Error) -> Response {
         }
         Error::ProductUnavailable(product_id) => {
             body.insert("product_id".into(), json!(product_id));
+        }
+        Error::QuantityLimit { product_id, max } => {
+            body.insert("product_id".into(), json!(product_id));
+            body.insert("max".into(), json!(max));
+        }
+        Error::TooManyUnpaidOrders(max) => {
+            body.insert("max".into(), json!(max));
         }
         // API.md: with INVALID_STATE, `status` holds the order's current
         // status (the HTTP status is on the response line).

@@ -51,6 +51,10 @@ pub enum Error {
     ProductUnavailable(ProductId),
     #[error("the order is {0}, which does not allow this")]
     InvalidState(OrderStatus),
+    #[error("at most {max} units of product {product_id} per order")]
+    QuantityLimit { product_id: ProductId, max: u32 },
+    #[error("you have {0} orders awaiting payment; pay or cancel one first")]
+    TooManyUnpaidOrders(u32),
     #[error("a request with this Idempotency-Key is still being processed")]
     IdempotencyInProgress,
     #[error("this Idempotency-Key was used with a different request")]

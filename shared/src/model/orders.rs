@@ -205,6 +205,42 @@ pub struct OrderTerms<'a> {
 /// DynamoDB's limit on the items of one transaction.
 pub const MAX_TRANSACTION_ITEMS: usize = 100;
 
+/// What one customer may hold without paying (`MAX_UNPAID_ORDERS`,
+/// `MAX_UNITS_PER_PRODUCT`): without limits, anyone could reserve the
+/// whole catalogue for free, and renew the hold whenever expiry released it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderLimits {
+    /// Orders awaiting payment per customer at once; the order's
+    /// transaction counts them (`TOO_MANY_UNPAID_ORDERS`).
+    pub max_unpaid_orders: u32,
+    /// Units of one product in one order (`QUANTITY_LIMIT`).
+    pub max_units_per_product: u32,
+}
+
+impl Default for OrderLimits {
+    fn default() -> Self {
+        Self {
+            max_unpaid_orders: 3,
+            max_units_per_product: 10,
+        }
+    }
+}
+
+/// The first line over the per-product cap, as `QUANTITY_LIMIT`.
+pub fn within_limits(input: &NewOrder, limits: &OrderLimits) -> Result<(), Error> {
+    match input
+        .items
+        .iter()
+        .find(|line| line.quantity > limits.max_units_per_product)
+    {
+        Some(line) => Err(Error::QuantityLimit {
+            product_id: line.product_id.clone(),
+            max: limits.max_units_per_product,
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Units of one product taken from one of its counters, at the price the
 /// order was priced at. They go back to the same counter.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -264,7 +300,9 @@ pub fn price_order(
     if !shortages.is_empty() {
         return Err(Error::OutOfStock(shortages));
     }
-    if takes.len() + 1 > MAX_TRANSACTION_ITEMS {
+    // The order's put and its customer's count of unpaid orders go with
+    // the takes.
+    if takes.len() + 2 > MAX_TRANSACTION_ITEMS {
         return Err(Error::Unavailable(
             "the order's units are spread over too many stock counters to take at once".into(),
         ));

@@ -16,6 +16,7 @@ use crate::model::auth::Principal;
 use crate::model::orders::{
     self, Event, NewOrder, Order, OrderId, OrderStatus, OrderTerms, next_status, transition,
 };
+use crate::model::payments::PaymentStatus;
 
 /// What an expiry run did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -53,6 +54,8 @@ pub async fn place_order(
     id: OrderId,
 ) -> Result<Order, Error> {
     orders::may_order(caller)?;
+    let limits = app.config.order_limits;
+    orders::within_limits(&input, &limits)?;
     let products = input.product_ids();
     for attempt in 0..MAX_ATTEMPTS {
         // The first read may lag (the write's conditions keep it right);
@@ -79,9 +82,10 @@ pub async fn place_order(
             }
             Err(other) => return Err(other),
         };
-        match app.store.place_order(&order).await? {
+        match app.store.place_order(&order, limits.max_unpaid_orders).await? {
             Placement::Placed => return Ok(order),
             Placement::Exists => return app.store.get_order(&id).await?.ok_or(Error::NotFound),
+            Placement::TooManyUnpaid => return Err(Error::TooManyUnpaidOrders(limits.max_unpaid_orders)),
             Placement::Contended => {
                 tracing::debug!(attempt, "order transaction cancelled; pricing again");
                 backoff(attempt).await;
@@ -139,6 +143,7 @@ pub async fn cancel_order(app: &App, caller: &Principal, id: &OrderId) -> Result
     let to = transition(order.status, Event::Cancel)?;
     let now = Timestamp::now();
     app.store.release_order(&order, to, now, None).await?;
+    cancel_intent(app, &order.id).await;
     Ok(orders::moved(order, to, now))
 }
 
@@ -189,7 +194,10 @@ pub async fn expire_orders_until(
                     return Ok(false);
                 };
                 match app.store.release_order(order, to, now, Some(now)).await {
-                    Ok(()) => Ok(true),
+                    Ok(()) => {
+                        cancel_intent(app, &order.id).await;
+                        Ok(true)
+                    }
                     Err(Error::InvalidState(_)) => Ok(false),
                     Err(err) => {
                         tracing::error!(order = %order.id, error = %err, "could not expire an order; the next run will");
@@ -214,4 +222,30 @@ pub async fn expire_orders_until(
         .for_each_concurrent(EXPIRY_SHARDS_AT_ONCE, sweep)
         .await;
     Ok(report.into_inner().unwrap_or_default())
+}
+
+/// Cancels the provider's side of the payment of an order that will never
+/// be paid now (cancelled, expired), so that no card can be charged for it.
+/// Best effort: a failure is logged, and a payment that lands all the same
+/// is refunded as a late payment.
+async fn cancel_intent(app: &App, order: &OrderId) {
+    let started = match app.store.get_payment(order).await {
+        Ok(Some(record)) => record.payment,
+        Ok(None) => return,
+        Err(err) => {
+            tracing::warn!(%order, error = %err, "could not read the payment to cancel its intent");
+            return;
+        }
+    };
+    if started.status != PaymentStatus::RequiresPayment || started.provider != app.payments.name() {
+        return;
+    }
+    let key = format!("shop-order-{order}-cancel-intent");
+    if let Err(err) = app
+        .payments
+        .cancel_intent(&started.provider_payment_id, key)
+        .await
+    {
+        tracing::warn!(%order, error = %err, "could not cancel the payment intent; a late payment would be refunded");
+    }
 }

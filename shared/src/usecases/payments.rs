@@ -27,10 +27,12 @@ pub async fn start_payment(
         Some(_) if caller.is_admin() => return Err(Error::Forbidden),
         _ => return Err(Error::NotFound),
     };
+    // Only an order awaiting payment may be paid: a paid, cancelled or
+    // expired one answers `INVALID_STATE`, never its payment's secret.
+    transition(order.status, Event::Pay)?;
     if let Some(existing) = app.store.get_payment(order_id).await? {
         return Ok((existing.payment, false));
     }
-    transition(order.status, Event::Pay)?;
     let provider = app.payments.as_ref();
     let intent = provider
         .create_intent(IntentRequest {
@@ -176,7 +178,13 @@ async fn refund_stray(app: &App, intent: &SucceededIntent, why: &str) -> Result<
         .await;
     match refunded {
         Ok(_) | Err(ProviderError::AlreadyRefunded) => Ok(WebhookOutcome::Refunded(why.to_owned())),
-        Err(err) => Err(err.into()),
+        Err(ProviderError::Transient(detail)) => Err(Error::Unavailable(detail)),
+        Err(refused) => {
+            tracing::error!(intent = %intent.id, reason = %refused, "the provider refused to refund a payment no order can take");
+            Ok(WebhookOutcome::Ignored(format!(
+                "{why}; its refund was refused: {refused}"
+            )))
+        }
     }
 }
 

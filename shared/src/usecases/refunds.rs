@@ -159,7 +159,11 @@ pub async fn process(app: &App, message: &RefundRequested) -> Result<RefundOutco
             .clone()
             .unwrap_or_else(|| "refunded-before".into()),
         Err(ProviderError::Transient(detail)) => return Err(Error::Unavailable(detail)),
-        Err(ProviderError::Rejected(reason)) => {
+        Err(refused @ (ProviderError::Rejected(_) | ProviderError::UnexpectedState)) => {
+            let reason = match refused {
+                ProviderError::Rejected(reason) => reason,
+                other => other.to_string(),
+            };
             tracing::error!(order = %order.id, %reason, "the provider refused the refund");
             app.store
                 .record_refund_failure(&order.id, &reason, Timestamp::now())

@@ -180,6 +180,18 @@ impl Run {
     /// Starts the payment and captures it at the provider: the event to
     /// deliver, if the order was payable.
     async fn pay(&self, token: &str, order: &str) -> Option<Value> {
+        let intent = self.start_payment(token, order).await?;
+        self.capture(&intent).await
+    }
+
+    /// A card paying the intent: its `payment_intent.succeeded` event, or
+    /// `None` if the provider refused (the intent was cancelled).
+    async fn capture(&self, intent: &str) -> Option<Value> {
+        self.provider(&format!("/_ledger/capture/{intent}")).await.ok()
+    }
+
+    /// Starts the order's payment: its intent, if the order was payable.
+    async fn start_payment(&self, token: &str, order: &str) -> Option<String> {
         let reply = self
             .call(
                 Method::POST,
@@ -195,8 +207,7 @@ impl Run {
             }
             return None;
         }
-        let intent = reply.body["provider_payment_id"].as_str()?.to_owned();
-        self.provider(&format!("/_ledger/capture/{intent}")).await.ok()
+        reply.body["provider_payment_id"].as_str().map(str::to_owned)
     }
 
     async fn status(&self, token: &str, order: &str) -> String {
@@ -238,7 +249,10 @@ impl Run {
             )
             .await;
         if placed.status != StatusCode::CREATED {
-            if !matches!(placed.code(), "OUT_OF_STOCK" | "PRODUCT_UNAVAILABLE") {
+            if !matches!(
+                placed.code(),
+                "OUT_OF_STOCK" | "PRODUCT_UNAVAILABLE" | "TOO_MANY_UNPAID_ORDERS"
+            ) {
                 self.surprise(format!("order: {} {}", placed.status, placed.body));
             }
             return;
@@ -294,13 +308,14 @@ impl Run {
                     _ => {}
                 }
             }
-            // Cancelled, sometimes while a payment is under way.
+            // Cancelled: sometimes after the card paid (a late payment),
+            // sometimes with a payment started that the card then tries to
+            // pay (its intent was cancelled: the provider refuses).
             50..65 => {
-                let racing = rng.u8(0..3) == 0;
-                let event = if racing {
-                    self.pay(&token, &order).await
-                } else {
-                    None
+                let (event, abandoned) = match rng.u8(0..3) {
+                    0 => (self.pay(&token, &order).await, None),
+                    1 => (None, self.start_payment(&token, &order).await),
+                    _ => (None, None),
                 };
                 let reply = self
                     .call(
@@ -315,6 +330,14 @@ impl Run {
                     self.surprise(format!("cancel: {} {}", reply.status, reply.body));
                 }
                 if let Some(event) = event {
+                    self.deliver(event, &mut rng).await;
+                }
+                // A refused capture takes no money; one that got through
+                // (the intent's cancel failed) must be refunded as a late
+                // payment.
+                if let Some(intent) = abandoned
+                    && let Some(event) = self.capture(&intent).await
+                {
                     self.deliver(event, &mut rng).await;
                 }
             }
@@ -616,11 +639,12 @@ pub async fn run(settings: Settings) -> Result<(), BoxError> {
         settled.as_secs_f64()
     ));
     report.push_str(&format!(
-        "Orders: {} ({}). Provider: {} intents, {} captured, {} refunded, {} idempotent replays; faults {:?}.\n\n",
+        "Orders: {} ({}). Provider: {} intents, {} captured, {} cancelled, {} refunded, {} idempotent replays; faults {:?}.\n\n",
         snapshot.orders.len(),
         snapshot.by_status().iter().map(|(s, n)| format!("{s} {n}")).collect::<Vec<_>>().join(", "),
         ledger.intents.len(),
         ledger.intents.values().filter(|i| i.captured).count(),
+        ledger.intents.values().filter(|i| i.canceled).count(),
         ledger.intents.values().filter(|i| !i.refunds.is_empty()).count(),
         ledger.replays,
         ledger.faults,
@@ -673,6 +697,8 @@ struct Snapshot {
     counters: BTreeMap<String, (i64, u64, u64)>,
     /// Product → (reviews, rating sum).
     reviews: BTreeMap<String, (u64, u64)>,
+    /// User → their count of unpaid orders (the hoarding limit's).
+    unpaid: BTreeMap<String, i64>,
     now: i64,
 }
 
@@ -724,6 +750,9 @@ impl Table {
                     entry.0 += number("stock");
                     entry.1 += u64::try_from(number("rating_count")).unwrap_or(0);
                     entry.2 += u64::try_from(number("rating_sum")).unwrap_or(0);
+                } else if sk == "UNPAID" {
+                    let user = pk.trim_start_matches("USER#").to_owned();
+                    snapshot.unpaid.insert(user, number("unpaid"));
                 } else if sk == "REVIEW" {
                     let product = value["product_id"].as_str().unwrap_or_default().to_owned();
                     let entry = snapshot.reviews.entry(product).or_default();
@@ -977,6 +1006,36 @@ fn check(
     checks.push(Check {
         name: "rating totals equal the reviews stored",
         checked: initial.len(),
+        failures,
+    });
+
+    // Unpaid-order counts (the hoarding limit) equal the orders awaiting
+    // payment, user by user.
+    let mut pending: BTreeMap<&str, i64> = BTreeMap::new();
+    for order in snapshot.orders.values() {
+        if status(order) == "PENDING_PAYMENT" {
+            *pending
+                .entry(order["user_id"].as_str().unwrap_or_default())
+                .or_default() += 1;
+        }
+    }
+    let users: BTreeSet<&str> = pending
+        .keys()
+        .copied()
+        .chain(snapshot.unpaid.keys().map(String::as_str))
+        .collect();
+    let failures = users
+        .iter()
+        .filter_map(|user| {
+            let counted = snapshot.unpaid.get(*user).copied().unwrap_or(0);
+            let actual = pending.get(user).copied().unwrap_or(0);
+            (counted != actual)
+                .then(|| format!("user {user}: counted {counted} unpaid, {actual} awaiting payment"))
+        })
+        .collect();
+    checks.push(Check {
+        name: "unpaid-order counts equal the orders awaiting payment",
+        checked: users.len(),
         failures,
     });
 

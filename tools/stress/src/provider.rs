@@ -11,6 +11,10 @@
 //! connection reset after the call took effect, an answer after the call
 //! took effect and the shop's client timed out (9 s), or a late answer.
 //!
+//! `POST /v1/payment_intents/{id}/cancel` cancels an intent not yet
+//! captured (a captured one is `payment_intent_unexpected_state`); a
+//! cancelled one can no longer be captured.
+//!
 //! `POST /_ledger/capture/{intent}` captures an intent and answers its
 //! `payment_intent.succeeded` event; `POST /_ledger/stray` makes and
 //! captures an intent for an order that does not exist; `GET /_ledger`
@@ -45,6 +49,10 @@ pub struct Intent {
     pub amount: i64,
     pub currency: String,
     pub captured: bool,
+    /// Cancelled by the shop (its order was cancelled or expired): it can
+    /// no longer be captured.
+    #[serde(default)]
+    pub canceled: bool,
     /// Refunds made (Stripe makes at most one full refund).
     pub refunds: Vec<String>,
     /// Asks for another refund under a new idempotency key, refused with
@@ -225,6 +233,11 @@ impl Stub {
                     let reply = match (parts.method.clone(), path.as_str()) {
                         (Method::POST, "/v1/payment_intents") => state.create_intent(&form),
                         (Method::POST, "/v1/refunds") => state.refund(&form),
+                        (Method::POST, cancel) if cancel.ends_with("/cancel") => state.cancel(
+                            cancel
+                                .trim_start_matches("/v1/payment_intents/")
+                                .trim_end_matches("/cancel"),
+                        ),
                         _ => (
                             404,
                             stripe_error("invalid_request_error", None, "Unrecognized request URL"),
@@ -250,6 +263,16 @@ impl Stub {
         let Some(intent) = state.ledger.intents.get_mut(id) else {
             return answer(404, &json!({"error": "no such intent"}));
         };
+        if intent.canceled {
+            return answer(
+                400,
+                &stripe_error(
+                    "card_error",
+                    Some("payment_intent_unexpected_state"),
+                    "This PaymentIntent was canceled",
+                ),
+            );
+        }
         intent.captured = true;
         answer(200, &succeeded_event(intent))
     }
@@ -304,6 +327,7 @@ impl State {
             amount,
             currency: currency.clone(),
             captured: false,
+            canceled: false,
             refunds: Vec::new(),
             second_refund_asks: 0,
         };
@@ -315,6 +339,34 @@ impl State {
                 "status": "requires_payment_method", "client_secret": format!("{id}_secret_stub"),
                 "metadata": {"order_id": form.get("metadata[order_id]")},
             }),
+        )
+    }
+
+    fn cancel(&mut self, id: &str) -> (u16, Value) {
+        let Some(intent) = self.ledger.intents.get_mut(id) else {
+            return (
+                404,
+                stripe_error(
+                    "invalid_request_error",
+                    Some("resource_missing"),
+                    "No such payment_intent",
+                ),
+            );
+        };
+        if intent.captured {
+            return (
+                400,
+                stripe_error(
+                    "invalid_request_error",
+                    Some("payment_intent_unexpected_state"),
+                    "You cannot cancel this PaymentIntent because it has a status of succeeded",
+                ),
+            );
+        }
+        intent.canceled = true;
+        (
+            200,
+            json!({"id": id, "object": "payment_intent", "status": "canceled", "cancellation_reason": "abandoned"}),
         )
     }
 

@@ -53,6 +53,10 @@ pub enum ProviderError {
     /// The payment was refunded already (by an earlier attempt, or by hand).
     #[error("the payment is refunded already")]
     AlreadyRefunded,
+    /// The payment is not in a state that allows the request (Stripe's
+    /// `payment_intent_unexpected_state`).
+    #[error("the payment is not in a state that allows this")]
+    UnexpectedState,
     /// Worth retrying: network trouble, rate limits, the provider's 5xx.
     #[error("the payment provider is unavailable: {0}")]
     Transient(String),
@@ -67,6 +71,9 @@ impl From<ProviderError> for Error {
             ProviderError::Transient(detail) => Error::Unavailable(detail),
             ProviderError::Rejected(detail) => Error::internal(detail),
             ProviderError::AlreadyRefunded => Error::internal("the payment is refunded already"),
+            ProviderError::UnexpectedState => {
+                Error::internal("the payment is not in a state that allows this")
+            }
         }
     }
 }
@@ -80,6 +87,16 @@ pub trait PaymentProvider: Send + Sync + fmt::Debug {
         &'a self,
         request: IntentRequest<'a>,
     ) -> BoxFuture<'a, Result<Intent, ProviderError>>;
+
+    /// Cancels a payment that will never be wanted (its order was cancelled
+    /// or expired), so that no card can be charged for it any more. One the
+    /// provider can no longer cancel (already cancelled, or it succeeded:
+    /// then its webhook brings the late payment) is not an error.
+    fn cancel_intent<'a>(
+        &'a self,
+        provider_payment_id: &'a str,
+        idempotency_key: String,
+    ) -> BoxFuture<'a, Result<(), ProviderError>>;
 
     /// Refunds a payment in full; returns the provider's refund id.
     fn refund<'a>(&'a self, request: RefundRequest<'a>) -> BoxFuture<'a, Result<String, ProviderError>>;

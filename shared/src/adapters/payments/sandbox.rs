@@ -26,6 +26,14 @@ impl PaymentProvider for SandboxProvider {
         })
     }
 
+    fn cancel_intent<'a>(
+        &'a self,
+        _provider_payment_id: &'a str,
+        _idempotency_key: String,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(async { Ok(()) })
+    }
+
     fn refund<'a>(&'a self, request: RefundRequest<'a>) -> BoxFuture<'a, Result<String, ProviderError>> {
         let id = format!(
             "re_sandbox_{}",

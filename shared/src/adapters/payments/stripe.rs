@@ -93,8 +93,10 @@ impl StripeProvider {
         let code = serde_json::from_str::<ErrorBody>(&detail)
             .ok()
             .and_then(|body| body.error.code);
-        if matches!(code.as_deref(), Some("charge_already_refunded")) {
-            return Err(ProviderError::AlreadyRefunded);
+        match code.as_deref() {
+            Some("charge_already_refunded") => return Err(ProviderError::AlreadyRefunded),
+            Some("payment_intent_unexpected_state") => return Err(ProviderError::UnexpectedState),
+            _ => {}
         }
         let detail = format!("HTTP {status}: {}", detail.chars().take(300).collect::<String>());
         if status.is_server_error()
@@ -131,6 +133,25 @@ impl PaymentProvider for StripeProvider {
                 id: created.id,
                 client_secret: created.client_secret,
             })
+        })
+    }
+
+    fn cancel_intent<'a>(
+        &'a self,
+        provider_payment_id: &'a str,
+        idempotency_key: String,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(async move {
+            let path = format!("/v1/payment_intents/{provider_payment_id}/cancel");
+            let form = [("cancellation_reason", "abandoned".to_owned())];
+            match self
+                .post::<serde_json::Value>(&path, &idempotency_key, &form)
+                .await
+            {
+                // Cancelled before, or it succeeded (its webhook follows).
+                Ok(_) | Err(ProviderError::UnexpectedState) => Ok(()),
+                Err(err) => Err(err),
+            }
         })
     }
 

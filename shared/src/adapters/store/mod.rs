@@ -6,6 +6,7 @@
 //! | user profile and password hash | `USER#<id>` | `PROFILE` |
 //! | email → user id (uniqueness) | `EMAIL#<email>` | `EMAIL` |
 //! | login attempts in the current window | `LOGIN#<email>` | `ATTEMPTS` (TTL) |
+//! | a user's count of orders awaiting payment | `USER#<id>` | `UNPAID` |
 //! | product: what it is (listed in the catalogue's indexes) | `PRODUCT#<id>` | `PRODUCT` |
 //! | its counter k (0..16): stock and rating totals (price, withdrawal mirrored) | `PRODUCT#<id>#STOCK#<k>` | `STOCK` |
 //! | order, its lines inside | `ORDER#<id>` | `ORDER` |
@@ -142,6 +143,11 @@ mod keys {
 
     pub fn email(email: &Email) -> (String, &'static str) {
         (format!("EMAIL#{}", email.as_str()), "EMAIL")
+    }
+
+    /// How many orders a user has awaiting payment (hoarding limit).
+    pub fn unpaid_orders(user: &UserId) -> (String, &'static str) {
+        (format!("USER#{user}"), "UNPAID")
     }
 
     pub fn login_attempts(email: &Email) -> (String, &'static str) {

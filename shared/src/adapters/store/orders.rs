@@ -43,6 +43,8 @@ pub enum Placement {
     /// Nothing written: a product changed since it was read (stock, price,
     /// withdrawn) or another transaction got in the way. Read and price again.
     Contended,
+    /// Nothing written: the customer holds the most unpaid orders allowed.
+    TooManyUnpaid,
 }
 
 impl Store {
@@ -50,8 +52,10 @@ impl Store {
     /// `TransactWriteItems`: either all of it happens or none of it. Each
     /// take is a decrement of one stock counter, conditional on the product
     /// being for sale, at the price the order was priced at, with the units
-    /// still there; the order is conditional on its id being new.
-    pub async fn place_order(&self, order: &Order) -> Result<Placement, Error> {
+    /// still there; the customer's count of unpaid orders goes up by one,
+    /// conditional on staying within `max_unpaid`; the order is conditional
+    /// on its id being new.
+    pub async fn place_order(&self, order: &Order, max_unpaid: u32) -> Result<Placement, Error> {
         let mut transaction = self.client.transact_write_items();
         for take in &order.stock_takes {
             let decrement = Update::builder()
@@ -90,12 +94,20 @@ impl Store {
         );
         record.insert(GSI2.partition_key.into(), s(keys::pending(&order.id)));
         record.insert(GSI2.sort_key.into(), s(keys::by_time(expires_at, &order.id)));
+        let count = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::unpaid_orders(&order.user_id))))
+            .update_expression("ADD unpaid :one")
+            .condition_expression("attribute_not_exists(unpaid) OR unpaid < :max")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":max", n(max_unpaid));
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(record))
             .condition_expression("attribute_not_exists(PK)");
-        transaction =
-            transaction.transact_items(TransactWriteItem::builder().put(built(put.build())?).build());
+        transaction = transaction
+            .transact_items(TransactWriteItem::builder().update(built(count.build())?).build())
+            .transact_items(TransactWriteItem::builder().put(built(put.build())?).build());
 
         let err = match transaction.send().await {
             Ok(_) => return Ok(Placement::Placed),
@@ -104,8 +116,12 @@ impl Store {
         let Some(codes) = cancellation_codes(&err) else {
             return Err(err.into());
         };
-        if codes.last().map(String::as_str) == Some("ConditionalCheckFailed") {
+        let failed = |code: Option<&String>| code.map(String::as_str) == Some("ConditionalCheckFailed");
+        if failed(codes.last()) {
             return Ok(Placement::Exists);
+        }
+        if failed(codes.iter().rev().nth(1)) {
+            return Ok(Placement::TooManyUnpaid);
         }
         tracing::debug!(?codes, "order transaction cancelled");
         Ok(Placement::Contended)
@@ -187,9 +203,21 @@ impl Store {
                 .condition_expression("#status = :from AND expires_at <= :due")
                 .expression_attribute_values(":due", s(due_by.to_string()));
         }
-        let mut items = vec![update(change)?];
+        let mut items = vec![update(change)?, self.unpaid_order_gone(&current.user_id)?];
         items.extend(self.restocks(current)?);
         self.transact_status_change(current, items).await
+    }
+
+    /// The customer's count of unpaid orders, one down: an order of theirs
+    /// left `PENDING_PAYMENT` (paid, cancelled, expired).
+    pub(super) fn unpaid_order_gone(&self, user: &UserId) -> Result<TransactWriteItem, Error> {
+        update(
+            Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(keys::unpaid_orders(user))))
+                .update_expression("ADD unpaid :minus_one")
+                .expression_attribute_values(":minus_one", n(-1)),
+        )
     }
 
     /// Every unit of `order` back in stock, to the counter it came from

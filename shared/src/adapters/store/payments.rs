@@ -67,8 +67,11 @@ impl Store {
             payment_update =
                 payment_update.expression_attribute_values(":no_restock", AttributeValue::Bool(false));
         }
-        self.transact_status_change(order, vec![update(order_update)?, update(payment_update)?])
-            .await
+        let mut items = vec![update(order_update)?, update(payment_update)?];
+        if !late {
+            items.push(self.unpaid_order_gone(&order.user_id)?);
+        }
+        self.transact_status_change(order, items).await
     }
 
     /// An update of the payment (`SET` `set`) that also records a hand-off
