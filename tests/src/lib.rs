@@ -386,15 +386,26 @@ impl Shop {
 
     /// Starts the payment and delivers the provider's signed success.
     pub async fn pay(&self, order: &str) {
-        let payment = self
+        let payment = self.start_payment(order).await;
+        self.paid(order, &payment).await;
+    }
+
+    /// Starts the order's payment: the payment.
+    pub async fn start_payment(&self, order: &str) -> Value {
+        let reply = self
             .api
             .post(
                 &format!("/orders/{order}/payment"),
                 Some(&self.customer.token),
                 json!({}),
             )
-            .await
-            .body;
+            .await;
+        assert!(reply.status.is_success(), "{}", reply.text);
+        reply.body
+    }
+
+    /// Delivers the provider's signed success of `payment` (a card paid it).
+    pub async fn paid(&self, order: &str, payment: &Value) {
         let body = serde_json::to_vec(&json!({
             "type": "payment_intent.succeeded",
             "data": {"object": {"id": payment["provider_payment_id"], "amount_received": payment["amount"],

@@ -121,13 +121,7 @@ async fn a_late_payment_is_refunded_and_never_shipped() {
     let shop = Shop::new().await;
     let product = shop.product(5).await;
     let order = shop.order(&product, 1).await;
-    shop.api
-        .post(
-            &format!("/orders/{order}/payment"),
-            Some(&shop.customer.token),
-            json!({}),
-        )
-        .await;
+    let payment = shop.start_payment(&order).await;
     let cancelled = shop
         .api
         .post(
@@ -137,7 +131,19 @@ async fn a_late_payment_is_refunded_and_never_shipped() {
         )
         .await;
     assert_eq!(cancelled.status, StatusCode::OK);
-    shop.pay(&order).await;
+    // Its payment is not handed out again; a card that paid it anyway is
+    // a late payment.
+    let again = shop
+        .api
+        .post(
+            &format!("/orders/{order}/payment"),
+            Some(&shop.customer.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.text);
+    assert_eq!(again.body["code"], "INVALID_STATE");
+    shop.paid(&order, &payment).await;
     shop.until(&order, "REFUNDED").await;
     let shipment = shop
         .api

@@ -114,15 +114,20 @@ async fn maps_errors_and_never_leaks_the_key() {
     ));
 }
 
-#[tokio::test]
-async fn the_shop_starts_stripe_payments_once_per_order() {
-    let stub = Stub::start().await;
-    let t = TestApp::spawn_with(&[
+/// The shop paying through the Stripe adapter, Stripe being `stub`.
+async fn through_stripe(stub: &Stub) -> TestApp {
+    TestApp::spawn_with(&[
         ("PAYMENT_PROVIDER", "stripe"),
         ("STRIPE_API_KEY", KEY),
         ("STRIPE_API_BASE", &stub.url),
     ])
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn the_shop_starts_stripe_payments_once_per_order() {
+    let stub = Stub::start().await;
+    let t = through_stripe(&stub).await;
     let buyer = customer();
     let product = t.product("stripe", 4_200, 3).await;
     let order = t.order(&buyer, &[(&product, 2)]).await.expect("placed");
@@ -173,12 +178,7 @@ async fn the_shop_starts_stripe_payments_once_per_order() {
 #[tokio::test]
 async fn a_cancelled_or_expired_order_cancels_its_payment_intent() {
     let stub = Stub::start().await;
-    let t = TestApp::spawn_with(&[
-        ("PAYMENT_PROVIDER", "stripe"),
-        ("STRIPE_API_KEY", KEY),
-        ("STRIPE_API_BASE", &stub.url),
-    ])
-    .await;
+    let t = through_stripe(&stub).await;
     let buyer = customer();
     let product = t.product("cancel-intent", 1_500, 5).await;
 

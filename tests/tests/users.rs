@@ -7,7 +7,9 @@ use shared::adapters::store;
 use shared::foundation::input::parse_document;
 use shared::model::auth;
 use shared::model::auth::{Principal, Role};
-use shared::model::users::{Credentials, Email, LOCKOUT_WINDOW_SECS, MAX_LOGIN_FAILURES, Registration};
+use shared::model::users::{
+    ClientAddress, Credentials, Email, LOCKOUT_WINDOW_SECS, MAX_LOGIN_FAILURES, Registration,
+};
 use shared::usecases::users;
 use shop_tests::{TestApp, unique};
 
@@ -18,6 +20,24 @@ fn registration(email: &str) -> Registration {
 
 fn credentials(email: &str, password: &str) -> Credentials {
     parse_document(json!({"email": email, "password": password})).expect("valid")
+}
+
+/// A new customer: their email, and them as a caller.
+async fn registered(t: &TestApp) -> (String, Principal) {
+    let address = email();
+    let user = users::register(&t.app, registration(&address))
+        .await
+        .expect("registered");
+    let caller = Principal {
+        user_id: user.id.clone(),
+        role: user.role,
+    };
+    (address, caller)
+}
+
+/// The address the tests' logins come from.
+fn here() -> ClientAddress {
+    ClientAddress::parse(Some("192.0.2.10"))
 }
 
 fn email() -> String {
@@ -75,7 +95,7 @@ async fn login_issues_a_token_for_the_user() {
     let user = users::register(&t.app, registration(&address))
         .await
         .expect("registered");
-    let session = users::login(&t.app, credentials(&address, "correct horse battery"))
+    let session = users::login(&t.app, credentials(&address, "correct horse battery"), &here())
         .await
         .expect("login");
     let principal = auth::verify_token(&t.secret(), &session.access_token).expect("valid token");
@@ -91,24 +111,24 @@ async fn unknown_email_and_wrong_password_fail_alike() {
     users::register(&t.app, registration(&address))
         .await
         .expect("registered");
-    let wrong = users::login(&t.app, credentials(&address, "wrong horse battery")).await;
-    let unknown = users::login(&t.app, credentials(&email(), "correct horse battery")).await;
+    let wrong = users::login(&t.app, credentials(&address, "wrong horse battery"), &here()).await;
+    let unknown = users::login(&t.app, credentials(&email(), "correct horse battery"), &here()).await;
     assert!(matches!(wrong, Err(Error::InvalidCredentials)), "{wrong:?}");
     assert!(matches!(unknown, Err(Error::InvalidCredentials)), "{unknown:?}");
 }
 
 #[tokio::test]
-async fn five_failures_lock_the_email_even_for_the_right_password() {
+async fn five_failures_from_one_address_lock_it_out_even_for_the_right_password() {
     let t = TestApp::spawn().await;
     let address = email();
     users::register(&t.app, registration(&address))
         .await
         .expect("registered");
     for _ in 0..MAX_LOGIN_FAILURES {
-        let result = users::login(&t.app, credentials(&address, "wrong horse battery")).await;
+        let result = users::login(&t.app, credentials(&address, "wrong horse battery"), &here()).await;
         assert!(matches!(result, Err(Error::InvalidCredentials)), "{result:?}");
     }
-    let locked = users::login(&t.app, credentials(&address, "correct horse battery")).await;
+    let locked = users::login(&t.app, credentials(&address, "correct horse battery"), &here()).await;
     match locked {
         Err(Error::TooManyAttempts { retry_after_secs }) => {
             assert!(
@@ -123,7 +143,7 @@ async fn five_failures_lock_the_email_even_for_the_right_password() {
     users::register(&t.app, registration(&other))
         .await
         .expect("registered");
-    users::login(&t.app, credentials(&other, "correct horse battery"))
+    users::login(&t.app, credentials(&other, "correct horse battery"), &here())
         .await
         .expect("login");
 }
@@ -135,8 +155,14 @@ async fn parallel_guesses_cannot_pass_the_lockout() {
     users::register(&t.app, registration(&address))
         .await
         .expect("registered");
-    let guesses =
-        (0..20).map(|i| users::login(&t.app, credentials(&address, &format!("wrong guess number {i}"))));
+    let from = here();
+    let guesses = (0..20).map(|i| {
+        users::login(
+            &t.app,
+            credentials(&address, &format!("wrong guess number {i}")),
+            &from,
+        )
+    });
     let results = futures::future::join_all(guesses).await;
     let checked = results
         .iter()
@@ -159,21 +185,21 @@ async fn a_success_clears_earlier_failures() {
         .expect("registered");
     for _ in 0..MAX_LOGIN_FAILURES - 1 {
         assert!(
-            users::login(&t.app, credentials(&address, "wrong horse battery"))
+            users::login(&t.app, credentials(&address, "wrong horse battery"), &here())
                 .await
                 .is_err()
         );
     }
-    users::login(&t.app, credentials(&address, "correct horse battery"))
+    users::login(&t.app, credentials(&address, "correct horse battery"), &here())
         .await
         .expect("login");
     for _ in 0..MAX_LOGIN_FAILURES - 1 {
         assert!(matches!(
-            users::login(&t.app, credentials(&address, "wrong horse battery")).await,
+            users::login(&t.app, credentials(&address, "wrong horse battery"), &here()).await,
             Err(Error::InvalidCredentials)
         ));
     }
-    users::login(&t.app, credentials(&address, "correct horse battery"))
+    users::login(&t.app, credentials(&address, "correct horse battery"), &here())
         .await
         .expect("still not locked");
 }
@@ -181,14 +207,7 @@ async fn a_success_clears_earlier_failures() {
 #[tokio::test]
 async fn profile_updates_and_password_changes_persist() {
     let t = TestApp::spawn().await;
-    let address = email();
-    let user = users::register(&t.app, registration(&address))
-        .await
-        .expect("registered");
-    let caller = Principal {
-        user_id: user.id.clone(),
-        role: user.role,
-    };
+    let (address, caller) = registered(&t).await;
     let patch = parse_document(json!({
         "name": "Ann Smith",
         "address": {"name": "Ann Smith", "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "us"}
@@ -218,22 +237,22 @@ async fn profile_updates_and_password_changes_persist() {
     )
     .expect("valid");
     assert!(matches!(
-        users::change_password(&t.app, &caller, wrong).await,
+        users::change_password(&t.app, &caller, wrong, &here()).await,
         Err(Error::InvalidCredentials)
     ));
     let change = parse_document(
         json!({"current_password": "correct horse battery", "new_password": "a brand new password"}),
     )
     .expect("valid");
-    users::change_password(&t.app, &caller, change)
+    users::change_password(&t.app, &caller, change, &here())
         .await
         .expect("changed");
     assert!(
-        users::login(&t.app, credentials(&address, "correct horse battery"))
+        users::login(&t.app, credentials(&address, "correct horse battery"), &here())
             .await
             .is_err()
     );
-    users::login(&t.app, credentials(&address, "a brand new password"))
+    users::login(&t.app, credentials(&address, "a brand new password"), &here())
         .await
         .expect("new password works");
 }
@@ -245,7 +264,7 @@ async fn the_operator_can_create_admins() {
     let admin = users::create_user(&t.app.store, registration(&address), Role::Admin)
         .await
         .expect("created");
-    let session = users::login(&t.app, credentials(&address, "correct horse battery"))
+    let session = users::login(&t.app, credentials(&address, "correct horse battery"), &here())
         .await
         .expect("login");
     assert_eq!(session.user.id, admin.id);
@@ -282,4 +301,73 @@ async fn tables_are_created_from_the_one_definition() {
         assert!(indexes.contains(&name), "{name} missing from {indexes:?}");
     }
     assert_eq!(t.queues.len(), 2);
+}
+
+/// A stranger's guesses from another address lock out only that address:
+/// the owner still logs in from theirs. Guesses spread over many addresses
+/// meet the email's ceiling (100 in a window) instead.
+#[tokio::test]
+async fn a_stranger_cannot_lock_the_owner_out_from_elsewhere() {
+    let t = TestApp::spawn().await;
+    let address = email();
+    users::register(&t.app, registration(&address))
+        .await
+        .expect("registered");
+    let stranger = ClientAddress::parse(Some("203.0.113.7"));
+    for _ in 0..MAX_LOGIN_FAILURES {
+        assert!(matches!(
+            users::login(&t.app, credentials(&address, "a stranger's guess"), &stranger).await,
+            Err(Error::InvalidCredentials)
+        ));
+    }
+    assert!(matches!(
+        users::login(&t.app, credentials(&address, "correct horse battery"), &stranger).await,
+        Err(Error::TooManyAttempts { .. })
+    ));
+    users::login(&t.app, credentials(&address, "correct horse battery"), &here())
+        .await
+        .expect("the owner, from their own address");
+
+    let app = &t.app;
+    let spread = (0..shared::model::users::MAX_LOGIN_ATTEMPTS_PER_EMAIL).map(|i| {
+        let from = ClientAddress::parse(Some(&format!("198.51.100.{}", i % 250)));
+        let credentials = credentials(&address, "spread guess");
+        async move { users::login(app, credentials, &from).await }
+    });
+    futures::future::join_all(spread).await;
+    assert!(matches!(
+        users::login(
+            &t.app,
+            credentials(&address, "correct horse battery"),
+            &ClientAddress::parse(Some("198.18.0.1"))
+        )
+        .await,
+        Err(Error::TooManyAttempts { .. })
+    ));
+}
+
+/// The current password's check on a password change counts as a login
+/// attempt: a stolen token cannot guess it freely.
+#[tokio::test]
+async fn a_password_change_counts_its_current_password_check() {
+    let t = TestApp::spawn().await;
+    let (address, caller) = registered(&t).await;
+    let change = |current: &str| {
+        parse_document(json!({"current_password": current, "new_password": "a brand new password"}))
+            .expect("valid")
+    };
+    for _ in 0..MAX_LOGIN_FAILURES {
+        assert!(matches!(
+            users::change_password(&t.app, &caller, change("a guess at it"), &here()).await,
+            Err(Error::InvalidCredentials)
+        ));
+    }
+    assert!(matches!(
+        users::change_password(&t.app, &caller, change("correct horse battery"), &here()).await,
+        Err(Error::TooManyAttempts { .. })
+    ));
+    assert!(matches!(
+        users::login(&t.app, credentials(&address, "correct horse battery"), &here()).await,
+        Err(Error::TooManyAttempts { .. })
+    ));
 }

@@ -8,6 +8,6 @@ fn main() -> Result<(), shared::BoxError> {
 }
 
 async fn handle(app: &'static App, request: Request) -> Answer {
-    let session = users::login(app, request.json()?).await?;
+    let session = users::login(app, request.json()?, &request.client_address()).await?;
     http::ok(&session)
 }

@@ -9,6 +9,6 @@ fn main() -> Result<(), shared::BoxError> {
 
 async fn handle(app: &'static App, request: Request) -> Answer {
     let caller = request.caller(app)?;
-    users::change_password(app, &caller, request.json()?).await?;
+    users::change_password(app, &caller, request.json()?, &request.client_address()).await?;
     http::no_content()
 }

@@ -7,6 +7,7 @@ use std::panic::AssertUnwindSafe;
 
 use futures::FutureExt;
 use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -18,6 +19,7 @@ use crate::foundation::error::{BoxError, Error};
 use crate::foundation::ids::Id;
 use crate::foundation::input::{FromJson, parse_document};
 use crate::model::auth::{self, Admin, Principal};
+use crate::model::users::ClientAddress;
 
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -80,6 +82,15 @@ impl Request {
 
     pub fn header(&self, name: &str) -> Option<&str> {
         self.inner.headers().get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Where the request came from (API Gateway's `requestContext.http.sourceIp`).
+    pub fn client_address(&self) -> ClientAddress {
+        let source = match self.inner.request_context_ref() {
+            Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.as_deref(),
+            _ => None,
+        };
+        ClientAddress::parse(source)
     }
 
     /// The authenticated caller, from `Authorization: Bearer <token>`.

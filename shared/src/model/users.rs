@@ -9,10 +9,39 @@ use crate::foundation::input::{Errors, FromJson, Object, Update, bounded_text};
 use crate::foundation::newtype::string_newtype;
 use crate::model::auth::{Password, PasswordDigest, Role};
 
-/// After this many failed logins for one email within [`LOCKOUT_WINDOW_SECS`],
-/// every login for it is refused until the window has passed.
+/// After this many logins for one email from one client address within
+/// [`LOCKOUT_WINDOW_SECS`] without a success, that address is refused for
+/// that email until the window has passed: a stranger guessing from
+/// elsewhere cannot lock the owner out.
 pub const MAX_LOGIN_FAILURES: u32 = 5;
+/// The ceiling for one email from every address together in a window
+/// (guessing spread over many addresses); a success does not clear it.
+pub const MAX_LOGIN_ATTEMPTS_PER_EMAIL: u32 = 100;
 pub const LOCKOUT_WINDOW_SECS: i64 = 15 * 60;
+
+/// Where a request came from (API Gateway's `sourceIp`), for lockouts.
+/// An address that is absent or unreadable counts as one shared unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddress(Option<std::net::IpAddr>);
+
+impl ClientAddress {
+    pub fn parse(raw: Option<&str>) -> Self {
+        Self(raw.and_then(|raw| raw.trim().parse().ok()))
+    }
+
+    pub fn unknown() -> Self {
+        Self(None)
+    }
+}
+
+impl std::fmt::Display for ClientAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(ip) => write!(f, "{ip}"),
+            None => f.write_str("unknown"),
+        }
+    }
+}
 
 // ---------------------------------------------------------------- values
 

@@ -8,7 +8,9 @@ use crate::app::App;
 use crate::foundation::clock::Timestamp;
 use crate::foundation::error::Error;
 use crate::model::auth::{self, Principal, Role};
-use crate::model::users::{Credentials, PasswordChange, ProfilePatch, Registration, User, UserId};
+use crate::model::users::{
+    ClientAddress, Credentials, PasswordChange, ProfilePatch, Registration, User, UserId,
+};
 
 /// The answer to a successful login.
 #[derive(Debug, Serialize)]
@@ -43,17 +45,19 @@ pub async fn create_user(store: &Store, input: Registration, role: Role) -> Resu
 /// Checks the credentials and issues an access token.
 ///
 /// Every attempt is counted before the password is checked, so that parallel
-/// guesses cannot slip past the lockout; a success clears the count.
-pub async fn login(app: &App, input: Credentials) -> Result<Session, Error> {
+/// guesses cannot slip past the lockout: per client address (a stranger
+/// elsewhere cannot lock the owner out) and, with a far higher ceiling, per
+/// email. A success clears its address's count.
+pub async fn login(app: &App, input: Credentials, client: &ClientAddress) -> Result<Session, Error> {
     let now = Timestamp::now();
-    app.store.count_login_attempt(&input.email, now).await?;
+    app.store.count_login_attempt(&input.email, client, now).await?;
     let account = app.store.find_account_by_email(&input.email).await?;
     let verified = auth::verify_password(&input.password, account.as_ref().map(|a| &a.digest)).await?;
     let user = match account {
         Some(account) if verified => account.user,
         _ => return Err(Error::InvalidCredentials),
     };
-    app.store.clear_login_attempts(&input.email).await?;
+    app.store.clear_login_attempts(&input.email, client).await?;
     Ok(Session {
         access_token: auth::issue_token(app.config.jwt_secret()?, &user.id, user.role, now)?,
         token_type: "Bearer",
@@ -79,15 +83,27 @@ pub async fn update_me(app: &App, caller: &Principal, patch: ProfilePatch) -> Re
         .await
 }
 
-pub async fn change_password(app: &App, caller: &Principal, input: PasswordChange) -> Result<(), Error> {
+/// Changes the caller's password. The current password's check counts as a
+/// login attempt (a stolen token cannot guess it freely).
+pub async fn change_password(
+    app: &App,
+    caller: &Principal,
+    input: PasswordChange,
+    client: &ClientAddress,
+) -> Result<(), Error> {
     let account = app
         .store
         .get_account(&caller.user_id)
         .await?
         .ok_or(Error::NotFound)?;
+    let email = &account.user.email;
+    app.store
+        .count_login_attempt(email, client, Timestamp::now())
+        .await?;
     if !auth::verify_password(&input.current_password, Some(&account.digest)).await? {
         return Err(Error::InvalidCredentials);
     }
+    app.store.clear_login_attempts(email, client).await?;
     let digest = auth::hash_password(&input.new_password).await?;
     app.store
         .replace_password(&caller.user_id, &account.digest, &digest, Timestamp::now())

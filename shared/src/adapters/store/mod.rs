@@ -5,7 +5,7 @@
 //! | --- | --- | --- |
 //! | user profile and password hash | `USER#<id>` | `PROFILE` |
 //! | email → user id (uniqueness) | `EMAIL#<email>` | `EMAIL` |
-//! | login attempts in the current window | `LOGIN#<email>` | `ATTEMPTS` (TTL) |
+//! | login attempts in the current window, per client address and in all | `LOGIN#<email>#<address>`, `LOGIN#<email>` | `ATTEMPTS` (TTL) |
 //! | a user's count of orders awaiting payment | `USER#<id>` | `UNPAID` |
 //! | product: what it is (listed in the catalogue's indexes) | `PRODUCT#<id>` | `PRODUCT` |
 //! | its counter k (0..16): stock and rating totals (price, withdrawal mirrored) | `PRODUCT#<id>#STOCK#<k>` | `STOCK` |
@@ -135,7 +135,7 @@ mod keys {
     use crate::foundation::clock::Timestamp;
     use crate::foundation::ids::{OrderId, ProductId, ShipmentId, UserId};
     use crate::model::products::Category;
-    use crate::model::users::Email;
+    use crate::model::users::{ClientAddress, Email};
 
     pub fn user(id: &UserId) -> (String, &'static str) {
         (format!("USER#{id}"), "PROFILE")
@@ -150,8 +150,13 @@ mod keys {
         (format!("USER#{user}"), "UNPAID")
     }
 
-    pub fn login_attempts(email: &Email) -> (String, &'static str) {
-        (format!("LOGIN#{}", email.as_str()), "ATTEMPTS")
+    /// Login attempts for an email: from one client address, or (`None`)
+    /// from every address together.
+    pub fn login_attempts(email: &Email, client: Option<&ClientAddress>) -> (String, &'static str) {
+        match client {
+            Some(client) => (format!("LOGIN#{}#{client}", email.as_str()), "ATTEMPTS"),
+            None => (format!("LOGIN#{}", email.as_str()), "ATTEMPTS"),
+        }
     }
 
     pub const PRODUCT_SK: &str = "PRODUCT";

@@ -9,7 +9,8 @@ use crate::foundation::error::Error;
 use crate::foundation::input::Update;
 use crate::model::auth::PasswordDigest;
 use crate::model::users::{
-    Account, Email, LOCKOUT_WINDOW_SECS, MAX_LOGIN_FAILURES, ProfilePatch, User, UserId,
+    Account, ClientAddress, Email, LOCKOUT_WINDOW_SECS, MAX_LOGIN_ATTEMPTS_PER_EMAIL, MAX_LOGIN_FAILURES,
+    ProfilePatch, User, UserId,
 };
 #[derive(Serialize, Deserialize)]
 struct EmailItem {
@@ -145,11 +146,35 @@ impl Store {
         }
     }
 
-    /// Counts a login attempt for `email` in the current window, or refuses
-    /// it with `TOO_MANY_ATTEMPTS` when the window already holds
-    /// [`MAX_LOGIN_FAILURES`]. A window starts at its first attempt and lasts
-    /// [`LOCKOUT_WINDOW_SECS`]; a success clears it.
-    pub async fn count_login_attempt(&self, email: &Email, now: Timestamp) -> Result<(), Error> {
+    /// Counts a login attempt for `email` from `client` in the current
+    /// windows, or refuses it with `TOO_MANY_ATTEMPTS` when the client's
+    /// window already holds [`MAX_LOGIN_FAILURES`] or the email's (every
+    /// address) [`MAX_LOGIN_ATTEMPTS_PER_EMAIL`]. A window starts at its
+    /// first attempt and lasts [`LOCKOUT_WINDOW_SECS`]; a success clears the
+    /// client's.
+    pub async fn count_login_attempt(
+        &self,
+        email: &Email,
+        client: &ClientAddress,
+        now: Timestamp,
+    ) -> Result<(), Error> {
+        self.count_attempt(keys::login_attempts(email, Some(client)), MAX_LOGIN_FAILURES, now)
+            .await?;
+        self.count_attempt(
+            keys::login_attempts(email, None),
+            MAX_LOGIN_ATTEMPTS_PER_EMAIL,
+            now,
+        )
+        .await
+    }
+
+    /// Counts one attempt in the window at `window`, refused past `max`.
+    async fn count_attempt(
+        &self,
+        window: (String, &'static str),
+        max: u32,
+        now: Timestamp,
+    ) -> Result<(), Error> {
         let window_end = now.unix() + LOCKOUT_WINDOW_SECS;
         let cutoff = now.unix() - LOCKOUT_WINDOW_SECS;
         // Two rounds at most: the second only after resetting a window that
@@ -159,7 +184,7 @@ impl Store {
                 .client
                 .update_item()
                 .table_name(&self.table)
-                .set_key(Some(key(keys::login_attempts(email))))
+                .set_key(Some(key(window.clone())))
                 .update_expression("SET window_start = if_not_exists(window_start, :now), #ttl = if_not_exists(#ttl, :end) ADD attempts :one")
                 .condition_expression("attribute_not_exists(PK) OR (window_start > :cutoff AND attempts < :max)")
                 .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
@@ -167,7 +192,7 @@ impl Store {
                 .expression_attribute_values(":end", n(window_end))
                 .expression_attribute_values(":one", n(1))
                 .expression_attribute_values(":cutoff", n(cutoff))
-                .expression_attribute_values(":max", n(MAX_LOGIN_FAILURES))
+                .expression_attribute_values(":max", n(max))
                 .send()
                 .await;
             match counted {
@@ -176,7 +201,7 @@ impl Store {
                 Err(err) => return Err(err.into()),
             }
             let Some(current) = self
-                .get_as::<AttemptsItem, _>(keys::login_attempts(email), Read::Strong)
+                .get_as::<AttemptsItem, _>(window.clone(), Read::Strong)
                 .await?
             else {
                 continue;
@@ -192,7 +217,7 @@ impl Store {
                 .client
                 .update_item()
                 .table_name(&self.table)
-                .set_key(Some(key(keys::login_attempts(email))))
+                .set_key(Some(key(window.clone())))
                 .update_expression("SET window_start = :now, #ttl = :end, attempts = :one")
                 .condition_expression("window_start = :old")
                 .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
@@ -211,11 +236,13 @@ impl Store {
         Err(Error::TooManyAttempts { retry_after_secs: 1 })
     }
 
-    pub async fn clear_login_attempts(&self, email: &Email) -> Result<(), Error> {
+    /// Clears the attempts of `email` from `client` (a success); the
+    /// email's window over every address stays.
+    pub async fn clear_login_attempts(&self, email: &Email, client: &ClientAddress) -> Result<(), Error> {
         self.client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(key(keys::login_attempts(email))))
+            .set_key(Some(key(keys::login_attempts(email, Some(client)))))
             .send()
             .await?;
         Ok(())
