@@ -269,3 +269,80 @@ fn the_token_key_reaches_only_the_functions_that_use_it() {
     let globals = &yaml("template.yaml")["Globals"]["Function"]["Environment"]["Variables"];
     assert!(globals["JWT_SECRET"].is_null(), "not a global");
 }
+
+/// A function that honours `Idempotency-Key` claims a record (`PutItem`),
+/// reads one it finds (`GetItem`) and records, takes over or releases it
+/// (`UpdateItem`): its policy must allow all three, or the header fails
+/// with `AccessDenied` only once deployed.
+#[test]
+fn functions_that_honour_idempotency_keys_may_use_their_records() {
+    let template = template();
+    for function in &template.functions {
+        let source = std::fs::read_to_string(
+            root()
+                .join("functions")
+                .join(&function.binary)
+                .join("src/main.rs"),
+        )
+        .expect("main.rs");
+        if !source.contains("idempotency::once") {
+            continue;
+        }
+        let resource = &template.document.resources[&function.logical_id];
+        let allowed: BTreeSet<String> = resource.properties["Policies"]
+            .as_sequence()
+            .expect("own policies")
+            .iter()
+            .filter_map(|p| p["Statement"].as_sequence())
+            .flatten()
+            .filter(|statement| {
+                // The table itself (`!GetAtt Table.Arn`), not its indexes.
+                let resource = format!("{:?}", statement["Resource"]);
+                resource.contains("Table.Arn") && !resource.contains("/index/")
+            })
+            .filter_map(|statement| statement["Action"].as_sequence())
+            .flatten()
+            .filter_map(|action| action.as_str().map(str::to_owned))
+            .collect();
+        for needed in ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"] {
+            assert!(
+                allowed.contains(needed),
+                "{} honours Idempotency-Key but may not {needed}: {allowed:?}",
+                function.binary
+            );
+        }
+    }
+}
+
+/// The provider's key goes exactly to the functions that call the provider
+/// (start a payment, cancel an intent, refund, refund a payment no order can
+/// take), with the provider's name: without `PAYMENT_PROVIDER` a function
+/// would fall back to the sandbox and only pretend to refund.
+#[test]
+fn the_provider_key_reaches_only_the_functions_that_call_the_provider() {
+    let template = template();
+    let callers = [
+        "payments-create",
+        "payments-webhook",
+        "refunds-worker",
+        "orders-cancel",
+        "orders-expire",
+    ];
+    for function in &template.functions {
+        let variables =
+            &template.document.resources[&function.logical_id].properties["Environment"]["Variables"];
+        let calls = callers.contains(&function.binary.as_str());
+        assert_eq!(
+            !variables["STRIPE_API_KEY"].is_null(),
+            calls,
+            "{}: STRIPE_API_KEY",
+            function.binary
+        );
+        assert_eq!(
+            !variables["PAYMENT_PROVIDER"].is_null(),
+            calls,
+            "{}: PAYMENT_PROVIDER",
+            function.binary
+        );
+    }
+}
