@@ -90,10 +90,14 @@ async fn register_login_read_update_and_change_password() {
     api.login(&email, "correct horse battery")
         .await
         .assert_problem(401, "INVALID_CREDENTIALS");
-    assert_eq!(
-        api.login(&email, "an even better password").await.status,
-        StatusCode::OK
-    );
+    let relogin = api.login(&email, "an even better password").await;
+    assert_eq!(relogin.status, StatusCode::OK);
+    // The change revokes every token issued before it (a stolen one too):
+    // it moves the user's token version on; the new login's token works.
+    let revoked = api.get("/users/me", Some(&token)).await;
+    revoked.assert_problem(401, "UNAUTHENTICATED");
+    let fresh = relogin.body["access_token"].as_str().expect("token");
+    assert_eq!(api.get("/users/me", Some(fresh)).await.status, StatusCode::OK);
 }
 
 #[tokio::test]

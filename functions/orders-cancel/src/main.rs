@@ -10,7 +10,7 @@ fn main() -> Result<(), shared::BoxError> {
 }
 
 async fn handle(app: &'static App, request: Request) -> Answer {
-    let caller = request.caller(app)?;
+    let caller = request.caller(app).await?;
     let id = request.path_id::<OrderId>("id")?;
     let (caller, id) = (&caller, &id);
     idempotency::once(app, caller, &request, |attempt| async move {

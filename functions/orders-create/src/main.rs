@@ -10,7 +10,7 @@ fn main() -> Result<(), shared::BoxError> {
 }
 
 async fn handle(app: &'static App, request: Request) -> Answer {
-    let caller = &request.caller(app)?;
+    let caller = &request.caller(app).await?;
     let input = request.json()?;
     idempotency::once(app, caller, &request, |attempt| async move {
         let order = orders::place_order(app, caller, input, OrderId::from_uuid(attempt.id)).await?;

@@ -11,7 +11,7 @@ fn main() -> Result<(), shared::BoxError> {
 }
 
 async fn handle(app: &'static App, request: Request) -> Answer {
-    let admin = request.admin(app)?;
+    let admin = request.admin(app).await?;
     let id = request.path_id::<OrderId>("id")?;
     let (admin, id) = (&admin, &id);
     idempotency::once(app, admin.principal(), &request, |attempt| async move {

@@ -9,7 +9,7 @@ fn main() -> Result<(), shared::BoxError> {
 }
 
 async fn handle(app: &'static App, request: Request) -> Answer {
-    let caller = request.caller(app)?;
+    let caller = request.caller(app).await?;
     let order_id = request.path_id::<OrderId>("id")?;
     match payments::start_payment(app, &caller, &order_id).await? {
         (payment, true) => http::created(&payment),

@@ -8,7 +8,7 @@ fn main() -> Result<(), shared::BoxError> {
 }
 
 async fn handle(app: &'static App, request: Request) -> Answer {
-    let admin = request.admin(app)?;
+    let admin = request.admin(app).await?;
     let product = products::create_product(app, &admin, request.json()?).await?;
     http::created(&product)
 }

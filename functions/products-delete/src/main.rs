@@ -9,7 +9,7 @@ fn main() -> Result<(), shared::BoxError> {
 }
 
 async fn handle(app: &'static App, request: Request) -> Answer {
-    let admin = request.admin(app)?;
+    let admin = request.admin(app).await?;
     let id = request.path_id::<ProductId>("id")?;
     products::delete_product(app, &admin, &id).await?;
     http::no_content()

@@ -10,7 +10,7 @@ fn main() -> Result<(), shared::BoxError> {
 }
 
 async fn handle(app: &'static App, request: Request) -> Answer {
-    let admin = request.admin(app)?;
+    let admin = request.admin(app).await?;
     let id = request.path_id::<ProductId>("id")?;
     let patch = request.json()?;
     let (admin, id) = (&admin, &id);

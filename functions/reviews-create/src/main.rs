@@ -10,7 +10,7 @@ fn main() -> Result<(), shared::BoxError> {
 }
 
 async fn handle(app: &'static App, request: Request) -> Answer {
-    let caller = request.caller(app)?;
+    let caller = request.caller(app).await?;
     let product = request.path_id::<ProductId>("id")?;
     let input = request.json()?;
     idempotency::once(app, &caller, &request, |_| async {

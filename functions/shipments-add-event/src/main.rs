@@ -10,7 +10,7 @@ fn main() -> Result<(), shared::BoxError> {
 }
 
 async fn handle(app: &'static App, request: Request) -> Answer {
-    let admin = request.admin(app)?;
+    let admin = request.admin(app).await?;
     let id = request.path_id::<ShipmentId>("id")?;
     let input: NewShipmentEvent = request.json()?;
     let delivering = input.status == ShipmentStatus::Delivered;

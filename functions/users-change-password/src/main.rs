@@ -8,7 +8,7 @@ fn main() -> Result<(), shared::BoxError> {
 }
 
 async fn handle(app: &'static App, request: Request) -> Answer {
-    let caller = request.caller(app)?;
+    let caller = request.caller(app).await?;
     users::change_password(app, &caller, request.json()?, &request.client_address()).await?;
     http::no_content()
 }

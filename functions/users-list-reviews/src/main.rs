@@ -8,7 +8,7 @@ fn main() -> Result<(), shared::BoxError> {
 }
 
 async fn handle(app: &'static App, request: Request) -> Answer {
-    let caller = request.caller(app)?;
+    let caller = request.caller(app).await?;
     let (limit, cursor) = request.page_params()?;
     http::ok(&reviews::list_my_reviews(app, &caller, limit, cursor.as_deref()).await?)
 }

@@ -8,7 +8,7 @@ fn main() -> Result<(), shared::BoxError> {
 }
 
 async fn handle(app: &'static App, request: Request) -> Answer {
-    let caller = request.caller(app)?;
+    let caller = request.caller(app).await?;
     let user = users::update_me(app, &caller, request.json()?).await?;
     http::ok(&user)
 }

@@ -93,14 +93,22 @@ impl Request {
         ClientAddress::parse(source)
     }
 
-    /// The authenticated caller, from `Authorization: Bearer <token>`.
-    pub fn caller(&self, app: &App) -> Result<Principal, Error> {
-        auth::authenticate(app.config.jwt_secret()?, self.header("authorization"))
+    /// The authenticated caller, from `Authorization: Bearer <token>`: a
+    /// valid token, not revoked by a password change since it was issued
+    /// (one read of the user's token version).
+    pub async fn caller(&self, app: &App) -> Result<Principal, Error> {
+        let (caller, version) =
+            auth::authenticate_versioned(app.config.jwt_secret()?, self.header("authorization"))?;
+        let current = app.store.token_version(&caller.user_id).await?;
+        if auth::token_revoked(version, current) {
+            return Err(Error::Unauthenticated);
+        }
+        Ok(caller)
     }
 
     /// The authenticated caller, who must be an admin (else `403`).
-    pub fn admin(&self, app: &App) -> Result<Admin, Error> {
-        self.caller(app)?.into_admin()
+    pub async fn admin(&self, app: &App) -> Result<Admin, Error> {
+        self.caller(app).await?.into_admin()
     }
 
     /// A path parameter; a missing one means the route does not exist.

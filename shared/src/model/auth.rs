@@ -148,15 +148,26 @@ struct Claims {
     role: Role,
     iat: i64,
     exp: i64,
+    /// The user's token version when issued: a password change moves it on,
+    /// revoking every token issued before (absent: 0).
+    #[serde(default)]
+    ver: u32,
 }
 
 /// Signs an access token for `user_id` valid for [`TOKEN_TTL_SECS`].
-pub fn issue_token(secret: &Secret, user_id: &UserId, role: Role, now: Timestamp) -> Result<String, Error> {
+pub fn issue_token(
+    secret: &Secret,
+    user_id: &UserId,
+    role: Role,
+    version: u32,
+    now: Timestamp,
+) -> Result<String, Error> {
     let claims = Claims {
         sub: user_id.to_string(),
         role,
         iat: now.unix(),
         exp: now.unix() + TOKEN_TTL_SECS,
+        ver: version,
     };
     jsonwebtoken::encode(
         &Header::new(jsonwebtoken::Algorithm::HS256),
@@ -169,26 +180,58 @@ pub fn issue_token(secret: &Secret, user_id: &UserId, role: Role, now: Timestamp
 /// Verifies a token: HS256 only (so `none` and every other algorithm are
 /// refused), signed with `secret`, not expired.
 pub fn verify_token(secret: &Secret, token: &str) -> Result<Principal, Error> {
+    verify_token_versioned(secret, token).map(|(principal, _)| principal)
+}
+
+/// As [`verify_token`], with the user's token version it was issued under.
+pub fn verify_token_versioned(secret: &Secret, token: &str) -> Result<(Principal, u32), Error> {
     let mut validation = Validation::new(jsonwebtoken::Algorithm::HS256);
     validation.leeway = 0;
     validation.set_required_spec_claims(&["exp", "sub"]);
     let data = jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(secret.expose()), &validation)
         .map_err(|_| Error::Unauthenticated)?;
     let user_id = UserId::parse(&data.claims.sub).map_err(|_| Error::Unauthenticated)?;
-    Ok(Principal {
+    let principal = Principal {
         user_id,
         role: data.claims.role,
-    })
+    };
+    Ok((principal, data.claims.ver))
+}
+
+/// A token issued under an older token version than the user's now (a
+/// password change since) is revoked.
+pub fn token_revoked(token_version: u32, current: u32) -> bool {
+    token_version < current
 }
 
 /// Reads `Authorization: Bearer <token>`.
 pub fn authenticate(secret: &Secret, authorization: Option<&str>) -> Result<Principal, Error> {
+    authenticate_versioned(secret, authorization).map(|(principal, _)| principal)
+}
+
+/// As [`authenticate`], with the token version the token was issued under.
+pub fn authenticate_versioned(
+    secret: &Secret,
+    authorization: Option<&str>,
+) -> Result<(Principal, u32), Error> {
     let header = authorization.ok_or(Error::Unauthenticated)?;
     let (scheme, token) = header.trim().split_once(' ').ok_or(Error::Unauthenticated)?;
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(Error::Unauthenticated);
     }
-    verify_token(secret, token.trim())
+    verify_token_versioned(secret, token.trim())
+}
+
+#[cfg(test)]
+mod revocation_tests {
+    use super::token_revoked;
+
+    #[test]
+    fn tokens_issued_before_a_password_change_are_revoked() {
+        assert!(!token_revoked(0, 0), "never changed");
+        assert!(token_revoked(0, 1), "issued before the change");
+        assert!(!token_revoked(1, 1), "the login after it");
+    }
 }
 
 #[cfg(test)]
@@ -252,7 +295,7 @@ mod tests {
     #[test]
     fn tokens_round_trip() {
         let id = UserId::new();
-        let token = issue_token(&secret(), &id, Role::Admin, Timestamp::now()).expect("sign");
+        let token = issue_token(&secret(), &id, Role::Admin, 0, Timestamp::now()).expect("sign");
         let principal = verify_token(&secret(), &token).expect("valid");
         assert_eq!(
             principal,
@@ -274,6 +317,7 @@ mod tests {
             &secret(),
             &id,
             Role::Customer,
+            0,
             Timestamp::now().plus_secs(-TOKEN_TTL_SECS - 1),
         )
         .expect("sign");
@@ -283,12 +327,13 @@ mod tests {
             &Secret::new("o".repeat(32)),
             &id,
             Role::Customer,
+            0,
             Timestamp::now(),
         )
         .expect("sign");
         assert!(verify_token(&secret(), &other).is_err(), "other key");
 
-        let token = issue_token(&secret(), &id, Role::Customer, Timestamp::now()).expect("sign");
+        let token = issue_token(&secret(), &id, Role::Customer, 0, Timestamp::now()).expect("sign");
         let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
         let claims = String::from_utf8(URL_SAFE_NO_PAD.decode(&parts[1]).expect("b64")).expect("utf8");
         parts[1] = URL_SAFE_NO_PAD.encode(claims.replace("customer", "admin"));

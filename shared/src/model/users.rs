@@ -241,6 +241,9 @@ pub struct Account {
     #[serde(rename = "password_hash")]
     pub digest: PasswordDigest,
     pub updated_at: Timestamp,
+    /// Moved on by every password change, revoking older tokens.
+    #[serde(default)]
+    pub token_version: u32,
 }
 
 #[cfg(test)]

@@ -53,13 +53,13 @@ pub async fn login(app: &App, input: Credentials, client: &ClientAddress) -> Res
     app.store.count_login_attempt(&input.email, client, now).await?;
     let account = app.store.find_account_by_email(&input.email).await?;
     let verified = auth::verify_password(&input.password, account.as_ref().map(|a| &a.digest)).await?;
-    let user = match account {
-        Some(account) if verified => account.user,
+    let (user, token_version) = match account {
+        Some(account) if verified => (account.user, account.token_version),
         _ => return Err(Error::InvalidCredentials),
     };
     app.store.clear_login_attempts(&input.email, client).await?;
     Ok(Session {
-        access_token: auth::issue_token(app.config.jwt_secret()?, &user.id, user.role, now)?,
+        access_token: auth::issue_token(app.config.jwt_secret()?, &user.id, user.role, token_version, now)?,
         token_type: "Bearer",
         expires_in: auth::TOKEN_TTL_SECS,
         user,

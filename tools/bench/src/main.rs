@@ -195,6 +195,7 @@ async fn fixtures(app: &App) -> Result<Vec<Case>, BoxError> {
         app.config.jwt_secret()?,
         &user.id,
         Role::Customer,
+        0,
         Timestamp::now(),
     )?;
     let product = products::add_product(

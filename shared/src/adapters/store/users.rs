@@ -1,6 +1,6 @@
 //! User, email and login-attempt items.
 
-use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
 use super::{Read, Store, TTL_ATTRIBUTE, is_conditional_failure, item, key, keys, n, put, s};
@@ -38,6 +38,7 @@ impl Store {
             user: user.clone(),
             digest: digest.clone(),
             updated_at: user.created_at,
+            token_version: 0,
         };
         let email = EmailItem {
             user_id: user.id.clone(),
@@ -132,8 +133,9 @@ impl Store {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(keys::user(id))))
-            .update_expression("SET password_hash = :new, updated_at = :now")
+            .update_expression("SET password_hash = :new, updated_at = :now ADD token_version :one")
             .condition_expression("password_hash = :current")
+            .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":new", serde_dynamo::to_attribute_value(new)?)
             .expression_attribute_values(":current", serde_dynamo::to_attribute_value(current)?)
             .expression_attribute_values(":now", s(now.to_string()))
@@ -144,6 +146,26 @@ impl Store {
             Err(err) if is_conditional_failure(&err) => Err(Error::InvalidCredentials),
             Err(err) => Err(err.into()),
         }
+    }
+
+    /// The user's token version now (moved on by each password change):
+    /// one strongly consistent read of one attribute, so that a token is
+    /// refused from the moment its password changed.
+    pub async fn token_version(&self, id: &UserId) -> Result<u32, Error> {
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::user(id))))
+            .projection_expression("token_version")
+            .consistent_read(true)
+            .send()
+            .await?
+            .item;
+        Ok(match item.as_ref().and_then(|item| item.get("token_version")) {
+            Some(AttributeValue::N(version)) => version.parse().unwrap_or(0),
+            _ => 0,
+        })
     }
 
     /// Counts a login attempt for `email` from `client` in the current
