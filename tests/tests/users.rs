@@ -346,6 +346,20 @@ async fn a_stranger_cannot_lock_the_owner_out_from_elsewhere() {
     ));
 }
 
+/// The email's ceiling counts failures: the owner logging in more often
+/// than it allows (many devices, a script) is never locked out by it.
+#[tokio::test]
+async fn the_owners_own_logins_never_reach_the_emails_ceiling() {
+    let t = TestApp::spawn().await;
+    let (address, _) = registered(&t).await;
+    for i in 0..=shared::model::users::MAX_LOGIN_ATTEMPTS_PER_EMAIL {
+        let from = ClientAddress::parse(Some(&format!("198.51.100.{}", i % 3)));
+        users::login(&t.app, credentials(&address, "correct horse battery"), &from)
+            .await
+            .unwrap_or_else(|err| panic!("login {i}: {err:?}"));
+    }
+}
+
 /// The current password's check on a password change counts as a login
 /// attempt: a stolen token cannot guess it freely.
 #[tokio::test]

@@ -258,8 +258,10 @@ impl Store {
         Err(Error::TooManyAttempts { retry_after_secs: 1 })
     }
 
-    /// Clears the attempts of `email` from `client` (a success); the
-    /// email's window over every address stays.
+    /// Clears the attempts of `email` from `client` (a success) and takes
+    /// the success back off the email's window over every address, so the
+    /// ceiling counts failures only and the owner's own logins never reach
+    /// it.
     pub async fn clear_login_attempts(&self, email: &Email, client: &ClientAddress) -> Result<(), Error> {
         self.client
             .delete_item()
@@ -267,6 +269,21 @@ impl Store {
             .set_key(Some(key(keys::login_attempts(email, Some(client)))))
             .send()
             .await?;
-        Ok(())
+        let returned = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::login_attempts(email, None))))
+            .update_expression("ADD attempts :minus_one")
+            .condition_expression("attempts > :zero")
+            .expression_attribute_values(":minus_one", n(-1))
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await;
+        match returned {
+            // No window (it ran out and was reaped) or nothing counted: fine.
+            Err(err) if is_conditional_failure(&err) => Ok(()),
+            other => other.map(drop).map_err(Into::into),
+        }
     }
 }
