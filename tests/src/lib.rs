@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use shared::adapters::payments::webhook;
 use shared::adapters::queue;
 use shared::adapters::store;
 use shared::foundation::secret::Secret;
@@ -43,6 +42,55 @@ pub fn race_rounds() -> usize {
         .and_then(|v| v.parse().ok())
         .filter(|&n| n > 0)
         .unwrap_or(5)
+}
+
+/// The `Stripe-Signature` header Stripe would send with `body`, made by
+/// the official `stripe` Python library (`scripts/stripe_sign.py`, one
+/// process per test binary), so that the shop's verifier is checked against
+/// Stripe's signing rather than against itself. `SHOP_TOOLS_PYTHON` names
+/// the interpreter (default: the pinned tools' venv).
+pub fn stripe_signature(secret: &str, body: &[u8]) -> String {
+    stripe_signature_at(secret, body, None)
+}
+
+/// [`stripe_signature`] as made at `timestamp` (Unix seconds).
+pub fn stripe_signature_at(secret: &str, body: &[u8], timestamp: Option<i64>) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+    use std::sync::{Mutex, OnceLock};
+
+    struct Signer {
+        _child: Child,
+        input: ChildStdin,
+        output: BufReader<ChildStdout>,
+    }
+    static SIGNER: OnceLock<Mutex<Signer>> = OnceLock::new();
+    let signer = SIGNER.get_or_init(|| {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+        let python =
+            std::env::var("SHOP_TOOLS_PYTHON").unwrap_or_else(|_| format!("{root}/.tools/venv/bin/python"));
+        let mut child = Command::new(&python)
+            .arg(format!("{root}/scripts/stripe_sign.py"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|err| panic!("{python} (run scripts/bootstrap.sh): {err}"));
+        let input = child.stdin.take().expect("stdin");
+        let output = BufReader::new(child.stdout.take().expect("stdout"));
+        Mutex::new(Signer {
+            _child: child,
+            input,
+            output,
+        })
+    });
+    let mut signer = signer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let payload = std::str::from_utf8(body).expect("a JSON body");
+    let ask = json!({"secret": secret, "payload": payload, "timestamp": timestamp}).to_string();
+    writeln!(signer.input, "{ask}").expect("to the signer");
+    let mut header = String::new();
+    signer.output.read_line(&mut header).expect("from the signer");
+    assert!(header.starts_with("t="), "the signer answered {header:?}");
+    header.trim_end().to_owned()
 }
 
 pub const TEST_JWT_SECRET: &str = "integration-tests-jwt-secret-0123456789abcdef";
@@ -407,13 +455,13 @@ impl Shop {
     /// Delivers the provider's signed success of `payment` (a card paid it).
     pub async fn paid(&self, order: &str, payment: &Value) {
         let body = serde_json::to_vec(&json!({
+            "id": format!("evt_{}", unique("paid")), "object": "event",
             "type": "payment_intent.succeeded",
             "data": {"object": {"id": payment["provider_payment_id"], "amount_received": payment["amount"],
                                 "currency": "usd", "metadata": {"order_id": order}}}
         }))
         .expect("json");
-        let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let signature = webhook::sign(&Secret::new(require_env("PAYMENT_WEBHOOK_SECRET")), now, &body);
+        let signature = stripe_signature(&require_env("PAYMENT_WEBHOOK_SECRET"), &body);
         let reply = self
             .api
             .read(
@@ -505,23 +553,29 @@ pub mod fixtures {
         amount: i64,
         currency: &str,
     ) -> (String, Vec<u8>) {
-        let body = serde_json::to_vec(&json!({
-            "id": format!("evt_{}", uuid::Uuid::now_v7().simple()),
-            "object": "event",
-            "type": "payment_intent.succeeded",
-            "data": {"object": {
+        provider_event(
+            secret,
+            &format!("evt_{}", uuid::Uuid::now_v7().simple()),
+            "payment_intent.succeeded",
+            json!({
                 "id": intent, "object": "payment_intent", "amount": amount, "amount_received": amount,
                 "currency": currency, "status": "succeeded", "metadata": {"order_id": order.id.to_string()},
                 "livemode": false, "latest_charge": "ch_123"
-            }}
+            }),
+        )
+    }
+
+    /// A signed delivery of Stripe's event `id` of type `kind` about
+    /// `object`, in Stripe's event shape: (signature header, body).
+    pub fn provider_event(secret: &str, id: &str, kind: &str, object: Value) -> (String, Vec<u8>) {
+        let body = serde_json::to_vec(&json!({
+            "id": id, "object": "event", "api_version": "2024-06-20",
+            "created": time::OffsetDateTime::now_utc().unix_timestamp(),
+            "livemode": false, "pending_webhooks": 1, "type": kind,
+            "data": {"object": object}
         }))
         .expect("json");
-        let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let header = shared::adapters::payments::webhook::sign(
-            &shared::foundation::secret::Secret::new(secret),
-            now,
-            &body,
-        );
+        let header = super::stripe_signature(secret, &body);
         (header, body)
     }
 

@@ -1,6 +1,7 @@
 //! Payments against the emulator: starting a payment, the signed webhook,
 //! the hand-off to shipping that survives a failed send, late payments.
 
+use serde_json::json;
 use shared::Error;
 use shared::model::auth::Principal;
 use shared::model::messages::Message;
@@ -9,8 +10,9 @@ use shared::model::payments::PaymentStatus;
 use shared::usecases::orders;
 use shared::usecases::payments;
 use shared::usecases::payments::WebhookOutcome;
-use shop_tests::fixtures::{admin, customer, payment_succeeded};
-use shop_tests::{TEST_WEBHOOK_SECRET, TestApp};
+use shared::usecases::shipping::{self, ShipOutcome};
+use shop_tests::fixtures::{admin, customer, payment_succeeded, provider_event};
+use shop_tests::{TEST_WEBHOOK_SECRET, TestApp, unique};
 
 async fn unpaid_order(t: &TestApp, buyer: &Principal) -> Order {
     let product = t.product("pay", 2_500, 10).await;
@@ -293,14 +295,334 @@ async fn a_payment_racing_a_cancel_ends_consistent() {
 #[tokio::test]
 async fn other_events_are_acknowledged_and_ignored() {
     let t = TestApp::spawn().await;
-    let body = br#"{"id":"evt_1","type":"charge.refunded","data":{"object":{"id":"ch_1"}}}"#;
-    let header = shared::adapters::payments::webhook::sign(
-        &shared::foundation::secret::Secret::new(TEST_WEBHOOK_SECRET),
-        time::OffsetDateTime::now_utc().unix_timestamp(),
-        body,
-    );
-    let outcome = payments::handle_webhook(&t.app, Some(&header), body)
+    for (kind, object) in [
+        ("customer.created", json!({"id": "cus_1", "object": "customer"})),
+        // A charge made outside the shop's intents.
+        (
+            "charge.refunded",
+            json!({"id": "ch_1", "object": "charge", "amount": 100, "amount_refunded": 100, "refunded": true, "payment_intent": null}),
+        ),
+        // A payment intent of another application on the account.
+        (
+            "charge.refunded",
+            json!({"id": "ch_2", "object": "charge", "amount": 100, "amount_refunded": 100, "refunded": true, "payment_intent": "pi_not_ours"}),
+        ),
+        (
+            "charge.dispute.created",
+            json!({"id": "du_1", "object": "dispute", "amount": 100, "payment_intent": "pi_not_ours", "reason": "fraudulent", "status": "needs_response"}),
+        ),
+    ] {
+        let (header, body) = provider_event(
+            TEST_WEBHOOK_SECRET,
+            &format!("evt_{}", unique("other")),
+            kind,
+            object,
+        );
+        let outcome = payments::handle_webhook(&t.app, Some(&header), &body)
+            .await
+            .expect("200");
+        assert!(
+            matches!(outcome, WebhookOutcome::Ignored(_)),
+            "{kind}: {outcome:?}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------- the payment lifecycle as Stripe runs it
+
+/// A delivery of a new event (its own id) of type `kind` about `object`.
+fn event(kind: &str, object: serde_json::Value) -> (String, Vec<u8>) {
+    provider_event(
+        TEST_WEBHOOK_SECRET,
+        &format!("evt_{}", unique("stripe")),
+        kind,
+        object,
+    )
+}
+
+async fn webhook(app: &shared::App, (header, body): &(String, Vec<u8>)) -> Result<WebhookOutcome, Error> {
+    payments::handle_webhook(app, Some(header), body).await
+}
+
+async fn intent_of(t: &TestApp, order: &Order) -> String {
+    t.app
+        .store
+        .get_payment(&order.id)
         .await
-        .expect("200");
-    assert!(matches!(outcome, WebhookOutcome::Ignored(_)));
+        .expect("read")
+        .expect("a payment")
+        .payment
+        .provider_payment_id
+}
+
+fn charge_refunded(intent: &str, amount: i64) -> (String, Vec<u8>) {
+    event(
+        "charge.refunded",
+        json!({"id": format!("ch_{intent}"), "object": "charge", "payment_intent": intent, "amount": amount,
+               "amount_captured": amount, "amount_refunded": amount, "refunded": true, "status": "succeeded"}),
+    )
+}
+
+fn dispute(intent: &str, kind: &str, status: &str) -> (String, Vec<u8>) {
+    event(
+        kind,
+        json!({"id": format!("du_{intent}"), "object": "dispute", "charge": format!("ch_{intent}"),
+               "payment_intent": intent, "amount": 5000, "currency": "usd", "reason": "fraudulent",
+               "status": status}),
+    )
+}
+
+async fn status_of(t: &TestApp, order: &Order) -> OrderStatus {
+    orders::get_order(&t.app, admin().principal(), &order.id)
+        .await
+        .expect("read")
+        .status
+}
+
+/// The next `payment_confirmed` on the shipping queue, shipped by the worker.
+async fn ship_next(t: &TestApp) -> ShipOutcome {
+    let sent = t.drain(&t.queue("shipping").url).await;
+    assert_eq!(sent.len(), 1, "one payment_confirmed: {sent:?}");
+    let Ok(Message::PaymentConfirmed(message)) = &sent[0].1 else {
+        panic!("a payment_confirmed: {:?}", sent[0].1)
+    };
+    shipping::ship(&t.app, message).await.expect("handled")
+}
+
+/// `payment_intent.payment_failed` is recorded and the order stays payable;
+/// the same event delivered again is recognised by its id; a failure that
+/// arrives after the success changes nothing.
+#[tokio::test]
+async fn a_failed_attempt_is_recorded_and_the_order_stays_payable() {
+    let t = TestApp::spawn().await;
+    let buyer = customer();
+    let order = unpaid_order(&t, &buyer).await;
+    let (payment, _) = payments::start_payment(&t.app, &buyer, &order.id)
+        .await
+        .expect("started");
+    let intent = payment.provider_payment_id.as_str();
+    let failed = |code: &str| {
+        event(
+            "payment_intent.payment_failed",
+            json!({"id": intent, "object": "payment_intent", "amount": order.total.minor(), "currency": "usd",
+                   "status": "requires_payment_method", "metadata": {"order_id": order.id.to_string()},
+                   "last_payment_error": {"type": "card_error", "code": "card_declined", "decline_code": code,
+                                          "message": "Your card was declined."}}),
+        )
+    };
+    let declined = failed("insufficient_funds");
+    assert_eq!(
+        webhook(&t.app, &declined).await.expect("200"),
+        WebhookOutcome::PaymentFailed("insufficient_funds".into())
+    );
+    assert_eq!(
+        webhook(&t.app, &declined).await.expect("200"),
+        WebhookOutcome::AlreadyHandled,
+        "the same event id again"
+    );
+    let record = t
+        .app
+        .store
+        .get_payment(&order.id)
+        .await
+        .expect("read")
+        .expect("payment");
+    assert_eq!(record.last_failure.as_deref(), Some("insufficient_funds"));
+    assert_eq!(status_of(&t, &order).await, OrderStatus::PendingPayment);
+    let (again, created) = payments::start_payment(&t.app, &buyer, &order.id)
+        .await
+        .expect("still payable");
+    assert!(!created && again.id == payment.id);
+
+    assert_eq!(
+        deliver(&t.app, &order, intent).await.expect("200"),
+        WebhookOutcome::Paid
+    );
+    // A failure of an earlier attempt, delivered after the success.
+    webhook(&t.app, &failed("stolen_card")).await.expect("200");
+    let record = t
+        .app
+        .store
+        .get_payment(&order.id)
+        .await
+        .expect("read")
+        .expect("payment");
+    assert_eq!(record.payment.status, PaymentStatus::Succeeded);
+    assert_eq!(record.last_failure.as_deref(), Some("insufficient_funds"));
+    assert_eq!(status_of(&t, &order).await, OrderStatus::Paid);
+}
+
+/// A whole refund made in the provider's dashboard moves a paid order to
+/// `REFUNDED` as our own refund would, gives its stock back once, and the
+/// shipping worker no longer ships it. One that arrives before the payment
+/// it refunds answers `EVENT_OUT_OF_ORDER`, so the provider sends it again.
+#[tokio::test]
+async fn a_refund_made_at_the_provider_refunds_the_order_and_stops_shipping() {
+    let t = TestApp::spawn().await;
+    let buyer = customer();
+    let product = t.product("dashboard", 2_500, 10).await;
+    let order = t.order(&buyer, &[(&product, 2)]).await.expect("placed");
+    payments::start_payment(&t.app, &buyer, &order.id)
+        .await
+        .expect("started");
+    let intent = intent_of(&t, &order).await;
+    let early = charge_refunded(&intent, order.total.minor());
+    assert!(matches!(
+        webhook(&t.app, &early).await,
+        Err(Error::EventOutOfOrder(_))
+    ));
+    assert_eq!(status_of(&t, &order).await, OrderStatus::PendingPayment);
+
+    assert_eq!(t.pay(&buyer, &order).await, WebhookOutcome::Paid);
+    assert_eq!(t.stock(&product).await, 8);
+    // The provider delivers the refund again: now it applies.
+    assert_eq!(
+        webhook(&t.app, &early).await.expect("200"),
+        WebhookOutcome::RefundedAtProvider
+    );
+    assert_eq!(status_of(&t, &order).await, OrderStatus::Refunded);
+    assert_eq!(t.stock(&product).await, 10, "nothing left the warehouse");
+    let record = t
+        .app
+        .store
+        .get_payment(&order.id)
+        .await
+        .expect("read")
+        .expect("payment");
+    assert_eq!(record.payment.status, PaymentStatus::Refunded);
+    assert_eq!(
+        ship_next(&t).await,
+        ShipOutcome::NotShippable(OrderStatus::Refunded)
+    );
+    assert_eq!(
+        webhook(&t.app, &charge_refunded(&intent, order.total.minor()))
+            .await
+            .expect("200"),
+        WebhookOutcome::AlreadyHandled
+    );
+    assert_eq!(t.stock(&product).await, 10, "restocked once");
+    // Our own refund asked afterwards finds nothing to do.
+    assert!(matches!(
+        shared::usecases::refunds::refund_order(&t.app, &buyer, &order.id).await,
+        Err(Error::InvalidState(OrderStatus::Refunded))
+    ));
+}
+
+/// A dispute holds an unshipped order (the worker does not ship it) and is
+/// listed for admins; a dispute won hands the order to shipping again.
+#[tokio::test]
+async fn a_dispute_holds_an_unshipped_order_until_it_is_won() {
+    let t = TestApp::spawn().await;
+    let buyer = customer();
+    let product = t.product("disputed", 5_000, 10).await;
+    let order = t.paid_order(&buyer, &[(&product, 1)]).await;
+    let intent = intent_of(&t, &order).await;
+
+    assert_eq!(
+        webhook(
+            &t.app,
+            &dispute(&intent, "charge.dispute.created", "needs_response")
+        )
+        .await
+        .expect("200"),
+        WebhookOutcome::Disputed("needs_response".into())
+    );
+    let held = orders::get_order(&t.app, &buyer, &order.id).await.expect("read");
+    assert!(held.held(), "{held:?}");
+    assert_eq!(
+        held.dispute.as_ref().map(|d| d.reason.as_str()),
+        Some("fraudulent")
+    );
+    let listed = payments::disputes(&t.app, 10).await.expect("listed");
+    assert!(
+        listed
+            .iter()
+            .any(|d| d.order_id == order.id && d.dispute.status == "needs_response")
+    );
+
+    assert_eq!(ship_next(&t).await, ShipOutcome::Held);
+    assert_eq!(status_of(&t, &order).await, OrderStatus::Paid);
+
+    webhook(
+        &t.app,
+        &dispute(&intent, "charge.dispute.updated", "under_review"),
+    )
+    .await
+    .expect("200");
+    assert!(t.drain(&t.queue("shipping").url).await.is_empty(), "still held");
+    assert_eq!(
+        webhook(&t.app, &dispute(&intent, "charge.dispute.closed", "won"))
+            .await
+            .expect("200"),
+        WebhookOutcome::Disputed("won".into())
+    );
+    assert!(matches!(ship_next(&t).await, ShipOutcome::Shipped(_)));
+    assert_eq!(status_of(&t, &order).await, OrderStatus::Shipped);
+}
+
+/// A refund the provider accepted and then could not carry out puts the
+/// order back in `REFUND_PENDING` with the reason, listed for an operator;
+/// the retry refunds under a new idempotency key and restocks nothing
+/// twice.
+#[tokio::test]
+async fn a_refund_that_fails_after_acceptance_goes_back_to_pending_for_a_retry() {
+    use shared::usecases::refunds;
+    let t = TestApp::spawn().await;
+    let buyer = customer();
+    let product = t.product("refund-fails", 1_000, 10).await;
+    let order = t.paid_order(&buyer, &[(&product, 3)]).await;
+    let intent = intent_of(&t, &order).await;
+    refunds::refund_order(&t.app, &buyer, &order.id)
+        .await
+        .expect("asked");
+    let requested = t.drain(&t.queue("refunds").url).await;
+    let Ok(Message::RefundRequested(request)) = &requested[0].1 else {
+        panic!("a refund_requested")
+    };
+    assert!(matches!(
+        refunds::process(&t.app, request).await.expect("ran"),
+        refunds::RefundOutcome::Refunded { restocked: true }
+    ));
+    assert_eq!(t.stock(&product).await, 10);
+
+    let failed = event(
+        "charge.refund.updated",
+        json!({"id": "re_1", "object": "refund", "amount": order.total.minor(), "payment_intent": intent,
+               "status": "failed", "failure_reason": "expired_or_canceled_card"}),
+    );
+    let outcome = webhook(&t.app, &failed).await.expect("200");
+    assert!(
+        matches!(&outcome, WebhookOutcome::RefundFailed(reason) if reason.contains("expired_or_canceled_card")),
+        "{outcome:?}"
+    );
+    assert_eq!(status_of(&t, &order).await, OrderStatus::RefundPending);
+    let refused = refunds::refused_refunds(&t.app, 10).await.expect("listed");
+    assert!(refused.iter().any(|r| {
+        r.payment.order_id == order.id
+            && r.refund_error
+                .as_deref()
+                .is_some_and(|e| e.contains("expired_or_canceled_card"))
+    }));
+
+    refunds::retry_refused_refund(&t.app, &order.id)
+        .await
+        .expect("retried");
+    let again = t.drain(&t.queue("refunds").url).await;
+    let Ok(Message::RefundRequested(request)) = &again[0].1 else {
+        panic!("a refund_requested")
+    };
+    assert!(matches!(
+        refunds::process(&t.app, request).await.expect("ran"),
+        refunds::RefundOutcome::Refunded { restocked: false }
+    ));
+    assert_eq!(status_of(&t, &order).await, OrderStatus::Refunded);
+    assert_eq!(t.stock(&product).await, 10, "the stock came back once");
+    let record = t
+        .app
+        .store
+        .get_payment(&order.id)
+        .await
+        .expect("read")
+        .expect("payment");
+    assert_eq!(record.refund_attempt, 1, "the retry had a key of its own");
 }

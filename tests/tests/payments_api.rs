@@ -5,10 +5,8 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use shared::adapters::payments::webhook;
-use shared::foundation::secret::Secret;
 use shop_tests::reqwest::{Method, StatusCode};
-use shop_tests::{Api, Customer, Reply, require_env, unique};
+use shop_tests::{Api, Customer, Reply, require_env, stripe_signature, stripe_signature_at, unique};
 
 fn address() -> Value {
     json!({"name": "Ann Smith", "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"})
@@ -97,24 +95,24 @@ async fn order_payment_webhook_shipment_tracking_delivery() {
             "amount_received": 6_000, "currency": "usd", "metadata": {"order_id": id}}}
     });
     let body = serde_json::to_vec(&event).expect("json");
-    let secret = Secret::new(require_env("PAYMENT_WEBHOOK_SECRET"));
+    let secret = require_env("PAYMENT_WEBHOOK_SECRET");
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
 
     post_webhook(&api, &body, None)
         .await
         .assert_problem(400, "INVALID_SIGNATURE");
-    let forged = webhook::sign(&Secret::new("whsec_forged"), now, &body);
+    let forged = stripe_signature("whsec_forged", &body);
     post_webhook(&api, &body, Some(forged))
         .await
         .assert_problem(400, "INVALID_SIGNATURE");
-    let stale = webhook::sign(&secret, now - 301, &body);
+    let stale = stripe_signature_at(&secret, &body, Some(now - 301));
     post_webhook(&api, &body, Some(stale))
         .await
         .assert_problem(400, "INVALID_SIGNATURE");
     let still = api.get(&format!("/orders/{id}"), Some(&customer.token)).await;
     assert_eq!(still.body["status"], "PENDING_PAYMENT", "nothing changed");
 
-    let signed = webhook::sign(&secret, now, &body);
+    let signed = stripe_signature(&secret, &body);
     for _ in 0..2 {
         let delivered = post_webhook(&api, &body, Some(signed.clone())).await;
         assert_eq!(delivered.status, StatusCode::OK, "{}", delivered.text);

@@ -60,6 +60,10 @@ async fn creates_a_payment_intent_with_the_exact_request() {
     assert_eq!(field("amount"), Some("12345"));
     assert_eq!(field("currency"), Some("usd"), "Stripe wants lower case");
     assert_eq!(field("metadata[order_id]"), Some(order.to_string().as_str()));
+    // Cards only: they settle at once, so no payment is still processing
+    // when the order's reservation runs out.
+    assert_eq!(field("payment_method_types[]"), Some("card"));
+    assert_eq!(field("automatic_payment_methods[enabled]"), None);
     assert!(
         call.body.contains("metadata%5Border_id%5D="),
         "form-encoded brackets: {}",
@@ -224,4 +228,111 @@ async fn a_cancelled_or_expired_order_cancels_its_payment_intent() {
         Some("/v1/payment_intents/pi_cancel_2/cancel")
     );
     assert_eq!(t.stock(&product).await, 5, "both released");
+}
+
+/// The Stripe stand-in that `make chaos` runs (`stress provider`) answers
+/// every call the adapter makes as Stripe documents it: intent and refund
+/// objects, an idempotency key's first answer replayed (with
+/// `Idempotent-Replayed`), the same key with other parameters refused
+/// (`idempotency_error`), a second refund refused (`charge_already_refunded`).
+/// The adapter reads each answer as it would read Stripe's.
+#[tokio::test]
+async fn the_stripe_stand_in_answers_the_adapter_in_stripes_shapes() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    tokio::spawn(stress::provider::serve(
+        port,
+        stress::faults::Mode { rate: 0.0, seed: 1 },
+    ));
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    for _ in 0..50 {
+        if http.get(format!("{base}/_ledger")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let stripe = StripeProvider::new(base.clone(), Some(Secret::new(KEY)));
+    let currency = Currency::parse("USD".into()).expect("valid");
+    let order = OrderId::new();
+
+    let intent = stripe
+        .create_intent(request(&order, &currency))
+        .await
+        .expect("created");
+    assert!(intent.id.starts_with("pi_") && intent.client_secret.is_some());
+    let again = stripe
+        .create_intent(request(&order, &currency))
+        .await
+        .expect("replayed");
+    assert_eq!(again, intent, "the key's first answer");
+    let raw = http
+        .post(format!("{base}/v1/payment_intents"))
+        .bearer_auth(KEY)
+        .header("idempotency-key", format!("shop-order-{order}-payment"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "amount=12345&currency=usd&metadata%5Border_id%5D={order}&payment_method_types%5B%5D=card"
+        ))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(
+        raw.headers().get("idempotent-replayed").map(|v| v.as_bytes()),
+        Some(&b"true"[..])
+    );
+    let replayed: serde_json::Value = raw.json().await.expect("json");
+    assert_eq!(replayed["object"], "payment_intent");
+    assert_eq!(replayed["payment_method_types"], json!(["card"]));
+    let mut other = request(&order, &currency);
+    other.amount = Money::new(1).expect("valid");
+    assert!(
+        matches!(stripe.create_intent(other).await, Err(ProviderError::Rejected(detail)) if detail.contains("idempotency_error")),
+        "the same key with other parameters"
+    );
+
+    // Cancelled before any payment; a second cancel is no error.
+    stripe
+        .cancel_intent(&intent.id, format!("shop-order-{order}-cancel-intent"))
+        .await
+        .expect("cancelled");
+
+    // A paid intent: refunded once, then Stripe's charge_already_refunded.
+    let paid_order = OrderId::new();
+    let paid = stripe
+        .create_intent(request(&paid_order, &currency))
+        .await
+        .expect("created");
+    let captured = http
+        .post(format!("{base}/_ledger/capture/{}", paid.id))
+        .send()
+        .await
+        .expect("captured");
+    assert!(captured.status().is_success());
+    let refund = |key: &str| shared::adapters::payments::RefundRequest {
+        order_id: Some(&paid_order),
+        provider_payment_id: &paid.id,
+        amount: Money::new(12_345).expect("valid"),
+        idempotency_key: key.to_owned(),
+    };
+    let first = stripe
+        .refund(refund("shop-order-x-refund"))
+        .await
+        .expect("refunded");
+    assert!(first.starts_with("re_"));
+    assert_eq!(
+        stripe.refund(refund("shop-order-x-refund")).await,
+        Ok(first),
+        "replayed"
+    );
+    assert_eq!(
+        stripe.refund(refund("shop-order-x-refund-1")).await,
+        Err(ProviderError::AlreadyRefunded)
+    );
+    stripe
+        .cancel_intent(&paid.id, format!("shop-order-{paid_order}-cancel-intent"))
+        .await
+        .expect("a succeeded intent cannot be cancelled: no error, its webhook follows");
 }

@@ -357,3 +357,29 @@ fn the_provider_key_reaches_only_the_functions_that_call_the_provider() {
         );
     }
 }
+
+/// One sample per webhook event the shop acts on (`events/payments-webhook.<kind>.json`),
+/// each an API Gateway payload whose body reads as that event.
+#[test]
+fn every_webhook_event_the_shop_acts_on_has_a_sample() {
+    use shared::model::payments::{ProviderEvent, parse_event};
+    let expected = [
+        ("payments-webhook.json", "PaymentSucceeded"),
+        ("payments-webhook.payment_failed.json", "PaymentFailed"),
+        ("payments-webhook.processing.json", "PaymentProcessing"),
+        ("payments-webhook.charge_refunded.json", "ChargeRefunded"),
+        ("payments-webhook.dispute_created.json", "Dispute"),
+        ("payments-webhook.dispute_closed.json", "Dispute"),
+        ("payments-webhook.refund_failed.json", "RefundFailed"),
+    ];
+    for (file, kind) in expected {
+        let text = std::fs::read_to_string(root().join("events").join(file)).expect(file);
+        let request: aws_lambda_events::apigw::ApiGatewayV2httpRequest =
+            serde_json::from_str(&text).expect("a payload v2 event");
+        assert_eq!(request.route_key.as_deref(), Some("POST /payments/webhook"));
+        let body = request.body.expect("a body");
+        let event = parse_event(body.as_bytes()).expect(file).event;
+        assert!(!matches!(event, ProviderEvent::Other(_)), "{file}: {event:?}");
+        assert!(format!("{event:?}").starts_with(kind), "{file}: {event:?}");
+    }
+}

@@ -67,6 +67,10 @@ pub enum Error {
     TooManyEvents(usize),
     #[error("the webhook signature or timestamp does not verify")]
     InvalidSignature,
+    /// A provider event that needs an earlier one's effect first: answered
+    /// `409`, so the provider delivers it again later.
+    #[error("the event came before one it depends on: {0}")]
+    EventOutOfOrder(&'static str),
     /// A dependency (the payment provider, a queue) failed in a way worth
     /// retrying: `503` with `Retry-After`.
     #[error("a service the shop depends on is unavailable: {0}")]

@@ -46,6 +46,12 @@ pub enum Event {
     ReceiveReturn,
     /// The refunds worker refunded it.
     Refunded,
+    /// The whole payment was refunded at the provider (its dashboard, say),
+    /// not through the shop: whatever the order was doing stops.
+    RefundedAtProvider,
+    /// A refund the provider had accepted failed afterwards: the money is
+    /// still owed.
+    RefundFailed,
 }
 
 /// The order state machine (API.md "Order status"): the status `event` leads
@@ -65,6 +71,10 @@ pub fn next_status(from: OrderStatus, event: Event) -> Option<OrderStatus> {
         (Delivered, Event::Return) => Some(ReturnRequested),
         (ReturnRequested, Event::ReceiveReturn) => Some(RefundPending),
         (RefundPending, Event::Refunded) => Some(Refunded),
+        (Paid | Shipped | Delivered | ReturnRequested | RefundPending, Event::RefundedAtProvider) => {
+            Some(Refunded)
+        }
+        (Refunded, Event::RefundFailed) => Some(RefundPending),
         _ => None,
     }
 }
@@ -99,6 +109,10 @@ pub struct Order {
     pub expires_at: Option<Timestamp>,
     pub paid_at: Option<Timestamp>,
     pub delivered_at: Option<Timestamp>,
+    /// The customer's bank disputes the payment (a chargeback): shown to
+    /// the owner and admins; while it is open an unshipped order is held.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dispute: Option<Dispute>,
     /// Which stock counters its lines took their units from (not shown: the
     /// store keeps it beside the order, so that a release gives each unit
     /// back where it came from).
@@ -106,7 +120,32 @@ pub struct Order {
     pub stock_takes: Vec<StockTake>,
 }
 
+/// A dispute of an order's payment, as the provider reported it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dispute {
+    /// The provider's dispute id.
+    pub id: String,
+    /// The provider's reason (`fraudulent`, `product_not_received`, ...).
+    pub reason: String,
+    /// The provider's status (`needs_response`, `under_review`, `won`, `lost`, ...).
+    pub status: String,
+    pub opened_at: Timestamp,
+}
+
+impl Dispute {
+    /// Whether the order must wait: every status but a dispute won (or
+    /// withdrawn, which the provider reports as won) holds it.
+    pub fn holds(&self) -> bool {
+        self.status != "won"
+    }
+}
+
 impl Order {
+    /// Whether a dispute holds the order: it is not shipped meanwhile.
+    pub fn held(&self) -> bool {
+        self.dispute.as_ref().is_some_and(Dispute::holds)
+    }
+
     /// Whether `caller` may see and act on this order as its owner or an admin.
     pub fn visible_to(&self, caller: &Principal) -> bool {
         caller.is_admin() || self.user_id == caller.user_id
@@ -324,6 +363,7 @@ pub fn price_order(
         expires_at: Some(terms.now.plus_secs(terms.ttl_secs)),
         paid_at: None,
         delivered_at: None,
+        dispute: None,
         stock_takes: takes,
     };
     Ok(order)
@@ -363,6 +403,8 @@ mod tests {
             Event::Return,
             Event::ReceiveReturn,
             Event::Refunded,
+            Event::RefundedAtProvider,
+            Event::RefundFailed,
         ];
         let mut allowed = Vec::new();
         for from in ALL {
@@ -381,13 +423,19 @@ mod tests {
                 (Paid, Event::Ship, Shipped),
                 (Paid, Event::Refund { by_admin: false }, RefundPending),
                 (Paid, Event::Refund { by_admin: true }, RefundPending),
+                (Paid, Event::RefundedAtProvider, Refunded),
                 (Shipped, Event::Deliver, Delivered),
                 (Shipped, Event::Refund { by_admin: true }, RefundPending),
+                (Shipped, Event::RefundedAtProvider, Refunded),
                 (Delivered, Event::Refund { by_admin: true }, RefundPending),
                 (Delivered, Event::Return, ReturnRequested),
+                (Delivered, Event::RefundedAtProvider, Refunded),
                 (Cancelled, Event::PayLate, RefundPending),
                 (RefundPending, Event::Refunded, Refunded),
+                (RefundPending, Event::RefundedAtProvider, Refunded),
+                (Refunded, Event::RefundFailed, RefundPending),
                 (ReturnRequested, Event::ReceiveReturn, RefundPending),
+                (ReturnRequested, Event::RefundedAtProvider, Refunded),
             ]
         );
         assert!(matches!(

@@ -58,6 +58,14 @@ pub struct PaymentRecord {
     /// Why the provider refused the refund, for an operator to look at.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refund_error: Option<String>,
+    /// Refunds tried after the first (an operator's retries): each try has
+    /// an idempotency key of its own, so the provider does not answer a
+    /// retry with the failed refund it made before.
+    #[serde(default)]
+    pub refund_attempt: u32,
+    /// Why the last attempt to pay failed (a declined card), if one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_failure: Option<String>,
 }
 
 impl PaymentRecord {
@@ -71,6 +79,8 @@ impl PaymentRecord {
             refund_restock: None,
             refund_id: None,
             refund_error: None,
+            refund_attempt: 0,
+            last_failure: None,
         }
     }
 
@@ -128,13 +138,54 @@ pub fn is_late(from: OrderStatus) -> bool {
 
 // ---------------------------------------------------------------- provider events
 
-/// A provider event as far as the shop acts on it.
+/// One delivery of the provider's webhook: its event id (deliveries of one
+/// event share it) and what happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub id: String,
+    pub event: ProviderEvent,
+}
+
+/// A provider event as far as the shop acts on it. Every kind but the
+/// success of an intent names the intent it is about; the shop finds the
+/// order from it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProviderEvent {
     /// `payment_intent.succeeded`.
     PaymentSucceeded(SucceededIntent),
-    /// Any other type, acknowledged and not acted on.
+    /// `payment_intent.payment_failed`: an attempt failed (a declined
+    /// card); the order stays payable.
+    PaymentFailed { intent: String, reason: String },
+    /// `payment_intent.processing`: a payment that settles later. The shop
+    /// only asks for cards, which settle at once; one that still arrives is
+    /// noted, the order's expiry still runs, and a late success is refunded.
+    PaymentProcessing { intent: String },
+    /// `charge.refunded`: money went back, through the shop or not.
+    /// `full` when the whole charge is refunded.
+    ChargeRefunded {
+        intent: String,
+        full: bool,
+        amount_refunded: i64,
+    },
+    /// `charge.dispute.created` and `charge.dispute.updated`/`closed`.
+    Dispute { intent: String, dispute: DisputeReport },
+    /// `charge.refund.updated` or `refund.failed` with a `failed` refund:
+    /// the provider accepted it and could not carry it out.
+    RefundFailed {
+        intent: String,
+        refund: String,
+        reason: String,
+    },
+    /// Any other type or state, acknowledged and not acted on.
     Other(String),
+}
+
+/// A dispute as an event reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisputeReport {
+    pub id: String,
+    pub reason: String,
+    pub status: String,
 }
 
 /// A payment intent that collected money.
@@ -149,6 +200,7 @@ pub struct SucceededIntent {
 
 #[derive(Deserialize)]
 struct EventEnvelope {
+    id: String,
     #[serde(rename = "type")]
     kind: String,
     data: EventData,
@@ -162,30 +214,178 @@ struct EventData {
 #[derive(Deserialize)]
 struct PaymentIntentObject {
     id: String,
+    #[serde(default)]
     amount_received: i64,
     currency: String,
     #[serde(default)]
     metadata: HashMap<String, String>,
+    #[serde(default)]
+    last_payment_error: Option<PaymentError>,
+}
+
+#[derive(Deserialize)]
+struct PaymentError {
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    decline_code: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ChargeObject {
+    payment_intent: Option<String>,
+    amount: i64,
+    amount_refunded: i64,
+    #[serde(default)]
+    refunded: bool,
+}
+
+#[derive(Deserialize)]
+struct DisputeObject {
+    id: String,
+    payment_intent: Option<String>,
+    #[serde(default)]
+    reason: String,
+    status: String,
+}
+
+#[derive(Deserialize)]
+struct RefundObject {
+    id: String,
+    payment_intent: Option<String>,
+    status: Option<String>,
+    #[serde(default)]
+    failure_reason: Option<String>,
+}
+
+fn object<T: for<'de> Deserialize<'de>>(value: serde_json::Value, what: &str) -> Result<T, Error> {
+    serde_json::from_value(value).map_err(|_| Error::invalid("data.object", format!("is not {what}")))
 }
 
 /// Reads a (verified) provider event: Stripe's event JSON.
-pub fn parse_event(body: &[u8]) -> Result<ProviderEvent, Error> {
-    let event: EventEnvelope =
+pub fn parse_event(body: &[u8]) -> Result<Delivery, Error> {
+    let envelope: EventEnvelope =
         serde_json::from_slice(body).map_err(|_| Error::invalid("body", "is not a provider event"))?;
-    if event.kind != "payment_intent.succeeded" {
-        return Ok(ProviderEvent::Other(event.kind));
+    let data = envelope.data.object;
+    let kind = envelope.kind;
+    // Charges, refunds and disputes without a payment intent were not made
+    // through the shop's intents: none of its business.
+    let other = || ProviderEvent::Other(format!("{kind} without a payment intent"));
+    let event = match kind.as_str() {
+        "payment_intent.succeeded" => {
+            let intent: PaymentIntentObject = object(data, "a payment intent")?;
+            ProviderEvent::PaymentSucceeded(SucceededIntent {
+                order_id: intent
+                    .metadata
+                    .get("order_id")
+                    .and_then(|id| OrderId::parse(id).ok()),
+                id: intent.id,
+                amount_received: intent.amount_received,
+                currency: intent.currency,
+            })
+        }
+        "payment_intent.payment_failed" => {
+            let intent: PaymentIntentObject = object(data, "a payment intent")?;
+            let error = intent.last_payment_error;
+            let reason = error
+                .and_then(|e| e.decline_code.or(e.code).or(e.message))
+                .unwrap_or_else(|| "unknown".into());
+            ProviderEvent::PaymentFailed {
+                intent: intent.id,
+                reason: reason.chars().take(200).collect(),
+            }
+        }
+        "payment_intent.processing" => {
+            let intent: PaymentIntentObject = object(data, "a payment intent")?;
+            ProviderEvent::PaymentProcessing { intent: intent.id }
+        }
+        "charge.refunded" => {
+            let charge: ChargeObject = object(data, "a charge")?;
+            let Some(intent) = charge.payment_intent else {
+                return Ok(Delivery {
+                    id: envelope.id,
+                    event: other(),
+                });
+            };
+            ProviderEvent::ChargeRefunded {
+                intent,
+                full: charge.refunded || charge.amount_refunded >= charge.amount,
+                amount_refunded: charge.amount_refunded,
+            }
+        }
+        "charge.dispute.created" | "charge.dispute.updated" | "charge.dispute.closed" => {
+            let dispute: DisputeObject = object(data, "a dispute")?;
+            let Some(intent) = dispute.payment_intent else {
+                return Ok(Delivery {
+                    id: envelope.id,
+                    event: other(),
+                });
+            };
+            ProviderEvent::Dispute {
+                intent,
+                dispute: DisputeReport {
+                    id: dispute.id,
+                    reason: dispute.reason.chars().take(100).collect(),
+                    status: dispute.status.chars().take(50).collect(),
+                },
+            }
+        }
+        "charge.refund.updated" | "refund.updated" | "refund.failed" => {
+            let refund: RefundObject = object(data, "a refund")?;
+            let Some(intent) = refund.payment_intent else {
+                return Ok(Delivery {
+                    id: envelope.id,
+                    event: other(),
+                });
+            };
+            if refund.status.as_deref() != Some("failed") {
+                return Ok(Delivery {
+                    id: envelope.id,
+                    event: ProviderEvent::Other(kind),
+                });
+            }
+            ProviderEvent::RefundFailed {
+                intent,
+                refund: refund.id,
+                reason: refund
+                    .failure_reason
+                    .unwrap_or_else(|| "unknown".into())
+                    .chars()
+                    .take(200)
+                    .collect(),
+            }
+        }
+        _ => ProviderEvent::Other(kind.clone()),
+    };
+    Ok(Delivery {
+        id: envelope.id,
+        event,
+    })
+}
+
+/// The provider idempotency key of a payment's refund: one per attempt.
+pub fn refund_key(order: &OrderId, attempt: u32) -> String {
+    match attempt {
+        0 => format!("shop-order-{order}-refund"),
+        n => format!("shop-order-{order}-refund-{n}"),
     }
-    let intent: PaymentIntentObject = serde_json::from_value(event.data.object)
-        .map_err(|_| Error::invalid("data.object", "is not a payment intent"))?;
-    Ok(ProviderEvent::PaymentSucceeded(SucceededIntent {
-        order_id: intent
-            .metadata
-            .get("order_id")
-            .and_then(|id| OrderId::parse(id).ok()),
-        id: intent.id,
-        amount_received: intent.amount_received,
-        currency: intent.currency,
-    }))
+}
+
+/// What a refund made at the provider does to an order in `from`: the
+/// status it leads to and whether the stock comes back (nothing left the
+/// warehouse: the order was paid and not shipped, or a refund that restocks
+/// was pending). `None` when the order cannot take it: not paid yet (the
+/// event came before its payment's) or refunded already.
+pub fn refund_at_provider(from: OrderStatus, record: &PaymentRecord) -> Option<(OrderStatus, bool)> {
+    let to = next_status(from, Event::RefundedAtProvider)?;
+    let restock = match from {
+        OrderStatus::Paid => true,
+        OrderStatus::RefundPending => record.refund_restock.unwrap_or(false),
+        _ => false,
+    };
+    Some((to, restock))
 }
 
 /// Whether `intent` pays `order` through its `payment`: the order's own
@@ -263,15 +463,26 @@ mod tests {
         assert!(is_late(Cancelled) && !is_late(PendingPayment));
     }
 
+    fn read(kind: &str, object: serde_json::Value) -> Result<ProviderEvent, Error> {
+        let body = json!({"id": "evt_1", "object": "event", "type": kind, "data": {"object": object}});
+        parse_event(body.to_string().as_bytes()).map(|delivery| {
+            assert_eq!(delivery.id, "evt_1");
+            delivery.event
+        })
+    }
+
     #[test]
     fn provider_events_are_read_for_what_the_shop_needs() {
         let order = OrderId::new();
-        let body = json!({"type": "payment_intent.succeeded", "data": {"object": {
-            "id": "pi_1", "amount_received": 2500, "currency": "usd",
-            "metadata": {"order_id": order.to_string()}
-        }}});
         assert_eq!(
-            parse_event(body.to_string().as_bytes()).expect("parsed"),
+            read(
+                "payment_intent.succeeded",
+                json!({
+                    "id": "pi_1", "amount_received": 2500, "currency": "usd",
+                    "metadata": {"order_id": order.to_string()}
+                })
+            )
+            .expect("parsed"),
             ProviderEvent::PaymentSucceeded(SucceededIntent {
                 id: "pi_1".into(),
                 amount_received: 2500,
@@ -279,24 +490,123 @@ mod tests {
                 order_id: Some(order),
             })
         );
-        let other = json!({"type": "charge.refunded", "data": {"object": {}}});
-        assert_eq!(
-            parse_event(other.to_string().as_bytes()).expect("parsed"),
-            ProviderEvent::Other("charge.refunded".into())
-        );
-        let no_order = json!({"type": "payment_intent.succeeded", "data": {"object": {
-            "id": "pi_2", "amount_received": 1, "currency": "usd", "metadata": {"order_id": "nope"}
-        }}});
         assert!(matches!(
-            parse_event(no_order.to_string().as_bytes()),
+            read(
+                "payment_intent.succeeded",
+                json!({
+                    "id": "pi_2", "amount_received": 1, "currency": "usd", "metadata": {"order_id": "nope"}
+                })
+            ),
             Ok(ProviderEvent::PaymentSucceeded(SucceededIntent {
                 order_id: None,
                 ..
             }))
         ));
+        assert_eq!(
+            read("payment_intent.payment_failed", json!({
+                "id": "pi_3", "currency": "usd", "status": "requires_payment_method",
+                "last_payment_error": {"type": "card_error", "code": "card_declined",
+                                       "decline_code": "insufficient_funds", "message": "Your card has insufficient funds."}
+            }))
+            .expect("parsed"),
+            ProviderEvent::PaymentFailed { intent: "pi_3".into(), reason: "insufficient_funds".into() }
+        );
+        assert_eq!(
+            read(
+                "charge.refunded",
+                json!({
+                    "id": "ch_1", "object": "charge", "payment_intent": "pi_1", "amount": 2500,
+                    "amount_refunded": 1000, "refunded": false
+                })
+            )
+            .expect("parsed"),
+            ProviderEvent::ChargeRefunded {
+                intent: "pi_1".into(),
+                full: false,
+                amount_refunded: 1000
+            }
+        );
+        assert_eq!(
+            read(
+                "charge.dispute.created",
+                json!({
+                    "id": "du_1", "object": "dispute", "charge": "ch_1", "payment_intent": "pi_1",
+                    "amount": 2500, "reason": "fraudulent", "status": "needs_response"
+                })
+            )
+            .expect("parsed"),
+            ProviderEvent::Dispute {
+                intent: "pi_1".into(),
+                dispute: DisputeReport {
+                    id: "du_1".into(),
+                    reason: "fraudulent".into(),
+                    status: "needs_response".into()
+                },
+            }
+        );
+        let refund = |status: &str| {
+            json!({
+                "id": "re_1", "object": "refund", "payment_intent": "pi_1", "status": status,
+                "failure_reason": "expired_or_canceled_card"
+            })
+        };
+        assert_eq!(
+            read("charge.refund.updated", refund("failed")).expect("parsed"),
+            ProviderEvent::RefundFailed {
+                intent: "pi_1".into(),
+                refund: "re_1".into(),
+                reason: "expired_or_canceled_card".into()
+            }
+        );
+        assert_eq!(
+            read("charge.refund.updated", refund("succeeded")).expect("parsed"),
+            ProviderEvent::Other("charge.refund.updated".into())
+        );
+        assert_eq!(
+            read("customer.created", json!({})).expect("parsed"),
+            ProviderEvent::Other("customer.created".into())
+        );
         assert!(parse_event(b"not json").is_err());
-        let not_intent = json!({"type": "payment_intent.succeeded", "data": {"object": {"id": 5}}});
-        assert!(parse_event(not_intent.to_string().as_bytes()).is_err());
+        assert!(read("payment_intent.succeeded", json!({"id": 5})).is_err());
+        assert!(matches!(
+            read(
+                "charge.refunded",
+                json!({"id": "ch_1", "amount": 1, "amount_refunded": 1})
+            ),
+            Ok(ProviderEvent::Other(_))
+        ));
+        assert!(read("charge.refunded", json!({"id": "ch_1", "payment_intent": "pi_1"})).is_err());
+        // Stripe always sends the event's id; a body without one is not an event.
+        let no_id = json!({"type": "customer.created", "data": {"object": {}}});
+        assert!(parse_event(no_id.to_string().as_bytes()).is_err());
+    }
+
+    #[test]
+    fn a_refund_at_the_provider_restocks_only_what_never_left() {
+        use OrderStatus::*;
+        let mut record = PaymentRecord::new(succeeded());
+        assert_eq!(refund_at_provider(Paid, &record), Some((Refunded, true)));
+        assert_eq!(refund_at_provider(Shipped, &record), Some((Refunded, false)));
+        assert_eq!(
+            refund_at_provider(ReturnRequested, &record),
+            Some((Refunded, false))
+        );
+        assert_eq!(
+            refund_at_provider(RefundPending, &record),
+            Some((Refunded, false))
+        );
+        record.refund_restock = Some(true);
+        assert_eq!(refund_at_provider(RefundPending, &record), Some((Refunded, true)));
+        assert_eq!(refund_at_provider(PendingPayment, &record), None);
+        assert_eq!(refund_at_provider(Refunded, &record), None);
+        assert_eq!(
+            refund_key(&record.payment.order_id, 0),
+            format!("shop-order-{}-refund", record.payment.order_id)
+        );
+        assert_ne!(
+            refund_key(&record.payment.order_id, 1),
+            refund_key(&record.payment.order_id, 0)
+        );
     }
 
     #[test]

@@ -4,15 +4,16 @@
 use serde::Serialize;
 
 use crate::adapters::payments::{IntentRequest, ProviderError, RefundRequest, webhook};
+use crate::adapters::store::DisputedOrder;
 use crate::app::App;
 use crate::foundation::clock::Timestamp;
 use crate::foundation::error::Error;
 use crate::foundation::money::Money;
 use crate::model::auth::Principal;
 use crate::model::messages::{Message, PaymentConfirmed, QueueKind};
-use crate::model::orders::{Event, OrderId, transition};
+use crate::model::orders::{Dispute, Event, Order, OrderId, OrderStatus, transition};
 use crate::model::payments::{
-    self, Payment, PaymentId, PaymentRecord, PaymentStatus, ProviderEvent, SucceededIntent,
+    self, DisputeReport, Payment, PaymentId, PaymentRecord, PaymentStatus, ProviderEvent, SucceededIntent,
 };
 
 /// Starts the payment of the caller's unpaid order, or returns the one
@@ -75,19 +76,53 @@ pub enum WebhookOutcome {
     Paid,
     /// The order had been cancelled: it awaits a refund.
     PaidLate,
-    /// A repeat delivery, or a retry that completed a hand-off.
+    /// A repeat delivery (the same event id, or an event whose effect is
+    /// there already), or a retry that completed a hand-off.
     AlreadyHandled,
     /// A payment of ours (its metadata names an order) that cannot be
     /// applied: no such order or payment, another intent than the order's,
     /// or a different amount. The customer's money went back.
     Refunded(String),
+    /// An attempt to pay failed (a declined card); the order stays payable.
+    PaymentFailed(String),
+    /// The whole payment was refunded at the provider: the order is
+    /// `REFUNDED` and will not ship.
+    RefundedAtProvider,
+    /// A dispute of the payment is recorded on its order (status given);
+    /// while open, an unshipped order is held.
+    Disputed(String),
+    /// A refund the provider had accepted failed: the order is back in
+    /// `REFUND_PENDING`, listed among the refused refunds.
+    RefundFailed(String),
     /// Not ours to act on (another event type, an intent without our
-    /// metadata); logged.
+    /// metadata, a partial refund made by hand); logged.
     Ignored(String),
 }
 
+impl WebhookOutcome {
+    /// The outcome's kind, for logs and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Paid => "paid",
+            Self::PaidLate => "paid_late",
+            Self::AlreadyHandled => "already_handled",
+            Self::Refunded(_) => "refunded_stray",
+            Self::PaymentFailed(_) => "payment_failed",
+            Self::RefundedAtProvider => "refunded_at_provider",
+            Self::Disputed(_) => "disputed",
+            Self::RefundFailed(_) => "refund_failed",
+            Self::Ignored(_) => "ignored",
+        }
+    }
+}
+
 /// Handles one webhook delivery: the signature is checked on the raw body
-/// before anything is parsed or written.
+/// before anything is parsed or written. An event handled before (by id)
+/// is acknowledged and changes nothing. Events may come in any order: each
+/// acts on the order as it is now, never moves it back past a later
+/// event's effect, and one that needs an earlier event's effect first
+/// (a refund or dispute of a payment not yet applied) answers `409
+/// EVENT_OUT_OF_ORDER`, so that the provider delivers it again later.
 pub async fn handle_webhook(
     app: &App,
     signature: Option<&str>,
@@ -98,10 +133,65 @@ pub async fn handle_webhook(
         tracing::warn!(reason = %err, "webhook signature refused");
         Error::InvalidSignature
     })?;
-    let intent = match payments::parse_event(body)? {
-        ProviderEvent::PaymentSucceeded(intent) => intent,
-        ProviderEvent::Other(kind) => return Ok(WebhookOutcome::Ignored(format!("event type {kind}"))),
+    let delivery = payments::parse_event(body)?;
+    if app.store.webhook_event_handled(&delivery.id).await? {
+        return Ok(WebhookOutcome::AlreadyHandled);
+    }
+    let outcome = match delivery.event {
+        ProviderEvent::PaymentSucceeded(intent) => payment_succeeded(app, &intent).await?,
+        ProviderEvent::PaymentFailed { intent, reason } => {
+            let Some(order) = app.store.order_of_intent(&intent).await? else {
+                return Ok(not_ours(&intent));
+            };
+            app.store.record_payment_failure(&order, &reason).await?;
+            WebhookOutcome::PaymentFailed(reason)
+        }
+        ProviderEvent::PaymentProcessing { intent } => {
+            tracing::warn!(%intent, "a payment is processing: the order's expiry still runs, a late success is refunded");
+            WebhookOutcome::Ignored("processing: the order's expiry still runs".into())
+        }
+        ProviderEvent::ChargeRefunded {
+            intent,
+            full,
+            amount_refunded,
+        } => charge_refunded(app, &intent, full, amount_refunded).await?,
+        ProviderEvent::Dispute { intent, dispute } => disputed(app, &intent, dispute).await?,
+        ProviderEvent::RefundFailed {
+            intent,
+            refund,
+            reason,
+        } => refund_failed(app, &intent, &refund, &reason).await?,
+        ProviderEvent::Other(kind) => WebhookOutcome::Ignored(format!("event type {kind}")),
     };
+    app.store
+        .mark_webhook_event(&delivery.id, outcome.kind(), Timestamp::now())
+        .await?;
+    Ok(outcome)
+}
+
+fn not_ours(intent: &str) -> WebhookOutcome {
+    tracing::warn!(%intent, "an event about a payment the shop did not make");
+    WebhookOutcome::Ignored("not a payment of this shop".into())
+}
+
+/// The order an event about `intent` concerns, with its payment; `None` if
+/// the payment is not the shop's.
+async fn order_and_payment(app: &App, intent: &str) -> Result<Option<(Order, PaymentRecord)>, Error> {
+    let Some(order_id) = app.store.order_of_intent(intent).await? else {
+        return Ok(None);
+    };
+    match (
+        app.store.get_order(&order_id).await?,
+        app.store.get_payment(&order_id).await?,
+    ) {
+        (Some(order), Some(payment)) => Ok(Some((order, payment))),
+        _ => Ok(None),
+    }
+}
+
+/// `payment_intent.succeeded`: the order is paid (or, cancelled, owes a
+/// refund) and handed on.
+async fn payment_succeeded(app: &App, intent: &SucceededIntent) -> Result<WebhookOutcome, Error> {
     let ignored = |why: &str| {
         tracing::error!(intent = %intent.id, reason = why, "payment not applied");
         Ok(WebhookOutcome::Ignored(why.to_owned()))
@@ -115,10 +205,10 @@ pub async fn handle_webhook(
         app.store.get_order(order_id).await?,
         app.store.get_payment(order_id).await?,
     ) else {
-        return refund_stray(app, &intent, "no such order or payment").await;
+        return refund_stray(app, intent, "no such order or payment").await;
     };
-    if let Err(why) = payments::check_intent(&intent, &order, &stored.payment) {
-        return refund_stray(app, &intent, why).await;
+    if let Err(why) = payments::check_intent(intent, &order, &stored.payment) {
+        return refund_stray(app, intent, why).await;
     }
 
     let now = Timestamp::now();
@@ -139,7 +229,7 @@ pub async fn handle_webhook(
             // concurrent delivery): act on where it is now.
             Err(Error::InvalidState(current)) => {
                 if current != status {
-                    return Box::pin(handle_webhook(app, signature, body)).await;
+                    return Box::pin(payment_succeeded(app, intent)).await;
                 }
             }
             Err(err) => return Err(err),
@@ -157,6 +247,118 @@ pub async fn handle_webhook(
         crate::usecases::refunds::hand_off(app, paid, false).await?;
     }
     Ok(outcome)
+}
+
+/// `charge.refunded`: a whole refund, made at the provider (its dashboard)
+/// or by our refunds worker, moves the order to `REFUNDED` the way our own
+/// refund does, restocking what never left, and stops shipping. A partial
+/// refund (the shop makes none) is logged for an operator.
+async fn charge_refunded(
+    app: &App,
+    intent: &str,
+    full: bool,
+    amount_refunded: i64,
+) -> Result<WebhookOutcome, Error> {
+    let Some((order, record)) = order_and_payment(app, intent).await? else {
+        return Ok(not_ours(intent));
+    };
+    if !full {
+        tracing::warn!(order = %order.id, amount_refunded, "a partial refund was made at the provider");
+        return Ok(WebhookOutcome::Ignored(format!(
+            "partial refund of {amount_refunded}"
+        )));
+    }
+    if order.status == OrderStatus::Refunded {
+        return Ok(WebhookOutcome::AlreadyHandled);
+    }
+    let Some((to, restock)) = payments::refund_at_provider(order.status, &record) else {
+        return Err(Error::EventOutOfOrder(
+            "the refunded payment is not applied to its order yet",
+        ));
+    };
+    match app
+        .store
+        .refund_at_provider(&order, to, restock, Timestamp::now())
+        .await
+    {
+        Ok(()) => {
+            tracing::warn!(order = %order.id, from = %order.status, restock, "refunded at the provider");
+            Ok(WebhookOutcome::RefundedAtProvider)
+        }
+        Err(Error::InvalidState(OrderStatus::Refunded)) => Ok(WebhookOutcome::AlreadyHandled),
+        // Moved meanwhile (shipped, say): apply it to where it is now.
+        Err(Error::InvalidState(_)) => Box::pin(charge_refunded(app, intent, full, amount_refunded)).await,
+        Err(err) => Err(err),
+    }
+}
+
+/// `charge.dispute.*`: the dispute is recorded on the order and listed
+/// for admins; while open it holds an unshipped order (the shipping worker
+/// does not ship it). One won lifts the hold and hands an order still
+/// `PAID` to shipping again.
+async fn disputed(app: &App, intent: &str, report: DisputeReport) -> Result<WebhookOutcome, Error> {
+    let Some((order, _)) = order_and_payment(app, intent).await? else {
+        return Ok(not_ours(intent));
+    };
+    if matches!(order.status, OrderStatus::PendingPayment | OrderStatus::Cancelled) {
+        return Err(Error::EventOutOfOrder(
+            "the disputed payment is not applied to its order yet",
+        ));
+    }
+    let now = Timestamp::now();
+    let dispute = Dispute {
+        opened_at: order
+            .dispute
+            .as_ref()
+            .filter(|known| known.id == report.id)
+            .map_or(now, |known| known.opened_at),
+        id: report.id,
+        reason: report.reason,
+        status: report.status,
+    };
+    let reship = order.held() && !dispute.holds() && order.status == OrderStatus::Paid;
+    app.store.record_dispute(&order.id, &dispute, reship, now).await?;
+    tracing::warn!(order = %order.id, dispute = %dispute.id, status = %dispute.status, "payment disputed");
+    if reship && let Some(record) = app.store.get_payment(&order.id).await? {
+        hand_off(app, &record.payment).await?;
+    }
+    Ok(WebhookOutcome::Disputed(dispute.status))
+}
+
+/// `charge.refund.updated` (or `refund.failed`) with a failed refund: the
+/// money is still owed. The order goes back to `REFUND_PENDING` with the
+/// reason, listed among the refused refunds (counted by the reconciler's
+/// alarm metric) for an operator to retry with `shopctl refunds retry`.
+async fn refund_failed(app: &App, intent: &str, refund: &str, reason: &str) -> Result<WebhookOutcome, Error> {
+    let Some((order, record)) = order_and_payment(app, intent).await? else {
+        return Ok(not_ours(intent));
+    };
+    let reason = format!("refund {refund} failed: {reason}");
+    tracing::error!(order = %order.id, %reason, "a refund failed after the provider accepted it");
+    match order.status {
+        OrderStatus::Refunded => {
+            let to = transition(order.status, Event::RefundFailed)?;
+            match app
+                .store
+                .refund_failed(&order, to, &reason, Timestamp::now())
+                .await
+            {
+                Ok(()) | Err(Error::InvalidState(OrderStatus::RefundPending)) => {}
+                Err(err) => return Err(err),
+            }
+        }
+        OrderStatus::RefundPending if record.refund_error.is_some() => {
+            return Ok(WebhookOutcome::AlreadyHandled);
+        }
+        // Not refunded yet (our worker has not recorded the refund): the
+        // provider delivers the failure again once it has.
+        _ => {
+            return Err(Error::EventOutOfOrder(
+                "the failed refund's order is not refunded yet",
+            ));
+        }
+    }
+    Ok(WebhookOutcome::RefundFailed(reason))
 }
 
 /// Gives back a captured payment that no order can take: in full, with an
@@ -200,4 +402,10 @@ pub async fn hand_off(app: &App, paid: &Payment) -> Result<(), Error> {
     app.store
         .mark_handoff(&paid.order_id, QueueKind::Shipping, Timestamp::now())
         .await
+}
+
+/// The disputed orders, newest first, for an operator (`shopctl
+/// disputes`); an admin also sees a dispute on the order itself.
+pub async fn disputes(app: &App, limit: usize) -> Result<Vec<DisputedOrder>, Error> {
+    app.store.disputes(limit).await
 }

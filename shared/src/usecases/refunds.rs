@@ -10,7 +10,7 @@ use crate::foundation::error::Error;
 use crate::model::auth::{Admin, Principal};
 use crate::model::messages::{Message, QueueKind, RefundRequested};
 use crate::model::orders::{Event, Order, OrderId, OrderStatus, moved, transition};
-use crate::model::payments::{Payment, PaymentRecord};
+use crate::model::payments::{self, Payment, PaymentRecord};
 use crate::model::refunds::{self, ReturnRequest};
 use crate::usecases::orders::get_order;
 
@@ -149,7 +149,7 @@ pub async fn process(app: &App, message: &RefundRequested) -> Result<RefundOutco
             order_id: Some(&order.id),
             provider_payment_id: &payment.provider_payment_id,
             amount: payment.amount,
-            idempotency_key: format!("shop-order-{}-refund", order.id),
+            idempotency_key: payments::refund_key(&order.id, record.refund_attempt),
         })
         .await;
     let refund_id = match refunded {

@@ -22,6 +22,9 @@ pub enum ShipOutcome {
     AlreadyShipped,
     /// The order is no longer paid (refunded, say): not shipped.
     NotShippable(OrderStatus),
+    /// A dispute of its payment holds the order: not shipped. A dispute won
+    /// hands it to shipping again.
+    Held,
 }
 
 /// Ships a paid order: buys the label, then writes the shipment and moves the
@@ -37,11 +40,15 @@ pub async fn ship(app: &App, message: &PaymentConfirmed) -> Result<ShipOutcome, 
     let Some(to) = next_status(order.status, Event::Ship) else {
         return settled(app, &order.id, order.status).await;
     };
+    if order.held() {
+        return Ok(ShipOutcome::Held);
+    }
     let label = app.carrier.create_label(&order).await?;
     let now = Timestamp::now();
     let shipment = Shipment::labelled(&order.id, label, now);
     match app.store.create_shipment(&order, to, &shipment, now).await {
         Ok(()) => Ok(ShipOutcome::Shipped(shipment.id)),
+        Err(Error::InvalidState(OrderStatus::Paid)) => Ok(ShipOutcome::Held),
         Err(Error::InvalidState(status)) => settled(app, &order.id, status).await,
         Err(err) => Err(err),
     }

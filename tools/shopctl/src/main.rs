@@ -109,6 +109,10 @@ enum Command {
         #[command(subcommand)]
         action: RefundAction,
     },
+    /// Print the disputed orders, newest first, as JSON lines: order and
+    /// the dispute (id, reason, status, opened_at). While a dispute is not
+    /// won, an order not yet shipped is held.
+    Disputes,
     /// Create an admin account and print it as JSON.
     CreateAdmin {
         #[arg(long)]
@@ -369,6 +373,15 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
                         .map_err(|err| format!("order {order}: {err}"))?;
                     println!("order {order}: the refund is back on the refunds queue");
                 }
+            }
+        }
+        Command::Disputes => {
+            let app = shared::App::new(
+                shared::Config::from_lookup(|key| settings.get(key).map(str::to_owned))?,
+                &aws,
+            )?;
+            for disputed in shared::usecases::payments::disputes(&app, 1000).await? {
+                println!("{}", serde_json::to_string(&disputed)?);
             }
         }
         Command::CreateAdmin {

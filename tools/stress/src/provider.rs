@@ -76,7 +76,9 @@ pub struct Ledger {
 struct State {
     ledger: Ledger,
     /// Idempotency-Key → (status, body) of the first answer.
-    answered: HashMap<String, (u16, Value)>,
+    /// Stripe keeps a key's first answer with the request it answered: the
+    /// same key with other parameters is an `idempotency_error`.
+    answered: HashMap<String, (String, (u16, Value))>,
     rate: f64,
     rng: Option<fastrand::Rng>,
 }
@@ -119,8 +121,22 @@ fn answer(status: u16, body: &Value) -> Response<Full<Bytes>> {
     response
 }
 
+/// Stripe's error shape: `type`, `code` (when there is one), `message`
+/// and, for a code, its `doc_url`.
 fn stripe_error(kind: &str, code: Option<&str>, message: &str) -> Value {
-    json!({"error": {"type": kind, "code": code, "message": message}})
+    let mut error = json!({"type": kind, "message": message});
+    if let Some(code) = code {
+        error["code"] = json!(code);
+        error["doc_url"] = json!(format!(
+            "https://stripe.com/docs/error-codes/{}",
+            code.replace('_', "-")
+        ));
+    }
+    json!({"error": error})
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
 /// What a fault does to one API call.
@@ -222,13 +238,24 @@ impl Stub {
             _ => {}
         }
         let form: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
+        let request = format!("{} {path} {}", parts.method, String::from_utf8_lossy(&body));
+        let mut replayed = false;
         let (status, reply) = {
             let mut state = self.state();
             match key.as_ref().and_then(|key| state.answered.get(key)).cloned() {
-                Some(first) => {
+                Some((first_request, first)) if first_request == request => {
                     state.ledger.replays += 1;
+                    replayed = true;
                     first
                 }
+                Some(_) => (
+                    400,
+                    stripe_error(
+                        "idempotency_error",
+                        None,
+                        "Keys for idempotent requests can only be used with the same parameters they were first used with.",
+                    ),
+                ),
                 None => {
                     let reply = match (parts.method.clone(), path.as_str()) {
                         (Method::POST, "/v1/payment_intents") => state.create_intent(&form),
@@ -243,8 +270,13 @@ impl Stub {
                             stripe_error("invalid_request_error", None, "Unrecognized request URL"),
                         ),
                     };
-                    if let Some(key) = key {
-                        state.answered.insert(key, reply.clone());
+                    // Stripe saves no answer for a request that failed
+                    // before it ran (a 5xx or a 429).
+                    if let Some(key) = key
+                        && reply.0 < 500
+                        && reply.0 != 429
+                    {
+                        state.answered.insert(key, (request.clone(), reply.clone()));
                     }
                     reply
                 }
@@ -255,7 +287,13 @@ impl Stub {
             Some(Injected::Hang) => tokio::time::sleep(HANG).await,
             _ => {}
         }
-        Ok(answer(status, &reply))
+        let mut response = answer(status, &reply);
+        if replayed {
+            response
+                .headers_mut()
+                .insert("idempotent-replayed", http::HeaderValue::from_static("true"));
+        }
+        Ok(response)
     }
 
     fn capture(&self, id: &str) -> Response<Full<Bytes>> {
@@ -335,7 +373,10 @@ impl State {
         (
             200,
             json!({
-                "id": id, "object": "payment_intent", "amount": amount, "currency": currency,
+                "id": id, "object": "payment_intent", "amount": amount, "amount_received": 0,
+                "currency": currency, "capture_method": "automatic", "confirmation_method": "automatic",
+                "created": now(), "livemode": false, "latest_charge": null,
+                "payment_method_types": form.get("payment_method_types[]").map_or_else(|| vec!["card".to_owned()], |m| vec![m.clone()]),
                 "status": "requires_payment_method", "client_secret": format!("{id}_secret_stub"),
                 "metadata": {"order_id": form.get("metadata[order_id]")},
             }),
@@ -366,7 +407,9 @@ impl State {
         intent.canceled = true;
         (
             200,
-            json!({"id": id, "object": "payment_intent", "status": "canceled", "cancellation_reason": "abandoned"}),
+            json!({"id": id, "object": "payment_intent", "amount": intent.amount, "currency": intent.currency,
+                   "status": "canceled", "cancellation_reason": "abandoned", "canceled_at": now(),
+                   "livemode": false, "metadata": {"order_id": intent.order_id}}),
         )
     }
 
@@ -411,7 +454,10 @@ impl State {
         intent.refunds.push(refund.clone());
         (
             200,
-            json!({"id": refund, "object": "refund", "amount": amount, "payment_intent": id, "status": "succeeded"}),
+            json!({"id": refund, "object": "refund", "amount": amount, "currency": intent.currency,
+                   "charge": format!("ch_{}", id.trim_start_matches("pi_")), "created": now(),
+                   "payment_intent": id, "reason": null, "status": "succeeded",
+                   "metadata": {"order_id": form.get("metadata[order_id]")}}),
         )
     }
 }

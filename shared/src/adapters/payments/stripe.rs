@@ -124,7 +124,9 @@ impl PaymentProvider for StripeProvider {
                 ("amount", request.amount.minor().to_string()),
                 ("currency", request.currency.as_str().to_ascii_lowercase()),
                 ("metadata[order_id]", request.order_id.to_string()),
-                ("automatic_payment_methods[enabled]", "true".to_owned()),
+                // Cards only: they settle at once (no `processing` while
+                // the order's reservation runs out).
+                ("payment_method_types[]", "card".to_owned()),
             ];
             let created: IntentResponse = self
                 .post("/v1/payment_intents", &request.idempotency_key, &form)

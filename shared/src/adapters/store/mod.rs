@@ -11,6 +11,9 @@
 //! | its counter k (0..16): stock and rating totals (price, withdrawal mirrored) | `PRODUCT#<id>#STOCK#<k>` | `STOCK` |
 //! | order, its lines inside | `ORDER#<id>` | `ORDER` |
 //! | its payment | `ORDER#<id>` | `PAYMENT` |
+//! | its payment's dispute, listed for admins | `ORDER#<id>` | `DISPUTE` |
+//! | provider intent → order | `INTENT#<provider id>` | `INTENT` |
+//! | a webhook event handled (deduplication) | `EVENT#<provider event id>` | `EVENT` (TTL) |
 //! | its shipment, events inside (shipment id = order id) | `ORDER#<id>` | `SHIPMENT` |
 //! | a product a user has had delivered | `USER#<id>` | `PURCHASED#<product>` |
 //! | a user's review of a product (one, by key) | `REVIEW#<product>#<user>` | `REVIEW` |
@@ -24,6 +27,7 @@
 //! | GSI2 | `PENDING#<00..63>` (by order id) | `<expires_at>#<id>` | orders awaiting payment |
 //! | GSI2 | `OWED#<00..15>` (by order id) | `<since>#<order>` | payments owing a hand-off to a queue |
 //! | GSI1 | `REFUSED_REFUNDS` | `<at>#<order>` | payments whose refund the provider refused |
+//! | GSI1 | `DISPUTES` | `<at>#<order>` | disputed payments |
 //! | GSI1 | `REVIEWS#<product>` | `<created_at>#<id>` | a product's reviews |
 //! | GSI2 | `REVIEWER#<user>` | `<created_at>#<id>` | a user's reviews |
 
@@ -56,6 +60,7 @@ use crate::foundation::secret::Secret;
 use crate::model::orders::{Order, OrderStatus};
 
 pub use orders::Placement;
+pub use payments::DisputedOrder;
 pub use schema::{GSI1, GSI2, GSIS, Gsi, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, create_table, delete_table};
 
 type Item = HashMap<String, AttributeValue>;
@@ -179,6 +184,23 @@ mod keys {
     pub fn payment(order: &OrderId) -> (String, &'static str) {
         (format!("ORDER#{order}"), "PAYMENT")
     }
+
+    pub fn dispute(order: &OrderId) -> (String, &'static str) {
+        (format!("ORDER#{order}"), "DISPUTE")
+    }
+
+    /// The order a provider's payment (Stripe's PaymentIntent) pays for.
+    pub fn intent(provider_payment_id: &str) -> (String, &'static str) {
+        (format!("INTENT#{provider_payment_id}"), "INTENT")
+    }
+
+    /// A provider's webhook event, once handled.
+    pub fn webhook_event(id: &str) -> (String, &'static str) {
+        (format!("EVENT#{id}"), "EVENT")
+    }
+
+    /// Disputed payments, for admins (rare: one partition).
+    pub const DISPUTES: &str = "DISPUTES";
 
     pub fn shipment(id: &ShipmentId) -> (String, &'static str) {
         (format!("ORDER#{id}"), "SHIPMENT")

@@ -1,37 +1,248 @@
 //! Payment items (`ORDER#<id>` / `PAYMENT`): the payment and the marks of
 //! which hand-offs have gone through.
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::types::builders::UpdateBuilder;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use serde::{Deserialize, Serialize};
 
-use super::{GSI2, IndexQuery, Read, Store, is_conditional_failure, item, key, keys, s, update};
+use super::{
+    GSI1, GSI2, IndexQuery, Read, Store, TTL_ATTRIBUTE, is_conditional_failure, item, key, keys, n, put, s,
+    update,
+};
 use crate::foundation::clock::Timestamp;
 use crate::foundation::error::Error;
 use crate::foundation::ids::OrderId;
 use crate::model::messages::QueueKind;
-use crate::model::orders::{Order, OrderStatus};
+use crate::model::orders::{Dispute, Order, OrderStatus};
 use crate::model::payments::{Payment, PaymentRecord, PaymentStatus};
+
+/// How long a handled webhook event is remembered: longer than the
+/// provider retries a delivery (Stripe: three days).
+const EVENT_MEMORY_SECS: i64 = 30 * 24 * 3600;
+
+/// Which order a provider's payment pays for.
+#[derive(Serialize, Deserialize)]
+struct IntentItem {
+    order_id: OrderId,
+}
+
+/// A disputed order, as listed for admins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisputedOrder {
+    pub order_id: OrderId,
+    pub dispute: Dispute,
+}
 
 impl Store {
     pub async fn get_payment(&self, order: &OrderId) -> Result<Option<PaymentRecord>, Error> {
         self.get_as(keys::payment(order), Read::Strong).await
     }
 
-    /// Stores a new payment; `false` if the order has one already.
+    /// Stores a new payment, and which order its provider payment pays
+    /// for (events about charges, refunds and disputes name only the
+    /// provider payment); `false` if the order has one already.
     pub async fn put_payment(&self, record: &PaymentRecord) -> Result<bool, Error> {
-        let result = self
-            .client
+        let payment = &record.payment;
+        let items = vec![
+            put(Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item(keys::payment(&payment.order_id), record)?))
+                .condition_expression("attribute_not_exists(PK)"))?,
+            put(Put::builder().table_name(&self.table).set_item(Some(item(
+                keys::intent(&payment.provider_payment_id),
+                &IntentItem {
+                    order_id: payment.order_id.clone(),
+                },
+            )?)))?,
+        ];
+        Ok(self.transact(items).await?.is_ok())
+    }
+
+    /// The order a provider payment pays for, if it is one of ours.
+    pub async fn order_of_intent(&self, provider_payment_id: &str) -> Result<Option<OrderId>, Error> {
+        Ok(self
+            .get_as::<IntentItem, _>(keys::intent(provider_payment_id), Read::Strong)
+            .await?
+            .map(|found| found.order_id))
+    }
+
+    /// Whether the provider's event `id` was handled before.
+    pub async fn webhook_event_handled(&self, id: &str) -> Result<bool, Error> {
+        Ok(self.get(keys::webhook_event(id), Read::Strong).await?.is_some())
+    }
+
+    /// Remembers that the provider's event `id` was handled (for longer
+    /// than the provider delivers it again).
+    pub async fn mark_webhook_event(&self, id: &str, outcome: &str, now: Timestamp) -> Result<(), Error> {
+        let (pk, sk) = keys::webhook_event(id);
+        self.client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(item(keys::payment(&record.payment.order_id), record)?))
-            .condition_expression("attribute_not_exists(PK)")
+            .item(super::PARTITION_KEY, s(pk))
+            .item(super::SORT_KEY, s(sk))
+            .item("outcome", s(outcome))
+            .item("handled_at", s(now.to_string()))
+            .item(TTL_ATTRIBUTE, n(now.unix() + EVENT_MEMORY_SECS))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// Notes why an attempt to pay failed; the payment still awaits one.
+    pub async fn record_payment_failure(&self, order: &OrderId, reason: &str) -> Result<(), Error> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::payment(order))))
+            .update_expression("SET last_failure = :reason")
+            .condition_expression("#status = :awaiting")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":reason", s(reason))
+            .expression_attribute_values(
+                ":awaiting",
+                serde_dynamo::to_attribute_value(PaymentStatus::RequiresPayment)?,
+            )
             .send()
             .await;
         match result {
-            Ok(_) => Ok(true),
-            Err(err) if is_conditional_failure(&err) => Ok(false),
-            Err(err) => Err(err.into()),
+            // It succeeded meanwhile (events come out of order): a failed
+            // attempt before a success is history.
+            Err(err) if is_conditional_failure(&err) => Ok(()),
+            other => other.map(drop).map_err(Into::into),
         }
+    }
+
+    /// A refund made at the provider: the order moves to `to` (`REFUNDED`)
+    /// from its current status, the payment is refunded and owes nothing
+    /// (no hand-off, no refused refund listed), and with `restock` every
+    /// line's stock comes back, in one transaction.
+    pub async fn refund_at_provider(
+        &self,
+        order: &Order,
+        to: OrderStatus,
+        restock: bool,
+        now: Timestamp,
+    ) -> Result<(), Error> {
+        let order_update = self.status_change(order, to, now, "SET #status = :to, updated_at = :now");
+        let payment_update = self
+            .payment_update(
+                &order.id,
+                "SET #status = :refunded, refunded_at = :now, refunded_at_provider = :yes \
+                 REMOVE refund_error, #g1pk, #g1sk, #g2pk, #g2sk",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#g1pk", GSI1.partition_key)
+            .expression_attribute_names("#g1sk", GSI1.sort_key)
+            .expression_attribute_names("#g2pk", GSI2.partition_key)
+            .expression_attribute_names("#g2sk", GSI2.sort_key)
+            .expression_attribute_values(
+                ":refunded",
+                serde_dynamo::to_attribute_value(PaymentStatus::Refunded)?,
+            )
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .expression_attribute_values(":now", s(now.to_string()));
+        let mut items = vec![update(order_update)?, update(payment_update)?];
+        if restock {
+            items.extend(self.restocks(order)?);
+        }
+        self.transact_status_change(order, items).await
+    }
+
+    /// A refund the provider accepted failed afterwards: the order goes back
+    /// from `REFUNDED` to `to` (`REFUND_PENDING`), the payment notes why and
+    /// is listed among the refused refunds for an operator, and a retry
+    /// restocks nothing (the first refund gave the stock back).
+    pub async fn refund_failed(
+        &self,
+        order: &Order,
+        to: OrderStatus,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<(), Error> {
+        let order_update = self.status_change(order, to, now, "SET #status = :to, updated_at = :now");
+        let payment_update = self
+            .payment_update(
+                &order.id,
+                "SET #status = :succeeded, refund_error = :reason, refund_restock = :no, \
+                 #g1pk = :refused, #g1sk = :at REMOVE refunded_at",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#g1pk", GSI1.partition_key)
+            .expression_attribute_names("#g1sk", GSI1.sort_key)
+            .expression_attribute_values(
+                ":succeeded",
+                serde_dynamo::to_attribute_value(PaymentStatus::Succeeded)?,
+            )
+            .expression_attribute_values(":reason", s(reason))
+            .expression_attribute_values(":no", AttributeValue::Bool(false))
+            .expression_attribute_values(":refused", s(keys::REFUSED_REFUNDS))
+            .expression_attribute_values(":at", s(keys::by_time(now, &order.id)));
+        self.transact_status_change(order, vec![update(order_update)?, update(payment_update)?])
+            .await
+    }
+
+    /// Records a dispute's state on its order, and lists it for admins.
+    /// With `reship`, the payment owes its shipping hand-off again (a won
+    /// dispute lifts the hold of an order still `PAID`).
+    pub async fn record_dispute(
+        &self,
+        order: &OrderId,
+        dispute: &Dispute,
+        reship: bool,
+        now: Timestamp,
+    ) -> Result<(), Error> {
+        let order_update = super::Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::order(order))))
+            .update_expression("SET dispute = :dispute, updated_at = :now")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(":dispute", serde_dynamo::to_attribute_value(dispute)?)
+            .expression_attribute_values(":now", s(now.to_string()));
+        let mut listed = item(
+            keys::dispute(order),
+            &DisputedOrder {
+                order_id: order.clone(),
+                dispute: dispute.clone(),
+            },
+        )?;
+        listed.insert(GSI1.partition_key.to_owned(), s(keys::DISPUTES));
+        listed.insert(
+            GSI1.sort_key.to_owned(),
+            s(keys::by_time(dispute.opened_at, order)),
+        );
+        let mut items: Vec<TransactWriteItem> = vec![
+            update(order_update)?,
+            put(Put::builder().table_name(&self.table).set_item(Some(listed)))?,
+        ];
+        if reship {
+            items.push(update(
+                self.owe_handoff(order, now, "shipping_handoff_at = :none")
+                    .expression_attribute_values(":none", AttributeValue::Null(true)),
+            )?);
+        }
+        match self.transact(items).await? {
+            Ok(()) => Ok(()),
+            Err(_) => Err(Error::NotFound),
+        }
+    }
+
+    /// Disputed orders, newest first.
+    pub async fn disputes(&self, limit: usize) -> Result<Vec<DisputedOrder>, Error> {
+        let (items, _) = self
+            .query_index(IndexQuery {
+                gsi: &GSI1,
+                partition: keys::DISPUTES.to_owned(),
+                below: None,
+                newest_first: true,
+                limit,
+                start: None,
+            })
+            .await?;
+        items
+            .into_iter()
+            .map(|item| Ok(serde_dynamo::from_item(item)?))
+            .collect()
     }
 
     /// Marks the payment succeeded and moves the order from its current

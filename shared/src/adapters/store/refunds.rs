@@ -135,7 +135,8 @@ impl Store {
             .table_name(&self.table)
             .set_key(Some(key(keys::payment(order))))
             .update_expression(
-                "SET #g2pk = :owed, #g2sk = :since REMOVE refund_error, refund_handoff_at, #g1pk, #g1sk",
+                "SET #g2pk = :owed, #g2sk = :since ADD refund_attempt :one \
+                 REMOVE refund_error, refund_handoff_at, #g1pk, #g1sk",
             )
             .condition_expression("attribute_exists(refund_error)")
             .expression_attribute_names("#g1pk", GSI1.partition_key)
@@ -144,6 +145,7 @@ impl Store {
             .expression_attribute_names("#g2sk", GSI2.sort_key)
             .expression_attribute_values(":owed", s(keys::owed_handoff(order)))
             .expression_attribute_values(":since", s(keys::by_time(now, order)))
+            .expression_attribute_values(":one", super::n(1))
             .send()
             .await;
         match result {

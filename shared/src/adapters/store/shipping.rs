@@ -40,7 +40,15 @@ impl Store {
             .table_name(&self.table)
             .set_item(Some(item(keys::shipment(&shipment.id), shipment)?))
             .condition_expression("attribute_not_exists(PK)");
-        let change = self.status_change(order, to, now, "SET #status = :to, updated_at = :now");
+        // Not while a dispute holds the order (it may have opened since the
+        // worker read it).
+        let change = self
+            .status_change(order, to, now, "SET #status = :to, updated_at = :now")
+            .condition_expression(
+                "#status = :from AND (attribute_not_exists(dispute) OR dispute.#dispute_status = :won)",
+            )
+            .expression_attribute_names("#dispute_status", "status")
+            .expression_attribute_values(":won", s("won"));
         self.transact_status_change(order, vec![update(change)?, put(shipment)?])
             .await
     }
