@@ -15,6 +15,8 @@ cargo clippy --workspace --all-targets -- -D warnings
 say "linting template.yaml (cfn-lint, with the SAM transform) and validating openapi.yaml"
 cfn-lint template.yaml
 openapi-spec-validator openapi.yaml
+say "checking template.yaml with checkov (skips and their reasons: .checkov.yaml)"
+"$ROOT/.tools/checkov/bin/checkov" -f template.yaml --config-file .checkov.yaml
 
 export EMULATOR_PORT="$(free_port)" API_PORT="$(free_port)" LAMBDA_INVOKE_PORT="$(free_port)"
 export TABLE_NAME="shop-test-$$" QUEUE_PREFIX="shop-test-$$-"

@@ -383,3 +383,90 @@ fn every_webhook_event_the_shop_acts_on_has_a_sample() {
         assert!(format!("{event:?}").starts_with(kind), "{file}: {event:?}");
     }
 }
+
+/// Operations are wired in the template: active tracing, every function
+/// logging to a log group with a retention, the API's access log, an alarm
+/// on function errors, throttles, the API's 5xx, refused refunds, disputes
+/// and each DLQ, every alarm sent to the SNS topic (whose email is a
+/// parameter), and the table and queues kept when the stack goes.
+#[test]
+fn operations_are_wired_alarms_logs_tracing_and_retention() {
+    let doc = yaml("template.yaml");
+    let resources = doc["Resources"].as_mapping().expect("resources");
+    let kind = |resource: &Value| plain(&resource["Type"]).unwrap_or_default().to_owned();
+    let globals = &doc["Globals"]["Function"];
+    assert_eq!(plain(&globals["Tracing"]), Some("Active"));
+    assert_eq!(plain(&globals["LoggingConfig"]["LogGroup"]), Some("FunctionLogs"));
+    for group in ["FunctionLogs", "ApiAccessLogs"] {
+        let resource = &doc["Resources"][group];
+        assert_eq!(kind(resource), "AWS::Logs::LogGroup");
+        assert_eq!(
+            plain(&resource["Properties"]["RetentionInDays"]),
+            Some("LogRetentionDays")
+        );
+    }
+    assert!(!doc["Parameters"]["LogRetentionDays"].is_null());
+    assert_eq!(
+        plain(&doc["Resources"]["HttpApi"]["Properties"]["AccessLogSettings"]["DestinationArn"]),
+        Some("ApiAccessLogs.Arn")
+    );
+    assert_eq!(
+        plain(&doc["Resources"]["AlarmEmailSubscription"]["Properties"]["Endpoint"]),
+        Some("AlarmEmail")
+    );
+
+    let alarms: Vec<(String, &Value)> = resources
+        .iter()
+        .filter(|(_, resource)| kind(resource) == "AWS::CloudWatch::Alarm")
+        .map(|(name, resource)| (name.as_str().expect("name").to_owned(), resource))
+        .collect();
+    for (name, alarm) in &alarms {
+        let actions = alarm["Properties"]["AlarmActions"].as_sequence();
+        assert!(
+            actions.is_some_and(|a| a.iter().any(|action| plain(action) == Some("AlarmTopic"))),
+            "{name} notifies no one"
+        );
+    }
+    let watched: Vec<String> = alarms
+        .iter()
+        .map(|(_, alarm)| {
+            let properties = &alarm["Properties"];
+            format!(
+                "{}/{}",
+                plain(&properties["Namespace"]).unwrap_or_default(),
+                plain(&properties["MetricName"]).unwrap_or_default()
+            )
+        })
+        .collect();
+    for metric in [
+        "Shop/FunctionErrors",
+        "AWS/Lambda/Throttles",
+        "AWS/ApiGateway/5xx",
+        "Shop/RefusedRefunds",
+        "Shop/WebhookEvents",
+    ] {
+        assert!(
+            watched.iter().any(|w| w == metric),
+            "no alarm on {metric}: {watched:?}"
+        );
+    }
+    let dlqs = ["ShippingDeadLetterQueue", "RefundsDeadLetterQueue"];
+    for dlq in dlqs {
+        assert!(
+            alarms
+                .iter()
+                .any(|(_, alarm)| format!("{:?}", alarm["Properties"]["Dimensions"]).contains(dlq)),
+            "no alarm on {dlq}"
+        );
+    }
+    for (name, resource) in resources {
+        if matches!(
+            kind(resource).as_str(),
+            "AWS::DynamoDB::Table" | "AWS::SQS::Queue"
+        ) {
+            for policy in ["DeletionPolicy", "UpdateReplacePolicy"] {
+                assert_eq!(plain(&resource[policy]), Some("Retain"), "{name:?}: {policy}");
+            }
+        }
+    }
+}

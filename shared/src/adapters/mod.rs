@@ -1,8 +1,9 @@
-//! Adapters: DynamoDB (`store`), SQS (`queue`), the payment provider and
-//! the carrier. They turn model values into requests and the answers back
+//! Adapters: DynamoDB (`store`), SQS (`queue`), the payment provider,
+//! the carrier and CloudWatch's embedded metrics (`metrics`). They turn model values into requests and the answers back
 //! into model values, and decide nothing. Name foundation and model only.
 
 pub mod carrier;
+pub mod metrics;
 pub mod payments;
 pub mod queue;
 pub mod store;

@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use crate::adapters::metrics;
 use crate::adapters::store::Placement;
 use crate::app::App;
 use futures::StreamExt;
@@ -83,7 +84,10 @@ pub async fn place_order(
             Err(other) => return Err(other),
         };
         match app.store.place_order(&order, limits.max_unpaid_orders).await? {
-            Placement::Placed => return Ok(order),
+            Placement::Placed => {
+                metrics::count("OrdersPlaced", 1);
+                return Ok(order);
+            }
             Placement::Exists => return app.store.get_order(&id).await?.ok_or(Error::NotFound),
             Placement::TooManyUnpaid => return Err(Error::TooManyUnpaidOrders(limits.max_unpaid_orders)),
             Placement::Contended => {
@@ -143,6 +147,7 @@ pub async fn cancel_order(app: &App, caller: &Principal, id: &OrderId) -> Result
     let to = transition(order.status, Event::Cancel)?;
     let now = Timestamp::now();
     app.store.release_order(&order, to, now, None).await?;
+    metrics::count("OrdersCancelled", 1);
     cancel_intent(app, &order.id).await;
     Ok(orders::moved(order, to, now))
 }
@@ -221,7 +226,9 @@ pub async fn expire_orders_until(
     futures::stream::iter(0..app.store.pending_shards())
         .for_each_concurrent(EXPIRY_SHARDS_AT_ONCE, sweep)
         .await;
-    Ok(report.into_inner().unwrap_or_default())
+    let report = report.into_inner().unwrap_or_default();
+    metrics::count("OrdersExpired", u64::try_from(report.expired).unwrap_or_default());
+    Ok(report)
 }
 
 /// Cancels the provider's side of the payment of an order that will never

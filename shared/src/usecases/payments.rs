@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::adapters::metrics;
 use crate::adapters::payments::{IntentRequest, ProviderError, RefundRequest, webhook};
 use crate::adapters::store::DisputedOrder;
 use crate::app::App;
@@ -166,6 +167,13 @@ pub async fn handle_webhook(
     app.store
         .mark_webhook_event(&delivery.id, outcome.kind(), Timestamp::now())
         .await?;
+    metrics::count_by("WebhookEvents", ("Outcome", outcome.kind()), 1);
+    if matches!(outcome, WebhookOutcome::Paid | WebhookOutcome::PaidLate) {
+        metrics::count("OrdersPaid", 1);
+    }
+    if outcome == WebhookOutcome::RefundedAtProvider {
+        metrics::count("OrdersRefunded", 1);
+    }
     Ok(outcome)
 }
 

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::adapters::metrics;
 use crate::adapters::payments::{ProviderError, RefundRequest};
 use crate::app::App;
 use crate::foundation::clock::Timestamp;
@@ -177,7 +178,10 @@ pub async fn process(app: &App, message: &RefundRequested) -> Result<RefundOutco
         .complete_refund(&order, to, &refund_id, restock, Timestamp::now())
         .await
     {
-        Ok(()) => Ok(RefundOutcome::Refunded { restocked: restock }),
+        Ok(()) => {
+            metrics::count("OrdersRefunded", 1);
+            Ok(RefundOutcome::Refunded { restocked: restock })
+        }
         Err(Error::InvalidState(OrderStatus::Refunded)) => Ok(RefundOutcome::AlreadyRefunded),
         Err(Error::InvalidState(other)) => Ok(RefundOutcome::NotPending(other)),
         Err(err) => Err(err),
