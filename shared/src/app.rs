@@ -26,10 +26,12 @@ pub enum ConfigError {
 pub struct Config {
     /// `TABLE_NAME`: the single DynamoDB table.
     pub table_name: String,
-    /// `JWT_SECRET`: HS256 key for access tokens, at least 32 bytes. It also
-    /// authenticates pagination cursors, under a label of their own. Only the
-    /// functions that check tokens or page listings are given it.
+    /// `JWT_SECRET`: HS256 key for access tokens, at least 32 bytes. Only
+    /// the functions that issue or check tokens are given it.
     pub jwt_secret: Option<Secret>,
+    /// `CURSOR_SECRET`: authenticates pagination cursors, at least 32 bytes;
+    /// a key of its own, so the public listings hold no token key.
+    pub cursor_secret: Option<Secret>,
     /// `STORE_CURRENCY`: the one currency the store sells in (default `USD`).
     pub store_currency: Currency,
     /// `ORDER_TTL_SECONDS`: how long an order may stay unpaid (default 1800).
@@ -122,9 +124,17 @@ impl Config {
                 })?,
         };
         let optional = |name: &str| lookup(name).filter(|v| !v.is_empty());
+        let cursor_secret = optional("CURSOR_SECRET");
+        if cursor_secret.as_ref().is_some_and(|s| s.len() < MIN_SECRET_BYTES) {
+            return Err(ConfigError::Invalid {
+                name: "CURSOR_SECRET",
+                reason: format!("must be at least {MIN_SECRET_BYTES} bytes"),
+            });
+        }
         Ok(Self {
             table_name: required("TABLE_NAME")?,
             jwt_secret: jwt_secret.map(Secret::new),
+            cursor_secret: cursor_secret.map(Secret::new),
             store_currency,
             order_ttl_secs,
             payment_provider: optional("PAYMENT_PROVIDER").unwrap_or_else(|| "sandbox".into()),
@@ -170,6 +180,13 @@ impl Config {
             .ok_or_else(|| Error::internal("JWT_SECRET is not set"))
     }
 
+    /// The cursor key, which paged listings cannot work without.
+    pub fn cursor_secret(&self) -> Result<&Secret, Error> {
+        self.cursor_secret
+            .as_ref()
+            .ok_or_else(|| Error::internal("CURSOR_SECRET is not set"))
+    }
+
     /// The webhook secret, which the webhook cannot work without.
     pub fn webhook_secret(&self) -> Result<&Secret, Error> {
         self.webhook_secret
@@ -192,8 +209,10 @@ impl App {
     /// Reads the configuration and builds the AWS clients (honouring
     /// `AWS_ENDPOINT_URL` and the usual credential chain).
     pub async fn from_env() -> Result<Self, BoxError> {
-        let config = Config::from_env()?;
         let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let env = |name: &str| std::env::var(name).ok();
+        let secrets = crate::adapters::secrets::from_parameter_store(&aws, env).await?;
+        let config = Config::from_lookup(|name| secrets.get(name).cloned().or_else(|| env(name)))?;
         Ok(Self::new(config, &aws)?)
     }
 

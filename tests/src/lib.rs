@@ -94,6 +94,7 @@ pub fn stripe_signature_at(secret: &str, body: &[u8], timestamp: Option<i64>) ->
 }
 
 pub const TEST_JWT_SECRET: &str = "integration-tests-jwt-secret-0123456789abcdef";
+pub const TEST_CURSOR_SECRET: &str = "integration-tests-cursor-secret-0123456789abc";
 
 /// An [`App`] on a table and queues of its own, created in the emulator.
 pub struct TestApp {
@@ -127,6 +128,7 @@ impl TestApp {
         let mut settings: Vec<(String, String)> = vec![
             ("TABLE_NAME".into(), table.clone()),
             ("JWT_SECRET".into(), TEST_JWT_SECRET.into()),
+            ("CURSOR_SECRET".into(), TEST_CURSOR_SECRET.into()),
             ("PAYMENT_WEBHOOK_SECRET".into(), TEST_WEBHOOK_SECRET.into()),
         ];
         for (spec, urls) in &queues {

@@ -257,17 +257,87 @@ fn every_function_crate_is_deployed_least_privileged_with_a_sample_event() {
 #[test]
 fn the_token_key_reaches_only_the_functions_that_use_it() {
     let template = template();
-    // No token to check and no listing to page: these never see JWT_SECRET.
-    let without = ["auth-register", "products-get", "payments-webhook"];
+    // No token to check: these never see the token key. The public
+    // listings page with the cursor key, which cannot sign a token.
+    let without = [
+        "auth-register",
+        "products-get",
+        "products-list",
+        "reviews-list",
+        "payments-webhook",
+    ];
+    let listings = [
+        "products-list",
+        "reviews-list",
+        "orders-list",
+        "users-list-reviews",
+    ];
     for function in &template.functions {
-        let resource = &template.document.resources[&function.logical_id];
-        let has_key = !resource.properties["Environment"]["Variables"]["JWT_SECRET"].is_null();
+        let variables =
+            &template.document.resources[&function.logical_id].properties["Environment"]["Variables"];
         let http = function.events.iter().any(|e| matches!(e, Event::Http { .. }));
         let needs_key = http && !without.contains(&function.binary.as_str());
-        assert_eq!(has_key, needs_key, "{}: JWT_SECRET", function.binary);
+        assert_eq!(
+            !variables["JWT_SECRET_PARAMETER"].is_null(),
+            needs_key,
+            "{}: JWT_SECRET_PARAMETER",
+            function.binary
+        );
+        assert_eq!(
+            !variables["CURSOR_SECRET_PARAMETER"].is_null(),
+            listings.contains(&function.binary.as_str()),
+            "{}: CURSOR_SECRET_PARAMETER",
+            function.binary
+        );
     }
     let globals = &yaml("template.yaml")["Globals"]["Function"]["Environment"]["Variables"];
-    assert!(globals["JWT_SECRET"].is_null(), "not a global");
+    assert!(globals["JWT_SECRET_PARAMETER"].is_null(), "not a global");
+}
+
+/// No secret is in any function's environment, only the names of their
+/// parameters; each function may read exactly the parameters it names.
+#[test]
+fn each_function_reads_only_its_own_secrets_from_parameter_store() {
+    let template = template();
+    for function in &template.functions {
+        let resource = &template.document.resources[&function.logical_id];
+        let variables = &resource.properties["Environment"]["Variables"];
+        let mut named = BTreeSet::new();
+        for secret in shared::adapters::secrets::SECRETS {
+            assert!(
+                variables[secret].is_null(),
+                "{}: {secret} in the environment",
+                function.binary
+            );
+            let setting = shared::adapters::secrets::parameter_setting(secret);
+            if let Some(parameter) = plain(&variables[setting.as_str()]) {
+                named.insert(parameter.to_owned());
+            }
+        }
+        let mut readable = BTreeSet::new();
+        for statement in resource.properties["Policies"]
+            .as_sequence()
+            .expect("own policies")
+            .iter()
+            .filter_map(|p| p["Statement"].as_sequence())
+            .flatten()
+        {
+            let actions = format!("{:?}", statement["Action"]);
+            if !actions.contains("ssm:") {
+                continue;
+            }
+            assert!(actions.contains("ssm:GetParameter") && !actions.contains('*'));
+            for arn in statement["Resource"].as_sequence().expect("resources") {
+                let arn = plain(arn).expect("an ARN");
+                let parameter = arn
+                    .rsplit_once(":parameter${")
+                    .and_then(|(_, rest)| rest.strip_suffix('}'))
+                    .unwrap_or_else(|| panic!("{}: {arn} is not one parameter", function.binary));
+                readable.insert(parameter.to_owned());
+            }
+        }
+        assert_eq!(readable, named, "{}", function.binary);
+    }
 }
 
 /// The DynamoDB actions a function may take on the table itself (not its
@@ -344,9 +414,9 @@ fn the_provider_key_reaches_only_the_functions_that_call_the_provider() {
             &template.document.resources[&function.logical_id].properties["Environment"]["Variables"];
         let calls = callers.contains(&function.binary.as_str());
         assert_eq!(
-            !variables["STRIPE_API_KEY"].is_null(),
+            !variables["STRIPE_API_KEY_PARAMETER"].is_null(),
             calls,
-            "{}: STRIPE_API_KEY",
+            "{}: STRIPE_API_KEY_PARAMETER",
             function.binary
         );
         assert_eq!(

@@ -1,11 +1,13 @@
 //! Adapters: DynamoDB (`store`), SQS (`queue`), the payment provider,
-//! the carrier and CloudWatch's embedded metrics (`metrics`). They turn model values into requests and the answers back
+//! the carrier, CloudWatch's embedded metrics (`metrics`) and Parameter
+//! Store (`secrets`). They turn model values into requests and the answers back
 //! into model values, and decide nothing. Name foundation and model only.
 
 pub mod carrier;
 pub mod metrics;
 pub mod payments;
 pub mod queue;
+pub mod secrets;
 pub mod store;
 
 /// The AWS SDK's retries for the shop's clients: the standard mode

@@ -117,7 +117,7 @@ pub async fn list_orders(
     cursor: Option<&str>,
 ) -> Result<Page<Order>, Error> {
     app.store
-        .list_orders(app.config.jwt_secret()?, &caller.user_id, limit, cursor)
+        .list_orders(app.config.cursor_secret()?, &caller.user_id, limit, cursor)
         .await
 }
 

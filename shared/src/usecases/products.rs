@@ -43,7 +43,7 @@ pub async fn list_products(
     cursor: Option<&str>,
 ) -> Result<Page<Product>, Error> {
     app.store
-        .list_products(app.config.jwt_secret()?, category, limit, cursor)
+        .list_products(app.config.cursor_secret()?, category, limit, cursor)
         .await
 }
 

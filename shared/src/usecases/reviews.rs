@@ -45,7 +45,7 @@ pub async fn list_product_reviews(
     app.store.get_product(product).await?.ok_or(Error::NotFound)?;
     app.store
         .list_reviews(
-            app.config.jwt_secret()?,
+            app.config.cursor_secret()?,
             ReviewListing::Product(product),
             limit,
             cursor,
@@ -62,7 +62,7 @@ pub async fn list_my_reviews(
 ) -> Result<Page<Review>, Error> {
     app.store
         .list_reviews(
-            app.config.jwt_secret()?,
+            app.config.cursor_secret()?,
             ReviewListing::Author(&caller.user_id),
             limit,
             cursor,
