@@ -82,6 +82,8 @@ async fn main() -> Result<(), BoxError> {
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
             .env("AWS_ENDPOINT_URL", proxy.url())
             .env("RUST_LOG", "warn")
+            // Its logs (and metric lines) are not the bench's table.
+            .stdout(std::process::Stdio::null())
             .kill_on_drop(true)
             .spawn()?;
         let pid = child.id().unwrap_or_default();
