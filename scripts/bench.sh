@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # `make bench`: release-built functions, run as Lambda runs them, against the
-# local emulator; prints a table of init, first and warm latency, peak RSS
-# and DynamoDB requests per invocation. Figures to report, never asserted.
+# local emulator; prints a table of size (raw and zipped), init (median of
+# several cold starts), files opened during init, first and warm latency,
+# peak RSS and DynamoDB requests per invocation, each beside its ratio to a
+# hello-world Lambda built the same way (tools/bench-hello). Figures to
+# report, never asserted.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/stack.sh"
 
@@ -12,7 +15,7 @@ export EMULATOR_PORT="$(free_port)" TABLE_NAME="shop-bench-$$" QUEUE_PREFIX="sho
 export MAX_UNPAID_ORDERS=1000
 stack_start_emulator
 say "building $functions in release (lto, one codegen unit: minutes)"
-cargo build --release $(printf -- '-p %s ' ${functions//,/ })
+cargo build --release -p bench-hello $(printf -- '-p %s ' ${functions//,/ })
 cargo build -p bench -p shopctl
 stack_setup
 say "benchmarking on $(nproc) cores; ${BENCH_ITERATIONS:-200} warm invocations each"

@@ -196,43 +196,154 @@ impl Config {
 }
 
 /// What a handler needs: settings and the clients, built once per process.
+/// The table is always there; the queues and the payment provider only in
+/// the functions whose `main` names their [`parts`], so that a function
+/// links and builds only what it uses.
 #[derive(Debug, Clone)]
 pub struct App {
     pub config: Config,
     pub store: Store,
-    pub queues: Queues,
-    pub payments: Arc<dyn PaymentProvider>,
+    queues: Option<Queues>,
+    payments: Option<Arc<dyn PaymentProvider>>,
     pub carrier: Arc<dyn Carrier>,
 }
 
 impl App {
-    /// Reads the configuration and builds the AWS clients (honouring
-    /// `AWS_ENDPOINT_URL` and the usual credential chain).
-    pub async fn from_env() -> Result<Self, BoxError> {
-        let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    /// The cold start of a function made of `parts`: reads the secrets its
+    /// parts name from Parameter Store, then the configuration, and builds
+    /// the table's client and each part's.
+    pub async fn build<P: parts::Parts>(_parts: P) -> Result<Self, BoxError> {
+        let aws = crate::adapters::aws_config().await?;
         let env = |name: &str| std::env::var(name).ok();
-        let secrets = crate::adapters::secrets::from_parameter_store(&aws, env).await?;
+        let secrets = P::secrets(&aws).await?;
         let config = Config::from_lookup(|name| secrets.get(name).cloned().or_else(|| env(name)))?;
-        Ok(Self::new(config, &aws)?)
+        let mut app = Self::with_store(config, &aws);
+        P::add(&mut app, &aws)?;
+        Ok(app)
     }
 
+    /// Every part, from settings given (tests and operator tools).
     pub fn new(config: Config, aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
-        let store = Store::new(Store::client_for(aws), config.table_name.clone());
-        let queues = Queues::new(
-            Queues::client_for(aws),
-            config.shipping_queue_url.clone(),
-            config.refunds_queue_url.clone(),
-            config.shipping_delay_secs,
-        );
-        let payments = provider(&config)?;
-        Ok(Self {
-            config,
-            store,
-            queues,
-            payments,
-            carrier: Arc::new(SandboxCarrier),
-        })
+        let mut app = Self::with_store(config, aws);
+        <(parts::Queues, parts::Provider) as parts::Parts>::add(&mut app, aws)?;
+        Ok(app)
     }
+
+    fn with_store(config: Config, aws: &aws_config::SdkConfig) -> Self {
+        Self {
+            store: Store::new(Store::client_for(aws), config.table_name.clone()),
+            config,
+            queues: None,
+            payments: None,
+            carrier: Arc::new(SandboxCarrier),
+        }
+    }
+
+    /// The queues (the [`parts::Queues`] part).
+    pub fn queues(&self) -> Result<&Queues, Error> {
+        self.queues
+            .as_ref()
+            .ok_or_else(|| Error::internal("this function was built without the queues part"))
+    }
+
+    /// The payment provider (the [`parts::Provider`] part).
+    pub fn payments(&self) -> Result<&dyn PaymentProvider, Error> {
+        self.payments
+            .as_deref()
+            .ok_or_else(|| Error::internal("this function was built without the provider part"))
+    }
+}
+
+/// The parts of an [`App`] beyond the table, one type each: a function's
+/// `main` names the parts it uses (`(Secrets, Queues)`), and only their code
+/// is built and linked into it. `tests/tests/template.rs` checks each
+/// function's parts against what the template gives it.
+pub mod parts {
+    use std::collections::HashMap;
+    use std::future::Future;
+
+    use super::{App, ConfigError, provider};
+    use crate::adapters::queue;
+    use crate::foundation::error::BoxError;
+
+    /// What a part adds at cold start.
+    pub trait Parts {
+        /// Secrets to read before the configuration (name → value).
+        fn secrets(
+            _aws: &aws_config::SdkConfig,
+        ) -> impl Future<Output = Result<HashMap<String, String>, BoxError>> {
+            async { Ok(HashMap::new()) }
+        }
+
+        /// Builds the part's clients into `app`.
+        fn add(_app: &mut App, _aws: &aws_config::SdkConfig) -> Result<(), ConfigError> {
+            Ok(())
+        }
+    }
+
+    /// The secrets named by `*_PARAMETER` settings, from Parameter Store.
+    #[derive(Debug, Clone, Copy)]
+    pub struct Secrets;
+
+    /// The SQS queues (`SHIPPING_QUEUE_URL`, `REFUNDS_QUEUE_URL`).
+    #[derive(Debug, Clone, Copy)]
+    pub struct Queues;
+
+    /// The payment provider (`PAYMENT_PROVIDER`: Stripe's HTTP client).
+    #[derive(Debug, Clone, Copy)]
+    pub struct Provider;
+
+    impl Parts for () {}
+
+    impl Parts for Secrets {
+        fn secrets(
+            aws: &aws_config::SdkConfig,
+        ) -> impl Future<Output = Result<HashMap<String, String>, BoxError>> {
+            crate::adapters::secrets::from_parameter_store(aws, |name| std::env::var(name).ok())
+        }
+    }
+
+    impl Parts for Queues {
+        fn add(app: &mut App, aws: &aws_config::SdkConfig) -> Result<(), ConfigError> {
+            let config = &app.config;
+            app.queues = Some(queue::Queues::new(
+                queue::Queues::client_for(aws),
+                config.shipping_queue_url.clone(),
+                config.refunds_queue_url.clone(),
+                config.shipping_delay_secs,
+            ));
+            Ok(())
+        }
+    }
+
+    impl Parts for Provider {
+        fn add(app: &mut App, _aws: &aws_config::SdkConfig) -> Result<(), ConfigError> {
+            app.payments = Some(provider(&app.config)?);
+            Ok(())
+        }
+    }
+
+    macro_rules! together {
+        ($($part:ident),+) => {
+            impl<$($part: Parts),+> Parts for ($($part,)+) {
+                async fn secrets(
+                    aws: &aws_config::SdkConfig,
+                ) -> Result<HashMap<String, String>, BoxError> {
+                    let mut all = HashMap::new();
+                    $(all.extend($part::secrets(aws).await?);)+
+                    Ok(all)
+                }
+
+                fn add(app: &mut App, aws: &aws_config::SdkConfig) -> Result<(), ConfigError> {
+                    $($part::add(app, aws)?;)+
+                    Ok(())
+                }
+            }
+        };
+    }
+    together!(A);
+    together!(A, B);
+    together!(A, B, C);
 }
 
 /// The provider named by `PAYMENT_PROVIDER`.

@@ -540,3 +540,49 @@ fn operations_are_wired_alarms_logs_tracing_and_retention() {
         }
     }
 }
+
+/// Each function builds and links exactly the parts of the app that its
+/// deployment gives it settings for (`main.rs` names them): the secrets of
+/// any `*_PARAMETER`, the queues of any `*_QUEUE_URL`, the provider with
+/// `PAYMENT_PROVIDER`. A part missing would fail its calls; a part too many
+/// would cost size and cold start for nothing.
+#[test]
+fn each_function_builds_the_parts_its_deployment_configures() {
+    let template = template();
+    for function in &template.functions {
+        let source = std::fs::read_to_string(
+            root()
+                .join("functions")
+                .join(&function.binary)
+                .join("src/main.rs"),
+        )
+        .expect("main.rs");
+        let named: BTreeSet<&str> = source
+            .lines()
+            .filter_map(|line| line.trim().strip_prefix("use shared::app::parts::"))
+            .flat_map(|rest| {
+                rest.trim_end_matches(';')
+                    .trim_matches(|c| c == '{' || c == '}')
+                    .split(',')
+                    .map(str::trim)
+            })
+            .collect();
+        let variables =
+            &template.document.resources[&function.logical_id].properties["Environment"]["Variables"];
+        let names: Vec<String> = variables
+            .as_mapping()
+            .map(|m| m.keys().filter_map(|k| k.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default();
+        let mut expected = BTreeSet::new();
+        if names.iter().any(|n| n.ends_with("_PARAMETER")) {
+            expected.insert("Secrets");
+        }
+        if names.iter().any(|n| n.ends_with("_QUEUE_URL")) {
+            expected.insert("Queues");
+        }
+        if names.iter().any(|n| n == "PAYMENT_PROVIDER") {
+            expected.insert("Provider");
+        }
+        assert_eq!(named, expected, "{}: the parts main.rs builds", function.binary);
+    }
+}

@@ -4,7 +4,7 @@ use shared::entry::http::{self, Answer, Request};
 use shared::usecases::users;
 
 fn main() -> Result<(), shared::BoxError> {
-    http::run(handle)
+    http::run((), handle)
 }
 
 async fn handle(app: &'static App, request: Request) -> Answer {

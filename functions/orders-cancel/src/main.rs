@@ -1,12 +1,13 @@
 //! `POST /orders/{id}/cancel` (owner, admin): cancels an unpaid order and releases its stock; honours `Idempotency-Key`.
 use shared::App;
+use shared::app::parts::{Provider, Secrets};
 use shared::entry::http::{self, Answer, Request};
 use shared::entry::idempotency;
 use shared::model::orders::{OrderId, OrderStatus};
 use shared::usecases::orders;
 
 fn main() -> Result<(), shared::BoxError> {
-    http::run(handle)
+    http::run((Secrets, Provider), handle)
 }
 
 async fn handle(app: &'static App, request: Request) -> Answer {

@@ -1,12 +1,13 @@
 //! `POST /orders` (customer): places an order, reserving its stock; honours `Idempotency-Key`.
 use shared::App;
+use shared::app::parts::Secrets;
 use shared::entry::http::{self, Answer, Request};
 use shared::entry::idempotency;
 use shared::model::orders::OrderId;
 use shared::usecases::orders;
 
 fn main() -> Result<(), shared::BoxError> {
-    http::run(handle)
+    http::run(Secrets, handle)
 }
 
 async fn handle(app: &'static App, request: Request) -> Answer {

@@ -1,12 +1,13 @@
 //! Scheduled: cancels the orders left unpaid past `expires_at` and releases
 //! their stock.
+use shared::app::parts::{Provider, Secrets};
 use shared::entry::worker;
 use shared::foundation::clock::{Deadline, Timestamp};
 use shared::usecases::orders::{self, ExpiryReport};
 use shared::{App, Error};
 
 fn main() -> Result<(), shared::BoxError> {
-    worker::run_scheduled(handle)
+    worker::run_scheduled((Secrets, Provider), handle)
 }
 
 async fn handle(

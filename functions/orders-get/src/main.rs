@@ -1,11 +1,12 @@
 //! `GET /orders/{id}` (owner, admin): one order.
 use shared::App;
+use shared::app::parts::Secrets;
 use shared::entry::http::{self, Answer, Request};
 use shared::model::orders::OrderId;
 use shared::usecases::orders;
 
 fn main() -> Result<(), shared::BoxError> {
-    http::run(handle)
+    http::run(Secrets, handle)
 }
 
 async fn handle(app: &'static App, request: Request) -> Answer {

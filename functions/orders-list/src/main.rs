@@ -1,10 +1,11 @@
 //! `GET /orders`: the caller's own orders, newest first.
 use shared::App;
+use shared::app::parts::Secrets;
 use shared::entry::http::{self, Answer, Request};
 use shared::usecases::orders;
 
 fn main() -> Result<(), shared::BoxError> {
-    http::run(handle)
+    http::run(Secrets, handle)
 }
 
 async fn handle(app: &'static App, request: Request) -> Answer {

@@ -1,5 +1,6 @@
 //! `POST /orders/{id}/refund` (owner while paid; admin while paid, shipped or delivered): asks for a full refund; honours `Idempotency-Key`.
 use shared::App;
+use shared::app::parts::{Queues, Secrets};
 use shared::entry::http::{self, Answer, Request};
 use shared::entry::idempotency;
 use shared::model::orders::{OrderId, OrderStatus};
@@ -7,7 +8,7 @@ use shared::usecases::orders;
 use shared::usecases::refunds;
 
 fn main() -> Result<(), shared::BoxError> {
-    http::run(handle)
+    http::run((Secrets, Queues), handle)
 }
 
 async fn handle(app: &'static App, request: Request) -> Answer {

@@ -1,5 +1,6 @@
 //! `POST /orders/{id}/return` (owner, within 30 days of delivery): asks to return an order; honours `Idempotency-Key`.
 use shared::App;
+use shared::app::parts::Secrets;
 use shared::entry::http::{self, Answer, Request};
 use shared::entry::idempotency;
 use shared::model::orders::{OrderId, OrderStatus};
@@ -7,7 +8,7 @@ use shared::usecases::orders;
 use shared::usecases::refunds;
 
 fn main() -> Result<(), shared::BoxError> {
-    http::run(handle)
+    http::run(Secrets, handle)
 }
 
 async fn handle(app: &'static App, request: Request) -> Answer {

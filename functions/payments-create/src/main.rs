@@ -1,11 +1,12 @@
 //! `POST /orders/{id}/payment` (owner): starts the payment of an unpaid order; `201` the first time, `200` with the same payment after.
 use shared::App;
+use shared::app::parts::{Provider, Secrets};
 use shared::entry::http::{self, Answer, Request};
 use shared::model::orders::OrderId;
 use shared::usecases::payments;
 
 fn main() -> Result<(), shared::BoxError> {
-    http::run(handle)
+    http::run((Secrets, Provider), handle)
 }
 
 async fn handle(app: &'static App, request: Request) -> Answer {

@@ -1,11 +1,12 @@
 //! `DELETE /products/{id}` (admin): takes a product off sale.
 use shared::App;
+use shared::app::parts::Secrets;
 use shared::entry::http::{self, Answer, Request};
 use shared::model::products::ProductId;
 use shared::usecases::products;
 
 fn main() -> Result<(), shared::BoxError> {
-    http::run(handle)
+    http::run(Secrets, handle)
 }
 
 async fn handle(app: &'static App, request: Request) -> Answer {

@@ -5,7 +5,7 @@ use shared::model::products::ProductId;
 use shared::usecases::products;
 
 fn main() -> Result<(), shared::BoxError> {
-    http::run(handle)
+    http::run((), handle)
 }
 
 async fn handle(app: &'static App, request: Request) -> Answer {

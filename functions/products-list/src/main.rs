@@ -1,11 +1,12 @@
 //! `GET /products`: products for sale, newest first, optionally of one `category`.
 use shared::App;
+use shared::app::parts::Secrets;
 use shared::entry::http::{self, Answer, Request};
 use shared::model::products::parse_category_filter;
 use shared::usecases::products;
 
 fn main() -> Result<(), shared::BoxError> {
-    http::run(handle)
+    http::run(Secrets, handle)
 }
 
 async fn handle(app: &'static App, request: Request) -> Answer {

@@ -1,12 +1,13 @@
 //! `PATCH /products/{id}` (admin): changes a product; `stock_delta` is an atomic add; honours `Idempotency-Key`.
 use shared::App;
+use shared::app::parts::Secrets;
 use shared::entry::http::{self, Answer, Request};
 use shared::entry::idempotency;
 use shared::model::products::ProductId;
 use shared::usecases::products;
 
 fn main() -> Result<(), shared::BoxError> {
-    http::run(handle)
+    http::run(Secrets, handle)
 }
 
 async fn handle(app: &'static App, request: Request) -> Answer {

@@ -1,12 +1,13 @@
 //! `POST /products/{id}/reviews` (customer with a delivered order of it): one review per user and product; honours `Idempotency-Key`.
 use shared::App;
+use shared::app::parts::Secrets;
 use shared::entry::http::{self, Answer, Request};
 use shared::entry::idempotency;
 use shared::model::products::ProductId;
 use shared::usecases::reviews;
 
 fn main() -> Result<(), shared::BoxError> {
-    http::run(handle)
+    http::run(Secrets, handle)
 }
 
 async fn handle(app: &'static App, request: Request) -> Answer {

@@ -1,12 +1,13 @@
 //! `POST /shipments/{id}/events` (admin; the carrier integration): records a tracking event; honours `Idempotency-Key`.
 use shared::App;
+use shared::app::parts::Secrets;
 use shared::entry::http::{self, Answer, Request};
 use shared::entry::idempotency;
 use shared::model::shipping::{NewShipmentEvent, ShipmentId, ShipmentStatus};
 use shared::usecases::shipping;
 
 fn main() -> Result<(), shared::BoxError> {
-    http::run(handle)
+    http::run(Secrets, handle)
 }
 
 async fn handle(app: &'static App, request: Request) -> Answer {

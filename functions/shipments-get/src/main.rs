@@ -1,11 +1,12 @@
 //! `GET /orders/{id}/shipment` (owner, admin): the order's shipment, `404` until it exists.
 use shared::App;
+use shared::app::parts::Secrets;
 use shared::entry::http::{self, Answer, Request};
 use shared::model::orders::OrderId;
 use shared::usecases::shipping;
 
 fn main() -> Result<(), shared::BoxError> {
-    http::run(handle)
+    http::run(Secrets, handle)
 }
 
 async fn handle(app: &'static App, request: Request) -> Answer {

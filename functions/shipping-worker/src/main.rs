@@ -4,5 +4,5 @@ use shared::entry::worker;
 use shared::usecases::shipping;
 
 fn main() -> Result<(), shared::BoxError> {
-    worker::run_sqs(shipping::handle_message)
+    worker::run_sqs((), shipping::handle_message)
 }

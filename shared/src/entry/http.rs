@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::app::App;
+use crate::app::parts::Parts;
 use crate::entry::runtime;
 use crate::foundation::cursor::parse_limit;
 use crate::foundation::error::{BoxError, Error};
@@ -29,15 +30,16 @@ pub type Response = lambda_http::Response<Body>;
 /// What a handler returns: a response, or an error answered as a problem.
 pub type Answer = Result<Response, Error>;
 
-/// Runs an API function: builds the [`App`] once at cold start, then answers
-/// every invocation with `handler`. Errors become problem+json responses and
+/// Runs an API function: builds the [`App`] of `parts` once at cold start,
+/// then answers every invocation with `handler`. Errors become problem+json responses and
 /// a panic becomes a 500, never a dead process.
-pub fn run<F, Fut>(handler: F) -> Result<(), BoxError>
+pub fn run<P, F, Fut>(parts: P, handler: F) -> Result<(), BoxError>
 where
+    P: Parts,
     F: Fn(&'static App, Request) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Answer> + Send + 'static,
 {
-    runtime::start(|app| {
+    runtime::start(parts, |app| {
         lambda_http::run(lambda_http::service_fn(move |request| {
             let answer = AssertUnwindSafe(handler(app, Request::new(request))).catch_unwind();
             async move {

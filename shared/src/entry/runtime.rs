@@ -4,12 +4,14 @@
 use std::future::Future;
 
 use crate::app::App;
+use crate::app::parts::Parts;
 use crate::foundation::error::BoxError;
 
-/// Builds the runtime and the [`App`], then runs `serve` (the Lambda
-/// runtime loop) with it.
-pub fn start<F, Fut>(serve: F) -> Result<(), BoxError>
+/// Builds the runtime and the [`App`] of `parts`, then runs `serve` (the
+/// Lambda runtime loop) with it.
+pub fn start<P, F, Fut>(parts: P, serve: F) -> Result<(), BoxError>
 where
+    P: Parts,
     F: FnOnce(&'static App) -> Fut,
     Fut: Future<Output = Result<(), lambda_runtime::Error>>,
 {
@@ -18,7 +20,7 @@ where
         .build()?;
     runtime.block_on(async move {
         lambda_runtime::tracing::init_default_subscriber();
-        let app: &'static App = Box::leak(Box::new(App::from_env().await?));
+        let app: &'static App = Box::leak(Box::new(App::build(parts).await?));
         serve(app).await
     })
 }

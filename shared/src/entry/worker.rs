@@ -13,6 +13,7 @@ use serde_json::Value;
 pub type ScheduledEvent = EventBridgeEvent<Value>;
 
 use crate::app::App;
+use crate::app::parts::Parts;
 use crate::entry::runtime;
 use crate::foundation::clock::Deadline;
 use crate::foundation::error::{BoxError, Error};
@@ -25,13 +26,14 @@ const LOCAL_BUDGET: std::time::Duration = std::time::Duration::from_secs(30);
 /// the invocation's deadline; its report is logged and returned; an error
 /// fails the invocation (so EventBridge retries it and the error metric
 /// counts it).
-pub fn run_scheduled<F, Fut, R>(handler: F) -> Result<(), BoxError>
+pub fn run_scheduled<P, F, Fut, R>(parts: P, handler: F) -> Result<(), BoxError>
 where
+    P: Parts,
     F: Fn(&'static App, EventBridgeEvent<Value>, Deadline) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<R, Error>> + Send + 'static,
     R: Serialize + std::fmt::Debug + Send + 'static,
 {
-    runtime::start(|app| {
+    runtime::start(parts, |app| {
         lambda_runtime::run(service_fn(move |event: LambdaEvent<EventBridgeEvent<Value>>| {
             let deadline = Deadline::at_epoch_millis(event.context.deadline, LOCAL_BUDGET);
             let run = handler(app, event.payload, deadline);
@@ -55,14 +57,15 @@ where
 /// `handler` on its own; the ones that fail are reported back
 /// (`ReportBatchItemFailures`), so one bad message never fails its batch
 /// mates, and a message that keeps failing ends in the DLQ.
-pub fn run_sqs<F, Fut, R>(handler: F) -> Result<(), BoxError>
+pub fn run_sqs<P, F, Fut, R>(parts: P, handler: F) -> Result<(), BoxError>
 where
+    P: Parts,
     F: Fn(&'static App, Message) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<R, Error>> + Send + 'static,
     R: std::fmt::Debug + Send + 'static,
 {
     let handler = std::sync::Arc::new(handler);
-    runtime::start(|app| {
+    runtime::start(parts, |app| {
         lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
             let handler = std::sync::Arc::clone(&handler);
             let deadline = Deadline::at_epoch_millis(event.context.deadline, LOCAL_BUDGET);

@@ -244,15 +244,18 @@ async fn cancel_intent(app: &App, order: &OrderId) {
             return;
         }
     };
-    if started.status != PaymentStatus::RequiresPayment || started.provider != app.payments.name() {
+    let provider = match app.payments() {
+        Ok(provider) => provider,
+        Err(err) => {
+            tracing::error!(%order, error = %err, "no provider to cancel the payment intent with");
+            return;
+        }
+    };
+    if started.status != PaymentStatus::RequiresPayment || started.provider != provider.name() {
         return;
     }
     let key = format!("shop-order-{order}-cancel-intent");
-    if let Err(err) = app
-        .payments
-        .cancel_intent(&started.provider_payment_id, key)
-        .await
-    {
+    if let Err(err) = provider.cancel_intent(&started.provider_payment_id, key).await {
         tracing::warn!(%order, error = %err, "could not cancel the payment intent; a late payment would be refunded");
     }
 }

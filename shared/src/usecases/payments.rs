@@ -35,7 +35,7 @@ pub async fn start_payment(
     if let Some(existing) = app.store.get_payment(order_id).await? {
         return Ok((existing.payment, false));
     }
-    let provider = app.payments.as_ref();
+    let provider = app.payments()?;
     let intent = provider
         .create_intent(IntentRequest {
             order_id: &order.id,
@@ -378,7 +378,7 @@ async fn refund_stray(app: &App, intent: &SucceededIntent, why: &str) -> Result<
     let amount = Money::new(intent.amount_received)
         .map_err(|_| Error::internal("a captured amount that is not a valid amount"))?;
     let refunded = app
-        .payments
+        .payments()?
         .refund(RefundRequest {
             order_id: intent.order_id.as_ref(),
             provider_payment_id: &intent.id,
@@ -406,7 +406,7 @@ pub async fn hand_off(app: &App, paid: &Payment) -> Result<(), Error> {
         amount: paid.amount,
         currency: paid.currency.clone(),
     });
-    app.queues.send(&message).await?;
+    app.queues()?.send(&message).await?;
     app.store
         .mark_handoff(&paid.order_id, QueueKind::Shipping, Timestamp::now())
         .await

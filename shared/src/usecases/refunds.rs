@@ -95,7 +95,7 @@ pub async fn hand_off(app: &App, payment: &Payment, restock: bool) -> Result<(),
         amount: payment.amount,
         restock,
     });
-    app.queues.send(&message).await?;
+    app.queues()?.send(&message).await?;
     app.store
         .mark_handoff(&payment.order_id, QueueKind::Refunds, Timestamp::now())
         .await
@@ -137,15 +137,19 @@ pub async fn process(app: &App, message: &RefundRequested) -> Result<RefundOutco
         .await?
         .ok_or_else(|| Error::internal("a refund for an order without a payment"))?;
     let payment = &record.payment;
-    if payment.provider != app.payments.name() {
-        let reason = format!("paid through {}, not {}", payment.provider, app.payments.name());
+    if payment.provider != app.payments()?.name() {
+        let reason = format!(
+            "paid through {}, not {}",
+            payment.provider,
+            app.payments()?.name()
+        );
         app.store
             .record_refund_failure(&order.id, &reason, Timestamp::now())
             .await?;
         return Ok(RefundOutcome::Refused(reason));
     }
     let refunded = app
-        .payments
+        .payments()?
         .refund(RefundRequest {
             order_id: Some(&order.id),
             provider_payment_id: &payment.provider_payment_id,

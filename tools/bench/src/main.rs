@@ -38,7 +38,10 @@ struct Cli {
     /// Where the release binaries are.
     #[arg(long, default_value = "target/release")]
     bin_dir: PathBuf,
-    /// The functions to measure.
+    /// Cold starts per function; the median init is reported.
+    #[arg(long, default_value_t = 15)]
+    cold_starts: usize,
+    /// The functions to measure (the reference, `bench-hello`, always comes first).
     #[arg(
         long,
         value_delimiter = ',',
@@ -58,34 +61,62 @@ struct Case {
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     let cli = Cli::parse();
-    let app = App::from_env().await?;
+    let app = App::build((
+        shared::app::parts::Secrets,
+        shared::app::parts::Queues,
+        shared::app::parts::Provider,
+    ))
+    .await?;
     let cases = fixtures(&app).await?;
     let router = Router::new(&Template::load(&PathBuf::from("template.yaml"))?.functions);
     let upstream = std::env::var("AWS_ENDPOINT_URL").map_err(|_| "AWS_ENDPOINT_URL is not set")?;
     let proxy = proxy::Proxy::start(&upstream).await?;
 
     println!(
-        "| function | binary | init | first | warm p50 | warm p95 | peak RSS | DynamoDB requests per warm invocation |"
+        "| function | binary | zipped | init (median of {}) | files opened in init | first | warm p50 | warm p95 | peak RSS | DynamoDB requests per warm invocation |",
+        cli.cold_starts
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
-    for case in cases.into_iter().filter(|c| cli.functions.contains(&c.function)) {
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    let mut reference: Option<Figures> = None;
+    let wanted = cases
+        .into_iter()
+        .filter(|c| c.function == REFERENCE || cli.functions.contains(&c.function));
+    for case in wanted {
         let binary = cli.bin_dir.join(&case.function);
         let size = std::fs::metadata(&binary)
             .map_err(|err| format!("{}: {err}", binary.display()))?
             .len();
-        let api = runtime_api::RuntimeApi::start().await?;
-        let started = Instant::now();
-        let mut child = tokio::process::Command::new(&binary)
-            .env("AWS_LAMBDA_RUNTIME_API", api.address())
-            .env("AWS_LAMBDA_FUNCTION_NAME", &case.function)
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_ENDPOINT_URL", proxy.url())
-            .env("RUST_LOG", "warn")
-            // Its logs (and metric lines) are not the bench's table.
-            .stdout(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn()?;
+        let zipped = zipped_size(&binary);
+        let files = files_opened_in_init(&binary, &proxy).await;
+        let env = |api: &runtime_api::RuntimeApi| {
+            let mut command = tokio::process::Command::new(&binary);
+            command
+                .env("AWS_LAMBDA_RUNTIME_API", api.address())
+                .env("AWS_LAMBDA_FUNCTION_NAME", &case.function)
+                .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+                .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+                .env("AWS_ENDPOINT_URL", proxy.url())
+                .env("RUST_LOG", "warn")
+                // Its logs (and metric lines) are not the bench's table.
+                .stdout(std::process::Stdio::null())
+                .kill_on_drop(true);
+            command
+        };
+        // Cold starts: each a new process, until it first polls for an
+        // event; the last one goes on to the invocations.
+        let mut inits = Vec::with_capacity(cli.cold_starts);
+        let (api, mut child) = loop {
+            let api = runtime_api::RuntimeApi::start().await?;
+            let started = Instant::now();
+            let mut child = env(&api).spawn()?;
+            inits.push(api.wait_for_first_poll(started, Duration::from_secs(30)).await?);
+            if inits.len() == cli.cold_starts.max(1) {
+                break (api, child);
+            }
+            let _ = child.kill().await;
+        };
+        inits.sort();
+        let init = inits[inits.len() / 2];
         let pid = child.id().unwrap_or_default();
 
         let event = |n: usize| -> Result<Vec<u8>, BoxError> {
@@ -115,7 +146,6 @@ async fn main() -> Result<(), BoxError> {
             Ok(serde_json::to_vec(&event)?)
         };
 
-        let init = api.wait_for_first_poll(started, Duration::from_secs(30)).await?;
         let first_started = Instant::now();
         check(&case, api.invoke(event(0)?).await?)?;
         let first = first_started.elapsed();
@@ -140,23 +170,110 @@ async fn main() -> Result<(), BoxError> {
             .iter()
             .map(|(op, count)| format!("{} {op}", fmt_ratio(*count, cli.iterations)))
             .collect();
+        let figures = Figures {
+            size: size as f64,
+            zipped: zipped.map(|z| z as f64),
+            init: init.as_secs_f64(),
+            rss: rss.map(|kib| kib as f64),
+        };
+        let base = reference.as_ref();
+        let times = |value: f64, of: Option<f64>| match of {
+            Some(of) if of > 0.0 && base.is_some() => format!(" ({:.1}×)", value / of),
+            _ => String::new(),
+        };
         println!(
-            "| {} | {:.1} MB | {} | {} | {} | {} | {} | {} |",
+            "| {} | {:.1} MB{} | {}{} | {}{} | {} | {} | {} | {} | {}{} | {} |",
             case.function,
-            size as f64 / 1_048_576.0,
+            figures.size / 1_048_576.0,
+            times(figures.size, base.map(|b| b.size)),
+            figures
+                .zipped
+                .map_or("?".into(), |z| format!("{:.1} MB", z / 1_048_576.0)),
+            figures
+                .zipped
+                .map_or(String::new(), |z| times(z, base.and_then(|b| b.zipped))),
             ms(init),
+            times(figures.init, base.map(|b| b.init)),
+            files.map_or("?".into(), |n| n.to_string()),
             ms(first),
             ms(pct(0.50)),
             ms(pct(0.95)),
             rss.map_or("?".into(), |kib| format!("{:.1} MB", kib as f64 / 1024.0)),
+            figures
+                .rss
+                .map_or(String::new(), |r| times(r, base.and_then(|b| b.rss))),
             if per_call.is_empty() {
                 "0".into()
             } else {
                 per_call.join(", ")
             }
         );
+        if case.function == REFERENCE {
+            reference = Some(figures);
+        }
     }
     Ok(())
+}
+
+/// The floor every function is measured against (`tools/bench-hello`).
+const REFERENCE: &str = "bench-hello";
+
+/// What a function is compared on with the reference.
+struct Figures {
+    size: f64,
+    zipped: Option<f64>,
+    init: f64,
+    rss: Option<f64>,
+}
+
+/// The size of the binary zipped as Lambda receives it (`bootstrap` in a
+/// zip, deflated at the highest level), if `zip` is there.
+fn zipped_size(binary: &std::path::Path) -> Option<u64> {
+    let dir = std::env::temp_dir().join(format!("bench-zip-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).ok()?;
+    std::fs::copy(binary, dir.join("bootstrap")).ok()?;
+    let _ = std::fs::remove_file(dir.join("function.zip"));
+    let zipped = std::process::Command::new("zip")
+        .args(["-q", "-9", "-X", "function.zip", "bootstrap"])
+        .current_dir(&dir)
+        .status()
+        .ok()?
+        .success();
+    let size = zipped
+        .then(|| std::fs::metadata(dir.join("function.zip")).ok().map(|m| m.len()))
+        .flatten();
+    let _ = std::fs::remove_dir_all(&dir);
+    size
+}
+
+/// Files the binary opens from its start until it first polls for an event
+/// (an extra cold start under `strace`), if `strace` is there.
+async fn files_opened_in_init(binary: &std::path::Path, proxy: &proxy::Proxy) -> Option<usize> {
+    let api = runtime_api::RuntimeApi::start().await.ok()?;
+    let trace = std::env::temp_dir().join(format!("bench-strace-{}", std::process::id()));
+    let mut child = tokio::process::Command::new("strace")
+        .args(["-f", "-qq", "-e", "trace=open,openat,openat2", "-o"])
+        .arg(&trace)
+        .arg(binary)
+        .env("AWS_LAMBDA_RUNTIME_API", api.address())
+        .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_ENDPOINT_URL", proxy.url())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .ok()?;
+    let polled = api
+        .wait_for_first_poll(Instant::now(), Duration::from_secs(30))
+        .await;
+    let _ = child.kill().await;
+    let _ = child.wait().await;
+    polled.ok()?;
+    let text = std::fs::read_to_string(&trace).ok()?;
+    let _ = std::fs::remove_file(&trace);
+    Some(text.lines().filter(|line| line.contains("open")).count())
 }
 
 fn ms(d: Duration) -> String {
@@ -209,6 +326,14 @@ async fn fixtures(app: &App) -> Result<Vec<Case>, BoxError> {
     let address =
         json!({"name": "B", "line1": "1 Road", "city": "Town", "postal_code": "1", "country": "GB"});
     Ok(vec![
+        // It answers anything; the event is products-get's.
+        Case {
+            function: REFERENCE.into(),
+            method: "GET",
+            path: format!("/products/{}", product.id),
+            body: None,
+            token: None,
+        },
         Case {
             function: "products-get".into(),
             method: "GET",
