@@ -344,15 +344,17 @@ async fn webhook(app: &shared::App, (header, body): &(String, Vec<u8>)) -> Resul
     payments::handle_webhook(app, Some(header), body).await
 }
 
-async fn intent_of(t: &TestApp, order: &Order) -> String {
+async fn payment_of(t: &TestApp, order: &Order) -> shared::model::payments::PaymentRecord {
     t.app
         .store
         .get_payment(&order.id)
         .await
         .expect("read")
         .expect("a payment")
-        .payment
-        .provider_payment_id
+}
+
+async fn intent_of(t: &TestApp, order: &Order) -> String {
+    payment_of(t, order).await.payment.provider_payment_id
 }
 
 fn charge_refunded(intent: &str, amount: i64) -> (String, Vec<u8>) {
@@ -420,13 +422,7 @@ async fn a_failed_attempt_is_recorded_and_the_order_stays_payable() {
         WebhookOutcome::AlreadyHandled,
         "the same event id again"
     );
-    let record = t
-        .app
-        .store
-        .get_payment(&order.id)
-        .await
-        .expect("read")
-        .expect("payment");
+    let record = payment_of(&t, &order).await;
     assert_eq!(record.last_failure.as_deref(), Some("insufficient_funds"));
     assert_eq!(status_of(&t, &order).await, OrderStatus::PendingPayment);
     let (again, created) = payments::start_payment(&t.app, &buyer, &order.id)
@@ -440,13 +436,7 @@ async fn a_failed_attempt_is_recorded_and_the_order_stays_payable() {
     );
     // A failure of an earlier attempt, delivered after the success.
     webhook(&t.app, &failed("stolen_card")).await.expect("200");
-    let record = t
-        .app
-        .store
-        .get_payment(&order.id)
-        .await
-        .expect("read")
-        .expect("payment");
+    let record = payment_of(&t, &order).await;
     assert_eq!(record.payment.status, PaymentStatus::Succeeded);
     assert_eq!(record.last_failure.as_deref(), Some("insufficient_funds"));
     assert_eq!(status_of(&t, &order).await, OrderStatus::Paid);
@@ -482,13 +472,7 @@ async fn a_refund_made_at_the_provider_refunds_the_order_and_stops_shipping() {
     );
     assert_eq!(status_of(&t, &order).await, OrderStatus::Refunded);
     assert_eq!(t.stock(&product).await, 10, "nothing left the warehouse");
-    let record = t
-        .app
-        .store
-        .get_payment(&order.id)
-        .await
-        .expect("read")
-        .expect("payment");
+    let record = payment_of(&t, &order).await;
     assert_eq!(record.payment.status, PaymentStatus::Refunded);
     assert_eq!(
         ship_next(&t).await,
@@ -617,12 +601,6 @@ async fn a_refund_that_fails_after_acceptance_goes_back_to_pending_for_a_retry()
     ));
     assert_eq!(status_of(&t, &order).await, OrderStatus::Refunded);
     assert_eq!(t.stock(&product).await, 10, "the stock came back once");
-    let record = t
-        .app
-        .store
-        .get_payment(&order.id)
-        .await
-        .expect("read")
-        .expect("payment");
+    let record = payment_of(&t, &order).await;
     assert_eq!(record.refund_attempt, 1, "the retry had a key of its own");
 }

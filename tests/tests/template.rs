@@ -18,6 +18,11 @@ fn template() -> Template {
     Template::load(&root().join("template.yaml")).expect("template.yaml parses")
 }
 
+/// A function crate's `main.rs`.
+fn main_source(binary: &str) -> String {
+    std::fs::read_to_string(root().join("functions").join(binary).join("src/main.rs")).expect("main.rs")
+}
+
 fn yaml(path: &str) -> Value {
     let text = std::fs::read_to_string(root().join(path)).expect("readable");
     serde_yaml_ng::from_str(&text).expect("valid YAML")
@@ -370,13 +375,7 @@ fn table_actions(template: &Template, logical_id: &str) -> BTreeSet<String> {
 fn entry_code_gets_the_actions_it_needs() {
     let template = template();
     for function in &template.functions {
-        let source = std::fs::read_to_string(
-            root()
-                .join("functions")
-                .join(&function.binary)
-                .join("src/main.rs"),
-        )
-        .expect("main.rs");
+        let source = main_source(&function.binary);
         let mut needed = BTreeSet::new();
         if source.contains("idempotency::once") {
             needed.extend(["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"]);
@@ -550,13 +549,7 @@ fn operations_are_wired_alarms_logs_tracing_and_retention() {
 fn each_function_builds_the_parts_its_deployment_configures() {
     let template = template();
     for function in &template.functions {
-        let source = std::fs::read_to_string(
-            root()
-                .join("functions")
-                .join(&function.binary)
-                .join("src/main.rs"),
-        )
-        .expect("main.rs");
+        let source = main_source(&function.binary);
         let named: BTreeSet<&str> = source
             .lines()
             .filter_map(|line| line.trim().strip_prefix("use shared::app::parts::"))

@@ -188,10 +188,7 @@ async fn order_and_payment(app: &App, intent: &str) -> Result<Option<(Order, Pay
     let Some(order_id) = app.store.order_of_intent(intent).await? else {
         return Ok(None);
     };
-    match (
-        app.store.get_order(&order_id).await?,
-        app.store.get_payment(&order_id).await?,
-    ) {
+    match futures::try_join!(app.store.get_order(&order_id), app.store.get_payment(&order_id))? {
         (Some(order), Some(payment)) => Ok(Some((order, payment))),
         _ => Ok(None),
     }
@@ -209,10 +206,9 @@ async fn payment_succeeded(app: &App, intent: &SucceededIntent) -> Result<Webhoo
     let Some(order_id) = &intent.order_id else {
         return ignored("no order_id in the metadata");
     };
-    let (Some(order), Some(stored)) = (
-        app.store.get_order(order_id).await?,
-        app.store.get_payment(order_id).await?,
-    ) else {
+    let (Some(order), Some(stored)) =
+        futures::try_join!(app.store.get_order(order_id), app.store.get_payment(order_id))?
+    else {
         return refund_stray(app, intent, "no such order or payment").await;
     };
     if let Err(why) = payments::check_intent(intent, &order, &stored.payment) {
@@ -286,7 +282,7 @@ async fn charge_refunded(
     };
     match app
         .store
-        .refund_at_provider(&order, to, restock, Timestamp::now())
+        .complete_refund(&order, to, None, restock, Timestamp::now())
         .await
     {
         Ok(()) => {

@@ -179,7 +179,7 @@ pub async fn process(app: &App, message: &RefundRequested) -> Result<RefundOutco
     let restock = record.refund_restock.unwrap_or(message.restock);
     match app
         .store
-        .complete_refund(&order, to, &refund_id, restock, Timestamp::now())
+        .complete_refund(&order, to, Some(&refund_id), restock, Timestamp::now())
         .await
     {
         Ok(()) => {

@@ -113,42 +113,6 @@ impl Store {
         }
     }
 
-    /// A refund made at the provider: the order moves to `to` (`REFUNDED`)
-    /// from its current status, the payment is refunded and owes nothing
-    /// (no hand-off, no refused refund listed), and with `restock` every
-    /// line's stock comes back, in one transaction.
-    pub async fn refund_at_provider(
-        &self,
-        order: &Order,
-        to: OrderStatus,
-        restock: bool,
-        now: Timestamp,
-    ) -> Result<(), Error> {
-        let order_update = self.status_change(order, to, now, "SET #status = :to, updated_at = :now");
-        let payment_update = self
-            .payment_update(
-                &order.id,
-                "SET #status = :refunded, refunded_at = :now, refunded_at_provider = :yes \
-                 REMOVE refund_error, #g1pk, #g1sk, #g2pk, #g2sk",
-            )
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#g1pk", GSI1.partition_key)
-            .expression_attribute_names("#g1sk", GSI1.sort_key)
-            .expression_attribute_names("#g2pk", GSI2.partition_key)
-            .expression_attribute_names("#g2sk", GSI2.sort_key)
-            .expression_attribute_values(
-                ":refunded",
-                serde_dynamo::to_attribute_value(PaymentStatus::Refunded)?,
-            )
-            .expression_attribute_values(":yes", AttributeValue::Bool(true))
-            .expression_attribute_values(":now", s(now.to_string()));
-        let mut items = vec![update(order_update)?, update(payment_update)?];
-        if restock {
-            items.extend(self.restocks(order)?);
-        }
-        self.transact_status_change(order, items).await
-    }
-
     /// A refund the provider accepted failed afterwards: the order goes back
     /// from `REFUNDED` to `to` (`REFUND_PENDING`), the payment notes why and
     /// is listed among the refused refunds for an operator, and a retry

@@ -50,30 +50,42 @@ impl Store {
         self.transact_status_change(order, vec![update(change)?]).await
     }
 
-    /// `REFUND_PENDING → REFUNDED`: marks the payment refunded and, with
-    /// `restock`, gives every line's stock back, all in one transaction.
+    /// The order moves from its current status to `to` (`REFUNDED`): the
+    /// payment is marked refunded and owes nothing any more (no hand-off,
+    /// no refused refund listed), and with `restock` every line's stock
+    /// comes back, all in one transaction. `refund_id` is our refund's
+    /// (the refunds worker's), `None` for one made at the provider (its
+    /// dashboard), which the payment records as such.
     pub async fn complete_refund(
         &self,
         order: &Order,
         to: OrderStatus,
-        refund_id: &str,
+        refund_id: Option<&str>,
         restock: bool,
         now: Timestamp,
     ) -> Result<(), Error> {
         let order_update = self.status_change(order, to, now, "SET #status = :to, updated_at = :now");
+        let (made, value) = match refund_id {
+            Some(id) => ("refund_id", s(id)),
+            None => ("refunded_at_provider", AttributeValue::Bool(true)),
+        };
         let payment_update = self
             .payment_update(
                 &order.id,
-                "SET #status = :refunded, refund_id = :refund, refunded_at = :now REMOVE refund_error, #g1pk, #g1sk",
+                "SET #status = :refunded, #made = :made, refunded_at = :now \
+                 REMOVE refund_error, #g1pk, #g1sk, #g2pk, #g2sk",
             )
             .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#made", made)
             .expression_attribute_names("#g1pk", GSI1.partition_key)
             .expression_attribute_names("#g1sk", GSI1.sort_key)
+            .expression_attribute_names("#g2pk", GSI2.partition_key)
+            .expression_attribute_names("#g2sk", GSI2.sort_key)
             .expression_attribute_values(
                 ":refunded",
                 serde_dynamo::to_attribute_value(PaymentStatus::Refunded)?,
             )
-            .expression_attribute_values(":refund", s(refund_id))
+            .expression_attribute_values(":made", value)
             .expression_attribute_values(":now", s(now.to_string()));
         let mut items = vec![update(order_update)?, update(payment_update)?];
         if restock {
