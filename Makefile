@@ -1,7 +1,7 @@
 # The two commands: `make dev` runs the shop locally, `make test` tests it.
 # Both install what they need (pinned) into .tools/ on first use.
 
-.PHONY: dev test bench capacity chaos tools build clean
+.PHONY: dev test bench capacity chaos tools build package clean
 
 dev: ## Serve the whole shop on http://127.0.0.1:3000 until Ctrl-C
 	@bash scripts/dev.sh
@@ -23,6 +23,9 @@ tools: ## Install the pinned local tools (cargo-lambda, MiniStack, moto, cfn-lin
 
 build: ## Release build of every function for Lambda (arm64), as sam build does
 	@bash scripts/bootstrap.sh && PATH="$(CURDIR)/.tools/venv/bin:$$PATH" cargo lambda build --release --arm64 --workspace
+
+package: ## sam build of template.yaml with the pinned SAM CLI, then every artifact's size (PACKAGE_ARCH=x86_64)
+	@bash scripts/package.sh
 
 clean:
 	cargo clean

@@ -1,28 +1,29 @@
 #!/usr/bin/env bash
-# Installs the pinned local tools into .tools/ (git-ignored). Idempotent and
-# fast when everything is already there. Needs only python3 and the Rust
-# toolchain; everything else comes from PyPI.
+# Installs the pinned local tools into .tools/ (git-ignored), one venv per
+# requirements file. Idempotent and fast when everything is already there.
+# Needs only python3 and the Rust toolchain; everything else comes from PyPI.
+#
+#   scripts/bootstrap.sh          the tools `make dev` and `make test` need
+#   scripts/bootstrap.sh sam      and the SAM CLI (make package, deploy-local)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-venv="$root/.tools/venv"
-stamp="$venv/.requirements"
-req="$root/scripts/requirements-tools.txt"
 
-if ! { [ -f "$stamp" ] && cmp -s "$stamp" "$req"; }; then
-  echo "==> installing local tools into .tools/ (cargo-lambda, MiniStack, moto, cfn-lint, openapi-spec-validator, stripe; one-time, about a minute)" >&2
-  python3 -m venv "$venv"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req" >&2
-  cp "$req" "$stamp"
-fi
+# venv DIR REQUIREMENTS WHAT: (re)install when the requirements changed.
+venv() {
+  local dir="$root/.tools/$1" req="$root/scripts/$2"
+  if ! { [ -f "$dir/.requirements" ] && cmp -s "$dir/.requirements" "$req"; }; then
+    echo "==> installing $3 into .tools/$1 (one-time, about a minute)" >&2
+    python3 -m venv "$dir"
+    "$dir/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
+    "$dir/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req" >&2
+    cp "$req" "$dir/.requirements"
+  fi
+}
 
-# checkov in a venv of its own: its dependencies pin versions the others
-# do not want.
-checkov="$root/.tools/checkov"
-checkov_req="$root/scripts/requirements-checkov.txt"
-if ! { [ -f "$checkov/.requirements" ] && cmp -s "$checkov/.requirements" "$checkov_req"; }; then
-  echo "==> installing checkov into .tools/checkov (one-time, about a minute)" >&2
-  python3 -m venv "$checkov"
-  "$checkov/bin/python" -m pip install --quiet --disable-pip-version-check -r "$checkov_req" >&2
-  cp "$checkov_req" "$checkov/.requirements"
+venv venv requirements-tools.txt "the local tools (cargo-lambda, MiniStack, moto, cfn-lint, openapi-spec-validator, stripe)"
+# checkov and the SAM CLI each in a venv of their own: their dependencies
+# pin versions the others do not want.
+venv checkov requirements-checkov.txt "checkov"
+if [ "${1:-}" = sam ]; then
+  venv sam requirements-sam.txt "the AWS SAM CLI"
 fi

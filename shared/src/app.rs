@@ -213,7 +213,7 @@ impl App {
     /// parts name from Parameter Store, then the configuration, and builds
     /// the table's client and each part's.
     pub async fn build<P: parts::Parts>(_parts: P) -> Result<Self, BoxError> {
-        let aws = crate::adapters::aws_config().await?;
+        let aws = crate::adapters::aws_config()?;
         let env = |name: &str| std::env::var(name).ok();
         let secrets = P::secrets(&aws).await?;
         let config = Config::from_lookup(|name| secrets.get(name).cloned().or_else(|| env(name)))?;

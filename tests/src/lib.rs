@@ -232,7 +232,7 @@ fn app(settings: &[(String, String)], aws: &aws_config::SdkConfig) -> App {
 /// (`AWS_ENDPOINT_URL`).
 pub async fn emulator_config() -> aws_config::SdkConfig {
     require_env("AWS_ENDPOINT_URL");
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+    shared::adapters::aws_config().expect("an HTTPS client")
 }
 
 /// A response, read whole.
@@ -315,7 +315,42 @@ impl Api {
     pub fn from_env() -> Self {
         Self {
             base: require_env("SHOP_API_URL"),
-            client: reqwest::Client::new(),
+            client: shared::adapters::http_client().build().expect("an HTTP client"),
+        }
+    }
+
+    /// Lets the scheduled functions run now. Through the local gateway they
+    /// tick by themselves (`SCHEDULE_INTERVAL_SECONDS`); a deployed stack's
+    /// rules fire once a minute at best, so there (`make test-deployed`)
+    /// each function in `SHOP_SCHEDULED_FUNCTIONS` is invoked through the
+    /// Lambda API of `AWS_ENDPOINT_URL` with the scheduled event.
+    pub async fn run_schedules(&self) {
+        let Ok(functions) = std::env::var("SHOP_SCHEDULED_FUNCTIONS") else {
+            return;
+        };
+        let endpoint = require_env("AWS_ENDPOINT_URL");
+        let event = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../events/orders-expire.json"
+        ))
+        .expect("events/orders-expire.json");
+        for function in functions.split(',').filter(|f| !f.is_empty()) {
+            let url = format!(
+                "{}/2015-03-31/functions/{function}/invocations",
+                endpoint.trim_end_matches('/')
+            );
+            let reply = self
+                .client
+                .post(url)
+                .body(event.clone())
+                .send()
+                .await
+                .expect("invoke");
+            assert!(
+                reply.status().is_success(),
+                "invoking {function}: {}",
+                reply.status()
+            );
         }
     }
 

@@ -265,9 +265,12 @@ async fn unpaid_orders_expire_on_schedule_and_release_their_stock() {
     assert_eq!(stock(&api, &item).await, 1);
     let id = placed.body["id"].as_str().expect("id").to_owned();
 
-    // make test runs with a short ORDER_TTL_SECONDS and SCHEDULE_INTERVAL_SECONDS.
-    let deadline = Instant::now() + Duration::from_secs(90);
+    // make test runs with a short ORDER_TTL_SECONDS and SCHEDULE_INTERVAL_SECONDS;
+    // a deployed stack's TTL is at least a minute, and its schedule is run
+    // by the test (`run_schedules`).
+    let deadline = Instant::now() + Duration::from_secs(120);
     loop {
+        api.run_schedules().await;
         let order = api.get(&format!("/orders/{id}"), token).await;
         if order.body["status"] == "CANCELLED" {
             assert_eq!(order.body["expires_at"], Value::Null);
@@ -278,7 +281,7 @@ async fn unpaid_orders_expire_on_schedule_and_release_their_stock() {
             "the order did not expire: {}",
             order.text
         );
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(Duration::from_millis(1_000)).await;
     }
     assert_eq!(stock(&api, &item).await, 4, "stock released once");
 }

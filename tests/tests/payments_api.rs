@@ -219,8 +219,7 @@ async fn shopctl_pays_an_order_in_the_sandbox() {
 async fn poison_messages_reach_the_dlq_where_shopctl_shows_and_redrives_them() {
     let api = Api::from_env();
     let marker = unique("poison");
-    let sqs =
-        aws_sdk_sqs::Client::new(&aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await);
+    let sqs = aws_sdk_sqs::Client::new(&shared::adapters::aws_config().expect("an HTTPS client"));
     sqs.send_message()
         .queue_url(require_env("SHIPPING_QUEUE_URL"))
         .message_body(json!({"type": "payment_confirmed", "version": 1, "marker": marker}).to_string())

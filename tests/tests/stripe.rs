@@ -247,7 +247,7 @@ async fn the_stripe_stand_in_answers_the_adapter_in_stripes_shapes() {
         stress::faults::Mode { rate: 0.0, seed: 1 },
     ));
     let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
+    let http = shared::adapters::http_client().build().expect("an HTTP client");
     for _ in 0..50 {
         if http.get(format!("{base}/_ledger")).send().await.is_ok() {
             break;

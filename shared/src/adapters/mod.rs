@@ -20,28 +20,71 @@ pub fn retries() -> aws_config::retry::RetryConfig {
         .with_max_backoff(std::time::Duration::from_secs(1))
 }
 
-/// The AWS settings of a function: the usual sources (environment,
-/// credentials, region), with an HTTPS client that trusts only the root
+/// The AWS settings of a function, from what Lambda puts in its
+/// environment and nothing else: the region (`AWS_REGION`), the execution
+/// role's credentials (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+/// `AWS_SESSION_TOKEN`, read as the SDK's environment provider reads
+/// them) and, locally, `AWS_ENDPOINT_URL`; with [`https_client`].
+///
+/// aws-config's default chain would also look for profile files, SSO, web
+/// identity, container and instance metadata: files and lookups at every
+/// cold start that a function never has, and their code (STS among it)
+/// linked into every function. The tools, run by people with profiles,
+/// use [`aws_defaults`].
+pub fn aws_config() -> Result<aws_config::SdkConfig, aws_smithy_http_client::HttpClientError> {
+    use aws_config::environment::EnvironmentVariableCredentialsProvider;
+    use aws_sdk_dynamodb::config::SharedCredentialsProvider;
+    let var = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
+    let mut config = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .http_client(https_client()?)
+        .credentials_provider(SharedCredentialsProvider::new(
+            EnvironmentVariableCredentialsProvider::new(),
+        ));
+    config.set_region(
+        var("AWS_REGION")
+            .or_else(|| var("AWS_DEFAULT_REGION"))
+            .map(aws_config::Region::new),
+    );
+    config.set_endpoint_url(var("AWS_ENDPOINT_URL"));
+    Ok(config.build())
+}
+
+/// aws-config's usual sources of AWS settings (profiles, SSO, ...) with
+/// the shop's HTTPS client, for the tools. The SDK's own default client is
+/// not compiled in, so every SDK user starts here or at [`aws_config`].
+pub fn aws_defaults() -> Result<aws_config::ConfigLoader, aws_smithy_http_client::HttpClientError> {
+    Ok(aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https_client()?))
+}
+
+/// The SDK's HTTPS client: rustls on ring, trusting only the root
 /// certificates of Amazon Trust Services, compiled in (`aws-roots.pem`).
-/// Every endpoint this client reaches (DynamoDB, SQS, SSM) chains to one
-/// of them. Loading the system's store instead walked `/etc/ssl/certs`
-/// (about 150 files opened and 300 `stat`s) and parsing ~150 roots took
-/// three quarters of the cold start's instructions (measured with
-/// callgrind); five roots parse in a few microseconds.
-pub async fn aws_config() -> Result<aws_config::SdkConfig, aws_smithy_http_client::HttpClientError> {
+/// Every endpoint it reaches (DynamoDB, SQS, SSM) chains to one of them.
+/// Loading the system's store instead walked `/etc/ssl/certs` (about 150
+/// files opened and 300 `stat`s), and parsing ~150 roots took three
+/// quarters of the cold start's instructions (measured with callgrind);
+/// five roots parse in a few microseconds.
+pub fn https_client()
+-> Result<aws_sdk_dynamodb::config::SharedHttpClient, aws_smithy_http_client::HttpClientError> {
     use aws_smithy_http_client::tls;
     let roots = tls::TrustStore::empty()
         .with_native_roots(false)
         .with_pem_certificate(AWS_ROOTS);
     let context = tls::TlsContext::builder().with_trust_store(roots).build()?;
     let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc))
+        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
         .tls_context(context)
         .build_https();
-    Ok(aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(http)
-        .load()
-        .await)
+    Ok(http)
+}
+
+/// A client builder for plain HTTPS calls (the payment provider; the tools
+/// and tests). `reqwest`'s rustls takes the process's crypto provider,
+/// installed here once: ring, as for the SDK's client (an error means one
+/// is installed already).
+pub fn http_client() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
 }
 
 /// Amazon Root CA 1 to 4 and Starfield Services Root Certificate Authority

@@ -83,7 +83,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     }
     let sources = queues::sources(&template.functions);
     if !sources.is_empty() {
-        let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let aws = shared::adapters::aws_config().expect("an HTTPS client");
         let sqs = aws_sdk_sqs::Client::new(&aws);
         for source in sources {
             let Some(url) = queues::queue_url(&source.queue) else {

@@ -195,7 +195,7 @@ impl Settings {
     }
 
     async fn aws(&self) -> aws_config::SdkConfig {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        let mut loader = shared::adapters::aws_defaults().expect("an HTTPS client");
         if let Some(endpoint) = self.get("AWS_ENDPOINT_URL") {
             loader = loader.endpoint_url(endpoint);
         }
@@ -300,7 +300,9 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
                     settings.get("API_PORT").unwrap_or("3000")
                 )
             });
-            let response = reqwest::Client::new()
+            let response = shared::adapters::http_client()
+                .build()
+                .expect("an HTTP client")
                 .post(&url)
                 .header("content-type", "application/json")
                 .header("stripe-signature", webhook::sign(&secret, now, &body))

@@ -490,7 +490,7 @@ async fn set_faults(http: &reqwest::Client, url: &str, mode: Mode) -> Result<(),
 }
 
 pub async fn run(settings: Settings) -> Result<(), BoxError> {
-    let http = reqwest::Client::new();
+    let http = shared::adapters::http_client().build().expect("an HTTP client");
     let client = Client::new(settings.api.clone(), 40);
     let quiet = Mode {
         rate: 0.0,
@@ -704,7 +704,8 @@ struct Snapshot {
 
 impl Table {
     async fn connect(endpoint: &str, name: &str) -> Self {
-        let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        let aws = shared::adapters::aws_defaults()
+            .expect("an HTTPS client")
             .endpoint_url(endpoint)
             .load()
             .await;

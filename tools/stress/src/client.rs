@@ -65,7 +65,7 @@ impl Client {
     /// `attempts`: how often one request is sent at most.
     pub fn new(api: impl Into<String>, attempts: usize) -> Self {
         Self {
-            http: reqwest::Client::builder()
+            http: shared::adapters::http_client()
                 .timeout(Duration::from_secs(40))
                 .build()
                 .unwrap_or_default(),

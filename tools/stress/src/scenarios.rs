@@ -122,7 +122,7 @@ impl Zipf {
 pub async fn run(settings: Settings) -> Result<(), BoxError> {
     let client = Client::new(settings.api.clone(), 30);
     let meter = Meter {
-        http: reqwest::Client::new(),
+        http: shared::adapters::http_client().build().expect("an HTTP client"),
         url: settings.meter.clone(),
     };
     let admin = client

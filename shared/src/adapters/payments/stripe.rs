@@ -39,7 +39,7 @@ impl StripeProvider {
     /// `base_url` is `https://api.stripe.com` in production; tests point it
     /// at a local stub.
     pub fn new(base_url: String, api_key: Option<Secret>) -> Self {
-        let client = reqwest::Client::builder()
+        let client = crate::adapters::http_client()
             .timeout(std::time::Duration::from_secs(8))
             .build()
             .unwrap_or_default();
