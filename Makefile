@@ -1,7 +1,7 @@
 # The two commands: `make dev` runs the shop locally, `make test` tests it.
 # Both install what they need (pinned) into .tools/ on first use.
 
-.PHONY: dev test bench capacity chaos tools build package clean
+.PHONY: dev test bench capacity chaos tools build package deploy-local undeploy-local test-deployed clean
 
 dev: ## Serve the whole shop on http://127.0.0.1:3000 until Ctrl-C
 	@bash scripts/dev.sh
@@ -23,6 +23,15 @@ tools: ## Install the pinned local tools (cargo-lambda, MiniStack, moto, cfn-lin
 
 build: ## Release build of every function for Lambda (arm64), as sam build does
 	@bash scripts/bootstrap.sh && PATH="$(CURDIR)/.tools/venv/bin:$$PATH" cargo lambda build --release --arm64 --workspace
+
+deploy-local: ## sam build + sam deploy of template.yaml to MiniStack (or AWS_ENDPOINT_URL); prints the API's URL
+	@bash scripts/deploy-local.sh
+
+undeploy-local: ## Remove the local deployment and every process it started
+	@bash scripts/undeploy-local.sh
+
+test-deployed: ## The end-to-end tests against the stack of make deploy-local
+	@bash scripts/test-deployed.sh
 
 package: ## sam build of template.yaml with the pinned SAM CLI, then every artifact's size (PACKAGE_ARCH=x86_64)
 	@bash scripts/package.sh

@@ -15,7 +15,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode, header};
 use http_body_util::Full;
 
-use crate::template::{Event, Function};
+use crate::template::{DEFAULT_ROUTE, Event, Function};
 
 /// One HttpApi route of one function.
 #[derive(Debug, Clone)]
@@ -34,6 +34,9 @@ enum Segment {
 
 impl Route {
     pub fn route_key(&self) -> String {
+        if self.path == DEFAULT_ROUTE {
+            return DEFAULT_ROUTE.to_owned();
+        }
         format!("{} {}", self.method, self.path)
     }
 
@@ -67,10 +70,12 @@ fn split(path: &str) -> Vec<&str> {
     path.trim_matches('/').split('/').collect()
 }
 
-/// The routes of a template, most specific first.
+/// The routes of a template, most specific first, and its `$default`
+/// route if it has one.
 #[derive(Debug, Default)]
 pub struct Router {
     routes: Vec<Route>,
+    default: Option<Route>,
 }
 
 impl Router {
@@ -95,11 +100,16 @@ impl Router {
                 })
             })
             .collect();
+        let default = routes
+            .iter()
+            .position(|route| route.path == DEFAULT_ROUTE)
+            .map(|at| routes.remove(at));
         // A literal segment beats a parameter, as in API Gateway.
         routes.sort_by_key(|route| std::cmp::Reverse(route.literal_count()));
-        Self { routes }
+        Self { routes, default }
     }
 
+    /// The routes with a method and a path (not `$default`).
     pub fn routes(&self) -> &[Route] {
         &self.routes
     }
@@ -111,6 +121,7 @@ impl Router {
             .iter()
             .filter(|route| route.method == "ANY" || route.method == method.as_str())
             .find_map(|route| route.capture(&parts).map(|params| (route, params)))
+            .or_else(|| self.default.as_ref().map(|route| (route, HashMap::new())))
     }
 }
 
@@ -308,6 +319,34 @@ Resources:
         assert_eq!(params["id"], "a b");
         assert!(router.find(&Method::POST, "/users/me").is_none());
         assert!(router.find(&Method::GET, "/users/me/extra").is_none());
+    }
+
+    #[test]
+    fn what_no_route_matches_goes_to_the_default_route() {
+        let template = Template::parse(
+            r#"
+Resources:
+  Me:
+    Type: AWS::Serverless::Function
+    Metadata: { BuildProperties: { Binary: users-get-me } }
+    Properties: { Events: { A: { Type: HttpApi, Properties: { Method: GET, Path: /users/me } } } }
+  Rest:
+    Type: AWS::Serverless::Function
+    Metadata: { BuildProperties: { Binary: not-found } }
+    Properties: { Events: { A: { Type: HttpApi, Properties: { ApiId: api } } } }
+"#,
+        )
+        .expect("template");
+        let router = Router::new(&template.functions);
+        assert_eq!(router.routes().len(), 1, "$default is not among the routes");
+        let (route, _) = router.find(&Method::GET, "/users/me").expect("route");
+        assert_eq!(route.binary, "users-get-me");
+        for (method, path) in [(Method::POST, "/users/me"), (Method::GET, "/no/such/route")] {
+            let (route, params) = router.find(&method, path).expect("the default route");
+            assert_eq!(route.binary, "not-found");
+            assert_eq!(route.route_key(), "$default");
+            assert!(params.is_empty());
+        }
     }
 
     #[test]

@@ -91,6 +91,10 @@ impl Template {
     }
 }
 
+/// The path SAM gives the route of an `HttpApi` event without Path and
+/// Method: API Gateway's `$default` route, taking what no other matches.
+pub const DEFAULT_ROUTE: &str = "$default";
+
 fn function(id: &str, resource: &Resource) -> Result<Function, TemplateError> {
     let problem = |problem: &str| TemplateError::Function {
         function: id.to_owned(),
@@ -111,6 +115,13 @@ fn function(id: &str, resource: &Resource) -> Result<Function, TemplateError> {
                     .ok_or_else(|| problem(&format!("event {name} has no {key}")))
             };
             match event["Type"].as_str() {
+                // Neither Path nor Method: the API's $default route.
+                Some("HttpApi") if props["Path"].is_null() && props["Method"].is_null() => {
+                    events.push(Event::Http {
+                        method: "ANY".to_owned(),
+                        path: DEFAULT_ROUTE.to_owned(),
+                    });
+                }
                 Some("HttpApi") => events.push(Event::Http {
                     method: text("Method")?.to_ascii_uppercase(),
                     path: text("Path")?,

@@ -94,7 +94,8 @@ enum Command {
     /// for its payment and post it to the local webhook.
     Pay {
         order_id: String,
-        /// The webhook to post to (default: the local gateway on API_PORT).
+        /// The webhook to post to (default: SHOP_API_URL's, else the local
+        /// gateway's on API_PORT).
         #[arg(long)]
         url: Option<String>,
     },
@@ -294,11 +295,12 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             });
             let body = serde_json::to_vec(&event)?;
             let secret = Secret::new(settings.require("PAYMENT_WEBHOOK_SECRET")?);
-            let url = url.unwrap_or_else(|| {
-                format!(
+            let url = url.unwrap_or_else(|| match settings.get("SHOP_API_URL") {
+                Some(api) => format!("{}/payments/webhook", api.trim_end_matches('/')),
+                None => format!(
                     "http://127.0.0.1:{}/payments/webhook",
                     settings.get("API_PORT").unwrap_or("3000")
-                )
+                ),
             });
             let response = shared::adapters::http_client()
                 .build()

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# `make deploy-local`: the real template.yaml, built by the pinned SAM CLI
+# and deployed with `sam deploy` to a LocalStack-compatible emulator.
+#
+# Without AWS_ENDPOINT_URL it starts MiniStack (all services) on
+# 127.0.0.1:$DEPLOY_PORT (4566) in the background, where it stays until
+# `make undeploy-local`. With AWS_ENDPOINT_URL (say a real LocalStack on
+# http://localhost:4566) it deploys there and starts nothing.
+#
+# Functions are built for this machine's architecture with a fast profile
+# (SAM_BUILD_MODE=debug: cargo's dev profile, incremental), not the fat-LTO
+# release build of `make package`. After `sam deploy`, scripts/deploy_local.py
+# applies what the emulator leaves out (README "Deployed locally"), then
+# writes .local/deploy/env for the end-to-end tests and prints the API's URL.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+bash scripts/bootstrap.sh sam
+export PATH="$ROOT/.tools/venv/bin:$PATH"
+export SAM_CLI_TELEMETRY=0 SAM_BUILD_MODE=debug
+export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
+export AWS_REGION="${AWS_REGION:-us-east-1}"
+export AWS_DEFAULT_REGION="$AWS_REGION"
+state="$ROOT/.local/deploy"
+stack="${DEPLOY_STACK:-shop-local}"
+mkdir -p "$state"
+started=$SECONDS
+
+if [ -z "${AWS_ENDPOINT_URL:-}" ]; then
+  port="${DEPLOY_PORT:-4566}"
+  export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
+  if [ -f "$state/emulator.pid" ] && kill -0 "$(cat "$state/emulator.pid")" 2>/dev/null; then
+    say "MiniStack already running on $AWS_ENDPOINT_URL"
+  else
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && die "port $port is taken; set DEPLOY_PORT, or AWS_ENDPOINT_URL to deploy to what listens there"
+    say "starting MiniStack on $AWS_ENDPOINT_URL (logs: .local/deploy/emulator.log)"
+    # AWS_ENDPOINT_URL in its own environment: the functions it runs inherit
+    # it, so their SDK calls come back to the emulator.
+    setsid env GATEWAY_PORT="$port" BIND_HOST=127.0.0.1 PERSIST_STATE=0 LOG_LEVEL=WARNING \
+      ministack < /dev/null > "$state/emulator.log" 2>&1 &
+    echo $! > "$state/emulator.pid"
+    for _ in $(seq 1 300); do
+      (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+      sleep 0.2
+    done
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || die "MiniStack did not start (see .local/deploy/emulator.log)"
+  fi
+fi
+
+case "$(uname -m)" in
+  x86_64) arch=x86_64 ;;
+  aarch64 | arm64) arch=arm64 ;;
+  *) die "no Lambda architecture for $(uname -m)" ;;
+esac
+# The settings of a local deploy, as near make test's as the template
+# allows: the sandbox provider, the shortest expiry and visibility timeout,
+# a 3 s grace before shipping. Secrets are created by deploy_local.py.
+overrides=(
+  "Architecture=$arch" "PaymentProvider=sandbox" "OrderTtlSeconds=60"
+  "QueueVisibilityTimeoutSeconds=20" "ShippingDelaySeconds=3"
+  "JwtSecretParameter=/$stack/jwt-secret" "CursorSecretParameter=/$stack/cursor-secret"
+  "StripeApiKeyParameter=/$stack/stripe-api-key" "PaymentWebhookSecretParameter=/$stack/payment-webhook-secret"
+)
+
+say "sam build ($arch, debug profile)"
+build_started=$SECONDS
+sam=("$ROOT/.tools/sam/bin/sam")
+"${sam[@]}" build --template-file template.yaml --build-dir "$ROOT/.aws-sam/local" \
+  --parameter-overrides "${overrides[@]}" > "$state/build.log" 2>&1 \
+  || { tail -40 "$state/build.log" >&2; die "sam build failed (log: .local/deploy/build.log)"; }
+build_secs=$((SECONDS - build_started))
+
+say "secrets into Parameter Store, then sam deploy of stack $stack to $AWS_ENDPOINT_URL"
+"$ROOT/.tools/sam/bin/python" scripts/deploy_local.py secrets --stack "$stack"
+deploy_started=$SECONDS
+"${sam[@]}" deploy --template-file "$ROOT/.aws-sam/local/template.yaml" --stack-name "$stack" \
+  --resolve-s3 --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND \
+  --no-confirm-changeset --no-fail-on-empty-changeset \
+  --parameter-overrides "${overrides[@]}" > "$state/deploy.log" 2>&1 \
+  || { tail -40 "$state/deploy.log" >&2; die "sam deploy failed (log: .local/deploy/deploy.log)"; }
+"$ROOT/.tools/sam/bin/python" scripts/deploy_local.py after-deploy --stack "$stack" --env "$state/env"
+say "deployed in $((SECONDS - started)) s (sam build $build_secs s, sam deploy and fixes $((SECONDS - deploy_started)) s)"

@@ -1,0 +1,179 @@
+"""The steps of `make deploy-local` around `sam deploy` (scripts/deploy-local.sh).
+
+    secrets       the stack's SecureString parameters, from local.env
+    after-deploy  what a LocalStack-compatible emulator leaves out, then the
+                  test environment (.local/deploy/env) and the API's URL
+
+MiniStack's CloudFormation creates the HTTP API but ignores the OpenAPI
+`Body` the SAM transform gives it, so the API has no routes; and it ignores
+`TimeToLiveSpecification`. Both are applied here from the processed template
+through the service APIs, idempotently: on an emulator (or a LocalStack)
+that did apply them, nothing changes.
+
+Runs with the SAM CLI's Python (boto3), which honours AWS_ENDPOINT_URL.
+"""
+
+import argparse
+import json
+import os
+import re
+import sys
+
+import boto3
+from botocore.exceptions import ClientError
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SECRETS = {
+    "jwt-secret": "JWT_SECRET",
+    "cursor-secret": "CURSOR_SECRET",
+    "payment-webhook-secret": "PAYMENT_WEBHOOK_SECRET",
+    # The sandbox provider never uses it; the functions still read it.
+    "stripe-api-key": None,
+}
+
+
+def local_env():
+    values = {}
+    with open(os.path.join(ROOT, "local.env")) as f:
+        for line in f:
+            key, sep, value = line.strip().partition("=")
+            if sep and re.fullmatch(r"[A-Z_][A-Z0-9_]*", key):
+                values[key] = value
+    return values
+
+
+def secrets(stack):
+    env = local_env()
+    ssm = boto3.client("ssm")
+    for name, variable in SECRETS.items():
+        value = env[variable] if variable else "sk_test_sandbox_unused"
+        ssm.put_parameter(Name=f"/{stack}/{name}", Value=value, Type="SecureString", Overwrite=True)
+
+
+def processed_template(cfn, stack):
+    body = cfn.get_template(StackName=stack, TemplateStage="Processed")["TemplateBody"]
+    return body if isinstance(body, dict) else json.loads(body)
+
+
+def add_routes(stack, template, physical):
+    """Routes and integrations from the HttpApi's OpenAPI body; returns the API id."""
+    api = boto3.client("apigatewayv2")
+    lam = boto3.client("lambda")
+    apis = [(name, r) for name, r in template["Resources"].items() if r["Type"] == "AWS::ApiGatewayV2::Api"]
+    if len(apis) != 1:
+        sys.exit(f"expected one AWS::ApiGatewayV2::Api in the processed template, found {len(apis)}")
+    logical, resource = apis[0]
+    api_id = physical[logical]
+    existing = {r["RouteKey"] for r in api.get_routes(ApiId=api_id, MaxResults="500")["Items"]}
+    added = 0
+    for path, operations in resource["Properties"]["Body"]["paths"].items():
+        for method, operation in operations.items():
+            integration = operation.get("x-amazon-apigateway-integration")
+            if not integration:
+                continue
+            if path == "$default":
+                key = "$default"
+            elif method == "x-amazon-apigateway-any-method":
+                key = f"ANY {path}"
+            else:
+                key = f"{method.upper()} {path}"
+            if key in existing:
+                continue
+            uri = integration["uri"]
+            uri = uri.get("Fn::Sub", uri) if isinstance(uri, dict) else uri
+            function = re.search(r"\$\{(\w+)\.Arn\}", json.dumps(uri)).group(1)
+            arn = lam.get_function(FunctionName=physical[function])["Configuration"]["FunctionArn"]
+            created = api.create_integration(
+                ApiId=api_id,
+                IntegrationType="AWS_PROXY",
+                IntegrationUri=arn,
+                PayloadFormatVersion=integration.get("payloadFormatVersion", "2.0"),
+            )
+            api.create_route(ApiId=api_id, RouteKey=key, Target=f"integrations/{created['IntegrationId']}")
+            added += 1
+    if not any(s["StageName"] == "$default" for s in api.get_stages(ApiId=api_id)["Items"]):
+        api.create_stage(ApiId=api_id, StageName="$default", AutoDeploy=True)
+    print(f"routes: {added} added, {len(existing)} already there", file=sys.stderr)
+    return api_id
+
+
+def enable_ttl(template, physical):
+    dynamodb = boto3.client("dynamodb")
+    for logical, resource in template["Resources"].items():
+        spec = resource.get("Properties", {}).get("TimeToLiveSpecification")
+        if resource["Type"] != "AWS::DynamoDB::Table" or not spec or not spec.get("Enabled"):
+            continue
+        table = physical[logical]
+        status = dynamodb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
+        if status.get("TimeToLiveStatus") in ("ENABLED", "ENABLING"):
+            continue
+        dynamodb.update_time_to_live(
+            TableName=table,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": spec["AttributeName"]},
+        )
+
+
+def after_deploy(stack, env_file):
+    cfn = boto3.client("cloudformation")
+    template = processed_template(cfn, stack)
+    resources = cfn.describe_stack_resources(StackName=stack)["StackResources"]
+    physical = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources}
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName=stack)["Stacks"][0]["Outputs"]}
+    api_id = add_routes(stack, template, physical)
+    enable_ttl(template, physical)
+
+    endpoint = os.environ["AWS_ENDPOINT_URL"].rstrip("/")
+    scheduled = [
+        physical[name]
+        for name, r in template["Resources"].items()
+        if r["Type"] == "AWS::Lambda::Function"
+        and any(
+            e.get("Type") == "AWS::Events::Rule" and any(t.get("Arn", {}) == {"Fn::GetAtt": [name, "Arn"]} for t in e["Properties"].get("Targets", []))
+            for e in template["Resources"].values()
+        )
+    ]
+    local = local_env()
+    env = {
+        "SHOP_API_URL": f"{endpoint}/_aws/execute-api/{api_id}",
+        "SHOP_SCHEDULED_FUNCTIONS": ",".join(sorted(scheduled)),
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_REGION": os.environ["AWS_REGION"],
+        "AWS_ACCESS_KEY_ID": os.environ["AWS_ACCESS_KEY_ID"],
+        "AWS_SECRET_ACCESS_KEY": os.environ["AWS_SECRET_ACCESS_KEY"],
+        "TABLE_NAME": outputs["TableName"],
+        "SHIPPING_QUEUE_URL": outputs["ShippingQueueUrl"],
+        "REFUNDS_QUEUE_URL": outputs["RefundsQueueUrl"],
+        "JWT_SECRET": local["JWT_SECRET"],
+        "CURSOR_SECRET": local["CURSOR_SECRET"],
+        "PAYMENT_WEBHOOK_SECRET": local["PAYMENT_WEBHOOK_SECRET"],
+        "PAYMENT_PROVIDER": "sandbox",
+        # What scripts/deploy-local.sh deployed with, for the tests' waits.
+        "ORDER_TTL_SECONDS": "60",
+        "QUEUE_VISIBILITY_TIMEOUT_SECONDS": "20",
+        "SHIPPING_DELAY_SECONDS": "3",
+    }
+    with open(env_file, "w") as f:
+        f.write("# Written by make deploy-local: the deployed stack, for the end-to-end tests.\n")
+        for key, value in env.items():
+            f.write(f"{key}={value}\n")
+    print(f"API: {env['SHOP_API_URL']}")
+    print(f"table {env['TABLE_NAME']}; scheduled functions {env['SHOP_SCHEDULED_FUNCTIONS']}; test environment in {os.path.relpath(env_file, ROOT)}")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("step", choices=["secrets", "after-deploy"])
+    parser.add_argument("--stack", required=True)
+    parser.add_argument("--env")
+    args = parser.parse_args()
+    try:
+        if args.step == "secrets":
+            secrets(args.stack)
+        else:
+            after_deploy(args.stack, args.env)
+    except ClientError as e:
+        sys.exit(f"{args.step}: {e}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# `make test-deployed`: the end-to-end tests (tests/tests/*_api.rs) against
+# the stack `make deploy-local` deployed, through the emulator's API Gateway
+# instead of our gateway. The one switch is the environment that
+# deploy-local wrote (.local/deploy/env): the API's base URL, the table and
+# queues, and the scheduled functions the tests invoke themselves.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+env_file="$ROOT/.local/deploy/env"
+[ -f "$env_file" ] || { echo "error: nothing deployed: run make deploy-local first" >&2; exit 1; }
+set -a
+# shellcheck disable=SC1090
+source "$env_file"
+set +a
+export PATH="$ROOT/.tools/venv/bin:$PATH"
+started=$SECONDS
+cargo build -p shopctl --quiet
+export SHOPCTL="$ROOT/target/debug/shopctl"
+tests=()
+for file in tests/tests/*_api.rs; do
+  name="$(basename "$file" .rs)"
+  tests+=(--test "$name")
+done
+printf '\033[1m==> end-to-end tests against %s\033[0m\n' "$SHOP_API_URL" >&2
+set +e
+cargo test -p shop-tests "${tests[@]}" --no-fail-fast -- ${TEST_FILTER:-} 2>&1 | tee "$ROOT/.local/deploy/test.log"
+status=${PIPESTATUS[0]}
+set -e
+echo "make test-deployed finished in $((SECONDS - started)) s" >&2
+exit "$status"
