@@ -13,10 +13,9 @@
 # applies what the emulator leaves out (README "Deployed locally"), then
 # writes .local/deploy/env for the end-to-end tests and prints the API's URL.
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# say, die, port_free, wait_for_port and ROOT (nothing is started by sourcing it).
+source "$(dirname "${BASH_SOURCE[0]}")/stack.sh"
 cd "$ROOT"
-say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
-die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 bash scripts/bootstrap.sh sam
 export PATH="$ROOT/.tools/venv/bin:$PATH"
@@ -35,18 +34,14 @@ if [ -z "${AWS_ENDPOINT_URL:-}" ]; then
   if [ -f "$state/emulator.pid" ] && kill -0 "$(cat "$state/emulator.pid")" 2>/dev/null; then
     say "MiniStack already running on $AWS_ENDPOINT_URL"
   else
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && die "port $port is taken; set DEPLOY_PORT, or AWS_ENDPOINT_URL to deploy to what listens there"
+    port_free "$port" || die "port $port is taken; set DEPLOY_PORT, or AWS_ENDPOINT_URL to deploy to what listens there"
     say "starting MiniStack on $AWS_ENDPOINT_URL (logs: .local/deploy/emulator.log)"
     # AWS_ENDPOINT_URL in its own environment: the functions it runs inherit
     # it, so their SDK calls come back to the emulator.
     setsid env GATEWAY_PORT="$port" BIND_HOST=127.0.0.1 PERSIST_STATE=0 LOG_LEVEL=WARNING \
       ministack < /dev/null > "$state/emulator.log" 2>&1 &
     echo $! > "$state/emulator.pid"
-    for _ in $(seq 1 300); do
-      (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-      sleep 0.2
-    done
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || die "MiniStack did not start (see .local/deploy/emulator.log)"
+    STACK_LOGS="$state" wait_for_port emulator "$port" 60
   fi
 fi
 

@@ -4,17 +4,10 @@
 # instances), which takes the stack with it; a stack deployed to an
 # emulator of your own (AWS_ENDPOINT_URL) is deleted with `sam delete`.
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# descendants and ROOT (nothing is started by sourcing it).
+source "$(dirname "${BASH_SOURCE[0]}")/stack.sh"
 state="$ROOT/.local/deploy"
 stack="${DEPLOY_STACK:-shop-local}"
-
-descendants() {
-  local child
-  for child in $(pgrep -P "$1" 2>/dev/null); do
-    echo "$child"
-    descendants "$child"
-  done
-}
 
 if [ -f "$state/emulator.pid" ]; then
   pid="$(cat "$state/emulator.pid")"
