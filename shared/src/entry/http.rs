@@ -272,6 +272,7 @@ pub fn code(err: &Error) -> &'static str {
         Error::OutOfStock(_) => "OUT_OF_STOCK",
         Error::ProductUnavailable(_) => "PRODUCT_UNAVAILABLE",
         Error::InvalidState(_) => "INVALID_STATE",
+        Error::CountersCannotShrink(_) => "COUNTERS_CANNOT_SHRINK",
         Error::QuantityLimit { .. } => "QUANTITY_LIMIT",
         Error::TooManyUnpaidOrders(_) => "TOO_MANY_UNPAID_ORDERS",
         Error::IdempotencyInProgress => "IDEMPOTENCY_IN_PROGRESS",
@@ -301,6 +302,7 @@ pub fn problem(err: &Error) -> Response {
         Error::OutOfStock(_) => (StatusCode::CONFLICT, "Out of stock"),
         Error::ProductUnavailable(_) => (StatusCode::CONFLICT, "Product unavailable"),
         Error::InvalidState(_) => (StatusCode::CONFLICT, "Invalid state"),
+        Error::CountersCannotShrink(_) => (StatusCode::CONFLICT, "Counters cannot shrink"),
         Error::QuantityLimit { .. } => (StatusCode::CONFLICT, "Quantity limit"),
         Error::TooManyUnpaidOrders(_) => (StatusCode::CONFLICT, "Too many unpaid orders"),
         Error::IdempotencyInProgress => (StatusCode::CONFLICT, "Request in progress"),
@@ -340,6 +342,9 @@ pub fn problem(err: &Error) -> Response {
         }
         Error::TooManyUnpaidOrders(max) => {
             body.insert("max".into(), json!(max));
+        }
+        Error::CountersCannotShrink(counters) => {
+            body.insert("stock_counters".into(), json!(counters));
         }
         // API.md: with INVALID_STATE, `status` holds the order's current
         // status (the HTTP status is on the response line).
@@ -404,6 +409,15 @@ mod tests {
         let response = problem(&Error::TooManyAttempts { retry_after_secs: 42 });
         assert_eq!(response.status(), 429);
         assert_eq!(response.headers()["retry-after"], "42");
+
+        // A state the request cannot change by its form: 409, not 400.
+        let response = problem(&Error::CountersCannotShrink(4));
+        assert_eq!(response.status(), 409);
+        let body = body_json(&response);
+        assert_eq!(
+            (body["code"].as_str(), body["stock_counters"].as_u64()),
+            (Some("COUNTERS_CANNOT_SHRINK"), Some(4))
+        );
     }
 
     #[test]

@@ -51,6 +51,11 @@ pub enum Error {
     ProductUnavailable(ProductId),
     #[error("the order is {0}, which does not allow this")]
     InvalidState(OrderStatus),
+    /// A product's stock counters only grow (orders give units back to the
+    /// counter they took them from): the state of the product, not the
+    /// request's form, refuses fewer.
+    #[error("the product's stock is spread over {0} counters, and counters are never removed")]
+    CountersCannotShrink(u8),
     #[error("at most {max} units of product {product_id} per order")]
     QuantityLimit { product_id: ProductId, max: u32 },
     #[error("you have {0} orders awaiting payment; pay or cancel one first")]

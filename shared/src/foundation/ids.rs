@@ -22,3 +22,26 @@ impl ShipmentId {
         OrderId::from_uuid(self.uuid())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_hyphenated_uuids_only() {
+        let id = OrderId::new();
+        let text = id.to_string();
+        assert_eq!(OrderId::parse(&text), Ok(id.clone()));
+        assert_eq!(OrderId::parse(&text.to_uppercase()), Ok(id.clone()));
+        let simple = text.replace('-', "");
+        for other in [
+            simple.clone(),
+            format!("{{{text}}}"),
+            format!("urn:uuid:{text}"),
+            String::new(),
+            "x".repeat(36),
+        ] {
+            assert!(OrderId::parse(&other).is_err(), "{other:?} accepted");
+        }
+    }
+}

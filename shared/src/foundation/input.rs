@@ -76,7 +76,7 @@ fn scalar<R: DeserializeOwned, T>(
     errors: &mut Errors,
     parse: impl FnOnce(R) -> Result<T, String>,
 ) -> Option<T> {
-    let raw: R = match serde_json::from_value(value) {
+    let raw: R = match serde_json::from_value(integral_numbers(value)) {
         Ok(raw) => raw,
         Err(err) => {
             push(errors, field, type_message(&err));
@@ -84,6 +84,24 @@ fn scalar<R: DeserializeOwned, T>(
         }
     };
     parse(raw).map_err(|msg| push(errors, field, msg)).ok()
+}
+
+/// JSON numbers with an integral value made integers: JSON (and JSON
+/// Schema's `integer`) does not tell `5.0` from `5`, and some encoders
+/// write one for the other. A fraction, or a value outside `i64`, stays a
+/// float (and fails an integer field).
+pub fn integral_numbers(value: Value) -> Value {
+    const BOUND: f64 = 9_223_372_036_854_775_808.0; // 2^63, exact as f64
+    match value {
+        Value::Number(n) if n.is_f64() => match n.as_f64() {
+            // Every integral f64 in [-2^63, 2^63) is an exact i64.
+            Some(f) if f.fract() == 0.0 && (-BOUND..BOUND).contains(&f) => Value::from(f as i64),
+            _ => Value::Number(n),
+        },
+        Value::Array(items) => Value::Array(items.into_iter().map(integral_numbers).collect()),
+        Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| (k, integral_numbers(v))).collect()),
+        other => other,
+    }
 }
 
 /// serde_json's "invalid type: integer `5`, expected a string", without
@@ -224,23 +242,41 @@ impl<'e> Object<'e> {
     }
 }
 
-/// Checks that `text`, trimmed, is `min..=max` characters without control
-/// characters; returns the trimmed text.
-pub fn bounded_text(text: String, min: usize, max: usize) -> Result<String, String> {
-    let trimmed = text.trim();
-    let len = trimmed.chars().count();
-    if len < min || len > max {
-        return Err(if min == 0 {
-            format!("must be at most {max} characters")
-        } else {
-            format!("must be {min} to {max} characters")
-        });
+/// Whether `c` may appear in text the shop stores: anything but the
+/// control characters (Unicode `Cc`), tab, line feed and carriage return
+/// excepted. openapi.yaml states it as a pattern.
+fn allowed(c: char) -> bool {
+    !c.is_control() || matches!(c, '\t' | '\n' | '\r')
+}
+
+/// Text kept exactly as given: at most `max` characters (Unicode scalar
+/// values, as JSON Schema's `maxLength` counts them), no control
+/// characters but tab, line feed and carriage return.
+pub fn plain_text(text: String, max: usize) -> Result<String, String> {
+    if text.chars().count() > max {
+        return Err(format!("must be at most {max} characters"));
     }
-    if trimmed
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
-    {
+    if !text.chars().all(allowed) {
         return Err("must not contain control characters".into());
+    }
+    Ok(text)
+}
+
+/// [`plain_text`], then trimmed of surrounding whitespace, which must leave
+/// `min` characters (the shop's fields ask for 0 or 1: not blank). `max`
+/// applies to the text as sent, so that openapi.yaml's `maxLength` and
+/// pattern say exactly what passes.
+pub fn bounded_text(text: String, min: usize, max: usize) -> Result<String, String> {
+    let text = plain_text(text, max)?;
+    let trimmed = text.trim();
+    match min {
+        _ if trimmed.chars().count() >= min => {}
+        1 => return Err("must not be blank".into()),
+        _ => {
+            return Err(format!(
+                "must be {min} to {max} characters, without the whitespace around"
+            ));
+        }
     }
     Ok(if trimmed.len() == text.len() {
         text
@@ -382,8 +418,40 @@ mod tests {
 
     #[test]
     fn bounded_text_trims_and_counts_characters() {
-        assert_eq!(bounded_text("  é ".into(), 1, 1), Ok("é".into()));
+        assert_eq!(bounded_text("  é ".into(), 1, 4), Ok("é".into()));
         assert!(bounded_text("   ".into(), 1, 5).is_err());
         assert!(bounded_text("a\u{0}b".into(), 1, 5).is_err());
+        // Bounds and characters apply to the text as sent.
+        assert!(bounded_text(" é ".into(), 1, 2).is_err(), "3 characters sent");
+        assert!(
+            bounded_text("ab\u{b}".into(), 1, 5).is_err(),
+            "a vertical tab, even at the end"
+        );
+        assert_eq!(bounded_text("\ta\r\n".into(), 1, 5), Ok("a".into()));
+        assert_eq!(plain_text(" a\n".into(), 3), Ok(" a\n".into()), "kept as given");
+    }
+
+    #[test]
+    fn integral_numbers_are_integers() {
+        let value = integral_numbers(json!({"a": 5.0, "b": [2.5, 1e300], "c": -0.0, "d": 7, "e": 9.2e18}));
+        assert_eq!(
+            value,
+            json!({"a": 5, "b": [2.5, 1e300], "c": 0, "d": 7, "e": 9_200_000_000_000_000_000_i64})
+        );
+        let mut errors = Errors::new();
+        assert_eq!(
+            scalar(
+                json!(99_999_999.0),
+                "price",
+                &mut errors,
+                |n: i64| Ok::<_, String>(n)
+            ),
+            Some(99_999_999)
+        );
+        assert_eq!(
+            scalar(json!(1.5), "price", &mut errors, |n: i64| Ok::<_, String>(n)),
+            None
+        );
+        assert_eq!(errors.len(), 1);
     }
 }

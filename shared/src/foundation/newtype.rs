@@ -33,10 +33,16 @@ macro_rules! uuid_id {
                 self.0
             }
 
+            /// The hyphenated form only (`8-4-4-4-12` hex digits, any
+            /// case), as openapi.yaml's pattern says: not the braced, URN
+            /// or bare forms the uuid crate also reads.
             pub fn parse(s: &str) -> Result<Self, String> {
-                uuid::Uuid::try_parse(s)
+                // Of the forms try_parse reads, only the hyphenated one is 36 long.
+                (s.len() == 36)
+                    .then(|| uuid::Uuid::try_parse(s).ok())
+                    .flatten()
                     .map(Self)
-                    .map_err(|_| concat!("is not ", $what).to_owned())
+                    .ok_or_else(|| concat!("is not ", $what).to_owned())
             }
         }
 

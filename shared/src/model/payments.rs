@@ -9,6 +9,7 @@ use crate::foundation::clock::Timestamp;
 use crate::foundation::error::Error;
 use crate::foundation::ids::OrderId;
 pub use crate::foundation::ids::PaymentId;
+use crate::foundation::input::integral_numbers;
 use crate::foundation::money::{Currency, Money};
 use crate::foundation::status::OrderStatus;
 use crate::model::orders::{Event, Order, next_status};
@@ -264,10 +265,35 @@ fn object<T: for<'de> Deserialize<'de>>(value: serde_json::Value, what: &str) ->
     serde_json::from_value(value).map_err(|_| Error::invalid("data.object", format!("is not {what}")))
 }
 
+/// The provider's ids (events, intents, charges, refunds, disputes): 1 to
+/// 255 ASCII letters, digits, `_` or `-`, as Stripe makes them. They
+/// become parts of keys, which DynamoDB bounds, so nothing longer or
+/// stranger reaches the store.
+fn provider_id(id: String, field: &str) -> Result<String, Error> {
+    let valid = (1..=255).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if valid {
+        Ok(id)
+    } else {
+        Err(Error::invalid(field, "is not a provider id"))
+    }
+}
+
+fn intent_of(payment_intent: Option<String>) -> Result<Option<String>, Error> {
+    payment_intent
+        .map(|id| provider_id(id, "data.object.payment_intent"))
+        .transpose()
+}
+
 /// Reads a (verified) provider event: Stripe's event JSON.
 pub fn parse_event(body: &[u8]) -> Result<Delivery, Error> {
+    let not_an_event = || Error::invalid("body", "is not a provider event");
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|_| not_an_event())?;
     let envelope: EventEnvelope =
-        serde_json::from_slice(body).map_err(|_| Error::invalid("body", "is not a provider event"))?;
+        serde_json::from_value(integral_numbers(value)).map_err(|_| not_an_event())?;
+    let id = provider_id(envelope.id, "id")?;
     let data = envelope.data.object;
     let kind = envelope.kind;
     // Charges, refunds and disputes without a payment intent were not made
@@ -281,7 +307,7 @@ pub fn parse_event(body: &[u8]) -> Result<Delivery, Error> {
                     .metadata
                     .get("order_id")
                     .and_then(|id| OrderId::parse(id).ok()),
-                id: intent.id,
+                id: provider_id(intent.id, "data.object.id")?,
                 amount_received: intent.amount_received,
                 currency: intent.currency,
             })
@@ -293,21 +319,20 @@ pub fn parse_event(body: &[u8]) -> Result<Delivery, Error> {
                 .and_then(|e| e.decline_code.or(e.code).or(e.message))
                 .unwrap_or_else(|| "unknown".into());
             ProviderEvent::PaymentFailed {
-                intent: intent.id,
+                intent: provider_id(intent.id, "data.object.id")?,
                 reason: reason.chars().take(200).collect(),
             }
         }
         "payment_intent.processing" => {
             let intent: PaymentIntentObject = object(data, "a payment intent")?;
-            ProviderEvent::PaymentProcessing { intent: intent.id }
+            ProviderEvent::PaymentProcessing {
+                intent: provider_id(intent.id, "data.object.id")?,
+            }
         }
         "charge.refunded" => {
             let charge: ChargeObject = object(data, "a charge")?;
-            let Some(intent) = charge.payment_intent else {
-                return Ok(Delivery {
-                    id: envelope.id,
-                    event: other(),
-                });
+            let Some(intent) = intent_of(charge.payment_intent)? else {
+                return Ok(Delivery { id, event: other() });
             };
             ProviderEvent::ChargeRefunded {
                 intent,
@@ -317,16 +342,14 @@ pub fn parse_event(body: &[u8]) -> Result<Delivery, Error> {
         }
         "charge.dispute.created" | "charge.dispute.updated" | "charge.dispute.closed" => {
             let dispute: DisputeObject = object(data, "a dispute")?;
-            let Some(intent) = dispute.payment_intent else {
-                return Ok(Delivery {
-                    id: envelope.id,
-                    event: other(),
-                });
+            let id = provider_id(dispute.id, "data.object.id")?;
+            let Some(intent) = intent_of(dispute.payment_intent)? else {
+                return Ok(Delivery { id, event: other() });
             };
             ProviderEvent::Dispute {
                 intent,
                 dispute: DisputeReport {
-                    id: dispute.id,
+                    id,
                     reason: dispute.reason.chars().take(100).collect(),
                     status: dispute.status.chars().take(50).collect(),
                 },
@@ -334,21 +357,19 @@ pub fn parse_event(body: &[u8]) -> Result<Delivery, Error> {
         }
         "charge.refund.updated" | "refund.updated" | "refund.failed" => {
             let refund: RefundObject = object(data, "a refund")?;
-            let Some(intent) = refund.payment_intent else {
-                return Ok(Delivery {
-                    id: envelope.id,
-                    event: other(),
-                });
+            let refund_id = provider_id(refund.id, "data.object.id")?;
+            let Some(intent) = intent_of(refund.payment_intent)? else {
+                return Ok(Delivery { id, event: other() });
             };
             if refund.status.as_deref() != Some("failed") {
                 return Ok(Delivery {
-                    id: envelope.id,
+                    id,
                     event: ProviderEvent::Other(kind),
                 });
             }
             ProviderEvent::RefundFailed {
                 intent,
-                refund: refund.id,
+                refund: refund_id,
                 reason: refund
                     .failure_reason
                     .unwrap_or_else(|| "unknown".into())
@@ -359,10 +380,7 @@ pub fn parse_event(body: &[u8]) -> Result<Delivery, Error> {
         }
         _ => ProviderEvent::Other(kind.clone()),
     };
-    Ok(Delivery {
-        id: envelope.id,
-        event,
-    })
+    Ok(Delivery { id, event })
 }
 
 /// The provider idempotency key of a payment's refund: one per attempt.
@@ -579,6 +597,38 @@ mod tests {
         // Stripe always sends the event's id; a body without one is not an event.
         let no_id = json!({"type": "customer.created", "data": {"object": {}}});
         assert!(parse_event(no_id.to_string().as_bytes()).is_err());
+    }
+
+    #[test]
+    fn provider_ids_are_bounded_before_they_become_keys() {
+        let event = |id: &str, intent: &str| {
+            let body = json!({"id": id, "type": "payment_intent.processing",
+                              "data": {"object": {"id": intent, "currency": "usd"}}});
+            parse_event(body.to_string().as_bytes())
+        };
+        assert!(event("evt_1-a", "pi_1").is_ok());
+        for bad in ["", "evt 1", "évt", "evt#1", &"e".repeat(256)] {
+            assert!(event(bad, "pi_1").is_err(), "event id {bad:?} accepted");
+            assert!(event("evt_1", bad).is_err(), "intent id {bad:?} accepted");
+        }
+        assert!(
+            read(
+                "charge.refunded",
+                json!({"payment_intent": "pi 1", "amount": 1, "amount_refunded": 1})
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn integral_amounts_are_amounts() {
+        let intent = json!({"id": "pi_1", "amount_received": 2500.0, "currency": "usd"});
+        match read("payment_intent.succeeded", intent).expect("parsed") {
+            ProviderEvent::PaymentSucceeded(paid) => assert_eq!(paid.amount_received, 2500),
+            other => panic!("{other:?}"),
+        }
+        let half = json!({"id": "pi_1", "amount_received": 2500.5, "currency": "usd"});
+        assert!(read("payment_intent.succeeded", half).is_err());
     }
 
     #[test]

@@ -7,22 +7,8 @@ use crate::foundation::clock::Timestamp;
 use crate::foundation::error::Error;
 pub use crate::foundation::ids::ReviewId;
 use crate::foundation::ids::{ProductId, UserId};
-use crate::foundation::input::{Errors, FromJson, Object};
+use crate::foundation::input::{Errors, FromJson, Object, plain_text};
 use crate::model::auth::{Principal, Role};
-
-/// Text kept exactly as given (no trimming), at most `max` characters.
-fn text(raw: String, max: usize) -> Result<String, String> {
-    if raw.chars().count() > max {
-        return Err(format!("must be at most {max} characters"));
-    }
-    if raw
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        return Err("must not contain control characters".into());
-    }
-    Ok(raw)
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewReview {
@@ -41,8 +27,8 @@ impl FromJson for NewReview {
                 Err("must be an integer from 1 to 5".into())
             }
         });
-        let title = o.optional("title", |s| text(s, 120));
-        let body = o.required("body", |s| text(s, 2000));
+        let title = o.optional("title", |s| plain_text(s, 120));
+        let body = o.required("body", |s| plain_text(s, 2000));
         o.end();
         Some(Self {
             rating: rating?,

@@ -54,20 +54,22 @@ impl Email {
     pub const MAX_LEN: usize = 254;
 
     pub fn parse(raw: String) -> Result<Self, String> {
-        let email = raw.trim().to_lowercase();
-        let invalid = || "is not an email address".to_owned();
-        if email.chars().count() > Self::MAX_LEN {
+        // Counted as sent, as openapi.yaml's `maxLength` counts.
+        if raw.chars().count() > Self::MAX_LEN {
             return Err(format!("must be at most {} characters", Self::MAX_LEN));
         }
+        // Checked before lower-casing, which can lengthen a character.
+        let email = raw.trim();
+        let invalid = || "is not an email address".to_owned();
         let (local, domain) = email.split_once('@').ok_or_else(invalid)?;
         let well_formed = !local.is_empty()
-            && local.len() <= 64
+            && local.chars().count() <= 64
             && !domain.contains('@')
             && domain.contains('.')
             && domain.split('.').all(|label| !label.is_empty())
             && !email.chars().any(|c| c.is_whitespace() || c.is_control());
         if well_formed {
-            Ok(Self(email))
+            Ok(Self(email.to_lowercase()))
         } else {
             Err(invalid())
         }

@@ -310,10 +310,7 @@ impl Store {
                         requested: u32::try_from(-patch.stock_delta).unwrap_or(u32::MAX),
                         available,
                     }]),
-                    StockChangeError::Shrink { counters } => Error::invalid(
-                        "stock_counters",
-                        format!("may only grow: the product has {counters}"),
-                    ),
+                    StockChangeError::Shrink { counters } => Error::CountersCannotShrink(counters),
                 })?;
             let mut items = self.patch_items(&state, patch, &writes, now)?;
             if let Some(mark) = mark {
