@@ -1,12 +1,12 @@
 # The two commands: `make dev` runs the shop locally, `make test` tests it.
 # Both install what they need (pinned) into .tools/ on first use.
 
-.PHONY: dev test bench capacity chaos tools build package deploy-local undeploy-local test-deployed clean
+.PHONY: dev test bench capacity chaos fuzz tools build package deploy-local undeploy-local test-deployed clean
 
 dev: ## Serve the whole shop on http://127.0.0.1:3000 until Ctrl-C
 	@bash scripts/dev.sh
 
-test: ## Format, lints, template lint, unit, integration and end-to-end tests
+test: ## Format, lints, template lint, unit, integration, end-to-end tests, contract fuzzing, chaos
 	@bash scripts/test.sh
 
 bench: ## Cold start, latency, memory and DynamoDB requests of release-built functions
@@ -18,7 +18,10 @@ capacity: ## What DynamoDB would bill per partition in a store-wide run and a fl
 chaos: ## A mixed workload under injected faults, then the shop's invariants (CHAOS_OPERATIONS, CHAOS_FAULT_RATE, CHAOS_SEED)
 	@bash scripts/chaos.sh
 
-tools: ## Install the pinned local tools (cargo-lambda, MiniStack, moto, cfn-lint, openapi-spec-validator)
+fuzz: ## Contract fuzzing from openapi.yaml on a stack of its own (FUZZ_EXAMPLES=200, FUZZ_SEED random)
+	@bash scripts/fuzz.sh
+
+tools: ## Install the pinned local tools (cargo-lambda, MiniStack, moto, cfn-lint, openapi-spec-validator, checkov, schemathesis)
 	@bash scripts/bootstrap.sh
 
 build: ## Release build of every function for Lambda (arm64), as sam build does

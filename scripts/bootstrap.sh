@@ -21,9 +21,10 @@ venv() {
 }
 
 venv venv requirements-tools.txt "the local tools (cargo-lambda, MiniStack, moto, cfn-lint, openapi-spec-validator, stripe)"
-# checkov and the SAM CLI each in a venv of their own: their dependencies
+# checkov, schemathesis and the SAM CLI each in a venv of their own: their dependencies
 # pin versions the others do not want.
 venv checkov requirements-checkov.txt "checkov"
+venv fuzz requirements-fuzz.txt "schemathesis (contract fuzzing)"
 if [ "${1:-}" = sam ]; then
   venv sam requirements-sam.txt "the AWS SAM CLI"
 fi

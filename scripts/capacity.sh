@@ -10,8 +10,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/stack.sh"
 
 stack_init
-export EMULATOR_PORT="$(free_port)" API_PORT="$(free_port)" LAMBDA_INVOKE_PORT="$(free_port)"
-export TABLE_NAME="shop-capacity-$$" QUEUE_PREFIX="shop-capacity-$$-"
+stack_isolate capacity
 # Unpaid orders expire within the run; the schedule fires every 2 s.
 export ORDER_TTL_SECONDS=15 SCHEDULE_INTERVAL_SECONDS=2 QUEUE_VISIBILITY_TIMEOUT_SECONDS=5
 stack_start_emulator

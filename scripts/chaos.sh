@@ -17,8 +17,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/stack.sh"
 
 stack_init
 STACK_LOGS="$ROOT/.local/logs/chaos"
-export EMULATOR_PORT="$(free_port)" API_PORT="$(free_port)" LAMBDA_INVOKE_PORT="$(free_port)"
-export TABLE_NAME="shop-chaos-$$" QUEUE_PREFIX="shop-chaos-$$-"
+stack_isolate chaos
 # Unpaid orders expire within the run; failed messages come back in 3 s.
 export ORDER_TTL_SECONDS=15 SCHEDULE_INTERVAL_SECONDS=2 QUEUE_VISIBILITY_TIMEOUT_SECONDS=3
 export SHIPPING_DELAY_SECONDS=1 RECONCILE_GRACE_SECONDS=10

@@ -1,6 +1,7 @@
 # The local stack, shared by `make dev` and `make test`: sourced, not run.
 #
 #   stack_init              tools, settings (local.env beneath the environment), PATH
+#   stack_isolate NAME      free ports, and a table and queues of its own (shop-NAME-<pid>)
 #   stack_start_emulator    $EMULATOR (ministack or moto) on 127.0.0.1:$EMULATOR_PORT, unless AWS_ENDPOINT_URL is set
 #   stack_setup             table and queues (from shared's one definition); exports queue URLs
 #   stack_start_functions   cargo lambda watch on 127.0.0.1:$LAMBDA_INVOKE_PORT
@@ -83,6 +84,12 @@ stack_init() {
   trap stack_stop EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
+}
+
+# A stack beside any other: free ports, its own table and queues.
+stack_isolate() {
+  export EMULATOR_PORT="$(free_port)" API_PORT="$(free_port)" LAMBDA_INVOKE_PORT="$(free_port)"
+  export TABLE_NAME="shop-$1-$$" QUEUE_PREFIX="shop-$1-$$-"
 }
 
 # EMULATOR picks the local DynamoDB and SQS: ministack (the default) or moto

@@ -18,8 +18,7 @@ openapi-spec-validator openapi.yaml
 say "checking template.yaml with checkov (skips and their reasons: .checkov.yaml)"
 "$ROOT/.tools/checkov/bin/checkov" -f template.yaml --config-file .checkov.yaml
 
-export EMULATOR_PORT="$(free_port)" API_PORT="$(free_port)" LAMBDA_INVOKE_PORT="$(free_port)"
-export TABLE_NAME="shop-test-$$" QUEUE_PREFIX="shop-test-$$-"
+stack_isolate test
 # Short enough that the end-to-end test sees an unpaid order expire.
 export ORDER_TTL_SECONDS=12 SCHEDULE_INTERVAL_SECONDS=2
 # Failed messages come back after 2 s, so the DLQ test takes seconds, not minutes.
@@ -50,6 +49,15 @@ set +e
 cargo test --workspace --no-fail-fast -- --skip conformance:: 2>&1 | tee -a "$log"
 status=${PIPESTATUS[0]}
 set -e
+# Contract fuzzing of this stack from openapi.yaml: fixed seed, few examples.
+rm -f "$STACK_LOGS/fuzz.log"
+if [ "$status" = 0 ]; then
+  set +e
+  FUZZ_EXAMPLES="${FUZZ_EXAMPLES:-20}" FUZZ_SEED="${FUZZ_SEED:-42}" \
+    bash "$ROOT/scripts/fuzz.sh" 2>&1 | tee "$STACK_LOGS/fuzz.log" | tee -a "$log"
+  status=${PIPESTATUS[0]}
+  set -e
+fi
 # A short seeded chaos run on a stack of its own: the invariants under faults.
 if [ "$status" = 0 ]; then
   say "chaos: ${CHAOS_OPERATIONS:-300} operations under 10 % faults, seed ${CHAOS_SEED:-42}"
@@ -63,4 +71,6 @@ summary=$(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^pass
                END { printf "%d passed, %d failed", p, f }' "$log")
 say "make test finished in $((SECONDS - started)) s (emulator: $STACK_EMULATOR)"
 echo "tests: $summary"
+fuzzed=$(grep -A1 '^Test cases:' "$STACK_LOGS/fuzz.log" 2>/dev/null | tail -1 | sed 's/^ *//')
+[ -z "$fuzzed" ] || echo "fuzzing: $fuzzed"
 exit "$status"
