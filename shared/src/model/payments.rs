@@ -342,14 +342,14 @@ pub fn parse_event(body: &[u8]) -> Result<Delivery, Error> {
         }
         "charge.dispute.created" | "charge.dispute.updated" | "charge.dispute.closed" => {
             let dispute: DisputeObject = object(data, "a dispute")?;
-            let id = provider_id(dispute.id, "data.object.id")?;
+            let dispute_id = provider_id(dispute.id, "data.object.id")?;
             let Some(intent) = intent_of(dispute.payment_intent)? else {
                 return Ok(Delivery { id, event: other() });
             };
             ProviderEvent::Dispute {
                 intent,
                 dispute: DisputeReport {
-                    id,
+                    id: dispute_id,
                     reason: dispute.reason.chars().take(100).collect(),
                     status: dispute.status.chars().take(50).collect(),
                 },
@@ -617,6 +617,13 @@ mod tests {
                 json!({"payment_intent": "pi 1", "amount": 1, "amount_refunded": 1})
             )
             .is_err()
+        );
+        // The delivery keeps the event's id whatever its object's id is
+        // (`read` asserts it is evt_1).
+        let dispute = json!({"id": "du_9", "status": "needs_response"});
+        assert_eq!(
+            read("charge.dispute.created", dispute).expect("parsed"),
+            ProviderEvent::Other("charge.dispute.created without a payment intent".into())
         );
     }
 
