@@ -33,7 +33,7 @@ deploy-local: ## sam build + sam deploy of template.yaml to MiniStack (or AWS_EN
 undeploy-local: ## Remove the local deployment and every process it started
 	@bash scripts/undeploy-local.sh
 
-test-deployed: ## The end-to-end tests against the stack of make deploy-local
+test-deployed: ## The end-to-end tests and the contract fuzzing step against the stack of make deploy-local
 	@bash scripts/test-deployed.sh
 
 package: ## sam build of template.yaml with the pinned SAM CLI, then every artifact's size (PACKAGE_ARCH=x86_64)

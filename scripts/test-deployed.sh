@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make test-deployed`: the end-to-end tests (tests/tests/*_api.rs) against
+# `make test-deployed`: the end-to-end tests (tests/tests/*_api.rs) and the
+# contract fuzzing step of make test (scripts/fuzz.sh) against
 # the stack `make deploy-local` deployed, through the emulator's API Gateway
 # instead of our gateway. The one switch is the environment that
 # deploy-local wrote (.local/deploy/env): the API's base URL, the table and
@@ -26,6 +27,12 @@ printf '\033[1m==> end-to-end tests against %s\033[0m\n' "$SHOP_API_URL" >&2
 set +e
 cargo test -p shop-tests "${tests[@]}" --no-fail-fast -- ${TEST_FILTER:-} 2>&1 | tee "$ROOT/.local/deploy/test.log"
 status=${PIPESTATUS[0]}
+# Then the contract fuzzing of make test, through the deployed API.
+if [ "$status" = 0 ]; then
+  FUZZ_EXAMPLES="${FUZZ_EXAMPLES:-20}" FUZZ_SEED="${FUZZ_SEED:-42}" bash "$ROOT/scripts/fuzz.sh" 2>&1 \
+    | tee "$ROOT/.local/deploy/fuzz.log"
+  status=${PIPESTATUS[0]}
+fi
 set -e
 echo "make test-deployed finished in $((SECONDS - started)) s" >&2
 exit "$status"
