@@ -31,16 +31,27 @@ started=$SECONDS
 if [ -z "${AWS_ENDPOINT_URL:-}" ]; then
   port="${DEPLOY_PORT:-4566}"
   export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
-  if [ -f "$state/emulator.pid" ] && kill -0 "$(cat "$state/emulator.pid")" 2>/dev/null; then
-    say "MiniStack already running on $AWS_ENDPOINT_URL"
+  if [ -f "$state/emulator.pid" ] && kill -0 "$(cat "$state/emulator.pid")" 2>/dev/null \
+    && [ "$(cat "$state/emulator.auth" 2>/dev/null)" = enforced ]; then
+    say "MiniStack already running on $AWS_ENDPOINT_URL, IAM enforced"
   else
+    [ -f "$state/emulator.pid" ] && bash "$ROOT/scripts/undeploy-local.sh" && mkdir -p "$state"
     port_free "$port" || die "port $port is taken; set DEPLOY_PORT, or AWS_ENDPOINT_URL to deploy to what listens there"
-    say "starting MiniStack on $AWS_ENDPOINT_URL (logs: .local/deploy/emulator.log)"
-    # AWS_ENDPOINT_URL in its own environment: the functions it runs inherit
-    # it, so their SDK calls come back to the emulator.
-    setsid env GATEWAY_PORT="$port" BIND_HOST=127.0.0.1 PERSIST_STATE=0 LOG_LEVEL=WARNING \
+    say "starting MiniStack on $AWS_ENDPOINT_URL with IAM enforced (AUTH=true; logs: .local/deploy/emulator.log)"
+    # AUTH=true: every call is checked against IAM, and each function runs
+    # under session credentials of its own execution role, as on AWS. The
+    # deploy itself signs with MiniStack's root credentials (its own
+    # AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, test/test here, as its README
+    # says). AWS_ENDPOINT_URL in its own environment: the functions it runs
+    # inherit it, so their SDK calls come back to the emulator.
+    # SHOP_RECORD_AWS_CALLS: the functions record the AWS operations they
+    # perform, for make test-deployed's least-privilege report.
+    mkdir -p "$state/aws-calls"
+    setsid env GATEWAY_PORT="$port" BIND_HOST=127.0.0.1 PERSIST_STATE=0 LOG_LEVEL=WARNING AUTH=true \
+      SHOP_RECORD_AWS_CALLS="$state/aws-calls" \
       ministack < /dev/null > "$state/emulator.log" 2>&1 &
     echo $! > "$state/emulator.pid"
+    echo enforced > "$state/emulator.auth"
     STACK_LOGS="$state" wait_for_port emulator "$port" 60
   fi
 fi
@@ -54,7 +65,8 @@ esac
 # allows: the sandbox provider, the shortest expiry and visibility timeout,
 # a 3 s grace before shipping. Secrets are created by deploy_local.py.
 overrides=(
-  "Architecture=$arch" "PaymentProvider=sandbox" "OrderTtlSeconds=60"
+  "Architecture=$arch" "PaymentProvider=sandbox" "OrderTtlSeconds=60" "AlarmEmail=alarms@example.com"
+  "LoginFailuresPerAddress=1000000" "RegistrationsPerAddress=1000000"
   "QueueVisibilityTimeoutSeconds=20" "ShippingDelaySeconds=3"
   "JwtSecretParameter=/$stack/jwt-secret" "CursorSecretParameter=/$stack/cursor-secret"
   "StripeApiKeyParameter=/$stack/stripe-api-key" "PaymentWebhookSecretParameter=/$stack/payment-webhook-secret"

@@ -3,6 +3,9 @@
     secrets       the stack's SecureString parameters, from local.env
     after-deploy  what a LocalStack-compatible emulator leaves out, then the
                   test environment (.local/deploy/env) and the API's URL
+    iam-proof     shows IAM enforced: one action out of one function's
+                  policy makes its call AccessDenied, naming it (make
+                  test-deployed)
 
 MiniStack's CloudFormation creates the HTTP API but ignores the OpenAPI
 `Body` the SAM transform gives it, so the API has no routes; and it ignores
@@ -152,6 +155,9 @@ def after_deploy(stack, env_file):
         "QUEUE_VISIBILITY_TIMEOUT_SECONDS": "20",
         "SHIPPING_DELAY_SECONDS": "3",
     }
+    calls = os.path.join(ROOT, ".local", "deploy", "aws-calls")
+    if os.path.isdir(calls):
+        env["SHOP_RECORD_AWS_CALLS"] = calls
     with open(env_file, "w") as f:
         f.write("# Written by make deploy-local: the deployed stack, for the end-to-end tests.\n")
         for key, value in env.items():
@@ -160,15 +166,115 @@ def after_deploy(stack, env_file):
     print(f"table {env['TABLE_NAME']}; scheduled functions {env['SHOP_SCHEDULED_FUNCTIONS']}; test environment in {os.path.relpath(env_file, ROOT)}")
 
 
+def api_call(base, method, path, body=None, token=None):
+    """One request to the deployed API: (status, JSON body or None)."""
+    import urllib.error
+    import urllib.request
+
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(base + path, data=data, method=method)
+    request.add_header("content-type", "application/json")
+    if token:
+        request.add_header("authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            text = response.read()
+            return response.status, (json.loads(text) if text else None)
+    except urllib.error.HTTPError as error:
+        text = error.read()
+        return error.code, (json.loads(text) if text else None)
+
+
+def iam_proof(stack):
+    """IAM is enforced, shown by making it fail: takes dynamodb:DeleteItem
+    (a right current password clears the address's login attempts) out of
+    users-change-password's policy, invokes the function with a real
+    password change, expects a 500 whose log names the function and the
+    denied action, puts the action back and expects the change to work."""
+    import base64
+    import uuid
+
+    cfn = boto3.client("cloudformation")
+    lam = boto3.client("lambda")
+    iam = boto3.client("iam")
+    resources = cfn.describe_stack_resources(StackName=stack)["StackResources"]
+    physical = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources}
+    function = physical["UsersChangePassword"]
+    role = lam.get_function(FunctionName=function)["Configuration"]["Role"].rsplit("/", 1)[-1]
+    policies = {
+        name: iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+        for name in iam.list_role_policies(RoleName=role)["PolicyNames"]
+    }
+    if isinstance(next(iter(policies.values()), None), str):
+        policies = {name: json.loads(doc) for name, doc in policies.items()}
+    action = "dynamodb:DeleteItem"
+    holder = next(
+        (name for name, doc in policies.items()
+         if any(action in (st.get("Action") if isinstance(st.get("Action"), list) else [st.get("Action")])
+                for st in doc["Statement"])),
+        None,
+    )
+    if holder is None:
+        sys.exit(f"iam-proof: no inline policy of {role} grants {action}")
+
+    base = None
+    with open(os.path.join(ROOT, ".local", "deploy", "env")) as f:
+        for line in f:
+            if line.startswith("SHOP_API_URL="):
+                base = line.strip().split("=", 1)[1]
+    email = f"iam-proof-{uuid.uuid4().hex}@example.com"
+    status, _ = api_call(base, "POST", "/auth/register",
+                         {"email": email, "password": "correct horse battery", "name": "IAM"})
+    assert status == 201, f"register: {status}"
+    status, session = api_call(base, "POST", "/auth/login", {"email": email, "password": "correct horse battery"})
+    assert status == 200, f"login: {status}"
+    with open(os.path.join(ROOT, "events", "users-change-password.json")) as f:
+        event = json.load(f)
+    event["headers"]["authorization"] = f"Bearer {session['access_token']}"
+
+    def change(current, new):
+        event["body"] = json.dumps({"current_password": current, "new_password": new})
+        answer = lam.invoke(FunctionName=function, Payload=json.dumps(event).encode(), LogType="Tail")
+        payload = json.loads(answer["Payload"].read() or b"{}")
+        log = base64.b64decode(answer.get("LogResult", "")).decode(errors="replace")
+        return payload.get("statusCode"), log
+
+    original = policies[holder]
+    stripped = json.loads(json.dumps(original))
+    for statement in stripped["Statement"]:
+        actions = statement.get("Action")
+        if isinstance(actions, list) and action in actions:
+            statement["Action"] = [a for a in actions if a != action]
+    iam.put_role_policy(RoleName=role, PolicyName=holder, PolicyDocument=json.dumps(stripped))
+    try:
+        status, log = change("correct horse battery", "a password without delete")
+        print(f"iam-proof: without {action}, {function} answered {status}", file=sys.stderr)
+        denied = [line for line in log.splitlines() if "AccessDenied" in line or "not authorized" in line]
+        for line in denied[:3]:
+            print(f"iam-proof:   {line.strip()[:400]}", file=sys.stderr)
+        if status != 500:
+            sys.exit(f"iam-proof: expected a 500 without {action}, got {status}: IAM is not enforced")
+        if not any(action in line and function in line for line in denied):
+            sys.exit(f"iam-proof: the log does not show {action} denied to {function}:\n{log[-2000:]}")
+    finally:
+        iam.put_role_policy(RoleName=role, PolicyName=holder, PolicyDocument=json.dumps(original))
+    status, log = change("correct horse battery", "a password with delete back")
+    if status != 204:
+        sys.exit(f"iam-proof: with {action} back, {function} answered {status}:\n{log[-2000:]}")
+    print(f"iam-proof: with {action} back, {function} answered 204: IAM is enforced, per function", file=sys.stderr)
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("step", choices=["secrets", "after-deploy"])
+    parser.add_argument("step", choices=["secrets", "after-deploy", "iam-proof"])
     parser.add_argument("--stack", required=True)
     parser.add_argument("--env")
     args = parser.parse_args()
     try:
         if args.step == "secrets":
             secrets(args.stack)
+        elif args.step == "iam-proof":
+            iam_proof(args.stack)
         else:
             after_deploy(args.stack, args.env)
     except ClientError as e:

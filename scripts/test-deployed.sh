@@ -33,6 +33,21 @@ if [ "$status" = 0 ]; then
     | tee "$ROOT/.local/deploy/fuzz.log"
   status=${PIPESTATUS[0]}
 fi
+# IAM is enforced (deploy-local starts MiniStack with AUTH=true): show that
+# the check can fail. One action taken out of one function's policy makes
+# that function's call AccessDenied, naming it; put back, it works again.
+if [ "$status" = 0 ]; then
+  "$ROOT/.tools/sam/bin/python" "$ROOT/scripts/deploy_local.py" iam-proof --stack "${DEPLOY_STACK:-shop-local}" \
+    2>&1 | tee "$ROOT/.local/deploy/iam-proof.log"
+  status=${PIPESTATUS[0]}
+fi
+# What each deployed function did (recorded under SHOP_RECORD_AWS_CALLS,
+# which deploy-local set) against what the template grants it.
+if [ "$status" = 0 ] && [ -n "${SHOP_RECORD_AWS_CALLS:-}" ]; then
+  python3 "$ROOT/scripts/least_privilege.py" --calls "$SHOP_RECORD_AWS_CALLS" \
+    --out "$ROOT/.local/deploy/least-privilege.md"
+  status=$?
+fi
 set -e
 echo "make test-deployed finished in $((SECONDS - started)) s" >&2
 exit "$status"

@@ -19,6 +19,10 @@ say "checking template.yaml with checkov (skips and their reasons: .checkov.yaml
 "$ROOT/.tools/checkov/bin/checkov" -f template.yaml --config-file .checkov.yaml
 
 stack_isolate test
+# Every function records the AWS operations it performs (shared::adapters::calls),
+# for the least-privilege report at the end.
+export SHOP_RECORD_AWS_CALLS="$ROOT/.local/aws-calls"
+rm -rf "$SHOP_RECORD_AWS_CALLS" && mkdir -p "$SHOP_RECORD_AWS_CALLS"
 # Short enough that the end-to-end test sees an unpaid order expire.
 export ORDER_TTL_SECONDS=12 SCHEDULE_INTERVAL_SECONDS=2
 # Failed messages come back after 2 s, so the DLQ test takes seconds, not minutes.
@@ -64,6 +68,17 @@ if [ "$status" = 0 ]; then
   set +e
   CHAOS_OPERATIONS="${CHAOS_OPERATIONS:-300}" CHAOS_SEED="${CHAOS_SEED:-42}" \
     bash "$ROOT/scripts/chaos.sh" --settle-secs 90 --out "$ROOT/.local/chaos-test.md" 2>&1 | tee -a "$log"
+  status=${PIPESTATUS[0]}
+  set -e
+fi
+# What each function did in the runs above against what template.yaml
+# grants it: an operation performed without a grant would be AccessDenied on
+# AWS (a failure); grants never used are listed (scripts/least_privilege.py).
+if [ "$status" = 0 ]; then
+  say "least privilege: AWS operations performed (.local/aws-calls) against template.yaml's grants"
+  set +e
+  python3 "$ROOT/scripts/least_privilege.py" --calls "$SHOP_RECORD_AWS_CALLS" \
+    --out "$ROOT/.local/least-privilege.md" --min-exercised 25 2>&1 | tee -a "$log"
   status=${PIPESTATUS[0]}
   set -e
 fi

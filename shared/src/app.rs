@@ -12,6 +12,7 @@ use crate::foundation::error::{BoxError, Error};
 use crate::foundation::money::Currency;
 pub use crate::foundation::secret::Secret;
 use crate::model::orders::OrderLimits;
+use crate::model::users::LoginLimits;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -57,26 +58,110 @@ pub struct Config {
     /// `MAX_UNITS_PER_PRODUCT` (1..=100, default 10): what one customer may
     /// hold unpaid.
     pub order_limits: OrderLimits,
+    /// The login and sign-up limits (`LOGIN_FAILURES_PER_CLIENT`,
+    /// `LOGIN_FAILURES_PER_ADDRESS`, `LOGIN_FAILURES_PER_EMAIL`,
+    /// `LOGIN_FAILURES_PER_DEVICE`, `REGISTRATIONS_PER_ADDRESS`).
+    pub login_limits: LoginLimits,
 }
 
-/// A whole-number setting within `range`, `default` when unset.
-fn bounded(
+/// A whole-number setting: its name, the range the code accepts and its
+/// default. `tests/tests/template.rs` holds every template parameter that
+/// feeds one to a `MinValue`/`MaxValue` inside this range, so a deploy
+/// cannot pass a value that would stop the functions at cold start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounded {
+    pub name: &'static str,
+    pub min: i64,
+    pub max: i64,
+    pub default: i64,
+}
+
+/// Every whole-number setting the code bounds.
+pub const BOUNDED_SETTINGS: [Bounded; 10] = [
+    Bounded {
+        name: "LOGIN_FAILURES_PER_CLIENT",
+        min: 1,
+        max: 100,
+        default: 5,
+    },
+    Bounded {
+        name: "LOGIN_FAILURES_PER_ADDRESS",
+        min: 1,
+        max: 1_000_000,
+        default: 30,
+    },
+    Bounded {
+        name: "LOGIN_FAILURES_PER_EMAIL",
+        min: 1,
+        max: 1_000_000,
+        default: 100,
+    },
+    Bounded {
+        name: "LOGIN_FAILURES_PER_DEVICE",
+        min: 1,
+        max: 100,
+        default: 10,
+    },
+    Bounded {
+        name: "REGISTRATIONS_PER_ADDRESS",
+        min: 1,
+        max: 1_000_000,
+        default: 10,
+    },
+    Bounded {
+        name: "ORDER_TTL_SECONDS",
+        min: 1,
+        max: 7 * 24 * 3600,
+        default: 1800,
+    },
+    Bounded {
+        name: "MAX_UNPAID_ORDERS",
+        min: 1,
+        max: 1000,
+        default: 3,
+    },
+    Bounded {
+        name: "MAX_UNITS_PER_PRODUCT",
+        min: 1,
+        max: 100,
+        default: 10,
+    },
+    Bounded {
+        name: "SHIPPING_DELAY_SECONDS",
+        min: 0,
+        max: 900,
+        default: 0,
+    },
+    Bounded {
+        name: "RECONCILE_GRACE_SECONDS",
+        min: 10,
+        max: 86_400,
+        default: 300,
+    },
+];
+
+/// The setting `name` of [`BOUNDED_SETTINGS`], its default when unset.
+fn bounded<T: TryFrom<i64>>(
     lookup: &impl Fn(&str) -> Option<String>,
     name: &'static str,
-    range: std::ops::RangeInclusive<u32>,
-    default: u32,
-) -> Result<u32, ConfigError> {
-    match lookup(name).filter(|v| !v.is_empty()) {
-        None => Ok(default),
-        Some(value) => value
-            .parse()
+) -> Result<T, ConfigError> {
+    let spec = BOUNDED_SETTINGS
+        .iter()
+        .find(|b| b.name == name)
+        .ok_or(ConfigError::Missing(name))?;
+    let invalid = || ConfigError::Invalid {
+        name,
+        reason: format!("must be a whole number from {} to {}", spec.min, spec.max),
+    };
+    let value = match lookup(name).filter(|v| !v.is_empty()) {
+        None => spec.default,
+        Some(raw) => raw
+            .parse::<i64>()
             .ok()
-            .filter(|v| range.contains(v))
-            .ok_or_else(|| ConfigError::Invalid {
-                name,
-                reason: format!("must be a whole number from {} to {}", range.start(), range.end()),
-            }),
-    }
+            .filter(|v| (spec.min..=spec.max).contains(v))
+            .ok_or_else(invalid)?,
+    };
+    T::try_from(value).map_err(|_| invalid())
 }
 
 /// The shortest `JWT_SECRET` accepted: HS256 wants a key as long as its hash.
@@ -112,17 +197,7 @@ impl Config {
                 reason,
             })?,
         };
-        let order_ttl_secs = match lookup("ORDER_TTL_SECONDS").filter(|v| !v.is_empty()) {
-            None => 1800,
-            Some(secs) => secs
-                .parse::<i64>()
-                .ok()
-                .filter(|s| (1..=7 * 24 * 3600).contains(s))
-                .ok_or_else(|| ConfigError::Invalid {
-                    name: "ORDER_TTL_SECONDS",
-                    reason: "must be a number of seconds from 1 to 604800".into(),
-                })?,
-        };
+        let order_ttl_secs = bounded(&lookup, "ORDER_TTL_SECONDS")?;
         let optional = |name: &str| lookup(name).filter(|v| !v.is_empty());
         let cursor_secret = optional("CURSOR_SECRET");
         if cursor_secret.as_ref().is_some_and(|s| s.len() < MIN_SECRET_BYTES) {
@@ -143,32 +218,18 @@ impl Config {
             stripe_api_base: optional("STRIPE_API_BASE").unwrap_or_else(|| "https://api.stripe.com".into()),
             shipping_queue_url: optional("SHIPPING_QUEUE_URL"),
             refunds_queue_url: optional("REFUNDS_QUEUE_URL"),
-            shipping_delay_secs: match optional("SHIPPING_DELAY_SECONDS") {
-                None => 0,
-                Some(secs) => {
-                    secs.parse()
-                        .ok()
-                        .filter(|s| *s <= 900)
-                        .ok_or_else(|| ConfigError::Invalid {
-                            name: "SHIPPING_DELAY_SECONDS",
-                            reason: "must be a number of seconds from 0 to 900".into(),
-                        })?
-                }
-            },
+            shipping_delay_secs: bounded(&lookup, "SHIPPING_DELAY_SECONDS")?,
             order_limits: OrderLimits {
-                max_unpaid_orders: bounded(&lookup, "MAX_UNPAID_ORDERS", 1..=1000, 3)?,
-                max_units_per_product: bounded(&lookup, "MAX_UNITS_PER_PRODUCT", 1..=100, 10)?,
+                max_unpaid_orders: bounded(&lookup, "MAX_UNPAID_ORDERS")?,
+                max_units_per_product: bounded(&lookup, "MAX_UNITS_PER_PRODUCT")?,
             },
-            reconcile_grace_secs: match optional("RECONCILE_GRACE_SECONDS") {
-                None => 300,
-                Some(secs) => secs
-                    .parse()
-                    .ok()
-                    .filter(|s| (10..=86_400).contains(s))
-                    .ok_or_else(|| ConfigError::Invalid {
-                        name: "RECONCILE_GRACE_SECONDS",
-                        reason: "must be a number of seconds from 10 to 86400".into(),
-                    })?,
+            reconcile_grace_secs: bounded(&lookup, "RECONCILE_GRACE_SECONDS")?,
+            login_limits: LoginLimits {
+                per_client: bounded(&lookup, "LOGIN_FAILURES_PER_CLIENT")?,
+                per_address: bounded(&lookup, "LOGIN_FAILURES_PER_ADDRESS")?,
+                per_email: bounded(&lookup, "LOGIN_FAILURES_PER_EMAIL")?,
+                per_device: bounded(&lookup, "LOGIN_FAILURES_PER_DEVICE")?,
+                registrations_per_address: bounded(&lookup, "REGISTRATIONS_PER_ADDRESS")?,
             },
         })
     }

@@ -495,7 +495,7 @@ impl Shop {
             "id": format!("evt_{}", unique("paid")), "object": "event",
             "type": "payment_intent.succeeded",
             "data": {"object": {"id": payment["provider_payment_id"], "amount_received": payment["amount"],
-                                "currency": "usd", "metadata": {"order_id": order}}}
+                                "currency": "usd", "metadata": {"shop_order_id": order}}}
         }))
         .expect("json");
         let signature = stripe_signature(&require_env("PAYMENT_WEBHOOK_SECRET"), &body);
@@ -596,7 +596,7 @@ pub mod fixtures {
             "payment_intent.succeeded",
             json!({
                 "id": intent, "object": "payment_intent", "amount": amount, "amount_received": amount,
-                "currency": currency, "status": "succeeded", "metadata": {"order_id": order.id.to_string()},
+                "currency": currency, "status": "succeeded", "metadata": {"shop_order_id": order.id.to_string()},
                 "livemode": false, "latest_charge": "ch_123"
             }),
         )
@@ -673,7 +673,13 @@ pub mod fixtures {
                 "password": "correct horse battery", "name": name
             }))
             .expect("valid");
-            let user = shared::usecases::users::register(&self.app, input)
+            // An address of its own: sign-ups are limited per address.
+            let from = shared::model::users::ClientAddress::parse(Some(&format!(
+                "198.18.{}.{}",
+                fastrand::u8(..),
+                fastrand::u8(1..255)
+            )));
+            let user = shared::usecases::users::register(&self.app, input, &from)
                 .await
                 .expect("registered");
             Principal {

@@ -233,7 +233,7 @@ async fn listings_are_newest_first_with_cursors_bound_to_their_listing() {
     for _ in 0..3 {
         t.order(&alice, &[(&made[0], 1)]).await.ok();
     }
-    let product = t.product("stock", 1, 10).await;
+    let product = t.product("stock", 1_000, 10).await;
     let a1 = t.order(&alice, &[(&product, 1)]).await.expect("placed");
     let a2 = t.order(&alice, &[(&product, 1)]).await.expect("placed");
     t.order(&bob, &[(&product, 1)]).await.expect("placed");
@@ -578,4 +578,34 @@ async fn a_customer_cannot_hoard_stock() {
         .await
         .expect("another customer");
     assert_ne!(fourth.id, placed[2].id);
+}
+
+/// A total the payment provider cannot charge (below Stripe's 50-cent
+/// minimum in USD, or above eight digits of cents) could never be paid:
+/// it is refused when placed, and no stock is held for it.
+#[tokio::test]
+async fn a_total_the_provider_cannot_charge_is_refused_before_stock_is_held() {
+    let t = TestApp::spawn().await;
+    let buyer = customer();
+    let cheap = t.product("cheap", 49, 5).await;
+    let dear = t.product("dear", 100_000_000, 5).await;
+    for (product, quantity) in [(&cheap, 1), (&dear, 1)] {
+        let refused = t.order(&buyer, &[(product, quantity)]).await;
+        assert!(
+            matches!(
+                refused,
+                Err(Error::AmountOutOfRange {
+                    min: 50,
+                    max: 99_999_999
+                })
+            ),
+            "{refused:?}"
+        );
+        assert_eq!(t.stock(product).await, 5, "nothing held");
+    }
+    // Two of the cheap one reach the minimum.
+    t.order(&buyer, &[(&cheap, 2)])
+        .await
+        .expect("98 cents can be charged");
+    assert_eq!(t.stock(&cheap).await, 3);
 }

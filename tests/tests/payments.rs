@@ -206,18 +206,29 @@ async fn forged_or_stale_deliveries_change_nothing_and_mismatched_payments_go_ba
         Err(Error::InvalidSignature)
     ));
 
-    for (amount, currency, intent) in [
-        (order.total.minor() - 1, "usd", intent),
-        (order.total.minor(), "eur", intent),
-        (order.total.minor(), "usd", "pi_not_this_order"),
-    ] {
+    for (amount, currency) in [(order.total.minor() - 1, "usd"), (order.total.minor(), "eur")] {
         let (header, body) = payment_succeeded(TEST_WEBHOOK_SECRET, intent, &order, amount, currency);
         let outcome = payments::handle_webhook(&t.app, Some(&header), &body)
             .await
             .expect("answered 200");
-        // Money the shop cannot apply goes back to the customer.
+        // Money of the shop's that its order cannot take goes back.
         assert!(matches!(outcome, WebhookOutcome::Refunded(_)), "{outcome:?}");
     }
+    // An intent the shop never stored is not the shop's, whatever its
+    // metadata says: left alone (tests/tests/stripe.rs shows no refund).
+    let (header, body) = payment_succeeded(
+        TEST_WEBHOOK_SECRET,
+        "pi_not_this_order",
+        &order,
+        order.total.minor(),
+        "usd",
+    );
+    assert_eq!(
+        payments::handle_webhook(&t.app, Some(&header), &body)
+            .await
+            .expect("answered 200"),
+        WebhookOutcome::UnknownIntent
+    );
     assert_eq!(
         orders::get_order(&t.app, &buyer, &order.id)
             .await
@@ -407,7 +418,7 @@ async fn a_failed_attempt_is_recorded_and_the_order_stays_payable() {
         event(
             "payment_intent.payment_failed",
             json!({"id": intent, "object": "payment_intent", "amount": order.total.minor(), "currency": "usd",
-                   "status": "requires_payment_method", "metadata": {"order_id": order.id.to_string()},
+                   "status": "requires_payment_method", "metadata": {"shop_order_id": order.id.to_string()},
                    "last_payment_error": {"type": "card_error", "code": "card_declined", "decline_code": code,
                                           "message": "Your card was declined."}}),
         )
@@ -542,6 +553,53 @@ async fn a_dispute_holds_an_unshipped_order_until_it_is_won() {
     );
     assert!(matches!(ship_next(&t).await, ShipOutcome::Shipped(_)));
     assert_eq!(status_of(&t, &order).await, OrderStatus::Shipped);
+}
+
+/// A lost dispute no longer leaves an unshipped order paid and held for
+/// ever: the bank returned the money, so the order ends `REFUNDED` with its
+/// stock back and the lost dispute on it; a repeat changes nothing more.
+/// A shipped order keeps its status and shows the dispute lost.
+#[tokio::test]
+async fn a_lost_dispute_ends_an_unshipped_order_and_releases_its_stock() {
+    let t = TestApp::spawn().await;
+    let buyer = customer();
+    let product = t.product("dispute-lost", 5_000, 10).await;
+    let order = t.paid_order(&buyer, &[(&product, 2)]).await;
+    let intent = intent_of(&t, &order).await;
+    assert_eq!(t.stock(&product).await, 8);
+    webhook(
+        &t.app,
+        &dispute(&intent, "charge.dispute.created", "needs_response"),
+    )
+    .await
+    .expect("200");
+    assert_eq!(ship_next(&t).await, ShipOutcome::Held);
+    for _ in 0..2 {
+        assert_eq!(
+            webhook(&t.app, &dispute(&intent, "charge.dispute.closed", "lost"))
+                .await
+                .expect("200"),
+            WebhookOutcome::Disputed("lost".into())
+        );
+    }
+    let ended = orders::get_order(&t.app, &buyer, &order.id).await.expect("read");
+    assert_eq!(ended.status, OrderStatus::Refunded);
+    assert_eq!(ended.dispute.as_ref().map(|d| d.status.as_str()), Some("lost"));
+    assert_eq!(t.stock(&product).await, 10, "released once");
+
+    // Shipped before the dispute was lost: it stays shipped, dispute shown.
+    let shipped = t.paid_order(&buyer, &[(&product, 1)]).await;
+    assert!(matches!(ship_next(&t).await, ShipOutcome::Shipped(_)));
+    let intent = intent_of(&t, &shipped).await;
+    webhook(&t.app, &dispute(&intent, "charge.dispute.closed", "lost"))
+        .await
+        .expect("200");
+    let kept = orders::get_order(&t.app, &buyer, &shipped.id)
+        .await
+        .expect("read");
+    assert_eq!(kept.status, OrderStatus::Shipped);
+    assert_eq!(kept.dispute.as_ref().map(|d| d.status.as_str()), Some("lost"));
+    assert_eq!(t.stock(&product).await, 9);
 }
 
 /// A refund the provider accepted and then could not carry out puts the

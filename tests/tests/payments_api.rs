@@ -92,7 +92,7 @@ async fn order_payment_webhook_shipment_tracking_delivery() {
     let event = json!({
         "id": format!("evt_{}", unique("e2e")), "object": "event", "type": "payment_intent.succeeded",
         "data": {"object": {"id": payment["provider_payment_id"], "object": "payment_intent",
-            "amount_received": 6_000, "currency": "usd", "metadata": {"order_id": id}}}
+            "amount_received": 6_000, "currency": "usd", "metadata": {"shop_order_id": id}}}
     });
     let body = serde_json::to_vec(&event).expect("json");
     let secret = require_env("PAYMENT_WEBHOOK_SECRET");

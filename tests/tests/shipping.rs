@@ -3,7 +3,6 @@
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use serde_json::json;
-use shared::Error;
 use shared::entry::worker::process_batch;
 use shared::foundation::clock::Deadline;
 use shared::foundation::input::parse_document;
@@ -13,6 +12,7 @@ use shared::model::orders::{Order, OrderStatus};
 use shared::model::shipping::{ShipmentId, ShipmentStatus};
 use shared::usecases::orders;
 use shared::usecases::shipping;
+use shared::{App, Error};
 use shop_tests::TestApp;
 use shop_tests::fixtures::{admin, customer};
 
@@ -336,8 +336,12 @@ async fn tracking_events_lead_to_delivery_and_a_purchase_record() {
     );
 }
 
+/// A batch that arrives with too little time to start is not tried and
+/// not reported back (which would spend one of its five receives before
+/// the DLQ): each record goes back to the queue as a new message, received
+/// for the first time when it comes, and the batch is acknowledged.
 #[tokio::test]
-async fn a_worker_out_of_time_starts_nothing_and_reports_every_record_back() {
+async fn a_worker_out_of_time_sends_its_records_back_unspent() {
     let t = TestApp::spawn().await;
     let buyer = customer();
     let order = paid_order(&t, &buyer).await;
@@ -345,15 +349,19 @@ async fn a_worker_out_of_time_starts_nothing_and_reports_every_record_back() {
     let body = sent[0].0.body.clone().expect("body");
     let late = process_batch(
         &t.app,
-        batch(vec![record("a", &body), record("b", &body)]),
+        batch(vec![
+            record("a", &body),
+            record("b", &body),
+            record("c", "not a message"),
+        ]),
         Deadline::after(std::time::Duration::from_secs(5)),
         shipping::handle_message,
     )
     .await;
     assert_eq!(
         failures(&late),
-        ["a", "b"],
-        "both come back after the visibility timeout"
+        ["c"],
+        "only what cannot be sent again comes back"
     );
     assert_eq!(
         orders::get_order(&t.app, &buyer, &order.id)
@@ -363,6 +371,60 @@ async fn a_worker_out_of_time_starts_nothing_and_reports_every_record_back() {
         OrderStatus::Paid,
         "not shipped by a worker that had no time"
     );
+    let again = t.drain(&t.queue("shipping").url).await;
+    assert_eq!(again.len(), 2, "both sent back");
+    for (message, parsed) in &again {
+        assert_eq!(message.body.as_deref(), Some(body.as_str()));
+        assert!(parsed.is_ok());
+        let receives = message
+            .attributes
+            .as_ref()
+            .and_then(|a| a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount))
+            .map(String::as_str);
+        assert_eq!(receives, Some("1"), "a new message, its redrive budget whole");
+    }
+    // And the copies ship the order once.
+    let shipped = run(&t, batch(vec![record("d", &body), record("e", &body)])).await;
+    assert!(shipped.batch_item_failures.is_empty());
+    assert_eq!(
+        orders::get_order(&t.app, &buyer, &order.id)
+            .await
+            .expect("read")
+            .status,
+        OrderStatus::Shipped
+    );
+}
+
+/// The records of a batch run at once, so a batch takes as long as its
+/// slowest record, not their sum: three records that each wait for the
+/// other two finish only if they run together.
+#[tokio::test]
+async fn the_records_of_a_batch_run_at_once() {
+    let t = TestApp::spawn().await;
+    let buyer = customer();
+    paid_order(&t, &buyer).await;
+    let sent = t.drain(&t.queue("shipping").url).await;
+    let body = sent[0].0.body.clone().expect("body");
+    let together = std::sync::Arc::new(tokio::sync::Barrier::new(3));
+    let handler = |_app: &App, _message| {
+        let together = std::sync::Arc::clone(&together);
+        async move {
+            together.wait().await;
+            Ok::<_, Error>(())
+        }
+    };
+    let response = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        process_batch(
+            &t.app,
+            batch(vec![record("a", &body), record("b", &body), record("c", &body)]),
+            Deadline::after(std::time::Duration::from_secs(60)),
+            handler,
+        ),
+    )
+    .await
+    .expect("one record at a time would wait for ever");
+    assert!(response.batch_item_failures.is_empty());
 }
 
 #[tokio::test]

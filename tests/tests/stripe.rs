@@ -59,13 +59,17 @@ async fn creates_a_payment_intent_with_the_exact_request() {
     let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     assert_eq!(field("amount"), Some("12345"));
     assert_eq!(field("currency"), Some("usd"), "Stripe wants lower case");
-    assert_eq!(field("metadata[order_id]"), Some(order.to_string().as_str()));
+    // Namespaced, so another integration's `order_id` is never read as ours.
+    assert_eq!(field("metadata[shop_order_id]"), Some(order.to_string().as_str()));
+    assert_eq!(field("metadata[order_id]"), None);
+    // The API version is pinned: the account's default cannot change shapes.
+    assert_eq!(call.header("stripe-version"), Some("2026-10-28.endive"));
     // Cards only: they settle at once, so no payment is still processing
     // when the order's reservation runs out.
     assert_eq!(field("payment_method_types[]"), Some("card"));
     assert_eq!(field("automatic_payment_methods[enabled]"), None);
     assert!(
-        call.body.contains("metadata%5Border_id%5D="),
+        call.body.contains("metadata%5Bshop_order_id%5D="),
         "form-encoded brackets: {}",
         call.body
     );
@@ -175,6 +179,47 @@ async fn the_shop_starts_stripe_payments_once_per_order() {
     );
 }
 
+/// A payment the shop did not make (no intent of that id was stored)
+/// belongs to another integration on the same Stripe account, even when its
+/// metadata names one of our orders: it is counted and left alone. No
+/// request reaches Stripe, and the order named does not move.
+#[tokio::test]
+async fn a_payment_the_shop_did_not_make_is_never_refunded() {
+    let stub = Stub::start().await;
+    let t = through_stripe(&stub).await;
+    let buyer = customer();
+    let product = t.product("foreign", 1_500, 5).await;
+    let order = t.order(&buyer, &[(&product, 1)]).await.expect("placed");
+    for metadata in [
+        json!({"shop_order_id": order.id.to_string()}),
+        json!({"order_id": order.id.to_string()}),
+        json!({}),
+    ] {
+        let (header, body) = shop_tests::fixtures::provider_event(
+            shop_tests::TEST_WEBHOOK_SECRET,
+            &format!("evt_{}", uuid::Uuid::now_v7().simple()),
+            "payment_intent.succeeded",
+            json!({"id": "pi_another_integration", "object": "payment_intent", "amount": 1_500,
+                   "amount_received": 1_500, "currency": "usd", "status": "succeeded",
+                   "metadata": metadata}),
+        );
+        let outcome = shared::usecases::payments::handle_webhook(&t.app, Some(&header), &body)
+            .await
+            .expect("answered 200");
+        assert_eq!(outcome, shared::usecases::payments::WebhookOutcome::UnknownIntent);
+        assert_eq!(outcome.kind(), "unknown_intent", "the alarmed metric's outcome");
+    }
+    assert!(
+        stub.seen().is_empty(),
+        "nothing asked of Stripe: {:?}",
+        stub.seen().len()
+    );
+    let stored = shared::usecases::orders::get_order(&t.app, &buyer, &order.id)
+        .await
+        .expect("read");
+    assert_eq!(stored.status, shared::model::orders::OrderStatus::PendingPayment);
+}
+
 /// Cancel and expiry cancel the order's PaymentIntent (Stripe's
 /// `POST /v1/payment_intents/{id}/cancel`, with an idempotency key), so a
 /// card can no longer be charged for a released order; an intent Stripe
@@ -274,7 +319,7 @@ async fn the_stripe_stand_in_answers_the_adapter_in_stripes_shapes() {
         .header("idempotency-key", format!("shop-order-{order}-payment"))
         .header("content-type", "application/x-www-form-urlencoded")
         .body(format!(
-            "amount=12345&currency=usd&metadata%5Border_id%5D={order}&payment_method_types%5B%5D=card"
+            "amount=12345&currency=usd&metadata%5Bshop_order_id%5D={order}&payment_method_types%5B%5D=card"
         ))
         .send()
         .await

@@ -349,7 +349,14 @@ fn each_function_reads_only_its_own_secrets_from_parameter_store() {
             if !actions.contains("ssm:") {
                 continue;
             }
-            assert!(actions.contains("ssm:GetParameter") && !actions.contains('*'));
+            // One GetParameters call at cold start reads them all.
+            assert_eq!(
+                statement["Action"].as_sequence().map(Vec::len),
+                Some(1),
+                "{}",
+                function.binary
+            );
+            assert_eq!(statement["Action"][0].as_str(), Some("ssm:GetParameters"));
             for arn in statement["Resource"].as_sequence().expect("resources") {
                 let arn = plain(arn).expect("an ARN");
                 let parameter = arn
@@ -400,6 +407,23 @@ fn entry_code_gets_the_actions_it_needs() {
         }
         if source.contains("request.caller(") || source.contains("request.admin(") {
             needed.insert("dynamodb:GetItem");
+        }
+        // Use cases whose store calls the entry code does not show: a right
+        // password clears the address's login attempts (`DeleteItem`).
+        // (The deployed stack, with IAM enforced, checks the rest.)
+        for (call, actions) in [
+            (
+                "users::login(",
+                ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+            ),
+            (
+                "users::change_password(",
+                ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+            ),
+        ] {
+            if source.contains(call) {
+                needed.extend(actions);
+            }
         }
         let allowed = table_actions(&template, &function.logical_id);
         for action in needed {
@@ -596,4 +620,145 @@ fn each_function_builds_the_parts_its_deployment_configures() {
         }
         assert_eq!(named, expected, "{}: the parts main.rs builds", function.binary);
     }
+}
+
+/// Every numeric parameter is bounded (`MinValue` and `MaxValue`, or
+/// `AllowedValues`), and one that becomes a setting the code bounds
+/// (`shared::app::BOUNDED_SETTINGS`) stays inside the code's range: a deploy
+/// cannot pass a value that would stop the functions at cold start.
+#[test]
+fn numeric_parameters_are_bounded_within_what_the_code_accepts() {
+    let doc = yaml("template.yaml");
+    let parameters = doc["Parameters"].as_mapping().expect("parameters");
+    let template = template();
+    for (name, parameter) in parameters {
+        let name = name.as_str().expect("name");
+        if parameter["Type"].as_str() != Some("Number") || !parameter["AllowedValues"].is_null() {
+            continue;
+        }
+        let (Some(min), Some(max)) = (parameter["MinValue"].as_i64(), parameter["MaxValue"].as_i64()) else {
+            panic!("{name}: a Number parameter needs MinValue and MaxValue");
+        };
+        let default = parameter["Default"].as_i64();
+        assert!(
+            default.is_none_or(|d| (min..=max).contains(&d)),
+            "{name}: default outside its bounds"
+        );
+        for function in &template.functions {
+            let variables =
+                &template.document.resources[&function.logical_id].properties["Environment"]["Variables"];
+            for spec in shared::app::BOUNDED_SETTINGS {
+                if plain(&variables[spec.name]) == Some(name) {
+                    assert!(
+                        spec.min <= min && max <= spec.max,
+                        "{name} ({min}..={max}) feeds {} of {}, which accepts {}..={}",
+                        spec.name,
+                        function.binary,
+                        spec.min,
+                        spec.max
+                    );
+                }
+            }
+        }
+    }
+    // Through Globals too.
+    let globals = &doc["Globals"]["Function"]["Environment"]["Variables"];
+    let ttl = plain(&globals["ORDER_TTL_SECONDS"]).expect("ORDER_TTL_SECONDS in Globals");
+    assert_eq!(doc["Parameters"][ttl]["MaxValue"].as_i64(), Some(604_800));
+}
+
+/// The functions that hash passwords (argon2id at 1,769 MB) cannot starve
+/// the others: each has a reserved concurrency (its ceiling) from a
+/// parameter, and its route a throttle of its own, lower than the API's
+/// default, from parameters.
+#[test]
+fn password_functions_are_capped_and_their_routes_throttled() {
+    let doc = yaml("template.yaml");
+    let template = template();
+    let route_settings = &doc["Resources"]["HttpApi"]["Properties"]["RouteSettings"];
+    let default_rate = doc["Parameters"]["ApiRateLimit"]["Default"]
+        .as_i64()
+        .expect("ApiRateLimit");
+    let mut capped = BTreeSet::new();
+    for function in &template.functions {
+        let properties = &template.document.resources[&function.logical_id].properties;
+        if properties["MemorySize"].as_i64() != Some(1769) {
+            continue;
+        }
+        let reserved = plain(&properties["ReservedConcurrentExecutions"])
+            .unwrap_or_else(|| panic!("{}: no reserved concurrency", function.binary));
+        assert!(
+            doc["Parameters"][reserved]["Default"].as_i64().is_some(),
+            "{}: {reserved} has no default",
+            function.binary
+        );
+        for event in &function.events {
+            if let Event::Http { method, path } = event {
+                let route = &route_settings[format!("{method} {path}").as_str()];
+                let rate = plain(&route["ThrottlingRateLimit"])
+                    .unwrap_or_else(|| panic!("{method} {path}: no throttle of its own"));
+                assert!(plain(&route["ThrottlingBurstLimit"]).is_some());
+                let rate = doc["Parameters"][rate]["Default"].as_i64().expect("a default");
+                assert!(rate < default_rate, "{method} {path}: {rate}/s");
+            }
+        }
+        capped.insert(function.binary.clone());
+    }
+    assert_eq!(
+        capped,
+        BTreeSet::from([
+            "auth-login".into(),
+            "auth-register".into(),
+            "users-change-password".into()
+        ])
+    );
+}
+
+/// Alarms can reach someone: the topic is encrypted with a key of the
+/// stack's own whose policy lets CloudWatch use it (the AWS-managed
+/// `alias/aws/sns` key cannot), and an email subscription is required to
+/// deploy (`AlarmEmail` has no default and no condition skips it).
+#[test]
+fn alarms_reach_someone() {
+    let doc = yaml("template.yaml");
+    let topic = &doc["Resources"]["AlarmTopic"]["Properties"];
+    let key = plain(&topic["KmsMasterKeyId"]).expect("a key of the stack's own (!Ref)");
+    assert_ne!(key, "alias/aws/sns");
+    let key = &doc["Resources"][key];
+    assert_eq!(plain(&key["Type"]), Some("AWS::KMS::Key"));
+    assert_eq!(key["Properties"]["EnableKeyRotation"].as_bool(), Some(true));
+    let statements = key["Properties"]["KeyPolicy"]["Statement"]
+        .as_sequence()
+        .expect("a key policy");
+    let cloudwatch = statements
+        .iter()
+        .find(|s| s["Principal"]["Service"].as_str() == Some("cloudwatch.amazonaws.com"))
+        .expect("CloudWatch may use the key");
+    assert_eq!(cloudwatch["Effect"].as_str(), Some("Allow"));
+    let actions: BTreeSet<&str> = cloudwatch["Action"]
+        .as_sequence()
+        .expect("actions")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(actions, BTreeSet::from(["kms:Decrypt", "kms:GenerateDataKey*"]));
+
+    let email = &doc["Parameters"]["AlarmEmail"];
+    assert!(email["Default"].is_null(), "AlarmEmail must be given");
+    assert!(email["AllowedPattern"].as_str().is_some_and(|p| p.contains('@')));
+    let subscription = &doc["Resources"]["AlarmEmailSubscription"];
+    assert!(
+        subscription["Condition"].is_null(),
+        "the subscription is always made"
+    );
+    assert_eq!(plain(&subscription["Properties"]["TopicArn"]), Some("AlarmTopic"));
+    assert_eq!(plain(&subscription["Properties"]["Protocol"]), Some("email"));
+
+    // The webhook's unknown intents are alarmed.
+    let unknown = &doc["Resources"]["UnknownIntentsAlarm"]["Properties"];
+    assert_eq!(plain(&unknown["MetricName"]), Some("WebhookEvents"));
+    assert_eq!(
+        unknown["Dimensions"][0]["Value"].as_str(),
+        Some(shared::usecases::payments::WebhookOutcome::UnknownIntent.kind())
+    );
 }

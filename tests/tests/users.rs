@@ -25,7 +25,7 @@ fn credentials(email: &str, password: &str) -> Credentials {
 /// A new customer: their email, and them as a caller.
 async fn registered(t: &TestApp) -> (String, Principal) {
     let address = email();
-    let user = users::register(&t.app, registration(&address))
+    let user = users::register(&t.app, registration(&address), &sign_up_address())
         .await
         .expect("registered");
     let caller = Principal {
@@ -33,6 +33,16 @@ async fn registered(t: &TestApp) -> (String, Principal) {
         role: user.role,
     };
     (address, caller)
+}
+
+/// A client address of its own for each sign-up (sign-ups are limited per
+/// address, and the tests sign many up).
+fn sign_up_address() -> ClientAddress {
+    ClientAddress::parse(Some(&format!(
+        "198.18.{}.{}",
+        fastrand::u8(..),
+        fastrand::u8(1..255)
+    )))
 }
 
 /// The address the tests' logins come from.
@@ -44,6 +54,8 @@ fn email() -> String {
     format!("{}@example.com", unique("user"))
 }
 
+/// The items of the test's table but the attempt counters (sign-ups and
+/// logins are counted in items of their own).
 async fn item_count(t: &TestApp) -> usize {
     // Tooling-only scan of a throwaway test table, to prove nothing partial was written.
     let out = t
@@ -55,20 +67,24 @@ async fn item_count(t: &TestApp) -> usize {
         .send()
         .await
         .expect("scan");
-    out.items.map(|items| items.len()).unwrap_or_default()
+    out.items
+        .unwrap_or_default()
+        .iter()
+        .filter(|item| item.get("SK").and_then(|sk| sk.as_s().ok()).map(String::as_str) != Some("ATTEMPTS"))
+        .count()
 }
 
 #[tokio::test]
 async fn register_claims_the_email_atomically() {
     let t = TestApp::spawn().await;
     let address = email();
-    let user = users::register(&t.app, registration(&address))
+    let user = users::register(&t.app, registration(&address), &sign_up_address())
         .await
         .expect("registered");
     assert_eq!(user.role, Role::Customer);
     assert_eq!(item_count(&t).await, 2, "the profile and the email claim");
 
-    let again = users::register(&t.app, registration(&address.to_uppercase())).await;
+    let again = users::register(&t.app, registration(&address.to_uppercase()), &sign_up_address()).await;
     assert!(matches!(again, Err(Error::EmailTaken)), "{again:?}");
     assert_eq!(item_count(&t).await, 2, "a taken email writes nothing");
 }
@@ -77,7 +93,8 @@ async fn register_claims_the_email_atomically() {
 async fn concurrent_registrations_of_one_email_make_one_account() {
     let t = TestApp::spawn().await;
     let address = email();
-    let attempts = (0..8).map(|_| users::register(&t.app, registration(&address)));
+    let from = sign_up_address();
+    let attempts = (0..8).map(|_| users::register(&t.app, registration(&address), &from));
     let results = futures::future::join_all(attempts).await;
     let created = results.iter().filter(|r| r.is_ok()).count();
     let taken = results
@@ -92,7 +109,7 @@ async fn concurrent_registrations_of_one_email_make_one_account() {
 async fn login_issues_a_token_for_the_user() {
     let t = TestApp::spawn().await;
     let address = email();
-    let user = users::register(&t.app, registration(&address))
+    let user = users::register(&t.app, registration(&address), &sign_up_address())
         .await
         .expect("registered");
     let session = users::login(&t.app, credentials(&address, "correct horse battery"), &here())
@@ -108,7 +125,7 @@ async fn login_issues_a_token_for_the_user() {
 async fn unknown_email_and_wrong_password_fail_alike() {
     let t = TestApp::spawn().await;
     let address = email();
-    users::register(&t.app, registration(&address))
+    users::register(&t.app, registration(&address), &sign_up_address())
         .await
         .expect("registered");
     let wrong = users::login(&t.app, credentials(&address, "wrong horse battery"), &here()).await;
@@ -121,7 +138,7 @@ async fn unknown_email_and_wrong_password_fail_alike() {
 async fn five_failures_from_one_address_lock_it_out_even_for_the_right_password() {
     let t = TestApp::spawn().await;
     let address = email();
-    users::register(&t.app, registration(&address))
+    users::register(&t.app, registration(&address), &sign_up_address())
         .await
         .expect("registered");
     for _ in 0..MAX_LOGIN_FAILURES {
@@ -140,7 +157,7 @@ async fn five_failures_from_one_address_lock_it_out_even_for_the_right_password(
     }
     // Another email is not affected.
     let other = email();
-    users::register(&t.app, registration(&other))
+    users::register(&t.app, registration(&other), &sign_up_address())
         .await
         .expect("registered");
     users::login(&t.app, credentials(&other, "correct horse battery"), &here())
@@ -152,7 +169,7 @@ async fn five_failures_from_one_address_lock_it_out_even_for_the_right_password(
 async fn parallel_guesses_cannot_pass_the_lockout() {
     let t = TestApp::spawn().await;
     let address = email();
-    users::register(&t.app, registration(&address))
+    users::register(&t.app, registration(&address), &sign_up_address())
         .await
         .expect("registered");
     let from = here();
@@ -180,7 +197,7 @@ async fn parallel_guesses_cannot_pass_the_lockout() {
 async fn a_success_clears_earlier_failures() {
     let t = TestApp::spawn().await;
     let address = email();
-    users::register(&t.app, registration(&address))
+    users::register(&t.app, registration(&address), &sign_up_address())
         .await
         .expect("registered");
     for _ in 0..MAX_LOGIN_FAILURES - 1 {
@@ -310,7 +327,7 @@ async fn tables_are_created_from_the_one_definition() {
 async fn a_stranger_cannot_lock_the_owner_out_from_elsewhere() {
     let t = TestApp::spawn().await;
     let address = email();
-    users::register(&t.app, registration(&address))
+    users::register(&t.app, registration(&address), &sign_up_address())
         .await
         .expect("registered");
     let stranger = ClientAddress::parse(Some("203.0.113.7"));
@@ -384,4 +401,116 @@ async fn a_password_change_counts_its_current_password_check() {
         users::login(&t.app, credentials(&address, "correct horse battery"), &here()).await,
         Err(Error::TooManyAttempts { .. })
     ));
+}
+
+/// A client that proved itself (it presents the device token an earlier
+/// login gave it) is counted against its device alone: when strangers have
+/// filled the email's ceiling from many addresses, or its own address's
+/// window, the owner's device still logs in; without the token, refused.
+#[tokio::test]
+async fn a_proven_device_logs_in_past_the_emails_ceiling_and_its_addresss_window() {
+    let t = TestApp::spawn().await;
+    let (address, _) = registered(&t).await;
+    let first = users::login(&t.app, credentials(&address, "correct horse battery"), &here())
+        .await
+        .expect("first login");
+    let device = first.device_token.clone();
+
+    let app = &t.app;
+    let spread = (0..shared::model::users::MAX_LOGIN_ATTEMPTS_PER_EMAIL).map(|i| {
+        let from = ClientAddress::parse(Some(&format!("198.51.100.{}", i % 250)));
+        let credentials = credentials(&address, "spread guess");
+        async move { users::login(app, credentials, &from).await }
+    });
+    futures::future::join_all(spread).await;
+    for _ in 0..MAX_LOGIN_FAILURES {
+        let _ = users::login(&t.app, credentials(&address, "a guess from here"), &here()).await;
+    }
+    assert!(matches!(
+        users::login(&t.app, credentials(&address, "correct horse battery"), &here()).await,
+        Err(Error::TooManyAttempts { .. })
+    ));
+    let with_device = |password: &str| {
+        parse_document::<Credentials>(json!({"email": address, "password": password, "device_token": device}))
+            .expect("valid")
+    };
+    let again = users::login(&t.app, with_device("correct horse battery"), &here())
+        .await
+        .expect("the owner's device");
+    assert_ne!(again.device_token, device, "each login, a new device token");
+
+    // The device has a window of its own: guesses with a stolen token lock
+    // only that token.
+    for _ in 0..10 {
+        assert!(matches!(
+            users::login(&t.app, with_device("a thief's guess"), &here()).await,
+            Err(Error::InvalidCredentials)
+        ));
+    }
+    assert!(matches!(
+        users::login(&t.app, with_device("correct horse battery"), &here()).await,
+        Err(Error::TooManyAttempts { .. })
+    ));
+    // Another email's token, or a forged one, is no device: the untrusted
+    // path, refused here as before.
+    let other = parse_document::<Credentials>(json!({
+        "email": address, "password": "correct horse battery", "device_token": "0123.456.789"
+    }))
+    .expect("valid");
+    assert!(matches!(
+        users::login(&t.app, other, &here()).await,
+        Err(Error::TooManyAttempts { .. })
+    ));
+}
+
+/// One address trying a password or two on many emails (credential
+/// stuffing, password spraying) meets its address's window over every
+/// email; other addresses, and the owners, are not held up by it.
+#[tokio::test]
+async fn one_address_guessing_across_emails_is_limited() {
+    let t = TestApp::spawn().await;
+    let (owner, _) = registered(&t).await;
+    let sprayer = ClientAddress::parse(Some("203.0.113.99"));
+    let per_address = t.app.config.login_limits.per_address;
+    for i in 0..per_address {
+        let guess = users::login(&t.app, credentials(&email(), "Summer2026!!!"), &sprayer).await;
+        assert!(
+            matches!(guess, Err(Error::InvalidCredentials)),
+            "guess {i}: {guess:?}"
+        );
+    }
+    assert!(matches!(
+        users::login(&t.app, credentials(&email(), "Summer2026!!!"), &sprayer).await,
+        Err(Error::TooManyAttempts { .. })
+    ));
+    assert!(matches!(
+        users::login(&t.app, credentials(&owner, "correct horse battery"), &sprayer).await,
+        Err(Error::TooManyAttempts { .. })
+    ));
+    users::login(&t.app, credentials(&owner, "correct horse battery"), &here())
+        .await
+        .expect("from elsewhere");
+}
+
+/// Sign-ups from one address are limited (`REGISTRATIONS_PER_ADDRESS`):
+/// accounts cannot be minted in a loop to get round the per-account
+/// limits. Another address signs up as before.
+#[tokio::test]
+async fn sign_ups_from_one_address_are_limited() {
+    let t = TestApp::spawn().await;
+    let from = ClientAddress::parse(Some("203.0.113.50"));
+    let max = t.app.config.login_limits.registrations_per_address;
+    for _ in 0..max {
+        users::register(&t.app, registration(&email()), &from)
+            .await
+            .expect("within the limit");
+    }
+    let refused = users::register(&t.app, registration(&email()), &from).await;
+    assert!(
+        matches!(refused, Err(Error::TooManyAttempts { .. })),
+        "{refused:?}"
+    );
+    users::register(&t.app, registration(&email()), &sign_up_address())
+        .await
+        .expect("another address");
 }

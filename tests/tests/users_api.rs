@@ -51,6 +51,10 @@ async fn register_login_read_update_and_change_password() {
     let me = api.get("/users/me", Some(&token)).await;
     assert_eq!(me.status, StatusCode::OK);
     assert_eq!(&me.body, user);
+    // Authenticated answers are never kept by a browser or a shared cache.
+    for reply in [&login, &me] {
+        assert_eq!(reply.header("cache-control"), Some("no-store"), "{}", reply.text);
+    }
 
     let patched = api
         .send(
@@ -226,6 +230,34 @@ fn forge(header: Value, claims: Value, secret: &[u8]) -> String {
     mac.update(format!("{head}.{body}").as_bytes());
     let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
     format!("{head}.{body}.{signature}")
+}
+
+/// The launch review's collision: an "email" ending in `#<address>` once
+/// counted its failures in the victim's own window at that address, so a
+/// stranger could lock the victim out where they log in. Such an email is
+/// refused before anything is counted, and the victim still logs in.
+#[tokio::test]
+async fn an_email_shaped_like_another_key_cannot_lock_its_victim_out() {
+    let api = Api::from_env();
+    let victim = email();
+    let registered = api
+        .post(
+            "/auth/register",
+            None,
+            json!({"email": victim, "password": "correct horse battery", "name": "Vic"}),
+        )
+        .await;
+    assert_eq!(registered.status, StatusCode::CREATED, "{}", registered.text);
+    // The addresses the local gateway and the deployed API report.
+    for address in ["127.0.0.1", "::1", "::ffff:127.0.0.1"] {
+        for _ in 0..6 {
+            api.login(&format!("{victim}#{address}"), "wrong password 123")
+                .await
+                .assert_problem(400, "VALIDATION_FAILED");
+        }
+    }
+    let login = api.login(&victim, "correct horse battery").await;
+    assert_eq!(login.status, StatusCode::OK, "{}", login.text);
 }
 
 #[tokio::test]

@@ -8,6 +8,6 @@ fn main() -> Result<(), shared::BoxError> {
 }
 
 async fn handle(app: &'static App, request: Request) -> Answer {
-    let user = users::register(app, request.json()?).await?;
+    let user = users::register(app, request.json()?, &request.client_address()).await?;
     http::created(&user)
 }

@@ -3,6 +3,7 @@
 //! Store (`secrets`). They turn model values into requests and the answers back
 //! into model values, and decide nothing. Name foundation and model only.
 
+pub mod calls;
 pub mod carrier;
 pub mod metrics;
 pub mod payments;
@@ -37,6 +38,7 @@ pub fn aws_config() -> Result<aws_config::SdkConfig, aws_smithy_http_client::Htt
     let var = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
     let mut config = aws_config::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
+        .timeout_config(timeouts())
         .http_client(https_client()?)
         .credentials_provider(SharedCredentialsProvider::new(
             EnvironmentVariableCredentialsProvider::new(),
@@ -49,6 +51,26 @@ pub fn aws_config() -> Result<aws_config::SdkConfig, aws_smithy_http_client::Htt
     config.set_endpoint_url(var("AWS_ENDPOINT_URL"));
     Ok(config.build())
 }
+
+/// How long a function's AWS requests may take. Without them the SDK
+/// waits on a stalled connection until Lambda's own timeout kills the
+/// invocation; with them a stalled attempt is cut and retried (every retry
+/// is safe: see [`crate::adapters::store::Store::client_for`]) while the
+/// invocation still has time. A request to DynamoDB, SQS or SSM takes
+/// milliseconds; 3 s an attempt leaves room for a loaded endpoint, and 8 s
+/// for the whole call (its retries included) stays inside the API
+/// functions' 10 s timeout.
+pub fn timeouts() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build()
+}
+
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+pub const ATTEMPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+pub const OPERATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(8);
 
 /// aws-config's usual sources of AWS settings (profiles, SSO, ...) with
 /// the shop's HTTPS client, for the tools. The SDK's own default client is

@@ -162,6 +162,7 @@ impl Queues {
         Client::from_conf(
             aws_sdk_sqs::config::Builder::from(aws)
                 .retry_config(crate::adapters::retries())
+                .interceptor(crate::adapters::calls::Recorder)
                 .build(),
         )
     }

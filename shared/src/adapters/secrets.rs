@@ -10,8 +10,6 @@
 
 use std::collections::HashMap;
 
-use futures::future::try_join_all;
-
 use crate::foundation::error::BoxError;
 
 /// The settings that are secrets.
@@ -27,10 +25,25 @@ pub fn parameter_setting(secret: &str) -> String {
     format!("{secret}_PARAMETER")
 }
 
-/// Reads, at once and decrypted, every secret whose parameter `lookup`
-/// names: secret → value. No client is built, and nothing is read, when no
-/// parameter is named. A named parameter that cannot be read fails the cold
-/// start, loudly, rather than leaving a function without its key.
+/// How the cold start's one Parameter Store call is retried: Parameter
+/// Store answers `ThrottlingException` past its account-wide rate (40
+/// transactions a second by default, shared by every cold start), and the
+/// SDK's standard strategy retries that with exponential backoff and full
+/// jitter (a random wait up to 0.1, 0.2, 0.4, ... s, at most 2 s), so that
+/// a burst of new containers spreads out instead of failing together. Six
+/// attempts wait about 3 s in the worst case, inside Lambda's 10 s init.
+pub fn retries() -> aws_config::retry::RetryConfig {
+    aws_config::retry::RetryConfig::standard()
+        .with_max_attempts(6)
+        .with_initial_backoff(std::time::Duration::from_millis(100))
+        .with_max_backoff(std::time::Duration::from_secs(2))
+}
+
+/// Reads, decrypted and in one `GetParameters` call, every secret whose
+/// parameter `lookup` names: secret → value. No client is built, and
+/// nothing is read, when no parameter is named. A named parameter that
+/// cannot be read fails the cold start, loudly, rather than leaving a
+/// function without its key.
 pub async fn from_parameter_store(
     aws: &aws_config::SdkConfig,
     lookup: impl Fn(&str) -> Option<String>,
@@ -46,29 +59,41 @@ pub async fn from_parameter_store(
     if named.is_empty() {
         return Ok(HashMap::new());
     }
-    let client = aws_sdk_ssm::Client::new(aws);
-    let reads = named.into_iter().map(|(secret, parameter)| {
-        let client = client.clone();
-        async move {
-            let answer = client
-                .get_parameter()
-                .name(&parameter)
-                .with_decryption(true)
-                .send()
-                .await
-                .map_err(|err| {
-                    format!(
-                        "{secret}: the parameter {parameter} could not be read: {}",
-                        aws_sdk_ssm::error::DisplayErrorContext(&err)
-                    )
-                })?;
-            let value = answer
-                .parameter
-                .and_then(|p| p.value)
-                .filter(|v| !v.is_empty())
-                .ok_or_else(|| format!("{secret}: the parameter {parameter} is empty"))?;
-            Ok::<_, BoxError>((secret.to_owned(), value))
-        }
-    });
-    Ok(try_join_all(reads).await?.into_iter().collect())
+    let client = aws_sdk_ssm::Client::from_conf(
+        aws_sdk_ssm::config::Builder::from(aws)
+            .retry_config(retries())
+            .interceptor(crate::adapters::calls::Recorder)
+            .build(),
+    );
+    let mut names: Vec<String> = named.iter().map(|(_, parameter)| parameter.clone()).collect();
+    names.sort();
+    names.dedup();
+    let answer = client
+        .get_parameters()
+        .set_names(Some(names))
+        .with_decryption(true)
+        .send()
+        .await
+        .map_err(|err| {
+            let names: Vec<String> = named.iter().map(|(s, p)| format!("{s} ({p})")).collect();
+            format!(
+                "the parameters of {} could not be read: {}",
+                names.join(", "),
+                aws_sdk_ssm::error::DisplayErrorContext(&err)
+            )
+        })?;
+    let values: HashMap<String, String> = answer
+        .parameters
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|p| Some((p.name?, p.value?)))
+        .filter(|(_, value)| !value.is_empty())
+        .collect();
+    named
+        .into_iter()
+        .map(|(secret, parameter)| match values.get(&parameter) {
+            Some(value) => Ok((secret.to_owned(), value.clone())),
+            None => Err(format!("{secret}: the parameter {parameter} is missing or empty").into()),
+        })
+        .collect()
 }

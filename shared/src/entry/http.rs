@@ -47,7 +47,7 @@ where
                     Ok(answer) => respond(answer),
                     Err(_) => {
                         tracing::error!("handler panicked");
-                        problem(&Error::internal("handler panicked"))
+                        respond(Err(Error::internal("handler panicked")))
                     }
                 };
                 Ok::<_, lambda_http::Error>(response)
@@ -57,8 +57,21 @@ where
 }
 
 /// Turns a handler's answer into the response, logging failures by code
-/// only: bodies, tokens and passwords never reach a log.
+/// only: bodies, tokens and passwords never reach a log. Every answer but
+/// the public catalogue's ([`ok_public`]) is `Cache-Control: no-store`: an
+/// authenticated answer (a profile, an order, a token) must never be kept
+/// by a browser or a shared cache, and an error is not worth keeping.
 pub fn respond(answer: Answer) -> Response {
+    let mut response = answer_or_problem(answer);
+    if !response.headers().contains_key(header::CACHE_CONTROL) {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+fn answer_or_problem(answer: Answer) -> Response {
     match answer {
         Ok(response) => response,
         Err(err) => {
@@ -275,6 +288,7 @@ pub fn code(err: &Error) -> &'static str {
         Error::CountersCannotShrink(_) => "COUNTERS_CANNOT_SHRINK",
         Error::QuantityLimit { .. } => "QUANTITY_LIMIT",
         Error::TooManyUnpaidOrders(_) => "TOO_MANY_UNPAID_ORDERS",
+        Error::AmountOutOfRange { .. } => "AMOUNT_OUT_OF_RANGE",
         Error::IdempotencyInProgress => "IDEMPOTENCY_IN_PROGRESS",
         Error::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
         Error::InvalidSignature => "INVALID_SIGNATURE",
@@ -305,6 +319,7 @@ pub fn problem(err: &Error) -> Response {
         Error::CountersCannotShrink(_) => (StatusCode::CONFLICT, "Counters cannot shrink"),
         Error::QuantityLimit { .. } => (StatusCode::CONFLICT, "Quantity limit"),
         Error::TooManyUnpaidOrders(_) => (StatusCode::CONFLICT, "Too many unpaid orders"),
+        Error::AmountOutOfRange { .. } => (StatusCode::CONFLICT, "Amount out of range"),
         Error::IdempotencyInProgress => (StatusCode::CONFLICT, "Request in progress"),
         Error::IdempotencyKeyReused => (StatusCode::UNPROCESSABLE_ENTITY, "Idempotency key reused"),
         Error::InvalidSignature => (StatusCode::BAD_REQUEST, "Invalid signature"),
@@ -341,6 +356,10 @@ pub fn problem(err: &Error) -> Response {
             body.insert("max".into(), json!(max));
         }
         Error::TooManyUnpaidOrders(max) => {
+            body.insert("max".into(), json!(max));
+        }
+        Error::AmountOutOfRange { min, max } => {
+            body.insert("min".into(), json!(min));
             body.insert("max".into(), json!(max));
         }
         Error::CountersCannotShrink(counters) => {
@@ -417,6 +436,22 @@ mod tests {
         assert_eq!(
             (body["code"].as_str(), body["stock_counters"].as_u64()),
             (Some("COUNTERS_CANNOT_SHRINK"), Some(4))
+        );
+    }
+
+    #[test]
+    fn only_public_answers_may_be_cached() {
+        let private = respond(ok(&json!({"access_token": "t"})));
+        assert_eq!(private.headers()["cache-control"], "no-store");
+        assert_eq!(respond(no_content()).headers()["cache-control"], "no-store");
+        assert_eq!(
+            respond(Err(Error::Unauthenticated)).headers()["cache-control"],
+            "no-store"
+        );
+        let public = respond(ok_public(&json!({"items": []})));
+        assert_eq!(
+            public.headers()["cache-control"],
+            format!("public, max-age={PUBLIC_MAX_AGE_SECS}")
         );
     }
 

@@ -78,15 +78,23 @@ where
     })
 }
 
-/// A record is not started with less time than this left: the longest one
-/// record may take (a provider call times out at 8 s).
+/// A batch is not started with less time than this left: the longest one
+/// record may take (a provider call times out at 8 s, and its store writes
+/// take milliseconds). The records of a batch run at once, so a batch takes
+/// about as long as its slowest record: a batch of 10 at the provider's
+/// slowest fits the workers' 20 s timeout (README "Queue workers").
 pub const RECORD_BUDGET: std::time::Duration = std::time::Duration::from_secs(9);
 
-/// One batch, record by record (the body of [`run_sqs`], public so that
-/// tests can drive a worker with real SQS batches). Records that there is
-/// no time left to start before `deadline` are reported as failures without
-/// being tried: they come back after the visibility timeout, rather than
-/// being lost with an invocation that timed out.
+/// One batch, its records handled concurrently (the body of [`run_sqs`],
+/// public so that tests can drive a worker with real SQS batches). Records
+/// that fail are reported (`batchItemFailures`) and come back after the
+/// visibility timeout, each receive counting towards the DLQ.
+///
+/// A batch that arrives with too little time left to start (less than
+/// [`RECORD_BUDGET`]) is not tried at all: each record is sent again as a
+/// new message (the consumers are idempotent, so a copy changes nothing)
+/// and acknowledged, so that waiting costs no receive of its redrive
+/// budget; only a record whose copy cannot be sent is reported back.
 pub async fn process_batch<'a, F, Fut, R>(
     app: &'a App,
     batch: SqsEvent,
@@ -99,29 +107,55 @@ where
     R: std::fmt::Debug,
 {
     let mut response = SqsBatchResponse::default();
-    for record in batch.records {
-        let id = record.message_id.clone().unwrap_or_default();
-        if deadline.remaining() < RECORD_BUDGET {
-            tracing::warn!(message_id = %id, "no time left to start this message; it will come back");
-            let mut failure = BatchItemFailure::default();
-            failure.item_identifier = id;
-            response.batch_item_failures.push(failure);
-            continue;
+    let failed = |id: String| {
+        let mut failure = BatchItemFailure::default();
+        failure.item_identifier = id;
+        failure
+    };
+    if deadline.remaining() < RECORD_BUDGET {
+        for record in batch.records {
+            let id = record.message_id.clone().unwrap_or_default();
+            match send_again(app, record.body.as_deref()).await {
+                Ok(()) => {
+                    tracing::warn!(message_id = %id, "no time left to start this message; sent again as a new one")
+                }
+                Err(reason) => {
+                    tracing::warn!(message_id = %id, %reason, "no time left, and it could not be sent again; it will come back");
+                    response.batch_item_failures.push(failed(id));
+                }
+            }
         }
+        return response;
+    }
+    let handler = &handler;
+    let outcomes = futures::future::join_all(batch.records.into_iter().map(|record| async move {
+        let id = record.message_id.clone().unwrap_or_default();
         let outcome = match record.body.as_deref().map(Message::parse) {
             None => Err("a record without a body".to_owned()),
             Some(Err(reason)) => Err(reason),
             Some(Ok(message)) => handler(app, message).await.map_err(|err| err.to_string()),
         };
+        (id, outcome)
+    }))
+    .await;
+    for (id, outcome) in outcomes {
         match outcome {
             Ok(done) => tracing::info!(message_id = %id, outcome = ?done, "message handled"),
             Err(reason) => {
                 tracing::error!(message_id = %id, %reason, "message failed; it will be retried");
-                let mut failure = BatchItemFailure::default();
-                failure.item_identifier = id;
-                response.batch_item_failures.push(failure);
+                response.batch_item_failures.push(failed(id));
             }
         }
     }
     response
+}
+
+/// A record's message sent again to its queue, as a new message.
+async fn send_again(app: &App, body: Option<&str>) -> Result<(), String> {
+    let message = Message::parse(body.ok_or("a record without a body")?)?;
+    app.queues()
+        .map_err(|err| err.to_string())?
+        .send(&message)
+        .await
+        .map_err(|err| err.to_string())
 }

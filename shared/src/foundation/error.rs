@@ -39,7 +39,7 @@ pub enum Error {
     NotFound,
     #[error("an account with this email exists")]
     EmailTaken,
-    #[error("too many failed logins; retry after {retry_after_secs} s")]
+    #[error("too many attempts; retry after {retry_after_secs} s")]
     TooManyAttempts { retry_after_secs: u64 },
     #[error("the body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
@@ -58,6 +58,9 @@ pub enum Error {
     CountersCannotShrink(u8),
     #[error("at most {max} units of product {product_id} per order")]
     QuantityLimit { product_id: ProductId, max: u32 },
+    /// A total the payment provider cannot charge in the order's currency.
+    #[error("the total must be from {min} to {max} minor units of its currency to be charged")]
+    AmountOutOfRange { min: i64, max: i64 },
     #[error("you have {0} orders awaiting payment; pay or cancel one first")]
     TooManyUnpaidOrders(u32),
     #[error("a request with this Idempotency-Key is still being processed")]

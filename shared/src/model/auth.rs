@@ -4,8 +4,10 @@
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::{Algorithm, Argon2, Params, Version};
+use hmac::{Hmac, Mac};
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use sha2::Sha256;
 
 use crate::foundation::clock::Timestamp;
 use crate::foundation::error::Error;
@@ -140,6 +142,80 @@ pub async fn verify_password(password: &Password, digest: Option<&PasswordDigest
     .map_err(Error::internal)?
 }
 
+// ---------------------------------------------------------------- device tokens
+
+/// A device token lasts 30 days from the login that issued it.
+pub const DEVICE_TOKEN_TTL_SECS: i64 = 30 * 24 * 3600;
+
+/// A client that has proven itself: OWASP's device cookie. Each successful
+/// login hands out a token naming a new device, bound to the email and
+/// signed; a login that presents a valid one for its email is counted
+/// against that device alone, not against the email's ceiling or its
+/// address, so a stranger's guesses can lock out neither the owner's
+/// devices nor, spread over addresses, the email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceId(String);
+
+impl DeviceId {
+    /// 32 lower-case hex digits: only ever made here, or read from a token
+    /// whose signature verified.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn device_tag(secret: &Secret, email: &str, device: &str, issued_at: i64) -> Hmac<Sha256> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose())
+        .unwrap_or_else(|_| unreachable!("HMAC takes any key"));
+    // A label of its own: no other use of the key signs this shape.
+    mac.update(b"shop device token v1\n");
+    mac.update(email.as_bytes());
+    mac.update(b"\n");
+    mac.update(device.as_bytes());
+    mac.update(b"\n");
+    mac.update(issued_at.to_string().as_bytes());
+    mac
+}
+
+/// A new device's token for `email`: `<device>.<issued at>.<tag>`.
+pub fn issue_device_token(secret: &Secret, email: &str, now: Timestamp) -> String {
+    use base64::Engine;
+    let device = uuid::Uuid::now_v7().simple().to_string();
+    let tag = device_tag(secret, email, &device, now.unix())
+        .finalize()
+        .into_bytes();
+    let tag = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tag);
+    format!("{device}.{}.{tag}", now.unix())
+}
+
+/// The device a token names, if it is one of ours for `email` and not
+/// older than [`DEVICE_TOKEN_TTL_SECS`]; anything else is no device (the
+/// login is counted as an untrusted client's, never refused for it).
+pub fn verify_device_token(secret: &Secret, token: &str, email: &str, now: Timestamp) -> Option<DeviceId> {
+    use base64::Engine;
+    let mut parts = token.split('.');
+    let (device, issued_at, tag) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some()
+        || device.len() != 32
+        || !device
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return None;
+    }
+    let issued: i64 = issued_at.parse().ok()?;
+    if !(0..=DEVICE_TOKEN_TTL_SECS).contains(&now.unix().checked_sub(issued)?) {
+        return None;
+    }
+    let tag = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(tag)
+        .ok()?;
+    device_tag(secret, email, device, issued)
+        .verify_slice(&tag)
+        .ok()
+        .map(|()| DeviceId(device.to_owned()))
+}
+
 // ---------------------------------------------------------------- tokens
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -220,6 +296,41 @@ pub fn authenticate_versioned(
         return Err(Error::Unauthenticated);
     }
     verify_token_versioned(secret, token.trim())
+}
+
+#[cfg(test)]
+mod device_tests {
+    use super::*;
+
+    fn secret() -> Secret {
+        Secret::new("d".repeat(32))
+    }
+
+    #[test]
+    fn a_device_token_names_its_device_for_its_email_only() {
+        let now = Timestamp::from_unix(1_800_000_000);
+        let token = issue_device_token(&secret(), "ann@example.com", now);
+        let device =
+            verify_device_token(&secret(), &token, "ann@example.com", now.plus_secs(60)).expect("valid");
+        assert_eq!(device.as_str().len(), 32);
+        assert_eq!(token.split('.').next(), Some(device.as_str()));
+        // Another email, another key, too old, from the future, altered:
+        // no device.
+        assert!(verify_device_token(&secret(), &token, "bob@example.com", now).is_none());
+        assert!(verify_device_token(&Secret::new("o".repeat(32)), &token, "ann@example.com", now).is_none());
+        let late = now.plus_secs(DEVICE_TOKEN_TTL_SECS + 1);
+        assert!(verify_device_token(&secret(), &token, "ann@example.com", late).is_none());
+        assert!(verify_device_token(&secret(), &token, "ann@example.com", now.plus_secs(-1)).is_none());
+        let mut forged = token.clone();
+        forged.replace_range(0..1, if token.starts_with('0') { "1" } else { "0" });
+        assert!(verify_device_token(&secret(), &forged, "ann@example.com", now).is_none());
+        for junk in ["", "a.b.c", "..", &format!("{token}.x")] {
+            assert!(verify_device_token(&secret(), junk, "ann@example.com", now).is_none());
+        }
+        // Two logins, two devices.
+        let other = issue_device_token(&secret(), "ann@example.com", now);
+        assert_ne!(other.split('.').next(), token.split('.').next());
+    }
 }
 
 #[cfg(test)]

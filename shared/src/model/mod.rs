@@ -4,6 +4,7 @@
 //! a provider's event means. Names foundation only.
 
 pub mod auth;
+pub mod charges;
 pub mod idempotency;
 pub mod messages;
 pub mod orders;

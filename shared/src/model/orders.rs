@@ -15,6 +15,7 @@ use crate::foundation::input::{Errors, FromJson, Object};
 use crate::foundation::money::{Currency, Money};
 pub use crate::foundation::status::OrderStatus;
 use crate::model::auth::{Principal, Role};
+use crate::model::charges;
 use crate::model::products::{ProductState, take_units};
 use crate::model::users::Address;
 
@@ -137,6 +138,24 @@ impl Dispute {
     /// withdrawn, which the provider reports as won) holds it.
     pub fn holds(&self) -> bool {
         self.status != "won"
+    }
+
+    /// Whether the bank decided for the customer: the payment is gone.
+    pub fn lost(&self) -> bool {
+        self.status == "lost"
+    }
+}
+
+/// Where a lost dispute takes an order in `from`, and whether its stock
+/// comes back: an order that never shipped (`PAID`, held by the dispute)
+/// ends `REFUNDED` (the bank returned the money to the customer) with its
+/// stock back, as a refund made at the provider would; one that shipped
+/// keeps its status, the lost dispute on it for an admin to see (the goods
+/// are gone, the money too). `None`: nothing moves.
+pub fn on_dispute_lost(from: OrderStatus) -> Option<(OrderStatus, bool)> {
+    match from {
+        OrderStatus::Paid => next_status(from, Event::RefundedAtProvider).map(|to| (to, true)),
+        _ => None,
     }
 }
 
@@ -350,6 +369,12 @@ pub fn price_order(
         .iter()
         .try_fold(Money::ZERO, |sum, line| sum.checked_add(line.line_total))
         .ok_or_else(|| Error::internal("order total overflow"))?;
+    // A total the provider cannot charge could never be paid: refused now,
+    // before any stock is held for it.
+    charges::check(total, terms.currency).map_err(|limits| Error::AmountOutOfRange {
+        min: limits.min,
+        max: limits.max,
+    })?;
     let order = Order {
         id: terms.id,
         user_id: terms.user_id,

@@ -189,6 +189,12 @@ pub struct DisputeReport {
     pub status: String,
 }
 
+/// The metadata key naming the order an intent pays for: namespaced, so
+/// that another integration on the same provider account that writes its
+/// own `order_id` is never read as ours. Informative only: an intent is the
+/// shop's when the shop stored it (`INTENT#<id>`), whatever its metadata.
+pub const ORDER_METADATA_KEY: &str = "shop_order_id";
+
 /// A payment intent that collected money.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SucceededIntent {
@@ -305,7 +311,7 @@ pub fn parse_event(body: &[u8]) -> Result<Delivery, Error> {
             ProviderEvent::PaymentSucceeded(SucceededIntent {
                 order_id: intent
                     .metadata
-                    .get("order_id")
+                    .get(ORDER_METADATA_KEY)
                     .and_then(|id| OrderId::parse(id).ok()),
                 id: provider_id(intent.id, "data.object.id")?,
                 amount_received: intent.amount_received,
@@ -497,7 +503,7 @@ mod tests {
                 "payment_intent.succeeded",
                 json!({
                     "id": "pi_1", "amount_received": 2500, "currency": "usd",
-                    "metadata": {"order_id": order.to_string()}
+                    "metadata": {"shop_order_id": order.to_string()}
                 })
             )
             .expect("parsed"),
@@ -512,7 +518,21 @@ mod tests {
             read(
                 "payment_intent.succeeded",
                 json!({
-                    "id": "pi_2", "amount_received": 1, "currency": "usd", "metadata": {"order_id": "nope"}
+                    "id": "pi_2", "amount_received": 1, "currency": "usd", "metadata": {"shop_order_id": "nope"}
+                })
+            ),
+            Ok(ProviderEvent::PaymentSucceeded(SucceededIntent {
+                order_id: None,
+                ..
+            }))
+        ));
+        // Another integration's `order_id` is not ours.
+        assert!(matches!(
+            read(
+                "payment_intent.succeeded",
+                json!({
+                    "id": "pi_2", "amount_received": 1, "currency": "usd",
+                    "metadata": {"order_id": OrderId::new().to_string()}
                 })
             ),
             Ok(ProviderEvent::PaymentSucceeded(SucceededIntent {

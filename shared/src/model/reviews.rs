@@ -38,11 +38,14 @@ impl FromJson for NewReview {
     }
 }
 
+/// A review as anyone may see it: the reviewer appears by display name
+/// only. Their user id (kept in the store, for the key that allows one
+/// review per user and product) would link one person's purchases across
+/// products, so no answer carries it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Review {
     pub id: ReviewId,
     pub product_id: ProductId,
-    pub user_id: UserId,
     /// The reviewer's display name when the review was written.
     pub user_name: String,
     pub rating: u8,
@@ -53,18 +56,11 @@ pub struct Review {
 }
 
 impl Review {
-    /// The review `author` (shown as `author_name`) writes now.
-    pub fn new(
-        author: &Principal,
-        author_name: &str,
-        product: &ProductId,
-        input: NewReview,
-        now: Timestamp,
-    ) -> Self {
+    /// The review its author (shown as `author_name`) writes now.
+    pub fn new(author_name: &str, product: &ProductId, input: NewReview, now: Timestamp) -> Self {
         Self {
             id: ReviewId::new(),
             product_id: product.clone(),
-            user_id: author.user_id.clone(),
             user_name: author_name.to_owned(),
             rating: input.rating,
             title: input.title,

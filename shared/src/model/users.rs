@@ -7,17 +7,51 @@ use crate::foundation::clock::Timestamp;
 pub use crate::foundation::ids::UserId;
 use crate::foundation::input::{Errors, FromJson, Object, Update, bounded_text};
 use crate::foundation::newtype::string_newtype;
-use crate::model::auth::{Password, PasswordDigest, Role};
+use crate::model::auth::{DeviceId, Password, PasswordDigest, Role};
 
-/// After this many logins for one email from one client address within
-/// [`LOCKOUT_WINDOW_SECS`] without a success, that address is refused for
-/// that email until the window has passed: a stranger guessing from
-/// elsewhere cannot lock the owner out.
+/// The default of [`LoginLimits::per_client`]: after this many logins for
+/// one email from one client address within [`LOCKOUT_WINDOW_SECS`]
+/// without a success, that address is refused for that email until the
+/// window has passed: a stranger guessing from elsewhere cannot lock the
+/// owner out.
 pub const MAX_LOGIN_FAILURES: u32 = 5;
-/// The ceiling for one email from every address together in a window
-/// (guessing spread over many addresses); a success does not clear it.
+/// The default of [`LoginLimits::per_email`]: the ceiling for one email
+/// from every untrusted client together in a window (guessing spread over
+/// many addresses). Successes are taken back off it.
 pub const MAX_LOGIN_ATTEMPTS_PER_EMAIL: u32 = 100;
 pub const LOCKOUT_WINDOW_SECS: i64 = 15 * 60;
+
+/// The limits on logins and sign-ups, each over a window of
+/// [`LOCKOUT_WINDOW_SECS`]; settings, whose production defaults are the
+/// template's and local ones `local.env`'s (README "Settings").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginLimits {
+    /// `LOGIN_FAILURES_PER_CLIENT` (default 5): logins for one email from
+    /// one address without a success.
+    pub per_client: u32,
+    /// `LOGIN_FAILURES_PER_ADDRESS` (default 30): logins from one address,
+    /// whatever the email, without a success; against one address trying a
+    /// few passwords on every email (credential stuffing, spraying).
+    pub per_address: u32,
+    /// `LOGIN_FAILURES_PER_EMAIL` (default 100): logins for one email from
+    /// every untrusted client together.
+    pub per_email: u32,
+    /// `LOGIN_FAILURES_PER_DEVICE` (default 10): logins presenting one
+    /// device token without a success. A proven device is counted here
+    /// only, so no stranger can lock it out.
+    pub per_device: u32,
+    /// `REGISTRATIONS_PER_ADDRESS` (default 10): sign-ups from one address.
+    pub registrations_per_address: u32,
+}
+
+/// Who a login is counted against: a device that proved itself before
+/// (a valid device token for the email), or an untrusted client at an
+/// address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginClient<'a> {
+    Device(&'a DeviceId),
+    Address(&'a ClientAddress),
+}
 
 /// Where a request came from (API Gateway's `sourceIp`), for lockouts.
 /// An address that is absent or unreadable counts as one shared unknown.
@@ -45,31 +79,47 @@ impl std::fmt::Display for ClientAddress {
 
 // ---------------------------------------------------------------- values
 
-/// An email address, trimmed and lower-cased.
+/// An email address, trimmed (Unicode whitespace) and lower-cased: at most
+/// 254 characters as sent; a local part of 1 to 64 ASCII letters, digits
+/// and ``.!$%&'*+/=?^_`{|}~-`` (RFC 5322's atext and dots, without `#`);
+/// `@`; a domain of two or more dot-separated labels of 1 to 63 ASCII
+/// letters, digits and `-`, neither first nor last (an internationalised
+/// domain in its `xn--` form).
+///
+/// What it leaves out is deliberate: `#` separates the parts of the
+/// store's keys, and an email is one of them; quoted local parts, address
+/// literals and non-ASCII addresses are refused rather than half-handled.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Email(String);
 
 impl Email {
     pub const MAX_LEN: usize = 254;
+    /// The characters of a local part besides ASCII letters and digits.
+    pub const LOCAL_SPECIALS: &'static str = ".!$%&'*+/=?^_`{|}~-";
 
     pub fn parse(raw: String) -> Result<Self, String> {
         // Counted as sent, as openapi.yaml's `maxLength` counts.
         if raw.chars().count() > Self::MAX_LEN {
             return Err(format!("must be at most {} characters", Self::MAX_LEN));
         }
-        // Checked before lower-casing, which can lengthen a character.
         let email = raw.trim();
         let invalid = || "is not an email address".to_owned();
         let (local, domain) = email.split_once('@').ok_or_else(invalid)?;
-        let well_formed = !local.is_empty()
-            && local.chars().count() <= 64
-            && !domain.contains('@')
-            && domain.contains('.')
-            && domain.split('.').all(|label| !label.is_empty())
-            && !email.chars().any(|c| c.is_whitespace() || c.is_control());
-        if well_formed {
-            Ok(Self(email.to_lowercase()))
+        let local_ok = (1..=64).contains(&local.len())
+            && local
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || Self::LOCAL_SPECIALS.as_bytes().contains(&b));
+        let labels: Vec<&str> = domain.split('.').collect();
+        let domain_ok = labels.len() >= 2
+            && labels.iter().all(|label| {
+                (1..=63).contains(&label.len())
+                    && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+            });
+        if local_ok && domain_ok {
+            Ok(Self(email.to_ascii_lowercase()))
         } else {
             Err(invalid())
         }
@@ -180,6 +230,9 @@ impl FromJson for Registration {
 pub struct Credentials {
     pub email: Email,
     pub password: Password,
+    /// The device token an earlier login of this client handed out, if it
+    /// kept one (any string: one that does not verify is no device).
+    pub device_token: Option<String>,
 }
 
 impl FromJson for Credentials {
@@ -187,10 +240,18 @@ impl FromJson for Credentials {
         let mut o = Object::new(value, at, errors)?;
         let email = o.required("email", Email::parse);
         let password = o.required("password", Password::parse);
+        let device_token = o.optional("device_token", |token: String| {
+            if token.len() <= 200 && token.bytes().all(|b| b.is_ascii_graphic()) {
+                Ok(token)
+            } else {
+                Err("must be at most 200 printable ASCII characters".to_owned())
+            }
+        });
         o.end();
         Some(Self {
             email: email?,
             password: password?,
+            device_token: device_token?,
         })
     }
 }
@@ -271,9 +332,32 @@ mod tests {
             "a b@example.com",
             "a@b@c.com",
             "ann@.com",
+            // `#` separates key parts: an email with one could be another
+            // key (`LOGIN#<email>#<address>` is also an email's window).
+            "victim@example.com#203.0.113.7",
+            "a#b@example.com",
+            "\"quoted\"@example.com",
+            "ann@[192.0.2.1]",
+            "ann@-example.com",
+            "ann@example-.com",
+            "jörg@example.com",
+            "ann@exämple.com",
+            "ann\u{0}@example.com",
         ] {
             assert!(Email::parse(bad.into()).is_err(), "{bad:?} accepted");
         }
+        for good in [
+            "o'brien+tag@mail.example.co.uk",
+            "a.b-c_d@xn--exmple-cua.com",
+            "x@1.2",
+            "!$%&'*+/=?^_`{|}~-@example.com",
+        ] {
+            assert!(Email::parse(good.into()).is_ok(), "{good:?} refused");
+        }
+        let label = format!("ann@{}.com", "a".repeat(64));
+        assert!(Email::parse(label).is_err(), "a label over 63");
+        let local = format!("{}@example.com", "a".repeat(65));
+        assert!(Email::parse(local).is_err(), "a local part over 64");
         let long = format!("{}@example.com", "a".repeat(250));
         assert!(Email::parse(long).is_err());
     }

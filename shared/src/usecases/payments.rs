@@ -80,10 +80,13 @@ pub enum WebhookOutcome {
     /// A repeat delivery (the same event id, or an event whose effect is
     /// there already), or a retry that completed a hand-off.
     AlreadyHandled,
-    /// A payment of ours (its metadata names an order) that cannot be
-    /// applied: no such order or payment, another intent than the order's,
-    /// or a different amount. The customer's money went back.
+    /// A payment of ours (an intent the shop stored) that its order cannot
+    /// take: another amount or currency. The customer's money went back.
     Refunded(String),
+    /// A payment the shop did not make (no intent of that id was stored):
+    /// another integration's on the same account. Logged, counted and
+    /// alarmed; never refunded, as the money is not the shop's to return.
+    UnknownIntent,
     /// An attempt to pay failed (a declined card); the order stays payable.
     PaymentFailed(String),
     /// The whole payment was refunded at the provider: the order is
@@ -107,7 +110,8 @@ impl WebhookOutcome {
             Self::Paid => "paid",
             Self::PaidLate => "paid_late",
             Self::AlreadyHandled => "already_handled",
-            Self::Refunded(_) => "refunded_stray",
+            Self::Refunded(_) => "refunded_mismatch",
+            Self::UnknownIntent => "unknown_intent",
             Self::PaymentFailed(_) => "payment_failed",
             Self::RefundedAtProvider => "refunded_at_provider",
             Self::Disputed(_) => "disputed",
@@ -177,6 +181,15 @@ pub async fn handle_webhook(
     Ok(outcome)
 }
 
+fn unknown_intent(intent: &SucceededIntent) -> WebhookOutcome {
+    tracing::error!(
+        intent = %intent.id,
+        metadata_order = ?intent.order_id,
+        "a payment the shop did not make succeeded; left alone (another integration's?)"
+    );
+    WebhookOutcome::UnknownIntent
+}
+
 fn not_ours(intent: &str) -> WebhookOutcome {
     tracing::warn!(%intent, "an event about a payment the shop did not make");
     WebhookOutcome::Ignored("not a payment of this shop".into())
@@ -195,24 +208,15 @@ async fn order_and_payment(app: &App, intent: &str) -> Result<Option<(Order, Pay
 }
 
 /// `payment_intent.succeeded`: the order is paid (or, cancelled, owes a
-/// refund) and handed on.
+/// refund) and handed on. The intent is the shop's only if the shop stored
+/// it when the payment started (`INTENT#<id>`); metadata proves nothing, as
+/// another integration on the same account may write anything there.
 async fn payment_succeeded(app: &App, intent: &SucceededIntent) -> Result<WebhookOutcome, Error> {
-    let ignored = |why: &str| {
-        tracing::error!(intent = %intent.id, reason = why, "payment not applied");
-        Ok(WebhookOutcome::Ignored(why.to_owned()))
-    };
-    // Only intents the shop made carry an order id: a payment of another
-    // application on the same account is none of ours.
-    let Some(order_id) = &intent.order_id else {
-        return ignored("no order_id in the metadata");
-    };
-    let (Some(order), Some(stored)) =
-        futures::try_join!(app.store.get_order(order_id), app.store.get_payment(order_id))?
-    else {
-        return refund_stray(app, intent, "no such order or payment").await;
+    let Some((order, stored)) = order_and_payment(app, &intent.id).await? else {
+        return Ok(unknown_intent(intent));
     };
     if let Err(why) = payments::check_intent(intent, &order, &stored.payment) {
-        return refund_stray(app, intent, why).await;
+        return refund_mismatch(app, intent, &order.id, why).await;
     }
 
     let now = Timestamp::now();
@@ -326,7 +330,30 @@ async fn disputed(app: &App, intent: &str, report: DisputeReport) -> Result<Webh
     if reship && let Some(record) = app.store.get_payment(&order.id).await? {
         hand_off(app, &record.payment).await?;
     }
+    if dispute.lost() {
+        dispute_lost(app, &order, now).await?;
+    }
     Ok(WebhookOutcome::Disputed(dispute.status))
+}
+
+/// A lost dispute ends an order that never shipped: `REFUNDED` (the bank
+/// gave the customer the money back) with its stock released, in the
+/// transaction a refund at the provider uses; a repeat finds it refunded.
+/// A shipped order keeps its status and shows the lost dispute.
+async fn dispute_lost(app: &App, order: &Order, now: Timestamp) -> Result<(), Error> {
+    let Some((to, restock)) = crate::model::orders::on_dispute_lost(order.status) else {
+        return Ok(());
+    };
+    match app.store.complete_refund(order, to, None, restock, now).await {
+        Ok(()) => {
+            tracing::warn!(order = %order.id, restock, "a dispute was lost: the order ends refunded");
+            metrics::count("DisputesLost", 1);
+            Ok(())
+        }
+        // Moved meanwhile (refunded, or shipped after a reversal): as it is.
+        Err(Error::InvalidState(_)) => Ok(()),
+        Err(err) => Err(err),
+    }
 }
 
 /// `charge.refund.updated` (or `refund.failed`) with a failed refund: the
@@ -365,18 +392,23 @@ async fn refund_failed(app: &App, intent: &str, refund: &str, reason: &str) -> R
     Ok(WebhookOutcome::RefundFailed(reason))
 }
 
-/// Gives back a captured payment that no order can take: in full, with an
-/// idempotency key from the intent, so that repeated deliveries refund once.
-/// A provider that is unavailable answers `503`, and the provider delivers
-/// the event again.
-async fn refund_stray(app: &App, intent: &SucceededIntent, why: &str) -> Result<WebhookOutcome, Error> {
-    tracing::error!(intent = %intent.id, reason = why, "a payment that cannot be applied; refunding it");
+/// Gives back a captured payment of the shop's that its order cannot take:
+/// in full, with an idempotency key from the intent, so that repeated
+/// deliveries refund once. A provider that is unavailable answers `503`,
+/// and the provider delivers the event again.
+async fn refund_mismatch(
+    app: &App,
+    intent: &SucceededIntent,
+    order: &OrderId,
+    why: &str,
+) -> Result<WebhookOutcome, Error> {
+    tracing::error!(intent = %intent.id, %order, reason = why, "a payment that cannot be applied; refunding it");
     let amount = Money::new(intent.amount_received)
         .map_err(|_| Error::internal("a captured amount that is not a valid amount"))?;
     let refunded = app
         .payments()?
         .refund(RefundRequest {
-            order_id: intent.order_id.as_ref(),
+            order_id: Some(order),
             provider_payment_id: &intent.id,
             amount,
             idempotency_key: format!("shop-intent-{}-refund", intent.id),

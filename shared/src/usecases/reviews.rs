@@ -22,16 +22,10 @@ pub async fn create_review(
     )?;
     let author = author.ok_or(Error::NotFound)?;
     let record = record.filter(|p| p.for_sale()).ok_or(Error::NotFound)?;
-    let review = Review::new(
-        caller,
-        author.user.name.as_str(),
-        product,
-        input,
-        Timestamp::now(),
-    );
+    let review = Review::new(author.user.name.as_str(), product, input, Timestamp::now());
     // The totals go to one counter at random: a popular product's reviews spread.
     let counter = fastrand::u8(..record.stock_counters.max(1));
-    app.store.put_review(&review, counter).await?;
+    app.store.put_review(&review, &caller.user_id, counter).await?;
     Ok(review)
 }
 /// A product's reviews, newest first.

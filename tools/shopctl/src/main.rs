@@ -290,7 +290,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
                     "amount_received": order.total,
                     "currency": order.currency.as_str().to_ascii_lowercase(),
                     "status": "succeeded",
-                    "metadata": {"order_id": order.id},
+                    "metadata": {"shop_order_id": order.id},
                 }},
             });
             let body = serde_json::to_vec(&event)?;

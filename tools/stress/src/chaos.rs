@@ -454,8 +454,9 @@ impl Run {
         }
     }
 
-    /// A signed payment for an order that does not exist: the shop must
-    /// give the money back.
+    /// A signed payment the shop never made (another integration's on the
+    /// same account, its metadata naming an order id): the shop must leave
+    /// it alone, never refund it.
     async fn stray_payment(&self, rng: &mut fastrand::Rng) {
         let order = uuid::Uuid::now_v7();
         let Ok(response) = self
@@ -466,7 +467,7 @@ impl Run {
                 form_urlencoded::Serializer::new(String::new())
                     .append_pair("amount", &rng.u32(100..5000).to_string())
                     .append_pair("currency", "usd")
-                    .append_pair("metadata[order_id]", &order.to_string())
+                    .append_pair("metadata[shop_order_id]", &order.to_string())
                     .finish(),
             )
             .send()
@@ -883,7 +884,8 @@ fn check(
         failures,
     });
 
-    // Money: each capture belongs to a paid order, or was refunded once.
+    // Money: each capture of the shop's belongs to a paid order, or was
+    // refunded once; a capture the shop never made is never refunded.
     let mut failures = Vec::new();
     let by_intent: HashMap<&str, (&String, &Value)> = snapshot
         .payments
@@ -907,6 +909,15 @@ fn check(
             continue;
         }
         captured += 1;
+        if !by_intent.contains_key(intent.id.as_str()) {
+            if !intent.refunds.is_empty() {
+                failures.push(format!(
+                    "{}: a payment the shop did not make was refunded",
+                    intent.id
+                ));
+            }
+            continue;
+        }
         let order = by_intent
             .get(intent.id.as_str())
             .and_then(|(order, _)| snapshot.orders.get(*order));
@@ -940,7 +951,7 @@ fn check(
         }
     }
     checks.push(Check {
-        name: "money: captures kept or refunded once",
+        name: "money: captures kept or refunded once, others' left alone",
         checked: captured,
         failures,
     });

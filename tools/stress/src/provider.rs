@@ -338,7 +338,7 @@ pub fn succeeded_event(intent: &Intent) -> Value {
         "data": {"object": {
             "id": intent.id, "object": "payment_intent", "amount": intent.amount,
             "amount_received": intent.amount, "currency": intent.currency, "status": "succeeded",
-            "metadata": {"order_id": intent.order_id}, "latest_charge": format!("ch_{}", &intent.id[3..]),
+            "metadata": {"shop_order_id": intent.order_id}, "latest_charge": format!("ch_{}", &intent.id[3..]),
         }},
     })
 }
@@ -361,7 +361,7 @@ impl State {
         let id = format!("pi_{}", uuid::Uuid::now_v7().simple());
         let intent = Intent {
             id: id.clone(),
-            order_id: form.get("metadata[order_id]").cloned().unwrap_or_default(),
+            order_id: form.get("metadata[shop_order_id]").cloned().unwrap_or_default(),
             amount,
             currency: currency.clone(),
             captured: false,
@@ -378,7 +378,7 @@ impl State {
                 "created": now(), "livemode": false, "latest_charge": null,
                 "payment_method_types": form.get("payment_method_types[]").map_or_else(|| vec!["card".to_owned()], |m| vec![m.clone()]),
                 "status": "requires_payment_method", "client_secret": format!("{id}_secret_stub"),
-                "metadata": {"order_id": form.get("metadata[order_id]")},
+                "metadata": {"shop_order_id": form.get("metadata[shop_order_id]")},
             }),
         )
     }
@@ -409,7 +409,7 @@ impl State {
             200,
             json!({"id": id, "object": "payment_intent", "amount": intent.amount, "currency": intent.currency,
                    "status": "canceled", "cancellation_reason": "abandoned", "canceled_at": now(),
-                   "livemode": false, "metadata": {"order_id": intent.order_id}}),
+                   "livemode": false, "metadata": {"shop_order_id": intent.order_id}}),
         )
     }
 
@@ -457,7 +457,7 @@ impl State {
             json!({"id": refund, "object": "refund", "amount": amount, "currency": intent.currency,
                    "charge": format!("ch_{}", id.trim_start_matches("pi_")), "created": now(),
                    "payment_intent": id, "reason": null, "status": "succeeded",
-                   "metadata": {"order_id": form.get("metadata[order_id]")}}),
+                   "metadata": {"shop_order_id": form.get("metadata[shop_order_id]")}}),
         )
     }
 }

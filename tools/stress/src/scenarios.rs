@@ -226,7 +226,7 @@ async fn pay(client: &Client, token: &str, secret: &Secret, order: &Value) -> Re
             "object": "payment_intent",
             "amount_received": order["total"],
             "currency": order["currency"].as_str().unwrap_or("usd").to_ascii_lowercase(),
-            "metadata": {"order_id": id},
+            "metadata": {"shop_order_id": id},
         }},
     });
     let body = event.to_string();

@@ -6,6 +6,17 @@ use serde::Deserialize;
 use super::{Intent, IntentRequest, PaymentProvider, ProviderError, RefundRequest};
 use crate::foundation::secret::Secret;
 
+/// The Stripe API version every request names (`Stripe-Version`), so that
+/// the account's default version, which changes when someone upgrades it in
+/// the dashboard, cannot change the shapes the shop reads. The webhook
+/// endpoint is set to the same version when it is created (README
+/// "Deploy"). It is the version of the `stripe` library the tests sign
+/// events with (`scripts/requirements-tools.txt`).
+pub const API_VERSION: &str = "2026-10-28.endive";
+
+/// [`crate::model::payments::ORDER_METADATA_KEY`] as a form field.
+const METADATA_ORDER: &str = "metadata[shop_order_id]";
+
 #[derive(Debug, Clone)]
 pub struct StripeProvider {
     client: reqwest::Client,
@@ -77,6 +88,7 @@ impl StripeProvider {
             .post(format!("{}{path}", self.base_url))
             .bearer_auth(key)
             .header("idempotency-key", idempotency_key)
+            .header("stripe-version", API_VERSION)
             .header("content-type", "application/x-www-form-urlencoded")
             .body(body)
             .send()
@@ -123,7 +135,7 @@ impl PaymentProvider for StripeProvider {
             let form = [
                 ("amount", request.amount.minor().to_string()),
                 ("currency", request.currency.as_str().to_ascii_lowercase()),
-                ("metadata[order_id]", request.order_id.to_string()),
+                (METADATA_ORDER, request.order_id.to_string()),
                 // Cards only: they settle at once (no `processing` while
                 // the order's reservation runs out).
                 ("payment_method_types[]", "card".to_owned()),
@@ -164,10 +176,19 @@ impl PaymentProvider for StripeProvider {
                 ("amount", request.amount.minor().to_string()),
             ];
             if let Some(order) = request.order_id {
-                form.push(("metadata[order_id]", order.to_string()));
+                form.push((METADATA_ORDER, order.to_string()));
             }
             let refund: RefundResponse = self.post("/v1/refunds", &request.idempotency_key, &form).await?;
             Ok(refund.id)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_metadata_field_names_the_models_key() {
+        let key = crate::model::payments::ORDER_METADATA_KEY;
+        assert_eq!(super::METADATA_ORDER, format!("metadata[{key}]"));
     }
 }

@@ -52,7 +52,8 @@ pub fn verify(secret: &Secret, header: Option<&str>, body: &[u8], now: i64) -> R
     if signatures.is_empty() {
         return Err(SignatureError::Malformed);
     }
-    if (now - t).abs() > TOLERANCE_SECS {
+    // `abs_diff`: a timestamp at the far end of i64 cannot overflow.
+    if now.abs_diff(t) > TOLERANCE_SECS.unsigned_abs() {
         return Err(SignatureError::Stale);
     }
     let expected = mac(secret, timestamp, body);
@@ -133,6 +134,18 @@ mod tests {
         );
         let header = sign(&secret(), NOW - TOLERANCE_SECS, body);
         assert_eq!(verify(&secret(), Some(&header), body, NOW), Ok(()));
+    }
+
+    #[test]
+    fn timestamps_at_the_ends_of_the_range_are_stale_not_a_panic() {
+        let body = b"{}";
+        for t in [i64::MIN, i64::MAX] {
+            let header = format!("t={t},v1={}", "ab".repeat(32));
+            assert_eq!(
+                verify(&secret(), Some(&header), body, NOW),
+                Err(SignatureError::Stale)
+            );
+        }
     }
 
     #[test]

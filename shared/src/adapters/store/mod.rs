@@ -6,6 +6,7 @@
 //! | user profile and password hash | `USER#<id>` | `PROFILE` |
 //! | email → user id (uniqueness) | `EMAIL#<email>` | `EMAIL` |
 //! | login attempts in the current window, per client address and in all | `LOGIN#<email>#<address>`, `LOGIN#<email>` | `ATTEMPTS` (TTL) |
+//! | login attempts from one address (any email), with one device token; sign-ups from one address | `LOGINS_FROM#<address>`, `DEVICE#<device>`, `REGISTRATIONS_FROM#<address>` | `ATTEMPTS` (TTL) |
 //! | a user's count of orders awaiting payment | `USER#<id>` | `UNPAID` |
 //! | product: what it is (listed in the catalogue's indexes) | `PRODUCT#<id>` | `PRODUCT` |
 //! | its counter k (0..16): stock and rating totals (price, withdrawal mirrored) | `PRODUCT#<id>#STOCK#<k>` | `STOCK` |
@@ -86,6 +87,7 @@ impl Store {
             aws_sdk_dynamodb::config::Builder::from(aws)
                 .retry_config(crate::adapters::retries())
                 .retry_classifier(RetryConflicts)
+                .interceptor(crate::adapters::calls::Recorder)
                 .build(),
         )
     }
@@ -139,6 +141,7 @@ const CONFLICT: &str = "TransactionConflictException";
 mod keys {
     use crate::foundation::clock::Timestamp;
     use crate::foundation::ids::{OrderId, ProductId, ShipmentId, UserId};
+    use crate::model::auth::DeviceId;
     use crate::model::products::Category;
     use crate::model::users::{ClientAddress, Email};
 
@@ -162,6 +165,22 @@ mod keys {
             Some(client) => (format!("LOGIN#{}#{client}", email.as_str()), "ATTEMPTS"),
             None => (format!("LOGIN#{}", email.as_str()), "ATTEMPTS"),
         }
+    }
+
+    /// Logins from one client address, whatever the email.
+    pub fn address_logins(client: &ClientAddress) -> (String, &'static str) {
+        (format!("LOGINS_FROM#{client}"), "ATTEMPTS")
+    }
+
+    /// Logins presenting one device token (its device id: 32 hex digits,
+    /// read only from a token whose signature verified).
+    pub fn device_logins(device: &DeviceId) -> (String, &'static str) {
+        (format!("DEVICE#{}", device.as_str()), "ATTEMPTS")
+    }
+
+    /// Sign-ups from one client address.
+    pub fn registrations(client: &ClientAddress) -> (String, &'static str) {
+        (format!("REGISTRATIONS_FROM#{client}"), "ATTEMPTS")
     }
 
     pub const PRODUCT_SK: &str = "PRODUCT";
@@ -225,7 +244,21 @@ mod keys {
     }
 
     pub fn idempotency(user: &UserId, key: &str) -> (String, &'static str) {
-        (format!("IDEMPOTENCY#{user}#{key}"), "RECORD")
+        (format!("IDEMPOTENCY#{user}#{}", free_text(key)), "RECORD")
+    }
+
+    /// A key part a client chose freely (an `Idempotency-Key`), with `%`
+    /// and `#` percent-encoded: it can hold no separator, so no two
+    /// distinct values give one key part, and no value gives another
+    /// key's shape. Every other part a request supplies is validated to
+    /// hold no `#`: emails (`Email`), categories (`[a-z0-9-]`), provider
+    /// ids (`[A-Za-z0-9_-]`), ids (UUIDs) and client addresses (parsed IPs).
+    pub fn free_text(part: &str) -> std::borrow::Cow<'_, str> {
+        if part.contains(['%', '#']) {
+            part.replace('%', "%25").replace('#', "%23").into()
+        } else {
+            part.into()
+        }
     }
 
     pub const CATALOG: &str = "CATALOG";
@@ -608,13 +641,93 @@ where
             tracing::warn!(error = %aws_sdk_dynamodb::error::DisplayErrorContext(&err), "the table is busy");
             return Self::Unavailable("the table is busy; retry shortly".into());
         }
-        Self::Internal(Box::new(err))
+        // With the service's code and message (an `AccessDeniedException`
+        // names the principal and the action): the SDK error's own
+        // `Display` says only "service error".
+        Self::Internal(
+            aws_sdk_dynamodb::error::DisplayErrorContext(&err)
+                .to_string()
+                .into(),
+        )
     }
 }
 
 impl From<serde_dynamo::Error> for Error {
     fn from(err: serde_dynamo::Error) -> Self {
         Self::Internal(Box::new(err))
+    }
+}
+
+#[cfg(test)]
+mod key_tests {
+    use std::collections::HashMap;
+
+    use super::keys;
+    use crate::foundation::ids::UserId;
+    use crate::model::users::{ClientAddress, Email};
+
+    /// The launch review's collision: the per-email window of
+    /// `victim@example.com#203.0.113.7` was byte for byte the victim's
+    /// window at 203.0.113.7. Such an email no longer parses, and over
+    /// every email and address tried, no two distinct logical keys meet.
+    #[test]
+    fn no_two_logical_login_keys_are_equal() {
+        assert!(Email::parse("victim@example.com#203.0.113.7".into()).is_err());
+        let emails = [
+            "victim@example.com",
+            "victim@example.com.203.0.113.7",
+            "a@b.co",
+            "a@b.co.unknown",
+            "x%23y@example.com",
+            "x@example.com",
+        ];
+        let addresses = [
+            ClientAddress::parse(Some("203.0.113.7")),
+            ClientAddress::parse(Some("2001:db8::1")),
+            ClientAddress::unknown(),
+        ];
+        let mut seen: HashMap<String, String> = HashMap::new();
+        for email in emails {
+            let email = Email::parse(email.into()).expect("valid");
+            let email_text = email.as_str().to_owned();
+            let mut logical = vec![(
+                format!("{email_text} anywhere"),
+                keys::login_attempts(&email, None),
+            )];
+            for address in &addresses {
+                logical.push((
+                    format!("{email_text} at {address}"),
+                    keys::login_attempts(&email, Some(address)),
+                ));
+            }
+            logical.push((
+                format!("{email_text}'s claim"),
+                (keys::email(&email).0, keys::email(&email).1),
+            ));
+            for (name, (pk, sk)) in logical {
+                let key = format!("{pk}|{sk}");
+                if let Some(other) = seen.insert(key.clone(), name.clone()) {
+                    panic!("{name} and {other} share the key {key}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn free_text_parts_cannot_forge_another_key() {
+        let user = UserId::new();
+        let plain = keys::idempotency(&user, "order-1");
+        assert_eq!(plain.0, format!("IDEMPOTENCY#{user}#order-1"));
+        let keys: Vec<String> = ["a#b", "a%23b", "a%b", "a%25b", "a", "a#", "a%"]
+            .iter()
+            .map(|k| keys::idempotency(&user, k).0)
+            .collect();
+        for (i, a) in keys.iter().enumerate() {
+            assert_eq!(a.matches('#').count(), 2, "{a}: a separator from the client");
+            for b in &keys[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
     }
 }
 

@@ -7,6 +7,7 @@ use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem};
 use super::{GSI1, GSI2, PageQuery, Store, built, item, key, keys, s};
 use crate::foundation::cursor::Page;
 use crate::foundation::error::Error;
+use crate::foundation::ids::UserId;
 use crate::foundation::secret::Secret;
 use crate::model::reviews::{Review, ReviewListing};
 
@@ -15,15 +16,16 @@ impl Store {
     /// `counter` (conditional on the product being for sale), and checks the
     /// purchase record, in one transaction: a second review of the same
     /// product by the same user, even a concurrent one, writes nothing.
-    pub async fn put_review(&self, review: &Review, counter: u8) -> Result<(), Error> {
-        let mut record = item(keys::review(&review.product_id, &review.user_id), review)?;
+    pub async fn put_review(&self, review: &Review, author: &UserId, counter: u8) -> Result<(), Error> {
+        let mut record = item(keys::review(&review.product_id, author), review)?;
+        record.insert("user_id".into(), s(author.to_string()));
         let listed = keys::by_time(review.created_at, &review.id);
         record.insert(
             GSI1.partition_key.into(),
             s(keys::product_reviews(&review.product_id)),
         );
         record.insert(GSI1.sort_key.into(), s(listed.clone()));
-        record.insert(GSI2.partition_key.into(), s(keys::reviewer(&review.user_id)));
+        record.insert(GSI2.partition_key.into(), s(keys::reviewer(author)));
         record.insert(GSI2.sort_key.into(), s(listed));
         let put = Put::builder()
             .table_name(&self.table)
@@ -32,7 +34,7 @@ impl Store {
         let rating = self.rating_item(&review.product_id, counter, review.rating)?;
         let purchased = ConditionCheck::builder()
             .table_name(&self.table)
-            .set_key(Some(key(keys::purchase(&review.user_id, &review.product_id))))
+            .set_key(Some(key(keys::purchase(author, &review.product_id))))
             .condition_expression("attribute_exists(PK)");
         let items = vec![
             TransactWriteItem::builder().put(built(put.build())?).build(),

@@ -9,8 +9,7 @@ use crate::foundation::error::Error;
 use crate::foundation::input::Update;
 use crate::model::auth::PasswordDigest;
 use crate::model::users::{
-    Account, ClientAddress, Email, LOCKOUT_WINDOW_SECS, MAX_LOGIN_ATTEMPTS_PER_EMAIL, MAX_LOGIN_FAILURES,
-    ProfilePatch, User, UserId,
+    Account, ClientAddress, Email, LOCKOUT_WINDOW_SECS, LoginClient, LoginLimits, ProfilePatch, User, UserId,
 };
 #[derive(Serialize, Deserialize)]
 struct EmailItem {
@@ -168,26 +167,47 @@ impl Store {
         })
     }
 
-    /// Counts a login attempt for `email` from `client` in the current
-    /// windows, or refuses it with `TOO_MANY_ATTEMPTS` when the client's
-    /// window already holds [`MAX_LOGIN_FAILURES`] or the email's (every
-    /// address) [`MAX_LOGIN_ATTEMPTS_PER_EMAIL`]. A window starts at its
-    /// first attempt and lasts [`LOCKOUT_WINDOW_SECS`]; a success clears the
-    /// client's.
+    /// Counts a login attempt for `email` in the current windows, or
+    /// refuses it with `TOO_MANY_ATTEMPTS` when one is full: a proven
+    /// device's own window ([`LoginLimits::per_device`]) alone; for an
+    /// untrusted client, its address's window for the email
+    /// ([`LoginLimits::per_client`]), its address's over every email
+    /// ([`LoginLimits::per_address`]) and the email's over every untrusted
+    /// client ([`LoginLimits::per_email`]). A window starts at its first
+    /// attempt and lasts [`LOCKOUT_WINDOW_SECS`]; a success clears its
+    /// client's and takes itself back off the shared ones.
     pub async fn count_login_attempt(
         &self,
         email: &Email,
-        client: &ClientAddress,
+        client: LoginClient<'_>,
+        limits: &LoginLimits,
         now: Timestamp,
     ) -> Result<(), Error> {
-        self.count_attempt(keys::login_attempts(email, Some(client)), MAX_LOGIN_FAILURES, now)
-            .await?;
-        self.count_attempt(
-            keys::login_attempts(email, None),
-            MAX_LOGIN_ATTEMPTS_PER_EMAIL,
-            now,
-        )
-        .await
+        match client {
+            LoginClient::Device(device) => {
+                self.count_attempt(keys::device_logins(device), limits.per_device, now)
+                    .await
+            }
+            LoginClient::Address(address) => {
+                self.count_attempt(keys::login_attempts(email, Some(address)), limits.per_client, now)
+                    .await?;
+                self.count_attempt(keys::address_logins(address), limits.per_address, now)
+                    .await?;
+                self.count_attempt(keys::login_attempts(email, None), limits.per_email, now)
+                    .await
+            }
+        }
+    }
+
+    /// Counts a sign-up from `client`, or refuses it with
+    /// `TOO_MANY_ATTEMPTS` when its address's window holds `max` already.
+    pub async fn count_registration(
+        &self,
+        client: &ClientAddress,
+        max: u32,
+        now: Timestamp,
+    ) -> Result<(), Error> {
+        self.count_attempt(keys::registrations(client), max, now).await
     }
 
     /// Counts one attempt in the window at `window`, refused past `max`.
@@ -258,32 +278,45 @@ impl Store {
         Err(Error::TooManyAttempts { retry_after_secs: 1 })
     }
 
-    /// Clears the attempts of `email` from `client` (a success) and takes
-    /// the success back off the email's window over every address, so the
-    /// ceiling counts failures only and the owner's own logins never reach
-    /// it.
-    pub async fn clear_login_attempts(&self, email: &Email, client: &ClientAddress) -> Result<(), Error> {
+    /// After a success: clears its client's window (the device's, or the
+    /// address's for the email) and, for an untrusted client, takes the
+    /// success back off the shared windows (the email's and the address's),
+    /// so that they count failures only and the owner's own logins never
+    /// fill them.
+    pub async fn clear_login_attempts(&self, email: &Email, client: LoginClient<'_>) -> Result<(), Error> {
+        let (own, shared) = match client {
+            LoginClient::Device(device) => (keys::device_logins(device), vec![]),
+            LoginClient::Address(address) => (
+                keys::login_attempts(email, Some(address)),
+                vec![keys::login_attempts(email, None), keys::address_logins(address)],
+            ),
+        };
         self.client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(key(keys::login_attempts(email, Some(client)))))
+            .set_key(Some(key(own)))
             .send()
             .await?;
-        let returned = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::login_attempts(email, None))))
-            .update_expression("ADD attempts :minus_one")
-            .condition_expression("attempts > :zero")
-            .expression_attribute_values(":minus_one", n(-1))
-            .expression_attribute_values(":zero", n(0))
-            .send()
-            .await;
-        match returned {
-            // No window (it ran out and was reaped) or nothing counted: fine.
-            Err(err) if is_conditional_failure(&err) => Ok(()),
-            other => other.map(drop).map_err(Into::into),
+        for window in shared {
+            let returned = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key(window)))
+                .update_expression("ADD attempts :minus_one")
+                .condition_expression("attempts > :zero")
+                .expression_attribute_values(":minus_one", n(-1))
+                .expression_attribute_values(":zero", n(0))
+                .send()
+                .await;
+            match returned {
+                // No window (it ran out and was reaped) or nothing counted: fine.
+                Err(err) if is_conditional_failure(&err) => {}
+                other => {
+                    other?;
+                }
+            }
         }
+        Ok(())
     }
 }
