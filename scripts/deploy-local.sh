@@ -32,7 +32,7 @@ if [ -z "${AWS_ENDPOINT_URL:-}" ]; then
   port="${DEPLOY_PORT:-4566}"
   export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
   if [ -f "$state/emulator.pid" ] && kill -0 "$(cat "$state/emulator.pid")" 2>/dev/null \
-    && [ "$(cat "$state/emulator.auth" 2>/dev/null)" = enforced ]; then
+    && [ "$(cat "$state/emulator.auth" 2>/dev/null)" = enforced-2 ]; then
     say "MiniStack already running on $AWS_ENDPOINT_URL, IAM enforced"
   else
     [ -f "$state/emulator.pid" ] && bash "$ROOT/scripts/undeploy-local.sh" && mkdir -p "$state"
@@ -47,11 +47,13 @@ if [ -z "${AWS_ENDPOINT_URL:-}" ]; then
     # SHOP_RECORD_AWS_CALLS: the functions record the AWS operations they
     # perform, for make test-deployed's least-privilege report.
     mkdir -p "$state/aws-calls"
+    # scripts/ministack_iam.py is MiniStack with one gap filled: GetParameters
+    # authorised per parameter, as AWS does (see the script).
     setsid env GATEWAY_PORT="$port" BIND_HOST=127.0.0.1 PERSIST_STATE=0 LOG_LEVEL=WARNING AUTH=true \
       SHOP_RECORD_AWS_CALLS="$state/aws-calls" \
-      ministack < /dev/null > "$state/emulator.log" 2>&1 &
+      python "$ROOT/scripts/ministack_iam.py" < /dev/null > "$state/emulator.log" 2>&1 &
     echo $! > "$state/emulator.pid"
-    echo enforced > "$state/emulator.auth"
+    echo enforced-2 > "$state/emulator.auth"
     STACK_LOGS="$state" wait_for_port emulator "$port" 60
   fi
 fi
@@ -70,6 +72,7 @@ overrides=(
   "QueueVisibilityTimeoutSeconds=20" "ShippingDelaySeconds=3"
   "JwtSecretParameter=/$stack/jwt-secret" "CursorSecretParameter=/$stack/cursor-secret"
   "StripeApiKeyParameter=/$stack/stripe-api-key" "PaymentWebhookSecretParameter=/$stack/payment-webhook-secret"
+  "CarrierWebhookSecretParameter=/$stack/carrier-webhook-secret" "Carrier=sandbox"
 )
 
 say "sam build ($arch, debug profile)"

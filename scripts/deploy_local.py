@@ -30,6 +30,7 @@ SECRETS = {
     "jwt-secret": "JWT_SECRET",
     "cursor-secret": "CURSOR_SECRET",
     "payment-webhook-secret": "PAYMENT_WEBHOOK_SECRET",
+    "carrier-webhook-secret": "CARRIER_WEBHOOK_SECRET",
     # The sandbox provider never uses it; the functions still read it.
     "stripe-api-key": None,
 }
@@ -149,6 +150,7 @@ def after_deploy(stack, env_file):
         "JWT_SECRET": local["JWT_SECRET"],
         "CURSOR_SECRET": local["CURSOR_SECRET"],
         "PAYMENT_WEBHOOK_SECRET": local["PAYMENT_WEBHOOK_SECRET"],
+        "CARRIER_WEBHOOK_SECRET": local["CARRIER_WEBHOOK_SECRET"],
         "PAYMENT_PROVIDER": "sandbox",
         # What scripts/deploy-local.sh deployed with, for the tests' waits.
         "ORDER_TTL_SECONDS": "60",

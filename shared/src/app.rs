@@ -45,6 +45,12 @@ pub struct Config {
     pub stripe_api_key: Option<Secret>,
     /// `STRIPE_API_BASE`: Stripe's API (default `https://api.stripe.com`).
     pub stripe_api_base: String,
+    /// `CARRIER`: the carrier that sells shipping labels (`sandbox`, the only
+    /// one so far). No default: a deployment names it, so none ships with
+    /// the sandbox's made-up tracking numbers by accident.
+    pub carrier: Option<String>,
+    /// `CARRIER_WEBHOOK_SECRET`: verifies the carrier's tracking events.
+    pub carrier_webhook_secret: Option<Secret>,
     /// `SHIPPING_QUEUE_URL`, `REFUNDS_QUEUE_URL`: where messages go.
     pub shipping_queue_url: Option<String>,
     pub refunds_queue_url: Option<String>,
@@ -216,6 +222,8 @@ impl Config {
             webhook_secret: optional("PAYMENT_WEBHOOK_SECRET").map(Secret::new),
             stripe_api_key: optional("STRIPE_API_KEY").map(Secret::new),
             stripe_api_base: optional("STRIPE_API_BASE").unwrap_or_else(|| "https://api.stripe.com".into()),
+            carrier: optional("CARRIER"),
+            carrier_webhook_secret: optional("CARRIER_WEBHOOK_SECRET").map(Secret::new),
             shipping_queue_url: optional("SHIPPING_QUEUE_URL"),
             refunds_queue_url: optional("REFUNDS_QUEUE_URL"),
             shipping_delay_secs: bounded(&lookup, "SHIPPING_DELAY_SECONDS")?,
@@ -248,6 +256,13 @@ impl Config {
             .ok_or_else(|| Error::internal("CURSOR_SECRET is not set"))
     }
 
+    /// The carrier's webhook secret, which its webhook cannot work without.
+    pub fn carrier_webhook_secret(&self) -> Result<&Secret, Error> {
+        self.carrier_webhook_secret
+            .as_ref()
+            .ok_or_else(|| Error::internal("CARRIER_WEBHOOK_SECRET is not set"))
+    }
+
     /// The webhook secret, which the webhook cannot work without.
     pub fn webhook_secret(&self) -> Result<&Secret, Error> {
         self.webhook_secret
@@ -266,7 +281,7 @@ pub struct App {
     pub store: Store,
     queues: Option<Queues>,
     payments: Option<Arc<dyn PaymentProvider>>,
-    pub carrier: Arc<dyn Carrier>,
+    carrier: Option<Arc<dyn Carrier>>,
 }
 
 impl App {
@@ -287,6 +302,11 @@ impl App {
     pub fn new(config: Config, aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
         let mut app = Self::with_store(config, aws);
         <(parts::Queues, parts::Provider) as parts::Parts>::add(&mut app, aws)?;
+        // The carrier where one is named (the tools, run against a deployed
+        // stack, ship nothing and name none).
+        if app.config.carrier.is_some() {
+            <parts::Carrier as parts::Parts>::add(&mut app, aws)?;
+        }
         Ok(app)
     }
 
@@ -296,7 +316,7 @@ impl App {
             config,
             queues: None,
             payments: None,
-            carrier: Arc::new(SandboxCarrier),
+            carrier: None,
         }
     }
 
@@ -305,6 +325,13 @@ impl App {
         self.queues
             .as_ref()
             .ok_or_else(|| Error::internal("this function was built without the queues part"))
+    }
+
+    /// The carrier (the [`parts::Carrier`] part).
+    pub fn carrier(&self) -> Result<&dyn Carrier, Error> {
+        self.carrier
+            .as_deref()
+            .ok_or_else(|| Error::internal("this function was built without the carrier part"))
     }
 
     /// The payment provider (the [`parts::Provider`] part).
@@ -323,7 +350,7 @@ pub mod parts {
     use std::collections::HashMap;
     use std::future::Future;
 
-    use super::{App, ConfigError, provider};
+    use super::{App, ConfigError, carrier, provider};
     use crate::adapters::queue;
     use crate::foundation::error::BoxError;
 
@@ -353,6 +380,10 @@ pub mod parts {
     /// The payment provider (`PAYMENT_PROVIDER`: Stripe's HTTP client).
     #[derive(Debug, Clone, Copy)]
     pub struct Provider;
+
+    /// The carrier (`CARRIER`, required: `sandbox`).
+    #[derive(Debug, Clone, Copy)]
+    pub struct Carrier;
 
     impl Parts for () {}
 
@@ -384,6 +415,13 @@ pub mod parts {
         }
     }
 
+    impl Parts for Carrier {
+        fn add(app: &mut App, _aws: &aws_config::SdkConfig) -> Result<(), ConfigError> {
+            app.carrier = Some(carrier(&app.config)?);
+            Ok(())
+        }
+    }
+
     macro_rules! together {
         ($($part:ident),+) => {
             impl<$($part: Parts),+> Parts for ($($part,)+) {
@@ -405,6 +443,20 @@ pub mod parts {
     together!(A);
     together!(A, B);
     together!(A, B, C);
+    together!(A, B, C, D);
+}
+
+/// The carrier named by `CARRIER`; a function that ships cannot start
+/// without one named.
+fn carrier(config: &Config) -> Result<Arc<dyn Carrier>, ConfigError> {
+    match config.carrier.as_deref() {
+        Some("sandbox") => Ok(Arc::new(SandboxCarrier)),
+        None => Err(ConfigError::Missing("CARRIER")),
+        Some(other) => Err(ConfigError::Invalid {
+            name: "CARRIER",
+            reason: format!("{other:?} is not a carrier the shop knows (sandbox)"),
+        }),
+    }
 }
 
 /// The provider named by `PAYMENT_PROVIDER`.

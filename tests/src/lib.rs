@@ -106,6 +106,7 @@ pub struct TestApp {
 }
 
 pub const TEST_WEBHOOK_SECRET: &str = "whsec_integration_tests";
+pub const TEST_CARRIER_SECRET: &str = "carrier_integration_tests_secret";
 
 impl TestApp {
     pub async fn spawn() -> Self {
@@ -130,6 +131,8 @@ impl TestApp {
             ("JWT_SECRET".into(), TEST_JWT_SECRET.into()),
             ("CURSOR_SECRET".into(), TEST_CURSOR_SECRET.into()),
             ("PAYMENT_WEBHOOK_SECRET".into(), TEST_WEBHOOK_SECRET.into()),
+            ("CARRIER".into(), "sandbox".into()),
+            ("CARRIER_WEBHOOK_SECRET".into(), TEST_CARRIER_SECRET.into()),
         ];
         for (spec, urls) in &queues {
             settings.push((spec.url_env.into(), urls.url.clone()));
@@ -339,13 +342,13 @@ impl Api {
                 "{}/2015-03-31/functions/{function}/invocations",
                 endpoint.trim_end_matches('/')
             );
-            let reply = self
-                .client
-                .post(url)
-                .body(event.clone())
-                .send()
-                .await
-                .expect("invoke");
+            // Signed: the deployed emulator enforces IAM (the root
+            // credentials of the test environment may invoke anything).
+            let mut request = self.client.post(&url).body(event.clone());
+            for (name, value) in sigv4("lambda", "POST", &url, &event) {
+                request = request.header(name, value);
+            }
+            let reply = request.send().await.expect("invoke");
             assert!(
                 reply.status().is_success(),
                 "invoking {function}: {}",
@@ -895,4 +898,37 @@ pub mod stub {
             response
         }
     }
+}
+
+/// The headers that sign a request to an AWS API with SigV4, with the
+/// credentials and region of the environment.
+pub fn sigv4(service: &str, method: &str, url: &str, body: &[u8]) -> Vec<(String, String)> {
+    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+    use aws_sigv4::sign::v4;
+    let identity = aws_credential_types::Credentials::new(
+        require_env("AWS_ACCESS_KEY_ID"),
+        require_env("AWS_SECRET_ACCESS_KEY"),
+        std::env::var("AWS_SESSION_TOKEN").ok().filter(|t| !t.is_empty()),
+        None,
+        "environment",
+    )
+    .into();
+    let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into());
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(&region)
+        .name(service)
+        .time(std::time::SystemTime::now())
+        .settings(SigningSettings::default())
+        .build()
+        .expect("signing parameters")
+        .into();
+    let request = SignableRequest::new(method, url, std::iter::empty(), SignableBody::Bytes(body))
+        .expect("a signable request");
+    let (instructions, _) = sign(request, &params).expect("signed").into_parts();
+    let (headers, _) = instructions.into_parts();
+    headers
+        .into_iter()
+        .map(|header| (header.name().to_owned(), header.value().to_owned()))
+        .collect()
 }

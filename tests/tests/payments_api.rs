@@ -146,15 +146,29 @@ async fn order_payment_webhook_shipment_tracking_delivery() {
         )
         .await;
     assert_eq!(bad.error_fields(), ["status", "colour"]);
-    let moving = api
-        .post(
-            &events,
-            Some(&admin),
-            json!({"status": "IN_TRANSIT", "location": "Hub 7"}),
+    // The carrier posts its tracking events itself, signed with its own
+    // secret (no admin's password): a forged one changes nothing.
+    let tracking = serde_json::to_vec(&json!({
+        "event_id": unique("trk").replace('-', "_"), "shipment_id": shipment_id,
+        "tracking_number": shipment["tracking_number"], "status": "IN_TRANSIT", "location": "Hub 7"
+    }))
+    .expect("json");
+    let carrier_secret = require_env("CARRIER_WEBHOOK_SECRET");
+    let carrier = |signature: String| {
+        api.read(
+            api.request(Method::POST, "/carrier/events")
+                .header("content-type", "application/json")
+                .header("carrier-signature", signature)
+                .body(tracking.clone()),
         )
-        .await;
-    assert_eq!(moving.status, StatusCode::CREATED, "{}", moving.text);
+    };
+    carrier(stripe_signature("not the carrier's secret", &tracking))
+        .await
+        .assert_problem(400, "INVALID_SIGNATURE");
+    let moving = carrier(stripe_signature(&carrier_secret, &tracking)).await;
+    assert_eq!(moving.status, StatusCode::OK, "{}", moving.text);
     assert_eq!(moving.body["events"][1]["location"], "Hub 7");
+    assert_eq!(moving.body["status"], "IN_TRANSIT");
     let done = api
         .post(
             &events,

@@ -457,3 +457,104 @@ async fn tracking_events_are_capped_and_delivery_always_fits() {
     assert_eq!(delivered.events.len(), 101);
     assert_eq!(delivered.status, ShipmentStatus::Delivered);
 }
+
+/// The carrier's webhook: a tracking event signed with the carrier's own
+/// secret is recorded (no admin's password needed); a forged, stale or
+/// unsigned one changes nothing; one naming another tracking number is not
+/// found; a repeated event id adds nothing; a repeated `DELIVERED` answers
+/// the delivered shipment.
+#[tokio::test]
+async fn the_carrier_posts_signed_tracking_events_of_its_own() {
+    use shared::adapters::payments::webhook;
+    use shared::foundation::secret::Secret;
+    let t = TestApp::spawn().await;
+    let buyer = customer();
+    let order = paid_order(&t, &buyer).await;
+    let sent = t.drain(&t.queue("shipping").url).await;
+    run(
+        &t,
+        batch(vec![record("a", sent[0].0.body.as_deref().expect("body"))]),
+    )
+    .await;
+    let shipment = shipping::get_shipment(&t.app, &buyer, &order.id)
+        .await
+        .expect("shipped");
+    let secret = Secret::new(shop_tests::TEST_CARRIER_SECRET);
+    let now = shared::foundation::clock::Timestamp::now().unix();
+    let event = |id: &str, tracking: &str, status: &str| {
+        serde_json::to_vec(&json!({
+            "event_id": id, "shipment_id": shipment.id.to_string(), "tracking_number": tracking,
+            "status": status, "location": "Leipzig hub"
+        }))
+        .expect("json")
+    };
+    let body = event("trk_1", &shipment.tracking_number, "IN_TRANSIT");
+
+    for header in [
+        None,
+        Some(webhook::sign(&Secret::new("not the carrier's"), now, &body)),
+        Some(webhook::sign(&secret, now - 301, &body)),
+    ] {
+        assert!(matches!(
+            shipping::carrier_event(&t.app, header.as_deref(), &body).await,
+            Err(Error::InvalidSignature)
+        ));
+    }
+    let other = event("trk_2", "SBX000000000000", "IN_TRANSIT");
+    assert!(matches!(
+        shipping::carrier_event(&t.app, Some(&webhook::sign(&secret, now, &other)), &other).await,
+        Err(Error::NotFound)
+    ));
+
+    let signed = webhook::sign(&secret, now, &body);
+    let updated = shipping::carrier_event(&t.app, Some(&signed), &body)
+        .await
+        .expect("recorded");
+    assert_eq!(updated.status, ShipmentStatus::InTransit);
+    assert_eq!(updated.events.len(), 2);
+    let again = shipping::carrier_event(&t.app, Some(&signed), &body)
+        .await
+        .expect("a repeat");
+    assert_eq!(again.events.len(), 2, "a repeated event id adds nothing");
+
+    let delivered = event("trk_3", &shipment.tracking_number, "DELIVERED");
+    let header = webhook::sign(&secret, now, &delivered);
+    for _ in 0..2 {
+        let shipment = shipping::carrier_event(&t.app, Some(&header), &delivered)
+            .await
+            .expect("delivered, then the same answer");
+        assert_eq!(shipment.status, ShipmentStatus::Delivered);
+    }
+    assert_eq!(
+        orders::get_order(&t.app, &buyer, &order.id)
+            .await
+            .expect("read")
+            .status,
+        OrderStatus::Delivered
+    );
+}
+
+/// The shipping worker needs its carrier named: `CARRIER` unset stops the
+/// cold start (a deployment names it; the template has no default).
+#[tokio::test]
+async fn a_worker_without_a_carrier_named_does_not_start() {
+    let t = TestApp::spawn().await;
+    let config = t.app.config.clone();
+    let unnamed = shared::Config {
+        carrier: None,
+        ..config.clone()
+    };
+    let aws = shop_tests::emulator_config().await;
+    let mut app = shared::App::new(unnamed, &aws).expect("tools need no carrier");
+    assert!(app.carrier().is_err());
+    let refused = <shared::app::parts::Carrier as shared::app::parts::Parts>::add(&mut app, &aws);
+    assert!(
+        matches!(refused, Err(shared::app::ConfigError::Missing("CARRIER"))),
+        "{refused:?}"
+    );
+    let unknown = shared::Config {
+        carrier: Some("acme".into()),
+        ..config
+    };
+    assert!(shared::App::new(unknown, &aws).is_err());
+}

@@ -287,6 +287,7 @@ fn the_token_key_reaches_only_the_functions_that_use_it() {
         "products-list",
         "reviews-list",
         "payments-webhook",
+        "carrier-webhook",
         "not-found",
     ];
     let listings = [
@@ -618,6 +619,9 @@ fn each_function_builds_the_parts_its_deployment_configures() {
         if names.iter().any(|n| n == "PAYMENT_PROVIDER") {
             expected.insert("Provider");
         }
+        if names.iter().any(|n| n == "CARRIER") {
+            expected.insert("Carrier");
+        }
         assert_eq!(named, expected, "{}: the parts main.rs builds", function.binary);
     }
 }
@@ -761,4 +765,45 @@ fn alarms_reach_someone() {
         unknown["Dimensions"][0]["Value"].as_str(),
         Some(shared::usecases::payments::WebhookOutcome::UnknownIntent.kind())
     );
+}
+
+/// The carrier's tracking events come through a webhook signed with its own
+/// secret (no admin's password), and the carrier that ships is chosen by a
+/// parameter without a default: no deployment starts with the sandbox's
+/// made-up tracking numbers unless it says so.
+#[test]
+fn the_carrier_has_a_credential_of_its_own_and_is_chosen_on_purpose() {
+    let doc = yaml("template.yaml");
+    let template = template();
+    let carrier = &doc["Parameters"]["Carrier"];
+    assert!(carrier["Default"].is_null(), "no default carrier");
+    let shipping = template
+        .functions
+        .iter()
+        .find(|f| f.binary == "shipping-worker")
+        .expect("the shipping worker");
+    let variables = &template.document.resources[&shipping.logical_id].properties["Environment"]["Variables"];
+    assert_eq!(plain(&variables["CARRIER"]), Some("Carrier"));
+    let webhook = template
+        .functions
+        .iter()
+        .find(|f| f.binary == "carrier-webhook")
+        .expect("the carrier's webhook");
+    assert!(
+        webhook.events.iter().any(
+            |e| matches!(e, Event::Http { method, path } if method == "POST" && path == "/carrier/events")
+        )
+    );
+    let variables = &template.document.resources[&webhook.logical_id].properties["Environment"]["Variables"];
+    assert_eq!(
+        plain(&variables["CARRIER_WEBHOOK_SECRET_PARAMETER"]),
+        Some("CarrierWebhookSecretParameter")
+    );
+    assert!(
+        variables["JWT_SECRET_PARAMETER"].is_null(),
+        "no token key: it authenticates by signature"
+    );
+    // The admins' route stays for people; the carrier's route is the webhook.
+    let source = main_source("carrier-webhook");
+    assert!(!source.contains("request.admin(") && !source.contains("request.caller("));
 }

@@ -13,11 +13,12 @@ use std::collections::HashMap;
 use crate::foundation::error::BoxError;
 
 /// The settings that are secrets.
-pub const SECRETS: [&str; 4] = [
+pub const SECRETS: [&str; 5] = [
     "JWT_SECRET",
     "CURSOR_SECRET",
     "STRIPE_API_KEY",
     "PAYMENT_WEBHOOK_SECRET",
+    "CARRIER_WEBHOOK_SECRET",
 ];
 
 /// The environment variable naming `secret`'s parameter.

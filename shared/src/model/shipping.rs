@@ -75,6 +75,57 @@ impl FromJson for NewShipmentEvent {
     }
 }
 
+/// A tracking event as the carrier's webhook posts it (`POST
+/// /carrier/events`, signed with the carrier's own secret): the event's id
+/// (deliveries of one event share it), the shipment it is about and that
+/// shipment's tracking number (both must match), and the event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CarrierEvent {
+    pub event_id: String,
+    pub shipment_id: ShipmentId,
+    pub tracking_number: String,
+    pub event: NewShipmentEvent,
+}
+
+/// A carrier's ids (events, tracking numbers): 1 to 100 ASCII letters,
+/// digits, `_` or `-`. They become key parts, so nothing stranger passes.
+fn carrier_id(raw: String) -> Result<String, String> {
+    let valid = (1..=100).contains(&raw.len())
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if valid {
+        Ok(raw)
+    } else {
+        Err("must be 1 to 100 ASCII letters, digits, _ or -".into())
+    }
+}
+
+impl FromJson for CarrierEvent {
+    fn from_json(value: Value, at: &str, errors: &mut Errors) -> Option<Self> {
+        let mut o = Object::new(value, at, errors)?;
+        let event_id = o.required("event_id", carrier_id);
+        let shipment_id = o.required("shipment_id", |raw: String| {
+            ShipmentId::parse(&raw).map_err(|_| "is not a shipment id".to_owned())
+        });
+        let tracking_number = o.required("tracking_number", carrier_id);
+        let status = o.required("status", ShipmentStatus::parse_posted);
+        let location = o.optional("location", |s| bounded_text(s, 1, 200));
+        let note = o.optional("note", |s| bounded_text(s, 0, 500));
+        o.end();
+        Some(Self {
+            event_id: event_id?,
+            shipment_id: shipment_id?,
+            tracking_number: tracking_number?,
+            event: NewShipmentEvent {
+                status: status?,
+                location: location?,
+                note: note?,
+            },
+        })
+    }
+}
+
 impl Shipment {
     /// A shipment whose label was just bought: one `LABEL_CREATED` event.
     pub fn labelled(order: &OrderId, label: Label, now: Timestamp) -> Self {

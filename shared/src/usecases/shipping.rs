@@ -3,14 +3,16 @@
 
 use serde::Serialize;
 
+use crate::adapters::payments::webhook;
 use crate::app::App;
 use crate::foundation::clock::Timestamp;
 use crate::foundation::error::Error;
+use crate::foundation::input::parse_document;
 use crate::model::auth::{Admin, Principal};
 use crate::model::messages::{Message, PaymentConfirmed};
 use crate::model::orders::{Event, OrderId, OrderStatus, next_status, transition};
 use crate::model::shipping::{
-    MAX_EVENTS, NewShipmentEvent, Shipment, ShipmentEvent, ShipmentId, ShipmentStatus,
+    CarrierEvent, MAX_EVENTS, NewShipmentEvent, Shipment, ShipmentEvent, ShipmentId, ShipmentStatus,
 };
 use crate::usecases::orders::get_order;
 
@@ -43,7 +45,7 @@ pub async fn ship(app: &App, message: &PaymentConfirmed) -> Result<ShipOutcome, 
     if order.held() {
         return Ok(ShipOutcome::Held);
     }
-    let label = app.carrier.create_label(&order).await?;
+    let label = app.carrier()?.create_label(&order).await?;
     let now = Timestamp::now();
     let shipment = Shipment::labelled(&order.id, label, now);
     match app.store.create_shipment(&order, to, &shipment, now).await {
@@ -72,9 +74,7 @@ pub async fn get_shipment(app: &App, caller: &Principal, order_id: &OrderId) -> 
         .ok_or(Error::NotFound)
 }
 
-/// Records a tracking event. `DELIVERED` also moves the order to
-/// `DELIVERED`, stamps `delivered_at` and records what the user bought (for
-/// reviews), all in one transaction; nothing follows it.
+/// Records a tracking event an admin posts (`POST /shipments/{id}/events`).
 pub async fn add_event(
     app: &App,
     _admin: &Admin,
@@ -82,6 +82,49 @@ pub async fn add_event(
     input: NewShipmentEvent,
 ) -> Result<Shipment, Error> {
     let shipment = app.store.get_shipment(id).await?.ok_or(Error::NotFound)?;
+    record_event(app, shipment, input).await
+}
+
+/// A tracking event from the carrier's webhook (`POST /carrier/events`):
+/// signed with the carrier's own secret (HMAC-SHA256 over `<t>.<body>`,
+/// `Carrier-Signature: t=..,v1=..`, 300 s either way), checked on the raw
+/// body before anything is parsed, so the carrier needs no admin's
+/// password and can do nothing else. The event must name a shipment and
+/// its tracking number; an event id handled before answers the shipment
+/// as it is, changing nothing.
+pub async fn carrier_event(app: &App, signature: Option<&str>, body: &[u8]) -> Result<Shipment, Error> {
+    let secret = app.config.carrier_webhook_secret()?;
+    webhook::verify(secret, signature, body, Timestamp::now().unix()).map_err(|err| {
+        tracing::warn!(reason = %err, "carrier signature refused");
+        Error::InvalidSignature
+    })?;
+    let value = serde_json::from_slice(body).map_err(|_| Error::invalid("body", "is not valid JSON"))?;
+    let event: CarrierEvent = parse_document(value)?;
+    let shipment = app
+        .store
+        .get_shipment(&event.shipment_id)
+        .await?
+        .filter(|shipment| shipment.tracking_number == event.tracking_number)
+        .ok_or(Error::NotFound)?;
+    let delivery = format!("carrier:{}", event.event_id);
+    // Handled before, or a delivery whose mark was lost: as it is now.
+    let delivered_again =
+        shipment.status == ShipmentStatus::Delivered && event.event.status == ShipmentStatus::Delivered;
+    if delivered_again || app.store.webhook_event_handled(&delivery).await? {
+        return Ok(shipment);
+    }
+    let recorded = record_event(app, shipment, event.event).await?;
+    app.store
+        .mark_webhook_event(&delivery, "tracking_event", Timestamp::now())
+        .await?;
+    Ok(recorded)
+}
+
+/// Records a tracking event. `DELIVERED` also moves the order to
+/// `DELIVERED`, stamps `delivered_at` and records what the user bought (for
+/// reviews), all in one transaction; nothing follows it.
+async fn record_event(app: &App, shipment: Shipment, input: NewShipmentEvent) -> Result<Shipment, Error> {
+    let id = &shipment.id;
     let order = app
         .store
         .get_order(&id.order_id())
