@@ -27,13 +27,13 @@ tools: ## Install the pinned local tools (cargo-lambda, MiniStack, moto, cfn-lin
 build: ## Release build of every function for Lambda (arm64), as sam build does
 	@bash scripts/bootstrap.sh && PATH="$(CURDIR)/.tools/venv/bin:$$PATH" cargo lambda build --release --arm64 --workspace
 
-deploy-local: ## sam build + sam deploy of template.yaml to MiniStack (or AWS_ENDPOINT_URL); prints the API's URL
+deploy-local: ## sam build + sam deploy of template.yaml to MiniStack with IAM enforced (or AWS_ENDPOINT_URL); prints the API's URL
 	@bash scripts/deploy-local.sh
 
 undeploy-local: ## Remove the local deployment and every process it started
 	@bash scripts/undeploy-local.sh
 
-test-deployed: ## The end-to-end tests and the contract fuzzing step against the stack of make deploy-local
+test-deployed: ## The end-to-end tests, the fuzzing step, the IAM proof and the least-privilege report against the stack of make deploy-local (IAM enforced)
 	@bash scripts/test-deployed.sh
 
 package: ## sam build of template.yaml with the pinned SAM CLI, then every artifact's size (PACKAGE_ARCH=x86_64)

@@ -14,6 +14,8 @@ set -a
 # shellcheck disable=SC1090
 source "$env_file"
 set +a
+# boto3 (the IAM proof) reads the region from AWS_DEFAULT_REGION.
+export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-$AWS_REGION}"
 export PATH="$ROOT/.tools/venv/bin:$PATH"
 started=$SECONDS
 cargo build -p shopctl --quiet

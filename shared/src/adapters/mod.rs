@@ -152,6 +152,21 @@ mod tests {
         pem
     }
 
+    /// Every function's AWS clients cut a stalled connection, attempt and
+    /// call (the SDK sets none by default).
+    #[test]
+    fn function_clients_time_out() {
+        let config = super::aws_config().expect("a configuration");
+        let timeouts = config.timeout_config().expect("timeouts are set");
+        assert_eq!(timeouts.connect_timeout(), Some(super::CONNECT_TIMEOUT));
+        assert_eq!(timeouts.operation_attempt_timeout(), Some(super::ATTEMPT_TIMEOUT));
+        assert_eq!(timeouts.operation_timeout(), Some(super::OPERATION_TIMEOUT));
+        assert!(
+            super::OPERATION_TIMEOUT < std::time::Duration::from_secs(10),
+            "inside the API functions' timeout"
+        );
+    }
+
     /// The compiled-in roots are exactly Amazon Trust Services' roots as
     /// the Mozilla store has them (`SHOP_WRITE_AWS_ROOTS=1` rewrites the
     /// file from the store).

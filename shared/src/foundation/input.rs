@@ -262,6 +262,22 @@ pub fn plain_text(text: String, max: usize) -> Result<String, String> {
     Ok(text)
 }
 
+/// An id another system made (a provider's event or intent, a carrier's
+/// event or tracking number): 1 to `max` ASCII letters, digits, `_` or
+/// `-`. Such ids become parts of keys, which DynamoDB bounds and `#`
+/// separates, so nothing longer or stranger reaches the store.
+pub fn outside_id(id: String, max: usize) -> Result<String, String> {
+    let valid = (1..=max).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if valid {
+        Ok(id)
+    } else {
+        Err(format!("must be 1 to {max} ASCII letters, digits, _ or -"))
+    }
+}
+
 /// [`plain_text`], then trimmed of surrounding whitespace, which must leave
 /// `min` characters (the shop's fields ask for 0 or 1: not blank). `max`
 /// applies to the text as sent, so that openapi.yaml's `maxLength` and

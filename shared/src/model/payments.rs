@@ -9,7 +9,7 @@ use crate::foundation::clock::Timestamp;
 use crate::foundation::error::Error;
 use crate::foundation::ids::OrderId;
 pub use crate::foundation::ids::PaymentId;
-use crate::foundation::input::integral_numbers;
+use crate::foundation::input::{integral_numbers, outside_id};
 use crate::foundation::money::{Currency, Money};
 use crate::foundation::status::OrderStatus;
 use crate::model::orders::{Event, Order, next_status};
@@ -272,19 +272,10 @@ fn object<T: for<'de> Deserialize<'de>>(value: serde_json::Value, what: &str) ->
 }
 
 /// The provider's ids (events, intents, charges, refunds, disputes): 1 to
-/// 255 ASCII letters, digits, `_` or `-`, as Stripe makes them. They
-/// become parts of keys, which DynamoDB bounds, so nothing longer or
-/// stranger reaches the store.
+/// 255 ASCII letters, digits, `_` or `-`, as Stripe makes them
+/// ([`outside_id`]).
 fn provider_id(id: String, field: &str) -> Result<String, Error> {
-    let valid = (1..=255).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if valid {
-        Ok(id)
-    } else {
-        Err(Error::invalid(field, "is not a provider id"))
-    }
+    outside_id(id, 255).map_err(|_| Error::invalid(field, "is not a provider id"))
 }
 
 fn intent_of(payment_intent: Option<String>) -> Result<Option<String>, Error> {

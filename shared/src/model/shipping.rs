@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::foundation::clock::Timestamp;
 use crate::foundation::ids::OrderId;
 pub use crate::foundation::ids::ShipmentId;
-use crate::foundation::input::{Errors, FromJson, Object, bounded_text};
+use crate::foundation::input::{Errors, FromJson, Object, bounded_text, outside_id};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -88,17 +88,9 @@ pub struct CarrierEvent {
 }
 
 /// A carrier's ids (events, tracking numbers): 1 to 100 ASCII letters,
-/// digits, `_` or `-`. They become key parts, so nothing stranger passes.
+/// digits, `_` or `-` ([`outside_id`]).
 fn carrier_id(raw: String) -> Result<String, String> {
-    let valid = (1..=100).contains(&raw.len())
-        && raw
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if valid {
-        Ok(raw)
-    } else {
-        Err("must be 1 to 100 ASCII letters, digits, _ or -".into())
-    }
+    outside_id(raw, 100)
 }
 
 impl FromJson for CarrierEvent {
