@@ -1,12 +1,20 @@
-# The two commands: `make dev` runs the shop locally, `make test` tests it.
-# Both install what they need (pinned) into .tools/ on first use.
+# `make dev` runs the shop locally, `make check` is the fast loop (no
+# emulator), `make test` tests everything. `make` alone lists the targets.
+# They install what they need (pinned) into .tools/ on first use.
 
-.PHONY: dev test bench capacity chaos fuzz tools build package deploy-local undeploy-local test-deployed clean
+.PHONY: help dev check test bench capacity chaos fuzz tools build package deploy-local undeploy-local test-deployed clean
+.DEFAULT_GOAL := help
+
+help: ## These targets and what they do
+	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z-]*:.*## / { printf "  make %-15s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
 dev: ## Serve the whole shop on http://127.0.0.1:3000 until Ctrl-C
 	@bash scripts/dev.sh
 
-test: ## Format, lints, template lint, unit, integration, end-to-end tests, contract fuzzing, chaos
+check: ## The fast loop: formatting, lints, unit and layer tests, the docs test (no emulator; under a minute warm)
+	@bash scripts/check.sh
+
+test: ## Everything: checks, template lint, unit, integration, end-to-end tests, contract fuzzing, chaos, least privilege
 	@bash scripts/test.sh
 
 bench: ## Cold start, latency, memory and DynamoDB requests of release-built functions
@@ -39,6 +47,6 @@ test-deployed: ## The end-to-end tests, the fuzzing step, the IAM proof and the 
 package: ## sam build of template.yaml with the pinned SAM CLI, then every artifact's size (PACKAGE_ARCH=x86_64)
 	@bash scripts/package.sh
 
-clean:
+clean: ## Remove the build, the pinned tools and the local state
 	cargo clean
 	rm -rf .tools .local .aws-sam

@@ -10,7 +10,7 @@
 # Functions are built for this machine's architecture with a fast profile
 # (SAM_BUILD_MODE=debug: cargo's dev profile, incremental), not the fat-LTO
 # release build of `make package`. After `sam deploy`, scripts/deploy_local.py
-# applies what the emulator leaves out (README "Deployed locally"), then
+# applies what the emulator leaves out (docs/testing.md, "Deployed locally"), then
 # writes .local/deploy/env for the end-to-end tests and prints the API's URL.
 set -euo pipefail
 # say, die, port_free, wait_for_port and ROOT (nothing is started by sourcing it).

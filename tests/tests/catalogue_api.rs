@@ -1,4 +1,4 @@
-//! End to end: every row of API.md "Products" through the gateway and the
+//! End to end: every row of the contract's "Products" through the gateway and the
 //! real binaries.
 
 use serde_json::{Value, json};

@@ -1,4 +1,4 @@
-//! End to end: the order rows of API.md "Orders" through the gateway and the
+//! End to end: the order rows of the contract's "Orders" through the gateway and the
 //! real binaries, expiry by the gateway's schedule included.
 
 use std::time::{Duration, Instant};

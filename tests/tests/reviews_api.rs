@@ -1,4 +1,4 @@
-//! End to end: every row of API.md "Reviews" and `GET /users/me/reviews`,
+//! End to end: every row of the contract's "Reviews" and `GET /users/me/reviews`,
 //! through the gateway and the real binaries, after a real delivery.
 
 use serde_json::{Value, json};

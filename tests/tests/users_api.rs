@@ -1,4 +1,4 @@
-//! End to end: every row of API.md "Users" (but reviews) and the error
+//! End to end: every row of the contract's "Users" (but reviews) and the error
 //! conventions, through the local gateway and the real function binaries.
 
 use base64::Engine;

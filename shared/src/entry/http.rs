@@ -365,7 +365,7 @@ pub fn problem(err: &Error) -> Response {
         Error::CountersCannotShrink(counters) => {
             body.insert("stock_counters".into(), json!(counters));
         }
-        // API.md: with INVALID_STATE, `status` holds the order's current
+        // The contract: with INVALID_STATE, `status` holds the order's current
         // status (the HTTP status is on the response line).
         Error::InvalidState(status) => {
             body.insert("status".into(), json!(status));

@@ -1,4 +1,4 @@
-//! The statuses an order can be in (API.md "Order status"). The machine
+//! The statuses an order can be in (the contract's "Order status"). The machine
 //! that moves between them is the model's (`model::orders::next_status`);
 //! the names live here because the error type answers with them.
 

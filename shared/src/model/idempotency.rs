@@ -1,4 +1,4 @@
-//! `Idempotency-Key` records (API.md "Orders"): a repeat of a request with
+//! `Idempotency-Key` records (the contract's "Orders"): a repeat of a request with
 //! the same key and body from the same user within 24 hours answers the
 //! first response again and creates nothing.
 //!

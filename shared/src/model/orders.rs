@@ -55,7 +55,7 @@ pub enum Event {
     RefundFailed,
 }
 
-/// The order state machine (API.md "Order status"): the status `event` leads
+/// The order state machine (the contract's "Order status"): the status `event` leads
 /// to from `from`, or `None` when the event is not allowed there. Every
 /// writer of an order's status asks this first and then writes
 /// conditionally on `from`, so two racing writers never both win.

@@ -9,7 +9,7 @@ use crate::foundation::secret::Secret;
 /// The Stripe API version every request names (`Stripe-Version`), so that
 /// the account's default version, which changes when someone upgrades it in
 /// the dashboard, cannot change the shapes the shop reads. The webhook
-/// endpoint is set to the same version when it is created (README
+/// endpoint is set to the same version when it is created (docs/operations.md,
 /// "Deploy"). It is the version of the `stripe` library the tests sign
 /// events with (`scripts/requirements-tools.txt`).
 pub const API_VERSION: &str = "2026-10-28.endive";
