@@ -696,12 +696,10 @@ pub mod fixtures {
         pub async fn pay(&self, buyer: &Principal, order: &Order) -> WebhookOutcome {
             let payment = match self.app.store.get_payment(&order.id).await.expect("read") {
                 Some(started) => started.payment,
-                None => {
-                    shared::usecases::payments::start_payment(&self.app, buyer, &order.id)
-                        .await
-                        .expect("payment started")
-                        .0
-                }
+                None => shared::usecases::payments::start_payment(&self.app, buyer, &order.id)
+                    .await
+                    .expect("payment started")
+                    .into_payment(),
             };
             let (header, body) = payment_succeeded(
                 super::TEST_WEBHOOK_SECRET,

@@ -130,9 +130,10 @@ async fn the_reconciler_sends_a_hand_off_that_was_never_sent() {
     let buyer = customer();
     let product = t.product("reconcile", 2_000, 5).await;
     let order = t.order(&buyer, &[(&product, 1)]).await.expect("placed");
-    let (payment, _) = payments::start_payment(&t.app, &buyer, &order.id)
+    let payment = payments::start_payment(&t.app, &buyer, &order.id)
         .await
-        .expect("started");
+        .expect("started")
+        .into_payment();
     let shipping = t.queue("shipping").url.clone();
     let broken = t.reconfigured(&[("SHIPPING_QUEUE_URL", &format!("{shipping}-does-not-exist"))]);
     let (header, body) = shop_tests::fixtures::payment_succeeded(

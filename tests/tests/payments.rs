@@ -29,17 +29,21 @@ async fn a_payment_is_started_once_for_the_owner() {
     let t = TestApp::spawn().await;
     let buyer = customer();
     let order = unpaid_order(&t, &buyer).await;
-    let (payment, created) = payments::start_payment(&t.app, &buyer, &order.id)
+    let started = payments::start_payment(&t.app, &buyer, &order.id)
         .await
         .expect("started");
+    let created = matches!(started, shared::usecases::payments::PaymentStart::Created(_));
+    let payment = started.into_payment();
     assert!(created);
     assert_eq!(payment.amount, order.total);
     assert_eq!(payment.provider, "sandbox");
     assert_eq!(payment.status, PaymentStatus::RequiresPayment);
     assert!(payment.client_secret.is_some());
-    let (again, created) = payments::start_payment(&t.app, &buyer, &order.id)
+    let started = payments::start_payment(&t.app, &buyer, &order.id)
         .await
         .expect("again");
+    let created = matches!(started, shared::usecases::payments::PaymentStart::Created(_));
+    let again = started.into_payment();
     assert!(!created);
     assert_eq!(again, payment);
 
@@ -69,9 +73,10 @@ async fn a_payment_is_not_handed_out_once_the_order_moved_on() {
     let t = TestApp::spawn().await;
     let buyer = customer();
     let paid = unpaid_order(&t, &buyer).await;
-    let (payment, _) = payments::start_payment(&t.app, &buyer, &paid.id)
+    let payment = payments::start_payment(&t.app, &buyer, &paid.id)
         .await
-        .expect("started");
+        .expect("started")
+        .into_payment();
     assert_eq!(
         deliver(&t.app, &paid, &payment.provider_payment_id)
             .await
@@ -100,9 +105,10 @@ async fn a_verified_payment_marks_the_order_paid_and_hands_it_to_shipping_once()
     let t = TestApp::spawn().await;
     let buyer = customer();
     let order = unpaid_order(&t, &buyer).await;
-    let (payment, _) = payments::start_payment(&t.app, &buyer, &order.id)
+    let payment = payments::start_payment(&t.app, &buyer, &order.id)
         .await
-        .expect("started");
+        .expect("started")
+        .into_payment();
 
     assert_eq!(
         deliver(&t.app, &order, &payment.provider_payment_id)
@@ -144,9 +150,10 @@ async fn a_failed_send_is_completed_by_the_providers_retry() {
     let t = TestApp::spawn().await;
     let buyer = customer();
     let order = unpaid_order(&t, &buyer).await;
-    let (payment, _) = payments::start_payment(&t.app, &buyer, &order.id)
+    let payment = payments::start_payment(&t.app, &buyer, &order.id)
         .await
-        .expect("started");
+        .expect("started")
+        .into_payment();
     let shipping = t.queue("shipping").url.clone();
     let broken = t.reconfigured(&[("SHIPPING_QUEUE_URL", &format!("{shipping}-does-not-exist"))]);
 
@@ -185,9 +192,10 @@ async fn forged_or_stale_deliveries_change_nothing_and_mismatched_payments_go_ba
     let t = TestApp::spawn().await;
     let buyer = customer();
     let order = unpaid_order(&t, &buyer).await;
-    let (payment, _) = payments::start_payment(&t.app, &buyer, &order.id)
+    let payment = payments::start_payment(&t.app, &buyer, &order.id)
         .await
-        .expect("started");
+        .expect("started")
+        .into_payment();
     let intent = payment.provider_payment_id.as_str();
 
     let (_, body) = payment_succeeded(TEST_WEBHOOK_SECRET, intent, &order, order.total.minor(), "usd");
@@ -244,9 +252,10 @@ async fn a_payment_for_a_cancelled_order_awaits_a_refund_and_never_ships() {
     let t = TestApp::spawn().await;
     let buyer = customer();
     let order = unpaid_order(&t, &buyer).await;
-    let (payment, _) = payments::start_payment(&t.app, &buyer, &order.id)
+    let payment = payments::start_payment(&t.app, &buyer, &order.id)
         .await
-        .expect("started");
+        .expect("started")
+        .into_payment();
     orders::cancel_order(&t.app, &buyer, &order.id)
         .await
         .expect("cancelled");
@@ -284,9 +293,10 @@ async fn a_payment_racing_a_cancel_ends_consistent() {
     for _ in 0..4 {
         let buyer = customer();
         let order = unpaid_order(&t, &buyer).await;
-        let (payment, _) = payments::start_payment(&t.app, &buyer, &order.id)
+        let payment = payments::start_payment(&t.app, &buyer, &order.id)
             .await
-            .expect("started");
+            .expect("started")
+            .into_payment();
         let (paid, cancelled) = tokio::join!(
             deliver(&t.app, &order, &payment.provider_payment_id),
             orders::cancel_order(&t.app, &buyer, &order.id)
@@ -410,9 +420,10 @@ async fn a_failed_attempt_is_recorded_and_the_order_stays_payable() {
     let t = TestApp::spawn().await;
     let buyer = customer();
     let order = unpaid_order(&t, &buyer).await;
-    let (payment, _) = payments::start_payment(&t.app, &buyer, &order.id)
+    let payment = payments::start_payment(&t.app, &buyer, &order.id)
         .await
-        .expect("started");
+        .expect("started")
+        .into_payment();
     let intent = payment.provider_payment_id.as_str();
     let failed = |code: &str| {
         event(
@@ -436,9 +447,11 @@ async fn a_failed_attempt_is_recorded_and_the_order_stays_payable() {
     let record = payment_of(&t, &order).await;
     assert_eq!(record.last_failure.as_deref(), Some("insufficient_funds"));
     assert_eq!(status_of(&t, &order).await, OrderStatus::PendingPayment);
-    let (again, created) = payments::start_payment(&t.app, &buyer, &order.id)
+    let started = payments::start_payment(&t.app, &buyer, &order.id)
         .await
         .expect("still payable");
+    let created = matches!(started, shared::usecases::payments::PaymentStart::Created(_));
+    let again = started.into_payment();
     assert!(!created && again.id == payment.id);
 
     assert_eq!(
@@ -532,7 +545,7 @@ async fn a_dispute_holds_an_unshipped_order_until_it_is_won() {
     assert!(
         listed
             .iter()
-            .any(|d| d.order_id == order.id && d.dispute.status == "needs_response")
+            .any(|d| d.order_id == order.id && d.dispute.status.as_str() == "needs_response")
     );
 
     assert_eq!(ship_next(&t).await, ShipOutcome::Held);

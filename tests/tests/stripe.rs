@@ -151,9 +151,11 @@ async fn the_shop_starts_stripe_payments_once_per_order() {
         200,
         json!({"id": "pi_live_1", "client_secret": "pi_live_1_secret"}),
     );
-    let (payment, created) = shared::usecases::payments::start_payment(&t.app, &buyer, &order.id)
+    let started = shared::usecases::payments::start_payment(&t.app, &buyer, &order.id)
         .await
         .expect("started");
+    let created = matches!(started, shared::usecases::payments::PaymentStart::Created(_));
+    let payment = started.into_payment();
     assert!(created);
     assert_eq!(
         (payment.provider.as_str(), payment.provider_payment_id.as_str()),

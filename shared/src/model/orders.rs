@@ -128,21 +128,70 @@ pub struct Dispute {
     pub id: String,
     /// The provider's reason (`fraudulent`, `product_not_received`, ...).
     pub reason: String,
-    /// The provider's status (`needs_response`, `under_review`, `won`, `lost`, ...).
-    pub status: String,
+    pub status: DisputeStatus,
     pub opened_at: Timestamp,
 }
 
+/// A dispute's state as the provider reports it. The shop acts on two:
+/// won (the hold lifts; a withdrawn dispute is reported as won) and lost
+/// (the order ends); every other state (`needs_response`, `under_review`,
+/// `warning_*`, ...) holds the order and is kept as reported. Stored as the
+/// provider's string.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum DisputeStatus {
+    Won,
+    Lost,
+    Open(String),
+}
+
+impl DisputeStatus {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Won => "won",
+            Self::Lost => "lost",
+            Self::Open(status) => status,
+        }
+    }
+}
+
+impl From<String> for DisputeStatus {
+    fn from(status: String) -> Self {
+        match status.as_str() {
+            "won" => Self::Won,
+            "lost" => Self::Lost,
+            _ => Self::Open(status),
+        }
+    }
+}
+
+impl From<&str> for DisputeStatus {
+    fn from(status: &str) -> Self {
+        Self::from(status.to_owned())
+    }
+}
+
+impl From<DisputeStatus> for String {
+    fn from(status: DisputeStatus) -> Self {
+        status.as_str().to_owned()
+    }
+}
+
+impl std::fmt::Display for DisputeStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl Dispute {
-    /// Whether the order must wait: every status but a dispute won (or
-    /// withdrawn, which the provider reports as won) holds it.
+    /// Whether the order must wait: every status but a dispute won holds it.
     pub fn holds(&self) -> bool {
-        self.status != "won"
+        self.status != DisputeStatus::Won
     }
 
     /// Whether the bank decided for the customer: the payment is gone.
     pub fn lost(&self) -> bool {
-        self.status == "lost"
+        self.status == DisputeStatus::Lost
     }
 }
 
@@ -402,6 +451,32 @@ pub fn moved(mut order: Order, to: OrderStatus, now: Timestamp) -> Order {
         order.expires_at = None;
     }
     order
+}
+
+#[cfg(test)]
+mod dispute_tests {
+    use super::*;
+
+    #[test]
+    fn dispute_statuses_keep_the_providers_string_and_only_won_lifts_the_hold() {
+        for status in ["won", "lost", "needs_response", "warning_closed"] {
+            assert_eq!(String::from(DisputeStatus::from(status)), status);
+        }
+        let dispute = |status: &str| Dispute {
+            id: "du_1".into(),
+            reason: "fraudulent".into(),
+            status: status.into(),
+            opened_at: Timestamp::from_unix(0),
+        };
+        assert!(!dispute("won").holds() && !dispute("won").lost());
+        assert!(dispute("lost").holds() && dispute("lost").lost());
+        assert!(dispute("under_review").holds() && !dispute("under_review").lost());
+        let stored = serde_json::to_value(dispute("needs_response")).expect("json");
+        assert_eq!(
+            stored["status"], "needs_response",
+            "stored as the provider's string"
+        );
+    }
 }
 
 #[cfg(test)]

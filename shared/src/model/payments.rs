@@ -12,7 +12,7 @@ pub use crate::foundation::ids::PaymentId;
 use crate::foundation::input::{integral_numbers, outside_id};
 use crate::foundation::money::{Currency, Money};
 use crate::foundation::status::OrderStatus;
-use crate::model::orders::{Event, Order, next_status};
+use crate::model::orders::{DisputeStatus, Event, Order, next_status};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -186,7 +186,7 @@ pub enum ProviderEvent {
 pub struct DisputeReport {
     pub id: String,
     pub reason: String,
-    pub status: String,
+    pub status: DisputeStatus,
 }
 
 /// The metadata key naming the order an intent pays for: namespaced, so
@@ -348,7 +348,7 @@ pub fn parse_event(body: &[u8]) -> Result<Delivery, Error> {
                 dispute: DisputeReport {
                     id: dispute_id,
                     reason: dispute.reason.chars().take(100).collect(),
-                    status: dispute.status.chars().take(50).collect(),
+                    status: DisputeStatus::from(dispute.status.chars().take(50).collect::<String>()),
                 },
             }
         }
@@ -569,7 +569,7 @@ mod tests {
                 dispute: DisputeReport {
                     id: "du_1".into(),
                     reason: "fraudulent".into(),
-                    status: "needs_response".into()
+                    status: DisputeStatus::Open("needs_response".into())
                 },
             }
         );

@@ -17,13 +17,33 @@ use crate::model::payments::{
     self, DisputeReport, Payment, PaymentId, PaymentRecord, PaymentStatus, ProviderEvent, SucceededIntent,
 };
 
+/// What starting a payment did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaymentStart {
+    /// This call created it (`201`).
+    Created(Payment),
+    /// It had been started before, by this caller's earlier call or a
+    /// concurrent one (`200`, the same payment).
+    Existing(Payment),
+}
+
+impl PaymentStart {
+    pub fn payment(&self) -> &Payment {
+        match self {
+            Self::Created(payment) | Self::Existing(payment) => payment,
+        }
+    }
+
+    pub fn into_payment(self) -> Payment {
+        match self {
+            Self::Created(payment) | Self::Existing(payment) => payment,
+        }
+    }
+}
+
 /// Starts the payment of the caller's unpaid order, or returns the one
-/// already started; `true` when this call created it.
-pub async fn start_payment(
-    app: &App,
-    caller: &Principal,
-    order_id: &OrderId,
-) -> Result<(Payment, bool), Error> {
+/// already started.
+pub async fn start_payment(app: &App, caller: &Principal, order_id: &OrderId) -> Result<PaymentStart, Error> {
     let order = match app.store.get_order(order_id).await? {
         Some(order) if order.user_id == caller.user_id => order,
         Some(_) if caller.is_admin() => return Err(Error::Forbidden),
@@ -33,7 +53,7 @@ pub async fn start_payment(
     // expired one answers `INVALID_STATE`, never its payment's secret.
     transition(order.status, Event::Pay)?;
     if let Some(existing) = app.store.get_payment(order_id).await? {
-        return Ok((existing.payment, false));
+        return Ok(PaymentStart::Existing(existing.payment));
     }
     let provider = app.payments()?;
     let intent = provider
@@ -60,11 +80,11 @@ pub async fn start_payment(
         .put_payment(&PaymentRecord::new(payment.clone()))
         .await?
     {
-        true => Ok((payment, true)),
+        true => Ok(PaymentStart::Created(payment)),
         // A concurrent call stored its payment first (for the same intent).
         false => {
             let stored = app.store.get_payment(order_id).await?.ok_or(Error::NotFound)?;
-            Ok((stored.payment, false))
+            Ok(PaymentStart::Existing(stored.payment))
         }
     }
 }
@@ -333,7 +353,7 @@ async fn disputed(app: &App, intent: &str, report: DisputeReport) -> Result<Webh
     if dispute.lost() {
         dispute_lost(app, &order, now).await?;
     }
-    Ok(WebhookOutcome::Disputed(dispute.status))
+    Ok(WebhookOutcome::Disputed(dispute.status.to_string()))
 }
 
 /// A lost dispute ends an order that never shipped: `REFUNDED` (the bank

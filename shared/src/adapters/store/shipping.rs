@@ -10,7 +10,7 @@ use super::{Read, Store, is_conditional_failure, item, key, keys, n, put, s, upd
 use crate::foundation::clock::Timestamp;
 use crate::foundation::error::Error;
 use crate::foundation::ids::{OrderId, ProductId, ShipmentId, UserId};
-use crate::model::orders::{Order, OrderStatus};
+use crate::model::orders::{DisputeStatus, Order, OrderStatus};
 use crate::model::shipping::{MAX_EVENTS, Shipment, ShipmentEvent, ShipmentStatus};
 
 /// `USER#<id>` / `PURCHASED#<product>`: this user has had this product
@@ -48,7 +48,7 @@ impl Store {
                 "#status = :from AND (attribute_not_exists(dispute) OR dispute.#dispute_status = :won)",
             )
             .expression_attribute_names("#dispute_status", "status")
-            .expression_attribute_values(":won", s("won"));
+            .expression_attribute_values(":won", s(DisputeStatus::Won.as_str()));
         self.transact_status_change(order, vec![update(change)?, put(shipment)?])
             .await
     }
