@@ -12,6 +12,7 @@ use crate::foundation::error::{BoxError, Error};
 use crate::foundation::money::Currency;
 pub use crate::foundation::secret::Secret;
 use crate::model::orders::OrderLimits;
+use crate::model::payments::ProviderKind;
 use crate::model::users::LoginLimits;
 
 #[derive(Debug, thiserror::Error)]
@@ -38,7 +39,7 @@ pub struct Config {
     /// `ORDER_TTL_SECONDS`: how long an order may stay unpaid (default 1800).
     pub order_ttl_secs: i64,
     /// `PAYMENT_PROVIDER`: `stripe` or `sandbox` (default `sandbox`).
-    pub payment_provider: String,
+    pub payment_provider: ProviderKind,
     /// `PAYMENT_WEBHOOK_SECRET`: verifies the provider's webhook signatures.
     pub webhook_secret: Option<Secret>,
     /// `STRIPE_API_KEY`: the secret key for Stripe's API.
@@ -218,7 +219,13 @@ impl Config {
             cursor_secret: cursor_secret.map(Secret::new),
             store_currency,
             order_ttl_secs,
-            payment_provider: optional("PAYMENT_PROVIDER").unwrap_or_else(|| "sandbox".into()),
+            payment_provider: match optional("PAYMENT_PROVIDER") {
+                None => ProviderKind::Sandbox,
+                Some(name) => ProviderKind::parse(&name).map_err(|reason| ConfigError::Invalid {
+                    name: "PAYMENT_PROVIDER",
+                    reason,
+                })?,
+            },
             webhook_secret: optional("PAYMENT_WEBHOOK_SECRET").map(Secret::new),
             stripe_api_key: optional("STRIPE_API_KEY").map(Secret::new),
             stripe_api_base: optional("STRIPE_API_BASE").unwrap_or_else(|| "https://api.stripe.com".into()),
@@ -461,17 +468,13 @@ fn carrier(config: &Config) -> Result<Arc<dyn Carrier>, ConfigError> {
 
 /// The provider named by `PAYMENT_PROVIDER`.
 fn provider(config: &Config) -> Result<Arc<dyn PaymentProvider>, ConfigError> {
-    match config.payment_provider.as_str() {
-        "sandbox" => Ok(Arc::new(SandboxProvider)),
-        "stripe" => Ok(Arc::new(StripeProvider::new(
+    Ok(match config.payment_provider {
+        ProviderKind::Sandbox => Arc::new(SandboxProvider),
+        ProviderKind::Stripe => Arc::new(StripeProvider::new(
             config.stripe_api_base.clone(),
             config.stripe_api_key.clone(),
-        ))),
-        other => Err(ConfigError::Invalid {
-            name: "PAYMENT_PROVIDER",
-            reason: format!("{other:?} is neither stripe nor sandbox"),
-        }),
-    }
+        )),
+    })
 }
 
 #[cfg(test)]
@@ -516,6 +519,16 @@ mod tests {
         assert!(with(("STORE_CURRENCY", "euro")).is_err());
         assert!(with(("ORDER_TTL_SECONDS", "0")).is_err());
         assert!(with(("ORDER_TTL_SECONDS", "soon")).is_err());
+        assert!(
+            with(("PAYMENT_PROVIDER", "paypal")).is_err(),
+            "refused when read, not when used"
+        );
+        assert_eq!(
+            with(("PAYMENT_PROVIDER", "stripe"))
+                .expect("valid")
+                .payment_provider,
+            crate::model::payments::ProviderKind::Stripe
+        );
     }
 
     #[test]

@@ -36,7 +36,7 @@ async fn a_payment_is_started_once_for_the_owner() {
     let payment = started.into_payment();
     assert!(created);
     assert_eq!(payment.amount, order.total);
-    assert_eq!(payment.provider, "sandbox");
+    assert_eq!(payment.provider.as_str(), "sandbox");
     assert_eq!(payment.status, PaymentStatus::RequiresPayment);
     assert!(payment.client_secret.is_some());
     let started = payments::start_payment(&t.app, &buyer, &order.id)

@@ -22,12 +22,44 @@ pub enum PaymentStatus {
     Refunded,
 }
 
+/// The payment provider a payment went through (`PAYMENT_PROVIDER`),
+/// shown and stored as its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderKind {
+    Stripe,
+    Sandbox,
+}
+
+impl ProviderKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Stripe => "stripe",
+            Self::Sandbox => "sandbox",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        match raw {
+            "stripe" => Ok(Self::Stripe),
+            "sandbox" => Ok(Self::Sandbox),
+            other => Err(format!("{other:?} is neither stripe nor sandbox")),
+        }
+    }
+}
+
+impl std::fmt::Display for ProviderKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A payment as the API shows it (its owner only).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Payment {
     pub id: PaymentId,
     pub order_id: OrderId,
-    pub provider: String,
+    pub provider: ProviderKind,
     pub provider_payment_id: String,
     pub amount: Money,
     pub currency: Currency,
@@ -428,7 +460,7 @@ mod tests {
         Payment {
             id: PaymentId::new(),
             order_id: OrderId::new(),
-            provider: "sandbox".into(),
+            provider: ProviderKind::Sandbox,
             provider_payment_id: "pi_1".into(),
             amount: Money::new(100).expect("valid"),
             currency: Currency::parse("USD".into()).expect("valid"),

@@ -251,7 +251,7 @@ async fn cancel_intent(app: &App, order: &OrderId) {
             return;
         }
     };
-    if started.status != PaymentStatus::RequiresPayment || started.provider != provider.name() {
+    if started.status != PaymentStatus::RequiresPayment || started.provider != provider.kind() {
         return;
     }
     let key = format!("shop-order-{order}-cancel-intent");

@@ -67,7 +67,7 @@ pub async fn start_payment(app: &App, caller: &Principal, order_id: &OrderId) ->
     let payment = Payment {
         id: PaymentId::new(),
         order_id: order.id.clone(),
-        provider: provider.name().to_owned(),
+        provider: provider.kind(),
         provider_payment_id: intent.id,
         amount: order.total,
         currency: order.currency.clone(),

@@ -137,11 +137,11 @@ pub async fn process(app: &App, message: &RefundRequested) -> Result<RefundOutco
         .await?
         .ok_or_else(|| Error::internal("a refund for an order without a payment"))?;
     let payment = &record.payment;
-    if payment.provider != app.payments()?.name() {
+    if payment.provider != app.payments()?.kind() {
         let reason = format!(
             "paid through {}, not {}",
             payment.provider,
-            app.payments()?.name()
+            app.payments()?.kind()
         );
         app.store
             .record_refund_failure(&order.id, &reason, Timestamp::now())

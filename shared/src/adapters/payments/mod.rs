@@ -16,6 +16,7 @@ pub use stripe::StripeProvider;
 use crate::foundation::error::Error;
 use crate::foundation::ids::OrderId;
 use crate::foundation::money::{Currency, Money};
+use crate::model::payments::ProviderKind;
 
 /// What a provider is asked to collect.
 #[derive(Debug, Clone)]
@@ -81,7 +82,7 @@ impl From<ProviderError> for Error {
 /// A payment provider (`PAYMENT_PROVIDER`): Stripe in production, the
 /// sandbox locally.
 pub trait PaymentProvider: Send + Sync + fmt::Debug {
-    fn name(&self) -> &'static str;
+    fn kind(&self) -> ProviderKind;
 
     fn create_intent<'a>(
         &'a self,

@@ -4,13 +4,14 @@
 use futures::future::BoxFuture;
 
 use super::{Intent, IntentRequest, PaymentProvider, ProviderError, RefundRequest};
+use crate::model::payments::ProviderKind;
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SandboxProvider;
 
 impl PaymentProvider for SandboxProvider {
-    fn name(&self) -> &'static str {
-        "sandbox"
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Sandbox
     }
 
     fn create_intent<'a>(

@@ -5,6 +5,7 @@ use serde::Deserialize;
 
 use super::{Intent, IntentRequest, PaymentProvider, ProviderError, RefundRequest};
 use crate::foundation::secret::Secret;
+use crate::model::payments::ProviderKind;
 
 /// The Stripe API version every request names (`Stripe-Version`), so that
 /// the account's default version, which changes when someone upgrades it in
@@ -123,8 +124,8 @@ impl StripeProvider {
 }
 
 impl PaymentProvider for StripeProvider {
-    fn name(&self) -> &'static str {
-        "stripe"
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Stripe
     }
 
     fn create_intent<'a>(
