@@ -13,7 +13,7 @@ use crate::foundation::money::Currency;
 pub use crate::foundation::secret::Secret;
 use crate::model::orders::OrderLimits;
 use crate::model::payments::ProviderKind;
-use crate::model::users::LoginLimits;
+use crate::model::users::{LoginLimits, MAX_LOGIN_ATTEMPTS_PER_EMAIL, MAX_LOGIN_FAILURES};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -89,7 +89,7 @@ pub const BOUNDED_SETTINGS: [Bounded; 10] = [
         name: "LOGIN_FAILURES_PER_CLIENT",
         min: 1,
         max: 100,
-        default: 5,
+        default: MAX_LOGIN_FAILURES as i64,
     },
     Bounded {
         name: "LOGIN_FAILURES_PER_ADDRESS",
@@ -101,7 +101,7 @@ pub const BOUNDED_SETTINGS: [Bounded; 10] = [
         name: "LOGIN_FAILURES_PER_EMAIL",
         min: 1,
         max: 1_000_000,
-        default: 100,
+        default: MAX_LOGIN_ATTEMPTS_PER_EMAIL as i64,
     },
     Bounded {
         name: "LOGIN_FAILURES_PER_DEVICE",

@@ -291,13 +291,18 @@ impl Store {
                 vec![keys::login_attempts(email, None), keys::address_logins(address)],
             ),
         };
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key(own)))
-            .send()
-            .await?;
-        for window in shared {
+        // Independent writes, at once: the login answers after the slowest.
+        let clear = async {
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .set_key(Some(key(own)))
+                .send()
+                .await
+                .map(drop)
+                .map_err(Error::from)
+        };
+        let take_back = shared.into_iter().map(|window| async move {
             let returned = self
                 .client
                 .update_item()
@@ -311,12 +316,11 @@ impl Store {
                 .await;
             match returned {
                 // No window (it ran out and was reaped) or nothing counted: fine.
-                Err(err) if is_conditional_failure(&err) => {}
-                other => {
-                    other?;
-                }
+                Err(err) if is_conditional_failure(&err) => Ok(()),
+                other => other.map(drop).map_err(Error::from),
             }
-        }
+        });
+        futures::try_join!(clear, futures::future::try_join_all(take_back))?;
         Ok(())
     }
 }
