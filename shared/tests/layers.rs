@@ -219,3 +219,39 @@ fn the_circle_finder_finds_circles() {
         ]
     );
 }
+
+/// Every DynamoDB expression is built by the store's expression builder
+/// (`adapters/store/expr.rs`), which allocates and binds its placeholders:
+/// no other store module, and nothing above the adapters, writes expression
+/// text or binds a placeholder by hand.
+#[test]
+fn expressions_are_built_only_by_the_builder() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let builder = src.join("adapters/store/expr.rs");
+    let by_hand = [
+        "_expression(",
+        "expression_attribute_names",
+        "expression_attribute_values",
+    ];
+    let mut checked = 0;
+    for file in files.iter().filter(|file| **file != builder) {
+        let module = module_of(&src, file);
+        let in_store = module.get(1).is_some_and(|m| m == "store");
+        let above_adapters = module.first().and_then(|m| rank(m)) > rank("adapters");
+        if !(in_store || above_adapters) {
+            continue;
+        }
+        checked += 1;
+        let text = std::fs::read_to_string(file).expect("read");
+        for pattern in by_hand {
+            assert!(
+                !text.contains(pattern),
+                "{}: `{pattern}` writes an expression by hand; use store::expr",
+                file.display()
+            );
+        }
+    }
+    assert!(checked > 10, "only {checked} files checked");
+}

@@ -1,16 +1,17 @@
 //! The catalogue's use cases: admins manage products, everyone reads them.
 
-use crate::adapters::store::Store;
+use crate::adapters::store::{Patched, Store};
 use crate::app::App;
 use crate::foundation::clock::Timestamp;
 use crate::foundation::cursor::Page;
-use crate::foundation::error::Error;
+use crate::foundation::error::{Error, Shortage};
 use crate::foundation::money::Currency;
+use crate::foundation::retry::{MAX_ATTEMPTS, backoff};
 use crate::model::auth::Admin;
 use crate::model::idempotency::Mark;
 use crate::model::products::{
     Category, NewProduct, Product, ProductId, ProductPatch, ProductRecord, ProductState, RatingTotals,
-    StockCounter,
+    StockChangeError, StockCounter, plan_stock_change,
 };
 
 pub async fn create_product(app: &App, _admin: &Admin, input: NewProduct) -> Result<Product, Error> {
@@ -61,7 +62,45 @@ pub async fn update_product(
     if patch == ProductPatch::default() {
         return get_product(app, id).await;
     }
-    app.store.update_product(id, &patch, mark, Timestamp::now()).await
+    let store = &app.store;
+    for attempt in 0..MAX_ATTEMPTS {
+        let state = store
+            .product_state(id, true)
+            .await?
+            .filter(|state| state.record.for_sale())
+            .ok_or(Error::NotFound)?;
+        let writes = plan_stock_change(&state.counters, patch.stock_delta, patch.stock_counters)
+            .map_err(|refused| stock_change_refused(id, &patch, refused))?;
+        match store
+            .patch_product(&state, &patch, &writes, mark, Timestamp::now())
+            .await?
+        {
+            Patched::Applied => {
+                return store
+                    .product_state(id, true)
+                    .await?
+                    .and_then(|state| state.listed())
+                    .ok_or(Error::NotFound);
+            }
+            // A concurrent order or edit got in between: read again.
+            Patched::Contended => backoff(attempt).await,
+        }
+    }
+    Err(Error::Unavailable(
+        "the product kept changing while it was edited".into(),
+    ))
+}
+
+/// The answer to a stock change the counters cannot take.
+fn stock_change_refused(id: &ProductId, patch: &ProductPatch, refused: StockChangeError) -> Error {
+    match refused {
+        StockChangeError::Short { available } => Error::OutOfStock(vec![Shortage {
+            product_id: id.clone(),
+            requested: u32::try_from(-patch.stock_delta).unwrap_or(u32::MAX),
+            available,
+        }]),
+        StockChangeError::Shrink { counters } => Error::CountersCannotShrink(counters),
+    }
 }
 
 pub async fn delete_product(app: &App, _admin: &Admin, id: &ProductId) -> Result<(), Error> {

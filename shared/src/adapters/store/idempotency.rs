@@ -4,7 +4,10 @@ use serde::{Deserialize, Serialize};
 
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 
-use super::{Read, Store, TTL_ATTRIBUTE, is_conditional_failure, item, key, keys, n, s, update};
+use super::expr::{Changes, Conditional, Updates, attr};
+use super::{
+    PARTITION_KEY, Read, Store, TTL_ATTRIBUTE, is_conditional_failure, item, key, keys, n, s, update,
+};
 use crate::foundation::clock::Timestamp;
 use crate::foundation::error::Error;
 use crate::foundation::ids::UserId;
@@ -47,11 +50,12 @@ impl Store {
             // TTL deletes lazily: an expired record counts as absent. The
             // SDK's retry of this very put (its first answer lost) finds
             // its own record and succeeds.
-            .condition_expression(
-                "attribute_not_exists(PK) OR expires_at_epoch < :now OR resource_id = :mine",
+            .when(
+                attr(PARTITION_KEY)
+                    .not_exists()
+                    .or(attr(TTL_ATTRIBUTE).lt(n(now.unix())))
+                    .or(attr("resource_id").eq(s(record.resource_id.to_string()))),
             )
-            .expression_attribute_values(":now", n(now.unix()))
-            .expression_attribute_values(":mine", s(record.resource_id.to_string()))
             .send()
             .await;
         match put {
@@ -80,11 +84,12 @@ impl Store {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(keys::idempotency(user, key_text))))
-            .update_expression("SET locked_until = :until")
-            .condition_expression("locked_until = :seen AND attribute_not_exists(#response)")
-            .expression_attribute_names("#response", "response")
-            .expression_attribute_values(":until", n(now.unix() + LOCK_SECS))
-            .expression_attribute_values(":seen", n(existing.locked_until))
+            .changes(
+                Changes::new()
+                    .set("locked_until", n(now.unix() + LOCK_SECS))
+                    .when(attr("locked_until").eq(n(existing.locked_until)))
+                    .when(attr("response").not_exists()),
+            )
             .send()
             .await;
         match takeover {
@@ -103,10 +108,12 @@ impl Store {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(keys::idempotency(user, key_text))))
-            .update_expression("SET locked_until = :released")
-            .condition_expression("attribute_exists(PK) AND attribute_not_exists(#response)")
-            .expression_attribute_names("#response", "response")
-            .expression_attribute_values(":released", n(0))
+            .changes(
+                Changes::new()
+                    .set("locked_until", n(0))
+                    .when(attr(PARTITION_KEY).exists())
+                    .when(attr("response").not_exists()),
+            )
             .send()
             .await;
         match released {
@@ -123,9 +130,12 @@ impl Store {
             Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(key(keys::idempotency(&mark.user, &mark.key))))
-                .update_expression("SET applied_at = :now")
-                .condition_expression("attribute_exists(PK) AND attribute_not_exists(applied_at)")
-                .expression_attribute_values(":now", s(now.to_string())),
+                .changes(
+                    Changes::new()
+                        .set("applied_at", s(now.to_string()))
+                        .when(attr(PARTITION_KEY).exists())
+                        .when(attr("applied_at").not_exists()),
+                ),
         )
     }
 
@@ -140,10 +150,11 @@ impl Store {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(keys::idempotency(user, key_text))))
-            .update_expression("SET #response = :response")
-            .condition_expression("attribute_exists(PK)")
-            .expression_attribute_names("#response", "response")
-            .expression_attribute_values(":response", serde_dynamo::to_attribute_value(response)?)
+            .changes(
+                Changes::new()
+                    .set("response", serde_dynamo::to_attribute_value(response)?)
+                    .when(attr(PARTITION_KEY).exists()),
+            )
             .send()
             .await?;
         Ok(())

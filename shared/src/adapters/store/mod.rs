@@ -1,5 +1,7 @@
 //! The single DynamoDB table: keys, item mapping, conditional writes and
-//! transactions. No other module builds a key or an expression.
+//! transactions. No other module builds a key or an expression, and within
+//! the store every expression is built by [`expr`] (no expression text is
+//! written by hand).
 //!
 //! | item | PK | SK |
 //! | --- | --- | --- |
@@ -32,6 +34,7 @@
 //! | GSI1 | `REVIEWS#<product>` | `<created_at>#<id>` | a product's reviews |
 //! | GSI2 | `REVIEWER#<user>` | `<created_at>#<id>` | a user's reviews |
 
+mod expr;
 mod idempotency;
 mod orders;
 mod payments;
@@ -52,6 +55,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::builders::{PutBuilder, UpdateBuilder};
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 
+use self::expr::{Changes, Keyed, Updates, attr};
 use crate::foundation::clock::Timestamp;
 use crate::foundation::cursor;
 use crate::foundation::error::Error;
@@ -62,6 +66,7 @@ use crate::model::orders::{Order, OrderStatus};
 
 pub use orders::Placement;
 pub use payments::DisputedOrder;
+pub use products::Patched;
 pub use schema::{GSI1, GSI2, GSIS, Gsi, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, create_table, delete_table};
 
 type Item = HashMap<String, AttributeValue>;
@@ -342,21 +347,17 @@ impl Store {
         secret: &Secret,
         q: PageQuery<'_>,
     ) -> Result<(Vec<Item>, Option<String>), Error> {
-        let mut request = self
+        let request = self
             .client
             .query()
             .table_name(&self.table)
             .index_name(q.gsi.name)
-            .scan_index_forward(false)
-            .expression_attribute_names("#pk", q.gsi.partition_key)
-            .expression_attribute_values(":pk", s(q.partition.clone()));
-        request = match q.sort_prefix {
-            Some(prefix) => request
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-                .expression_attribute_names("#sk", q.gsi.sort_key)
-                .expression_attribute_values(":prefix", s(prefix)),
-            None => request.key_condition_expression("#pk = :pk"),
-        };
+            .scan_index_forward(false);
+        let partition = attr(q.gsi.partition_key).eq(s(q.partition.clone()));
+        let request = request.keys(match q.sort_prefix {
+            Some(prefix) => partition.and(attr(q.gsi.sort_key).begins_with(s(prefix))),
+            None => partition,
+        });
         let mut start = None;
         if let Some(cursor) = q.cursor {
             let key = cursor::decode(secret, &q.scope, cursor)?;
@@ -418,24 +419,21 @@ struct IndexQuery<'a> {
 impl Store {
     /// One page of an [`IndexQuery`], and where the next starts.
     async fn query_index(&self, q: IndexQuery<'_>) -> Result<(Vec<Item>, Option<Item>), Error> {
-        let mut request = self
+        let partition = attr(q.gsi.partition_key).eq(s(q.partition));
+        let output = self
             .client
             .query()
             .table_name(&self.table)
             .index_name(q.gsi.name)
-            .expression_attribute_names("#pk", q.gsi.partition_key)
-            .expression_attribute_values(":pk", s(q.partition))
+            .keys(match q.below {
+                Some(bound) => partition.and(attr(q.gsi.sort_key).lt(s(bound))),
+                None => partition,
+            })
             .scan_index_forward(!q.newest_first)
             .limit(i32::try_from(q.limit).unwrap_or(i32::MAX))
-            .set_exclusive_start_key(q.start);
-        request = match q.below {
-            Some(bound) => request
-                .key_condition_expression("#pk = :pk AND #sk < :below")
-                .expression_attribute_names("#sk", q.gsi.sort_key)
-                .expression_attribute_values(":below", s(bound)),
-            None => request.key_condition_expression("#pk = :pk"),
-        };
-        let output = request.send().await?;
+            .set_exclusive_start_key(q.start)
+            .send()
+            .await?;
         Ok((
             output.items.unwrap_or_default(),
             output.last_evaluated_key.filter(|key| !key.is_empty()),
@@ -527,48 +525,54 @@ impl Store {
             .transpose()?)
     }
 
-    /// An order's status change from its current status to `to`,
-    /// conditional on the current one (`:from`, `:to`, `:now` and `#status`
-    /// are bound for `expression`).
+    /// An order's status change from its current status to `to` at `now`
+    /// (its `updated_at`), with `changes` besides, conditional on the
+    /// current status (and on whatever `changes` require).
     fn status_change(
         &self,
         order: &Order,
         to: OrderStatus,
         now: Timestamp,
-        expression: &str,
+        changes: Changes,
     ) -> UpdateBuilder {
         Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::order(&order.id))))
-            .update_expression(expression)
-            .condition_expression("#status = :from")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":from", s(order.status.as_str()))
-            .expression_attribute_values(":to", s(to.as_str()))
-            .expression_attribute_values(":now", s(now.to_string()))
+            .changes(
+                changes
+                    .set("status", s(to.as_str()))
+                    .set("updated_at", s(now.to_string()))
+                    .when(attr("status").eq(s(order.status.as_str()))),
+            )
     }
 
     /// An order's status change out of `PENDING_PAYMENT` (to `to`, with
-    /// `set` also set): its expiry goes, and so do its keys in the index of
-    /// orders awaiting payment.
-    fn leave_pending(&self, order: &Order, to: OrderStatus, now: Timestamp, set: &str) -> UpdateBuilder {
+    /// `changes` besides): its expiry goes, and so do its keys in the index
+    /// of orders awaiting payment.
+    fn leave_pending(
+        &self,
+        order: &Order,
+        to: OrderStatus,
+        now: Timestamp,
+        changes: Changes,
+    ) -> UpdateBuilder {
         self.status_change(
             order,
             to,
             now,
-            &format!("SET #status = :to, {set} REMOVE expires_at, #g2pk, #g2sk"),
+            changes
+                .remove("expires_at")
+                .remove(GSI2.partition_key)
+                .remove(GSI2.sort_key),
         )
-        .expression_attribute_names("#g2pk", GSI2.partition_key)
-        .expression_attribute_names("#g2sk", GSI2.sort_key)
     }
 
     /// An update of an order's existing payment record.
-    fn payment_update(&self, order: &OrderId, expression: impl Into<String>) -> UpdateBuilder {
+    fn payment_update(&self, order: &OrderId, changes: Changes) -> UpdateBuilder {
         Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::payment(order))))
-            .update_expression(expression)
-            .condition_expression("attribute_exists(PK)")
+            .changes(changes.when(attr(PARTITION_KEY).exists()))
     }
 }
 

@@ -4,9 +4,10 @@
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 
+use super::expr::{Changes, Conditional, Updates, attr};
 use super::{
-    GSI1, GSI2, IndexQuery, Item, PageQuery, Read, Store, built, cancellation_codes, item, key, keys, n, s,
-    update,
+    GSI1, GSI2, IndexQuery, Item, PARTITION_KEY, PageQuery, Read, Store, built, cancellation_codes, item,
+    key, keys, n, s, update,
 };
 use crate::foundation::clock::Timestamp;
 use crate::foundation::cursor::Page;
@@ -61,12 +62,13 @@ impl Store {
             let decrement = Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(key(keys::stock_counter(&take.product_id, take.counter))))
-                .update_expression("SET stock = stock - :q")
-                .condition_expression(
-                    "attribute_exists(PK) AND attribute_not_exists(deleted_at) AND stock >= :q AND price = :price",
-                )
-                .expression_attribute_values(":q", n(take.quantity))
-                .expression_attribute_values(":price", n(take.unit_price.minor()));
+                .changes(
+                    Changes::new()
+                        .subtract("stock", n(take.quantity))
+                        .when(super::products::for_sale())
+                        .when(attr("stock").ge(n(take.quantity)))
+                        .when(attr("price").eq(n(take.unit_price.minor()))),
+                );
             transaction = transaction.transact_items(
                 TransactWriteItem::builder()
                     .update(built(decrement.build())?)
@@ -97,14 +99,15 @@ impl Store {
         let count = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::unpaid_orders(&order.user_id))))
-            .update_expression("ADD unpaid :one")
-            .condition_expression("attribute_not_exists(unpaid) OR unpaid < :max")
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":max", n(max_unpaid));
+            .changes(
+                Changes::new()
+                    .add("unpaid", n(1))
+                    .when(attr("unpaid").not_exists().or(attr("unpaid").lt(n(max_unpaid)))),
+            );
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(record))
-            .condition_expression("attribute_not_exists(PK)");
+            .when(attr(PARTITION_KEY).not_exists());
         transaction = transaction
             .transact_items(TransactWriteItem::builder().update(built(count.build())?).build())
             .transact_items(TransactWriteItem::builder().put(built(put.build())?).build());
@@ -197,12 +200,11 @@ impl Store {
         now: Timestamp,
         due_by: Option<Timestamp>,
     ) -> Result<(), Error> {
-        let mut change = self.leave_pending(current, to, now, "updated_at = :now");
+        let mut changes = Changes::new();
         if let Some(due_by) = due_by {
-            change = change
-                .condition_expression("#status = :from AND expires_at <= :due")
-                .expression_attribute_values(":due", s(due_by.to_string()));
+            changes = changes.when(attr("expires_at").le(s(due_by.to_string())));
         }
+        let change = self.leave_pending(current, to, now, changes);
         let mut items = vec![update(change)?, self.unpaid_order_gone(&current.user_id)?];
         items.extend(self.restocks(current)?);
         self.transact_status_change(current, items).await
@@ -215,8 +217,7 @@ impl Store {
             Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(key(keys::unpaid_orders(user))))
-                .update_expression("ADD unpaid :minus_one")
-                .expression_attribute_values(":minus_one", n(-1)),
+                .changes(Changes::new().add("unpaid", n(-1))),
         )
     }
 

@@ -5,9 +5,10 @@ use aws_sdk_dynamodb::types::builders::UpdateBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
+use super::expr::{Changes, Conditional, Updates, attr};
 use super::{
-    GSI1, GSI2, IndexQuery, Read, Store, TTL_ATTRIBUTE, is_conditional_failure, item, key, keys, n, put, s,
-    update,
+    GSI1, GSI2, IndexQuery, PARTITION_KEY, Read, Store, TTL_ATTRIBUTE, is_conditional_failure, item, key,
+    keys, n, put, s, update,
 };
 use crate::foundation::clock::Timestamp;
 use crate::foundation::error::Error;
@@ -47,7 +48,7 @@ impl Store {
             put(Put::builder()
                 .table_name(&self.table)
                 .set_item(Some(item(keys::payment(&payment.order_id), record)?))
-                .condition_expression("attribute_not_exists(PK)"))?,
+                .when(attr(PARTITION_KEY).not_exists()))?,
             put(Put::builder().table_name(&self.table).set_item(Some(item(
                 keys::intent(&payment.provider_payment_id),
                 &IntentItem {
@@ -90,21 +91,16 @@ impl Store {
 
     /// Notes why an attempt to pay failed; the payment still awaits one.
     pub async fn record_payment_failure(&self, order: &OrderId, reason: &str) -> Result<(), Error> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::payment(order))))
-            .update_expression("SET last_failure = :reason")
-            .condition_expression("#status = :awaiting")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":reason", s(reason))
-            .expression_attribute_values(
-                ":awaiting",
-                serde_dynamo::to_attribute_value(PaymentStatus::RequiresPayment)?,
-            )
-            .send()
-            .await;
+        let result =
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key(keys::payment(order))))
+                .changes(Changes::new().set("last_failure", s(reason)).when(
+                    attr("status").eq(serde_dynamo::to_attribute_value(PaymentStatus::RequiresPayment)?),
+                ))
+                .send()
+                .await;
         match result {
             // It succeeded meanwhile (events come out of order): a failed
             // attempt before a success is history.
@@ -124,24 +120,20 @@ impl Store {
         reason: &str,
         now: Timestamp,
     ) -> Result<(), Error> {
-        let order_update = self.status_change(order, to, now, "SET #status = :to, updated_at = :now");
-        let payment_update = self
-            .payment_update(
-                &order.id,
-                "SET #status = :succeeded, refund_error = :reason, refund_restock = :no, \
-                 #g1pk = :refused, #g1sk = :at REMOVE refunded_at",
-            )
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#g1pk", GSI1.partition_key)
-            .expression_attribute_names("#g1sk", GSI1.sort_key)
-            .expression_attribute_values(
-                ":succeeded",
-                serde_dynamo::to_attribute_value(PaymentStatus::Succeeded)?,
-            )
-            .expression_attribute_values(":reason", s(reason))
-            .expression_attribute_values(":no", AttributeValue::Bool(false))
-            .expression_attribute_values(":refused", s(keys::REFUSED_REFUNDS))
-            .expression_attribute_values(":at", s(keys::by_time(now, &order.id)));
+        let order_update = self.status_change(order, to, now, Changes::new());
+        let payment_update = self.payment_update(
+            &order.id,
+            Changes::new()
+                .set(
+                    "status",
+                    serde_dynamo::to_attribute_value(PaymentStatus::Succeeded)?,
+                )
+                .set("refund_error", s(reason))
+                .set("refund_restock", AttributeValue::Bool(false))
+                .set(GSI1.partition_key, s(keys::REFUSED_REFUNDS))
+                .set(GSI1.sort_key, s(keys::by_time(now, &order.id)))
+                .remove("refunded_at"),
+        );
         self.transact_status_change(order, vec![update(order_update)?, update(payment_update)?])
             .await
     }
@@ -159,10 +151,12 @@ impl Store {
         let order_update = super::Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::order(order))))
-            .update_expression("SET dispute = :dispute, updated_at = :now")
-            .condition_expression("attribute_exists(PK)")
-            .expression_attribute_values(":dispute", serde_dynamo::to_attribute_value(dispute)?)
-            .expression_attribute_values(":now", s(now.to_string()));
+            .changes(
+                Changes::new()
+                    .set("dispute", serde_dynamo::to_attribute_value(dispute)?)
+                    .set("updated_at", s(now.to_string()))
+                    .when(attr(PARTITION_KEY).exists()),
+            );
         let mut listed = item(
             keys::dispute(order),
             &DisputedOrder {
@@ -180,10 +174,11 @@ impl Store {
             put(Put::builder().table_name(&self.table).set_item(Some(listed)))?,
         ];
         if reship {
-            items.push(update(
-                self.owe_handoff(order, now, "shipping_handoff_at = :none")
-                    .expression_attribute_values(":none", AttributeValue::Null(true)),
-            )?);
+            items.push(update(self.owe_handoff(
+                order,
+                now,
+                Changes::new().set("shipping_handoff_at", AttributeValue::Null(true)),
+            ))?);
         }
         match self.transact(items).await? {
             Ok(()) => Ok(()),
@@ -221,27 +216,18 @@ impl Store {
         late: bool,
         now: Timestamp,
     ) -> Result<(), Error> {
-        let order_update = self.leave_pending(order, to, now, "paid_at = :now, updated_at = :now");
-        let mut payment_update = self
-            .owe_handoff(
-                &payment.order_id,
-                now,
-                if late {
-                    "#status = :succeeded, paid_late = :late, refund_restock = :no_restock"
-                } else {
-                    "#status = :succeeded, paid_late = :late"
-                },
-            )
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(
-                ":succeeded",
+        let order_update =
+            self.leave_pending(order, to, now, Changes::new().set("paid_at", s(now.to_string())));
+        let mut paid = Changes::new()
+            .set(
+                "status",
                 serde_dynamo::to_attribute_value(PaymentStatus::Succeeded)?,
             )
-            .expression_attribute_values(":late", AttributeValue::Bool(late));
+            .set("paid_late", AttributeValue::Bool(late));
         if late {
-            payment_update =
-                payment_update.expression_attribute_values(":no_restock", AttributeValue::Bool(false));
+            paid = paid.set("refund_restock", AttributeValue::Bool(false));
         }
+        let payment_update = self.owe_handoff(&payment.order_id, now, paid);
         let mut items = vec![update(order_update)?, update(payment_update)?];
         if !late {
             items.push(self.unpaid_order_gone(&order.user_id)?);
@@ -249,15 +235,16 @@ impl Store {
         self.transact_status_change(order, items).await
     }
 
-    /// An update of the payment (`SET` `set`) that also records a hand-off
+    /// An update of the payment (`changes`) that also records a hand-off
     /// as owed since `now`: the payment enters the index of owed hand-offs,
     /// which the reconciler reads, until [`Self::mark_handoff`].
-    pub(super) fn owe_handoff(&self, order: &OrderId, now: Timestamp, set: &str) -> UpdateBuilder {
-        self.payment_update(order, format!("SET {set}, #g2pk = :owed, #g2sk = :since"))
-            .expression_attribute_names("#g2pk", GSI2.partition_key)
-            .expression_attribute_names("#g2sk", GSI2.sort_key)
-            .expression_attribute_values(":owed", s(keys::owed_handoff(order)))
-            .expression_attribute_values(":since", s(keys::by_time(now, order)))
+    pub(super) fn owe_handoff(&self, order: &OrderId, now: Timestamp, changes: Changes) -> UpdateBuilder {
+        self.payment_update(
+            order,
+            changes
+                .set(GSI2.partition_key, s(keys::owed_handoff(order)))
+                .set(GSI2.sort_key, s(keys::by_time(now, order))),
+        )
     }
 
     /// Records that a hand-off message reached its queue: the payment
@@ -271,12 +258,13 @@ impl Store {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(keys::payment(order))))
-            .update_expression("SET #attribute = :now REMOVE #g2pk, #g2sk")
-            .condition_expression("attribute_exists(PK)")
-            .expression_attribute_names("#attribute", attribute)
-            .expression_attribute_names("#g2pk", GSI2.partition_key)
-            .expression_attribute_names("#g2sk", GSI2.sort_key)
-            .expression_attribute_values(":now", s(now.to_string()))
+            .changes(
+                Changes::new()
+                    .set(attribute, s(now.to_string()))
+                    .remove(GSI2.partition_key)
+                    .remove(GSI2.sort_key)
+                    .when(attr(PARTITION_KEY).exists()),
+            )
             .send()
             .await?;
         Ok(())
@@ -317,10 +305,12 @@ impl Store {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(keys::payment(order))))
-            .update_expression("REMOVE #g2pk, #g2sk")
-            .condition_expression("attribute_exists(PK)")
-            .expression_attribute_names("#g2pk", GSI2.partition_key)
-            .expression_attribute_names("#g2sk", GSI2.sort_key)
+            .changes(
+                Changes::new()
+                    .remove(GSI2.partition_key)
+                    .remove(GSI2.sort_key)
+                    .when(attr(PARTITION_KEY).exists()),
+            )
             .send()
             .await?;
         Ok(())

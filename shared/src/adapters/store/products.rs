@@ -14,19 +14,31 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::{KeysAndAttributes, Put, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 
-use super::{GSI1, GSI2, Item, PageQuery, Read, Store, item, key, keys, n, put, s, update};
+use super::expr::{Changes, Condition, Conditional, Updates, attr};
+use super::{GSI1, GSI2, Item, PARTITION_KEY, PageQuery, Read, Store, item, key, keys, n, put, s, update};
 use crate::foundation::clock::Timestamp;
 use crate::foundation::cursor::Page;
-use crate::foundation::error::{Error, Shortage};
+use crate::foundation::error::Error;
 use crate::foundation::input::Update as Patch;
 use crate::foundation::money::Money;
 use crate::foundation::retry::{MAX_ATTEMPTS, backoff};
 use crate::foundation::secret::Secret;
 use crate::model::idempotency::Mark;
+#[cfg(doc)]
+use crate::model::products::plan_stock_change;
 use crate::model::products::{
     Category, CounterWrite, Product, ProductId, ProductPatch, ProductRecord, ProductState, RatingTotals,
-    StockChangeError, StockCounter, plan_stock_change,
+    StockCounter,
 };
+
+/// What a patch's write came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Patched {
+    /// Written, now or by an earlier attempt under the same key.
+    Applied,
+    /// The product or a counter changed since it was read: nothing written.
+    Contended,
+}
 
 /// A counter as stored: its units and rating totals, and the product's
 /// price and withdrawal, which an order's decrement and a review's rating
@@ -82,6 +94,11 @@ fn product_of(item: &Item) -> Option<ProductId> {
     ProductId::parse(id).ok()
 }
 
+/// The item is there and not deleted.
+pub(super) fn for_sale() -> Condition {
+    attr(PARTITION_KEY).exists().and(attr("deleted_at").not_exists())
+}
+
 fn counter_item(record: &ProductRecord, counter: u8, stock: i64) -> Result<Item, Error> {
     item(
         keys::stock_counter(&record.id, counter),
@@ -109,7 +126,7 @@ impl Store {
             put(Put::builder()
                 .table_name(&self.table)
                 .set_item(Some(item))
-                .condition_expression("attribute_not_exists(PK)"))
+                .when(attr(PARTITION_KEY).not_exists()))
         };
         let items = vec![new(record)?, new(counter_item(product, 0, stock)?)?];
         match self.transact(items).await? {
@@ -285,58 +302,36 @@ impl Store {
         Ok(Page { items, next_cursor })
     }
 
-    /// Applies a patch: the product's fields, and its stock through its
-    /// counters (`stock_delta` added atomically, never below zero:
-    /// `OUT_OF_STOCK`; `stock_counters` spreads it anew), all in one
-    /// transaction conditional on what was read, retried when a concurrent
-    /// order or edit got in between.
-    pub async fn update_product(
+    /// Writes a patch planned from `state` (read strongly): the product's
+    /// fields, and its stock through its counters (`writes`, from
+    /// [`plan_stock_change`]), in one transaction conditional on what was
+    /// read, and under an `Idempotency-Key`, on its `mark` not being applied
+    /// yet. One round trip; the caller reads again and retries on
+    /// [`Patched::Contended`].
+    pub async fn patch_product(
         &self,
-        id: &ProductId,
+        state: &ProductState,
         patch: &ProductPatch,
+        writes: &[CounterWrite],
         mark: Option<&Mark>,
         now: Timestamp,
-    ) -> Result<Product, Error> {
-        for attempt in 0..MAX_ATTEMPTS {
-            let state = self
-                .product_state(id, true)
-                .await?
-                .filter(|state| state.record.for_sale())
-                .ok_or(Error::NotFound)?;
-            let writes = plan_stock_change(&state.counters, patch.stock_delta, patch.stock_counters)
-                .map_err(|refused| match refused {
-                    StockChangeError::Short { available } => Error::OutOfStock(vec![Shortage {
-                        product_id: id.clone(),
-                        requested: u32::try_from(-patch.stock_delta).unwrap_or(u32::MAX),
-                        available,
-                    }]),
-                    StockChangeError::Shrink { counters } => Error::CountersCannotShrink(counters),
-                })?;
-            let mut items = self.patch_items(&state, patch, &writes, now)?;
-            if let Some(mark) = mark {
-                items.push(self.apply_once(mark, now)?);
-            }
-            let applied_before = |codes: &[String]| {
-                mark.is_some() && codes.last().is_some_and(|c| c == "ConditionalCheckFailed")
-            };
-            match self.transact(items).await? {
-                Err(codes) if !applied_before(&codes) => {
-                    tracing::debug!(?codes, attempt, "product patch lost a race; reading again");
-                    backoff(attempt).await;
-                }
-                // Applied now, or by an earlier attempt under the same key.
-                _ => {
-                    return self
-                        .product_state(id, true)
-                        .await?
-                        .and_then(|state| state.listed())
-                        .ok_or(Error::NotFound);
-                }
-            }
+    ) -> Result<Patched, Error> {
+        let mut items = self.patch_items(state, patch, writes, now)?;
+        if let Some(mark) = mark {
+            items.push(self.apply_once(mark, now)?);
         }
-        Err(Error::Unavailable(
-            "the product kept changing while it was edited".into(),
-        ))
+        Ok(match self.transact(items).await? {
+            Ok(()) => Patched::Applied,
+            // The mark's condition is the last: applied by an earlier
+            // attempt under the same key.
+            Err(codes) if mark.is_some() && codes.last().is_some_and(|c| c == "ConditionalCheckFailed") => {
+                Patched::Applied
+            }
+            Err(codes) => {
+                tracing::debug!(?codes, "product patch lost a race");
+                Patched::Contended
+            }
+        })
     }
 
     /// The transaction of a patch: the product item (its fields, conditional
@@ -350,44 +345,34 @@ impl Store {
     ) -> Result<Vec<TransactWriteItem>, Error> {
         let record = &state.record;
         let counters = patch.stock_counters.unwrap_or(record.stock_counters);
-        let mut product = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::product(&record.id))))
-            .condition_expression(
-                "attribute_exists(PK) AND attribute_not_exists(deleted_at) AND stock_counters = :read_counters",
-            )
-            .expression_attribute_values(":now", s(now.to_string()))
-            .expression_attribute_values(":read_counters", n(record.stock_counters))
-            .expression_attribute_values(":counters", n(counters));
-        let mut set = vec!["updated_at = :now", "stock_counters = :counters"];
+        let mut changes = Changes::new()
+            .set("updated_at", s(now.to_string()))
+            .set("stock_counters", n(counters))
+            .when(for_sale())
+            .when(attr("stock_counters").eq(n(record.stock_counters)));
         if let Patch::Set(name) = &patch.name {
-            set.push("#name = :name");
-            product = product
-                .expression_attribute_names("#name", "name")
-                .expression_attribute_values(":name", s(name));
+            changes = changes.set("name", s(name));
         }
         if let Patch::Set(description) = &patch.description {
-            set.push("description = :description");
-            product = product.expression_attribute_values(":description", s(description));
+            changes = changes.set("description", s(description));
         }
         if let Patch::Set(category) = &patch.category {
-            set.push("category = :category, #gsi2pk = :gsi2pk");
-            product = product
-                .expression_attribute_names("#gsi2pk", GSI2.partition_key)
-                .expression_attribute_values(":category", s(category.as_str()))
-                .expression_attribute_values(":gsi2pk", s(keys::category(category)));
+            changes = changes
+                .set("category", s(category.as_str()))
+                .set(GSI2.partition_key, s(keys::category(category)));
         }
         let price = match &patch.price {
             Patch::Set(price) => {
-                set.push("price = :price");
-                product = product.expression_attribute_values(":price", n(price.minor()));
+                changes = changes.set("price", n(price.minor()));
                 Some(*price)
             }
             _ => None,
         };
-        let mut items = vec![update(
-            product.update_expression(format!("SET {}", set.join(", "))),
-        )?];
+        let product = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::product(&record.id))))
+            .changes(changes);
+        let mut items = vec![update(product)?];
 
         // Every counter carries the price; a new price reaches each one.
         let mut repriced: Vec<u8> = match price {
@@ -403,20 +388,19 @@ impl Store {
             let item = match *write {
                 CounterWrite::Add { counter, units } => {
                     repriced.retain(|c| *c != counter);
-                    let mut change = Update::builder()
-                        .table_name(&self.table)
-                        .set_key(Some(counter_key(counter)))
-                        .update_expression("SET price = :price ADD stock :units")
-                        .expression_attribute_values(":units", n(units))
-                        .expression_attribute_values(":price", n(priced.price.minor()));
-                    change = if units < 0 {
-                        change
-                            .condition_expression("attribute_exists(PK) AND stock >= :needed")
-                            .expression_attribute_values(":needed", n(-units))
-                    } else {
-                        change.condition_expression("attribute_exists(PK)")
-                    };
-                    update(change)?
+                    let mut change = Changes::new()
+                        .set("price", n(priced.price.minor()))
+                        .add("stock", n(units))
+                        .when(attr(PARTITION_KEY).exists());
+                    if units < 0 {
+                        change = change.when(attr("stock").ge(n(-units)));
+                    }
+                    update(
+                        Update::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(counter_key(counter)))
+                            .changes(change),
+                    )?
                 }
                 CounterWrite::Set { counter, from, to } => {
                     repriced.retain(|c| *c != counter);
@@ -424,17 +408,18 @@ impl Store {
                         Update::builder()
                             .table_name(&self.table)
                             .set_key(Some(counter_key(counter)))
-                            .update_expression("SET stock = :to, price = :price")
-                            .condition_expression("stock = :from")
-                            .expression_attribute_values(":from", n(from))
-                            .expression_attribute_values(":to", n(to))
-                            .expression_attribute_values(":price", n(priced.price.minor())),
+                            .changes(
+                                Changes::new()
+                                    .set("stock", n(to))
+                                    .set("price", n(priced.price.minor()))
+                                    .when(attr("stock").eq(n(from))),
+                            ),
                     )?
                 }
                 CounterWrite::Create { counter, stock } => put(Put::builder()
                     .table_name(&self.table)
                     .set_item(Some(counter_item(&priced, counter, stock)?))
-                    .condition_expression("attribute_not_exists(PK)"))?,
+                    .when(attr(PARTITION_KEY).not_exists()))?,
             };
             items.push(item);
         }
@@ -443,9 +428,11 @@ impl Store {
                 Update::builder()
                     .table_name(&self.table)
                     .set_key(Some(key(keys::stock_counter(&record.id, counter))))
-                    .update_expression("SET price = :price")
-                    .condition_expression("attribute_exists(PK)")
-                    .expression_attribute_values(":price", n(priced.price.minor())),
+                    .changes(
+                        Changes::new()
+                            .set("price", n(priced.price.minor()))
+                            .when(attr(PARTITION_KEY).exists()),
+                    ),
             )?);
         }
         Ok(items)
@@ -463,25 +450,28 @@ impl Store {
         let product = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::product(id))))
-            .update_expression("SET deleted_at = :now, updated_at = :now REMOVE #g1pk, #g1sk, #g2pk, #g2sk")
-            .condition_expression(
-                "attribute_exists(PK) AND attribute_not_exists(deleted_at) AND stock_counters = :counters",
-            )
-            .expression_attribute_names("#g1pk", GSI1.partition_key)
-            .expression_attribute_names("#g1sk", GSI1.sort_key)
-            .expression_attribute_names("#g2pk", GSI2.partition_key)
-            .expression_attribute_names("#g2sk", GSI2.sort_key)
-            .expression_attribute_values(":now", s(now.to_string()))
-            .expression_attribute_values(":counters", n(record.stock_counters));
+            .changes(
+                Changes::new()
+                    .set("deleted_at", s(now.to_string()))
+                    .set("updated_at", s(now.to_string()))
+                    .remove(GSI1.partition_key)
+                    .remove(GSI1.sort_key)
+                    .remove(GSI2.partition_key)
+                    .remove(GSI2.sort_key)
+                    .when(for_sale())
+                    .when(attr("stock_counters").eq(n(record.stock_counters))),
+            );
         let mut items = vec![update(product)?];
         for counter in 0..record.stock_counters {
             items.push(update(
                 Update::builder()
                     .table_name(&self.table)
                     .set_key(Some(key(keys::stock_counter(id, counter))))
-                    .update_expression("SET deleted_at = :now")
-                    .condition_expression("attribute_exists(PK)")
-                    .expression_attribute_values(":now", s(now.to_string())),
+                    .changes(
+                        Changes::new()
+                            .set("deleted_at", s(now.to_string()))
+                            .when(attr(PARTITION_KEY).exists()),
+                    ),
             )?);
         }
         match self.transact(items).await? {
@@ -499,7 +489,6 @@ impl Store {
         }
     }
 
-    /// The transaction item that returns `units` of a product to its stock
     /// The transaction item that returns `units` of a product to one of its
     /// counters (counters are never removed, so it is there).
     pub(super) fn restock_item(
@@ -512,9 +501,11 @@ impl Store {
             Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(key(keys::stock_counter(product, counter))))
-                .update_expression("ADD stock :q")
-                .condition_expression("attribute_exists(PK)")
-                .expression_attribute_values(":q", n(units)),
+                .changes(
+                    Changes::new()
+                        .add("stock", n(units))
+                        .when(attr(PARTITION_KEY).exists()),
+                ),
         )
     }
 
@@ -530,10 +521,12 @@ impl Store {
             Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(key(keys::stock_counter(product, counter))))
-                .update_expression("ADD rating_count :one, rating_sum :rating")
-                .condition_expression("attribute_exists(PK) AND attribute_not_exists(deleted_at)")
-                .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":rating", n(rating)),
+                .changes(
+                    Changes::new()
+                        .add("rating_count", n(1))
+                        .add("rating_sum", n(rating))
+                        .when(for_sale()),
+                ),
         )
     }
 

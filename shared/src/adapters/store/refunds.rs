@@ -3,7 +3,8 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{GSI1, GSI2, IndexQuery, Store, is_conditional_failure, key, keys, s, update};
+use super::expr::{Changes, Updates, attr};
+use super::{GSI1, GSI2, IndexQuery, PARTITION_KEY, Store, is_conditional_failure, key, keys, s, update};
 use crate::foundation::clock::Timestamp;
 use crate::foundation::error::Error;
 use crate::foundation::ids::OrderId;
@@ -20,10 +21,12 @@ impl Store {
         restock: bool,
         now: Timestamp,
     ) -> Result<(), Error> {
-        let order_update = self.status_change(order, to, now, "SET #status = :to, updated_at = :now");
-        let payment_update = self
-            .owe_handoff(&order.id, now, "refund_restock = :restock")
-            .expression_attribute_values(":restock", AttributeValue::Bool(restock));
+        let order_update = self.status_change(order, to, now, Changes::new());
+        let payment_update = self.owe_handoff(
+            &order.id,
+            now,
+            Changes::new().set("refund_restock", AttributeValue::Bool(restock)),
+        );
         self.transact_status_change(order, vec![update(order_update)?, update(payment_update)?])
             .await
     }
@@ -37,16 +40,15 @@ impl Store {
         delivered_since: Timestamp,
         now: Timestamp,
     ) -> Result<(), Error> {
-        let change = self
-            .status_change(
-                order,
-                to,
-                now,
-                "SET #status = :to, updated_at = :now, return_reason = :reason, return_requested_at = :now",
-            )
-            .condition_expression("#status = :from AND delivered_at >= :since")
-            .expression_attribute_values(":reason", s(reason))
-            .expression_attribute_values(":since", s(delivered_since.to_string()));
+        let change = self.status_change(
+            order,
+            to,
+            now,
+            Changes::new()
+                .set("return_reason", s(reason))
+                .set("return_requested_at", s(now.to_string()))
+                .when(attr("delivered_at").ge(s(delivered_since.to_string()))),
+        );
         self.transact_status_change(order, vec![update(change)?]).await
     }
 
@@ -64,29 +66,26 @@ impl Store {
         restock: bool,
         now: Timestamp,
     ) -> Result<(), Error> {
-        let order_update = self.status_change(order, to, now, "SET #status = :to, updated_at = :now");
+        let order_update = self.status_change(order, to, now, Changes::new());
         let (made, value) = match refund_id {
             Some(id) => ("refund_id", s(id)),
             None => ("refunded_at_provider", AttributeValue::Bool(true)),
         };
-        let payment_update = self
-            .payment_update(
-                &order.id,
-                "SET #status = :refunded, #made = :made, refunded_at = :now \
-                 REMOVE refund_error, #g1pk, #g1sk, #g2pk, #g2sk",
-            )
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#made", made)
-            .expression_attribute_names("#g1pk", GSI1.partition_key)
-            .expression_attribute_names("#g1sk", GSI1.sort_key)
-            .expression_attribute_names("#g2pk", GSI2.partition_key)
-            .expression_attribute_names("#g2sk", GSI2.sort_key)
-            .expression_attribute_values(
-                ":refunded",
-                serde_dynamo::to_attribute_value(PaymentStatus::Refunded)?,
-            )
-            .expression_attribute_values(":made", value)
-            .expression_attribute_values(":now", s(now.to_string()));
+        let payment_update = self.payment_update(
+            &order.id,
+            Changes::new()
+                .set(
+                    "status",
+                    serde_dynamo::to_attribute_value(PaymentStatus::Refunded)?,
+                )
+                .set(made, value)
+                .set("refunded_at", s(now.to_string()))
+                .remove("refund_error")
+                .remove(GSI1.partition_key)
+                .remove(GSI1.sort_key)
+                .remove(GSI2.partition_key)
+                .remove(GSI2.sort_key),
+        );
         let mut items = vec![update(order_update)?, update(payment_update)?];
         if restock {
             items.extend(self.restocks(order)?);
@@ -106,13 +105,13 @@ impl Store {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(keys::payment(order))))
-            .update_expression("SET refund_error = :reason, #g1pk = :refused, #g1sk = :at")
-            .condition_expression("attribute_exists(PK)")
-            .expression_attribute_names("#g1pk", GSI1.partition_key)
-            .expression_attribute_names("#g1sk", GSI1.sort_key)
-            .expression_attribute_values(":reason", s(reason))
-            .expression_attribute_values(":refused", s(keys::REFUSED_REFUNDS))
-            .expression_attribute_values(":at", s(keys::by_time(now, order)))
+            .changes(
+                Changes::new()
+                    .set("refund_error", s(reason))
+                    .set(GSI1.partition_key, s(keys::REFUSED_REFUNDS))
+                    .set(GSI1.sort_key, s(keys::by_time(now, order)))
+                    .when(attr(PARTITION_KEY).exists()),
+            )
             .send()
             .await?;
         Ok(())
@@ -146,18 +145,17 @@ impl Store {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(keys::payment(order))))
-            .update_expression(
-                "SET #g2pk = :owed, #g2sk = :since ADD refund_attempt :one \
-                 REMOVE refund_error, refund_handoff_at, #g1pk, #g1sk",
+            .changes(
+                Changes::new()
+                    .set(GSI2.partition_key, s(keys::owed_handoff(order)))
+                    .set(GSI2.sort_key, s(keys::by_time(now, order)))
+                    .add("refund_attempt", super::n(1))
+                    .remove("refund_error")
+                    .remove("refund_handoff_at")
+                    .remove(GSI1.partition_key)
+                    .remove(GSI1.sort_key)
+                    .when(attr("refund_error").exists()),
             )
-            .condition_expression("attribute_exists(refund_error)")
-            .expression_attribute_names("#g1pk", GSI1.partition_key)
-            .expression_attribute_names("#g1sk", GSI1.sort_key)
-            .expression_attribute_names("#g2pk", GSI2.partition_key)
-            .expression_attribute_names("#g2sk", GSI2.sort_key)
-            .expression_attribute_values(":owed", s(keys::owed_handoff(order)))
-            .expression_attribute_values(":since", s(keys::by_time(now, order)))
-            .expression_attribute_values(":one", super::n(1))
             .send()
             .await;
         match result {

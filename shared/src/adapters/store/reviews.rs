@@ -4,7 +4,8 @@
 
 use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem};
 
-use super::{GSI1, GSI2, PageQuery, Store, built, item, key, keys, s};
+use super::expr::{Conditional, attr};
+use super::{GSI1, GSI2, PARTITION_KEY, PageQuery, Store, built, item, key, keys, s};
 use crate::foundation::cursor::Page;
 use crate::foundation::error::Error;
 use crate::foundation::ids::UserId;
@@ -30,12 +31,12 @@ impl Store {
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(record))
-            .condition_expression("attribute_not_exists(PK)");
+            .when(attr(PARTITION_KEY).not_exists());
         let rating = self.rating_item(&review.product_id, counter, review.rating)?;
         let purchased = ConditionCheck::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::purchase(author, &review.product_id))))
-            .condition_expression("attribute_exists(PK)");
+            .when(attr(PARTITION_KEY).exists());
         let items = vec![
             TransactWriteItem::builder().put(built(put.build())?).build(),
             rating,

@@ -1,12 +1,11 @@
 //! Shipment items (`ORDER#<id>` / `SHIPMENT`, events inside) and the
 //! purchase records written at delivery.
 
-use std::collections::HashMap;
-
 use aws_sdk_dynamodb::types::{Put, ReturnValue, Update};
 use serde::{Deserialize, Serialize};
 
-use super::{Read, Store, is_conditional_failure, item, key, keys, n, put, s, update};
+use super::expr::{Changes, Conditional, Updates, attr};
+use super::{PARTITION_KEY, Read, Store, is_conditional_failure, item, key, keys, n, put, s, update};
 use crate::foundation::clock::Timestamp;
 use crate::foundation::error::Error;
 use crate::foundation::ids::{OrderId, ProductId, ShipmentId, UserId};
@@ -39,16 +38,19 @@ impl Store {
         let shipment = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item(keys::shipment(&shipment.id), shipment)?))
-            .condition_expression("attribute_not_exists(PK)");
+            .when(attr(PARTITION_KEY).not_exists());
         // Not while a dispute holds the order (it may have opened since the
         // worker read it).
-        let change = self
-            .status_change(order, to, now, "SET #status = :to, updated_at = :now")
-            .condition_expression(
-                "#status = :from AND (attribute_not_exists(dispute) OR dispute.#dispute_status = :won)",
-            )
-            .expression_attribute_names("#dispute_status", "status")
-            .expression_attribute_values(":won", s(DisputeStatus::Won.as_str()));
+        let change = self.status_change(
+            order,
+            to,
+            now,
+            Changes::new().when(
+                attr("dispute")
+                    .not_exists()
+                    .or(attr("dispute.status").eq(s(DisputeStatus::Won.as_str()))),
+            ),
+        );
         self.transact_status_change(order, vec![update(change)?, put(shipment)?])
             .await
     }
@@ -63,40 +65,21 @@ impl Store {
         delivered: Option<(&Order, OrderStatus)>,
         now: Timestamp,
     ) -> Result<Shipment, Error> {
-        const APPEND: &str = "SET #status = :status, events = list_append(events, :event), updated_at = :now";
-        const NOT_DELIVERED: &str = "attribute_exists(PK) AND #status <> :delivered";
-        // Tracking events are capped; the one that delivers always fits.
-        const NOT_DELIVERED_NOR_FULL: &str =
-            "attribute_exists(PK) AND #status <> :delivered AND size(events) < :max_events";
-        let values = HashMap::from([
-            (
-                ":status".to_owned(),
-                serde_dynamo::to_attribute_value(event.status)?,
-            ),
-            (
-                ":event".to_owned(),
-                serde_dynamo::to_attribute_value(vec![event.clone()])?,
-            ),
-            (
-                ":delivered".to_owned(),
-                serde_dynamo::to_attribute_value(ShipmentStatus::Delivered)?,
-            ),
-            (":now".to_owned(), s(now.to_string())),
-        ]);
-        let names = HashMap::from([("#status".to_owned(), "status".to_owned())]);
+        let append = Changes::new()
+            .set("status", serde_dynamo::to_attribute_value(event.status)?)
+            .append("events", serde_dynamo::to_attribute_value(vec![event.clone()])?)
+            .set("updated_at", s(now.to_string()))
+            .when(attr(PARTITION_KEY).exists())
+            .when(attr("status").ne(serde_dynamo::to_attribute_value(ShipmentStatus::Delivered)?));
 
         let Some((order, to)) = delivered else {
-            let mut values = values;
-            values.insert(":max_events".to_owned(), n(MAX_EVENTS));
             let result = self
                 .client
                 .update_item()
                 .table_name(&self.table)
                 .set_key(Some(key(keys::shipment(&shipment.id))))
-                .update_expression(APPEND)
-                .condition_expression(NOT_DELIVERED_NOR_FULL)
-                .set_expression_attribute_names(Some(names))
-                .set_expression_attribute_values(Some(values))
+                // Tracking events are capped; the one that delivers always fits.
+                .changes(append.when(attr("events").size().lt(n(MAX_EVENTS))))
                 .return_values(ReturnValue::AllNew)
                 .send()
                 .await;
@@ -123,15 +106,12 @@ impl Store {
             order,
             to,
             now,
-            "SET #status = :to, delivered_at = :now, updated_at = :now",
+            Changes::new().set("delivered_at", s(now.to_string())),
         );
         let append = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::shipment(&shipment.id))))
-            .update_expression(APPEND)
-            .condition_expression(NOT_DELIVERED)
-            .set_expression_attribute_names(Some(names))
-            .set_expression_attribute_values(Some(values));
+            .changes(append);
         let mut items = vec![update(change)?, update(append)?];
         for line in &order.items {
             let purchase = PurchaseItem {

@@ -3,7 +3,8 @@
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
-use super::{Read, Store, TTL_ATTRIBUTE, is_conditional_failure, item, key, keys, n, put, s};
+use super::expr::{Changes, Conditional, Projected, Updates, attr};
+use super::{PARTITION_KEY, Read, Store, TTL_ATTRIBUTE, is_conditional_failure, item, key, keys, n, put, s};
 use crate::foundation::clock::Timestamp;
 use crate::foundation::error::Error;
 use crate::foundation::input::Update;
@@ -26,7 +27,7 @@ fn put_new(table: &str, item: super::Item) -> Result<TransactWriteItem, Error> {
     put(Put::builder()
         .table_name(table)
         .set_item(Some(item))
-        .condition_expression("attribute_not_exists(PK)"))
+        .when(attr(PARTITION_KEY).not_exists()))
 }
 
 impl Store {
@@ -75,36 +76,23 @@ impl Store {
         patch: &ProfilePatch,
         now: Timestamp,
     ) -> Result<User, Error> {
-        let mut set = vec!["updated_at = :now"];
-        let mut remove = vec![];
-        let mut request = self
+        let mut changes = Changes::new()
+            .set("updated_at", s(now.to_string()))
+            .when(attr(PARTITION_KEY).exists());
+        if let Update::Set(name) = &patch.name {
+            changes = changes.set("name", s(name.as_str()));
+        }
+        changes = match &patch.address {
+            Update::Keep => changes,
+            Update::Clear => changes.remove("address"),
+            Update::Set(address) => changes.set("address", serde_dynamo::to_attribute_value(address)?),
+        };
+        let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(keys::user(id))))
-            .expression_attribute_values(":now", s(now.to_string()));
-        if let Update::Set(name) = &patch.name {
-            set.push("#name = :name");
-            request = request
-                .expression_attribute_names("#name", "name")
-                .expression_attribute_values(":name", s(name.as_str()));
-        }
-        match &patch.address {
-            Update::Keep => {}
-            Update::Clear => remove.push("address"),
-            Update::Set(address) => {
-                set.push("address = :address");
-                request = request
-                    .expression_attribute_values(":address", serde_dynamo::to_attribute_value(address)?);
-            }
-        }
-        let mut expression = format!("SET {}", set.join(", "));
-        if !remove.is_empty() {
-            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
-        }
-        let result = request
-            .update_expression(expression)
-            .condition_expression("attribute_exists(PK)")
+            .changes(changes)
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
@@ -132,12 +120,13 @@ impl Store {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(keys::user(id))))
-            .update_expression("SET password_hash = :new, updated_at = :now ADD token_version :one")
-            .condition_expression("password_hash = :current")
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":new", serde_dynamo::to_attribute_value(new)?)
-            .expression_attribute_values(":current", serde_dynamo::to_attribute_value(current)?)
-            .expression_attribute_values(":now", s(now.to_string()))
+            .changes(
+                Changes::new()
+                    .set("password_hash", serde_dynamo::to_attribute_value(new)?)
+                    .set("updated_at", s(now.to_string()))
+                    .add("token_version", n(1))
+                    .when(attr("password_hash").eq(serde_dynamo::to_attribute_value(current)?)),
+            )
             .send()
             .await;
         match result {
@@ -156,7 +145,7 @@ impl Store {
             .get_item()
             .table_name(&self.table)
             .set_key(Some(key(keys::user(id))))
-            .projection_expression("token_version")
+            .only(&["token_version"])
             .consistent_read(true)
             .send()
             .await?
@@ -227,14 +216,17 @@ impl Store {
                 .update_item()
                 .table_name(&self.table)
                 .set_key(Some(key(window.clone())))
-                .update_expression("SET window_start = if_not_exists(window_start, :now), #ttl = if_not_exists(#ttl, :end) ADD attempts :one")
-                .condition_expression("attribute_not_exists(PK) OR (window_start > :cutoff AND attempts < :max)")
-                .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
-                .expression_attribute_values(":now", n(now.unix()))
-                .expression_attribute_values(":end", n(window_end))
-                .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":cutoff", n(cutoff))
-                .expression_attribute_values(":max", n(max))
+                .changes(
+                    Changes::new()
+                        .set_if_absent("window_start", n(now.unix()))
+                        .set_if_absent(TTL_ATTRIBUTE, n(window_end))
+                        .add("attempts", n(1))
+                        .when(
+                            attr(PARTITION_KEY).not_exists().or(attr("window_start")
+                                .gt(n(cutoff))
+                                .and(attr("attempts").lt(n(max)))),
+                        ),
+                )
                 .send()
                 .await;
             match counted {
@@ -260,13 +252,13 @@ impl Store {
                 .update_item()
                 .table_name(&self.table)
                 .set_key(Some(key(window.clone())))
-                .update_expression("SET window_start = :now, #ttl = :end, attempts = :one")
-                .condition_expression("window_start = :old")
-                .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
-                .expression_attribute_values(":now", n(now.unix()))
-                .expression_attribute_values(":end", n(window_end))
-                .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":old", n(current.window_start))
+                .changes(
+                    Changes::new()
+                        .set("window_start", n(now.unix()))
+                        .set(TTL_ATTRIBUTE, n(window_end))
+                        .set("attempts", n(1))
+                        .when(attr("window_start").eq(n(current.window_start))),
+                )
                 .send()
                 .await;
             match reset {
@@ -308,10 +300,11 @@ impl Store {
                 .update_item()
                 .table_name(&self.table)
                 .set_key(Some(key(window)))
-                .update_expression("ADD attempts :minus_one")
-                .condition_expression("attempts > :zero")
-                .expression_attribute_values(":minus_one", n(-1))
-                .expression_attribute_values(":zero", n(0))
+                .changes(
+                    Changes::new()
+                        .add("attempts", n(-1))
+                        .when(attr("attempts").gt(n(0))),
+                )
                 .send()
                 .await;
             match returned {
