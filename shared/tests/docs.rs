@@ -3,7 +3,7 @@
 //! - every setting the configuration reads (`app.rs`, the secrets, the
 //!   recorder) has a row in the README's settings table, and every setting
 //!   the table names is still read somewhere (code, scripts, the template);
-//! - every relative link in the README and `docs/` leads to a file;
+//! - every relative link in the README, the changelog and `docs/` leads to a file;
 //! - every `make` target has its `##` help line.
 
 use std::collections::BTreeSet;
@@ -129,7 +129,7 @@ fn every_setting_read_is_documented_and_every_one_documented_is_read() {
 
 /// The Markdown files of the README and `docs/`.
 fn markdown_files() -> Vec<PathBuf> {
-    let mut files = vec![root().join("README.md")];
+    let mut files = vec![root().join("README.md"), root().join("CHANGELOG.md")];
     let mut stack = vec![root().join("docs")];
     while let Some(path) = stack.pop() {
         let Ok(entries) = std::fs::read_dir(&path) else {

@@ -82,7 +82,7 @@ where
 /// record may take (a provider call times out at 8 s, and its store writes
 /// take milliseconds). The records of a batch run at once, so a batch takes
 /// about as long as its slowest record: a batch of 10 at the provider's
-/// slowest fits the workers' 20 s timeout (docs/decisions.md, "Queue workers").
+/// slowest fits the workers' 20 s timeout (docs/decisions/0015-queue-workers.md).
 pub const RECORD_BUDGET: std::time::Duration = std::time::Duration::from_secs(9);
 
 /// One batch, its records handled concurrently (the body of [`run_sqs`],
