@@ -146,17 +146,10 @@ impl Store {
         key_text: &str,
         response: &StoredResponse,
     ) -> Result<(), Error> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::idempotency(user, key_text))))
-            .changes(
-                Changes::new()
-                    .set("response", serde_dynamo::to_attribute_value(response)?)
-                    .when(attr(PARTITION_KEY).exists()),
-            )
-            .send()
-            .await?;
-        Ok(())
+        self.update_existing(
+            keys::idempotency(user, key_text),
+            Changes::new().set("response", serde_dynamo::to_attribute_value(response)?),
+        )
+        .await
     }
 }

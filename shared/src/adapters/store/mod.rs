@@ -512,6 +512,46 @@ impl Store {
             .item)
     }
 
+    /// Writes `changes` to the item at `item_key`, which must exist (one
+    /// `UpdateItem`; its condition failing is an error like any other).
+    async fn update_existing<S: Into<String>>(
+        &self,
+        item_key: (String, S),
+        changes: Changes,
+    ) -> Result<(), Error> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(item_key)))
+            .changes(changes.when(attr(PARTITION_KEY).exists()))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// The newest `limit` items of one partition of an index, as `T`s.
+    async fn newest<T: serde::de::DeserializeOwned>(
+        &self,
+        gsi: &Gsi,
+        partition: &str,
+        limit: usize,
+    ) -> Result<Vec<T>, Error> {
+        let (items, _) = self
+            .query_index(IndexQuery {
+                gsi,
+                partition: partition.to_owned(),
+                below: None,
+                newest_first: true,
+                limit,
+                start: None,
+            })
+            .await?;
+        items
+            .into_iter()
+            .map(|item| Ok(serde_dynamo::from_item(item)?))
+            .collect()
+    }
+
     /// One item by key, as a `T`.
     async fn get_as<T: serde::de::DeserializeOwned, S: Into<String>>(
         &self,

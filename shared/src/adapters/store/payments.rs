@@ -188,20 +188,7 @@ impl Store {
 
     /// Disputed orders, newest first.
     pub async fn disputes(&self, limit: usize) -> Result<Vec<DisputedOrder>, Error> {
-        let (items, _) = self
-            .query_index(IndexQuery {
-                gsi: &GSI1,
-                partition: keys::DISPUTES.to_owned(),
-                below: None,
-                newest_first: true,
-                limit,
-                start: None,
-            })
-            .await?;
-        items
-            .into_iter()
-            .map(|item| Ok(serde_dynamo::from_item(item)?))
-            .collect()
+        self.newest(&GSI1, keys::DISPUTES, limit).await
     }
 
     /// Marks the payment succeeded and moves the order from its current
@@ -254,20 +241,14 @@ impl Store {
             QueueKind::Shipping => "shipping_handoff_at",
             QueueKind::Refunds => "refund_handoff_at",
         };
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::payment(order))))
-            .changes(
-                Changes::new()
-                    .set(attribute, s(now.to_string()))
-                    .remove(GSI2.partition_key)
-                    .remove(GSI2.sort_key)
-                    .when(attr(PARTITION_KEY).exists()),
-            )
-            .send()
-            .await?;
-        Ok(())
+        self.update_existing(
+            keys::payment(order),
+            Changes::new()
+                .set(attribute, s(now.to_string()))
+                .remove(GSI2.partition_key)
+                .remove(GSI2.sort_key),
+        )
+        .await
     }
 
     /// The orders of one shard whose payment has owed a hand-off since
@@ -301,19 +282,11 @@ impl Store {
     /// Takes a payment out of the index of owed hand-offs: it owes none
     /// (its order moved on).
     pub async fn clear_owed_handoff(&self, order: &OrderId) -> Result<(), Error> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::payment(order))))
-            .changes(
-                Changes::new()
-                    .remove(GSI2.partition_key)
-                    .remove(GSI2.sort_key)
-                    .when(attr(PARTITION_KEY).exists()),
-            )
-            .send()
-            .await?;
-        Ok(())
+        self.update_existing(
+            keys::payment(order),
+            Changes::new().remove(GSI2.partition_key).remove(GSI2.sort_key),
+        )
+        .await
     }
 
     /// Shards of the index of owed hand-offs.

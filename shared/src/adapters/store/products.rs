@@ -384,7 +384,6 @@ impl Store {
             ..record.clone()
         };
         for write in writes {
-            let counter_key = |counter| key(keys::stock_counter(&record.id, counter));
             let item = match *write {
                 CounterWrite::Add { counter, units } => {
                     repriced.retain(|c| *c != counter);
@@ -395,25 +394,17 @@ impl Store {
                     if units < 0 {
                         change = change.when(attr("stock").ge(n(-units)));
                     }
-                    update(
-                        Update::builder()
-                            .table_name(&self.table)
-                            .set_key(Some(counter_key(counter)))
-                            .changes(change),
-                    )?
+                    self.counter_update(&record.id, counter, change)?
                 }
                 CounterWrite::Set { counter, from, to } => {
                     repriced.retain(|c| *c != counter);
-                    update(
-                        Update::builder()
-                            .table_name(&self.table)
-                            .set_key(Some(counter_key(counter)))
-                            .changes(
-                                Changes::new()
-                                    .set("stock", n(to))
-                                    .set("price", n(priced.price.minor()))
-                                    .when(attr("stock").eq(n(from))),
-                            ),
+                    self.counter_update(
+                        &record.id,
+                        counter,
+                        Changes::new()
+                            .set("stock", n(to))
+                            .set("price", n(priced.price.minor()))
+                            .when(attr("stock").eq(n(from))),
                     )?
                 }
                 CounterWrite::Create { counter, stock } => put(Put::builder()
@@ -424,16 +415,15 @@ impl Store {
             items.push(item);
         }
         for counter in repriced {
-            items.push(update(
-                Update::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(key(keys::stock_counter(&record.id, counter))))
-                    .changes(
-                        Changes::new()
-                            .set("price", n(priced.price.minor()))
-                            .when(attr(PARTITION_KEY).exists()),
-                    ),
-            )?);
+            items.push(
+                self.counter_update(
+                    &record.id,
+                    counter,
+                    Changes::new()
+                        .set("price", n(priced.price.minor()))
+                        .when(attr(PARTITION_KEY).exists()),
+                )?,
+            );
         }
         Ok(items)
     }
@@ -463,16 +453,15 @@ impl Store {
             );
         let mut items = vec![update(product)?];
         for counter in 0..record.stock_counters {
-            items.push(update(
-                Update::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(key(keys::stock_counter(id, counter))))
-                    .changes(
-                        Changes::new()
-                            .set("deleted_at", s(now.to_string()))
-                            .when(attr(PARTITION_KEY).exists()),
-                    ),
-            )?);
+            items.push(
+                self.counter_update(
+                    id,
+                    counter,
+                    Changes::new()
+                        .set("deleted_at", s(now.to_string()))
+                        .when(attr(PARTITION_KEY).exists()),
+                )?,
+            );
         }
         match self.transact(items).await? {
             Ok(()) => Ok(()),
@@ -497,15 +486,27 @@ impl Store {
         counter: u8,
         units: u32,
     ) -> Result<TransactWriteItem, Error> {
+        self.counter_update(
+            product,
+            counter,
+            Changes::new()
+                .add("stock", n(units))
+                .when(attr(PARTITION_KEY).exists()),
+        )
+    }
+
+    /// The transaction item of `changes` to one of a product's counters.
+    fn counter_update(
+        &self,
+        product: &ProductId,
+        counter: u8,
+        changes: Changes,
+    ) -> Result<TransactWriteItem, Error> {
         update(
             Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(key(keys::stock_counter(product, counter))))
-                .changes(
-                    Changes::new()
-                        .add("stock", n(units))
-                        .when(attr(PARTITION_KEY).exists()),
-                ),
+                .changes(changes),
         )
     }
 
@@ -517,16 +518,13 @@ impl Store {
         counter: u8,
         rating: u8,
     ) -> Result<TransactWriteItem, Error> {
-        update(
-            Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(keys::stock_counter(product, counter))))
-                .changes(
-                    Changes::new()
-                        .add("rating_count", n(1))
-                        .add("rating_sum", n(rating))
-                        .when(for_sale()),
-                ),
+        self.counter_update(
+            product,
+            counter,
+            Changes::new()
+                .add("rating_count", n(1))
+                .add("rating_sum", n(rating))
+                .when(for_sale()),
         )
     }
 

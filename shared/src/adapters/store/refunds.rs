@@ -4,7 +4,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::expr::{Changes, Updates, attr};
-use super::{GSI1, GSI2, IndexQuery, PARTITION_KEY, Store, is_conditional_failure, key, keys, s, update};
+use super::{GSI1, GSI2, Store, is_conditional_failure, key, keys, s, update};
 use crate::foundation::clock::Timestamp;
 use crate::foundation::error::Error;
 use crate::foundation::ids::OrderId;
@@ -101,38 +101,19 @@ impl Store {
         reason: &str,
         now: Timestamp,
     ) -> Result<(), Error> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::payment(order))))
-            .changes(
-                Changes::new()
-                    .set("refund_error", s(reason))
-                    .set(GSI1.partition_key, s(keys::REFUSED_REFUNDS))
-                    .set(GSI1.sort_key, s(keys::by_time(now, order)))
-                    .when(attr(PARTITION_KEY).exists()),
-            )
-            .send()
-            .await?;
-        Ok(())
+        self.update_existing(
+            keys::payment(order),
+            Changes::new()
+                .set("refund_error", s(reason))
+                .set(GSI1.partition_key, s(keys::REFUSED_REFUNDS))
+                .set(GSI1.sort_key, s(keys::by_time(now, order))),
+        )
+        .await
     }
 
     /// The payments whose refund the provider refused, newest first.
     pub async fn refused_refunds(&self, limit: usize) -> Result<Vec<PaymentRecord>, Error> {
-        let (items, _) = self
-            .query_index(IndexQuery {
-                gsi: &GSI1,
-                partition: keys::REFUSED_REFUNDS.to_owned(),
-                below: None,
-                newest_first: true,
-                limit,
-                start: None,
-            })
-            .await?;
-        items
-            .into_iter()
-            .map(|item| Ok(serde_dynamo::from_item(item)?))
-            .collect()
+        self.newest(&GSI1, keys::REFUSED_REFUNDS, limit).await
     }
 
     /// Takes a refused refund back for another try: its error and listing
