@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make test-deployed`: the end-to-end tests (tests/tests/*_api.rs) and the
+# `make test-deployed`: the end-to-end tests (tests/tests/api/) and the
 # contract fuzzing step of make test (scripts/fuzz.sh) against
 # the stack `make deploy-local` deployed, through the emulator's API Gateway
 # instead of our gateway. The one switch is the environment that
@@ -20,14 +20,9 @@ export PATH="$ROOT/.tools/venv/bin:$PATH"
 started=$SECONDS
 cargo build -p shopctl --quiet
 export SHOPCTL="$ROOT/target/debug/shopctl"
-tests=()
-for file in tests/tests/*_api.rs; do
-  name="$(basename "$file" .rs)"
-  tests+=(--test "$name")
-done
 printf '\033[1m==> end-to-end tests against %s\033[0m\n' "$SHOP_API_URL" >&2
 set +e
-cargo test -p shop-tests "${tests[@]}" --no-fail-fast -- ${TEST_FILTER:-} 2>&1 | tee "$ROOT/.local/deploy/test.log"
+cargo test -p shop-tests --test api --no-fail-fast -- ${TEST_FILTER:-} 2>&1 | tee "$ROOT/.local/deploy/test.log"
 status=${PIPESTATUS[0]}
 # Then the contract fuzzing of make test, through the deployed API.
 if [ "$status" = 0 ]; then

@@ -43,7 +43,7 @@ log="$STACK_LOGS/cargo-test.log"
 # other result below would mean anything.
 say "checking that the emulator at $AWS_ENDPOINT_URL behaves as DynamoDB and SQS do"
 set +e
-cargo test -p shop-tests --test emulator 2>&1 | tee "$log"
+cargo test -p shop-tests --test integration conformance:: 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 [ "$status" = 0 ] || die "the emulator at $AWS_ENDPOINT_URL broke a behaviour the shop relies on (the failing test names it); no shop test was run"

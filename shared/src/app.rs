@@ -72,7 +72,7 @@ pub struct Config {
 }
 
 /// A whole-number setting: its name, the range the code accepts and its
-/// default. `tests/tests/template.rs` holds every template parameter that
+/// default. `tests/tests/integration/template.rs` holds every template parameter that
 /// feeds one to a `MinValue`/`MaxValue` inside this range, so a deploy
 /// cannot pass a value that would stop the functions at cold start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -351,7 +351,7 @@ impl App {
 
 /// The parts of an [`App`] beyond the table, one type each: a function's
 /// `main` names the parts it uses (`(Secrets, Queues)`), and only their code
-/// is built and linked into it. `tests/tests/template.rs` checks each
+/// is built and linked into it. `tests/tests/integration/template.rs` checks each
 /// function's parts against what the template gives it.
 pub mod parts {
     use std::collections::HashMap;

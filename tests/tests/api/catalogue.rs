@@ -9,24 +9,12 @@ fn category() -> String {
     unique("cat")
 }
 
-async fn create(api: &Api, admin: &str, category: &str, price: i64, stock: i64) -> Value {
-    let reply = api
-        .post(
-            "/products",
-            Some(admin),
-            json!({"name": "Enamel mug", "description": "350 ml", "category": category, "price": price, "stock": stock}),
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
-    reply.body
-}
-
 #[tokio::test]
 async fn admins_manage_the_catalogue_and_anyone_browses_it() {
     let api = Api::from_env();
     let admin = api.admin().await;
     let category = category();
-    let product = create(&api, &admin, &category, 1_450, 12).await;
+    let product = api.product(&admin, &category, 1_450, 12).await;
     assert_eq!(product["price"], 1_450);
     assert_eq!(product["currency"], "USD");
     assert_eq!(product["stock"], 12);
@@ -37,7 +25,7 @@ async fn admins_manage_the_catalogue_and_anyone_browses_it() {
     assert_eq!(fetched.status, StatusCode::OK);
     assert_eq!(fetched.body, product);
 
-    let second = create(&api, &admin, &category, 990, 1).await;
+    let second = api.product(&admin, &category, 990, 1).await;
     let listed = api
         .get(&format!("/products?category={category}&limit=1"), None)
         .await;
@@ -120,7 +108,7 @@ async fn customers_and_strangers_cannot_manage_the_catalogue() {
         .await
         .assert_problem(401, "UNAUTHENTICATED");
     let admin = api.admin().await;
-    let product = create(&api, &admin, &category(), 100, 1).await;
+    let product = api.product(&admin, &category(), 100, 1).await;
     let path = format!("/products/{}", product["id"].as_str().expect("id"));
     api.send(
         Method::PATCH,
@@ -151,7 +139,7 @@ async fn catalogue_input_is_strict() {
         bad.error_fields(),
         ["name", "category", "price", "stock", "currency"]
     );
-    let product = create(&api, &admin, &category(), 100, 1).await;
+    let product = api.product(&admin, &category(), 100, 1).await;
     let path = format!("/products/{}", product["id"].as_str().expect("id"));
     let overwrite = api
         .send(Method::PATCH, &path, Some(&admin), Some(json!({"stock": 50})))
@@ -184,7 +172,7 @@ fn uuid_like() -> &'static str {
 async fn a_burst_of_two_hundred_clients_is_answered_and_the_stack_keeps_answering() {
     let api = Api::from_env();
     let admin = api.admin().await;
-    let product = create(&api, &admin, &category(), 2_000, 5).await;
+    let product = api.product(&admin, &category(), 2_000, 5).await;
     let id = product["id"].as_str().expect("id").to_owned();
     let page = format!("/products/{id}");
     let burst = (0..200).map(|i| {

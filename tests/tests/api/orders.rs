@@ -4,24 +4,22 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use shop_tests::fixtures::address;
 use shop_tests::reqwest::{Method, StatusCode};
 use shop_tests::{Api, unique};
 
-fn address() -> Value {
-    json!({"name": "Ann Smith", "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"})
+/// The fixture's address without its optional second line (answered as
+/// `null`).
+fn address_without_line2() -> Value {
+    let mut address = address();
+    address.as_object_mut().expect("an object").remove("line2");
+    address
 }
 
+/// A new product in a category of its own: its id.
 async fn product(api: &Api, admin: &str, price: i64, stock: i64) -> String {
-    let category = unique("ord");
-    let reply = api
-        .post(
-            "/products",
-            Some(admin),
-            json!({"name": "Headlamp", "category": category, "price": price, "stock": stock}),
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
-    reply.body["id"].as_str().expect("id").to_owned()
+    let product = api.product(admin, &unique("ord"), price, stock).await;
+    product["id"].as_str().expect("id").to_owned()
 }
 
 async fn stock(api: &Api, id: &str) -> i64 {
@@ -35,7 +33,7 @@ fn order_body(lines: &[(&str, u32)]) -> Value {
         .iter()
         .map(|(id, q)| json!({"product_id": id, "quantity": q}))
         .collect();
-    json!({"items": items, "shipping_address": address()})
+    json!({"items": items, "shipping_address": address_without_line2()})
 }
 
 #[tokio::test]
@@ -56,7 +54,7 @@ async fn order_browse_cancel_journey() {
     assert_eq!(order["user_id"], customer.id.as_str());
     assert_eq!(order["total"], 2 * 3_500 + 3 * 1_900);
     assert_eq!(order["items"][1]["line_total"], 5_700);
-    let mut shipped_to = address();
+    let mut shipped_to = address_without_line2();
     shipped_to["line2"] = Value::Null;
     assert_eq!(order["shipping_address"], shipped_to);
     for absent in ["paid_at", "delivered_at"] {

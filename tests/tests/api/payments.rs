@@ -5,23 +5,14 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use shop_tests::fixtures::address;
 use shop_tests::reqwest::{Method, StatusCode};
 use shop_tests::{Api, Customer, Reply, require_env, stripe_signature, stripe_signature_at, unique};
 
-fn address() -> Value {
-    json!({"name": "Ann Smith", "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"})
-}
-
 /// A placed order of the customer's: (order, product id).
 async fn order(api: &Api, admin: &str, customer: &Customer) -> (Value, String) {
-    let product = api
-        .post(
-            "/products",
-            Some(admin),
-            json!({"name": "Lantern", "category": unique("pay"), "price": 3_000, "stock": 5}),
-        )
-        .await;
-    let product_id = product.body["id"].as_str().expect("product").to_owned();
+    let product = api.product(admin, &unique("pay"), 3_000, 5).await;
+    let product_id = product["id"].as_str().expect("product").to_owned();
     let placed = api
         .post(
             "/orders",

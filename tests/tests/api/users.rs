@@ -4,16 +4,12 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
+use shop_tests::fixtures::address;
 use shop_tests::reqwest::{Method, StatusCode};
 use shop_tests::{Api, require_env, unique};
 
 fn email() -> String {
     format!("{}@example.com", unique("e2e"))
-}
-
-fn address() -> Value {
-    json!({"name": "Ann Smith", "line1": "1 Main St", "line2": "Flat 2", "city": "Springfield",
-           "postal_code": "12345", "country": "US"})
 }
 
 #[tokio::test]

@@ -233,7 +233,7 @@ async fn the_expiry_sweep_reaches_every_shard_of_the_pending_index() {
 }
 
 /// The expiry rate, measured (not asserted): `cargo test -p shop-tests
-/// --test hot_products -- --ignored --nocapture` with the emulator up.
+/// --test integration hot_products -- --ignored --nocapture` with the emulator up.
 #[tokio::test]
 #[ignore = "a measurement, run by hand"]
 async fn expiry_rate() {

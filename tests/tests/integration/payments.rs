@@ -73,16 +73,8 @@ async fn a_payment_is_not_handed_out_once_the_order_moved_on() {
     let t = TestApp::spawn().await;
     let buyer = customer();
     let paid = unpaid_order(&t, &buyer).await;
-    let payment = payments::start_payment(&t.app, &buyer, &paid.id)
-        .await
-        .expect("started")
-        .into_payment();
-    assert_eq!(
-        deliver(&t.app, &paid, &payment.provider_payment_id)
-            .await
-            .expect("ok"),
-        WebhookOutcome::Paid
-    );
+    t.started_payment(&buyer, &paid).await;
+    assert_eq!(t.pay(&buyer, &paid).await, WebhookOutcome::Paid);
     assert!(matches!(
         payments::start_payment(&t.app, &buyer, &paid.id).await,
         Err(Error::InvalidState(OrderStatus::Paid))
@@ -105,17 +97,9 @@ async fn a_verified_payment_marks_the_order_paid_and_hands_it_to_shipping_once()
     let t = TestApp::spawn().await;
     let buyer = customer();
     let order = unpaid_order(&t, &buyer).await;
-    let payment = payments::start_payment(&t.app, &buyer, &order.id)
-        .await
-        .expect("started")
-        .into_payment();
+    let payment = t.started_payment(&buyer, &order).await;
 
-    assert_eq!(
-        deliver(&t.app, &order, &payment.provider_payment_id)
-            .await
-            .expect("ok"),
-        WebhookOutcome::Paid
-    );
+    assert_eq!(t.pay(&buyer, &order).await, WebhookOutcome::Paid);
     let paid = orders::get_order(&t.app, &buyer, &order.id).await.expect("read");
     assert_eq!(paid.status, OrderStatus::Paid);
     assert!(paid.paid_at.is_some());
@@ -150,10 +134,7 @@ async fn a_failed_send_is_completed_by_the_providers_retry() {
     let t = TestApp::spawn().await;
     let buyer = customer();
     let order = unpaid_order(&t, &buyer).await;
-    let payment = payments::start_payment(&t.app, &buyer, &order.id)
-        .await
-        .expect("started")
-        .into_payment();
+    let payment = t.started_payment(&buyer, &order).await;
     let shipping = t.queue("shipping").url.clone();
     let broken = t.reconfigured(&[("SHIPPING_QUEUE_URL", &format!("{shipping}-does-not-exist"))]);
 
@@ -192,10 +173,7 @@ async fn forged_or_stale_deliveries_change_nothing_and_mismatched_payments_go_ba
     let t = TestApp::spawn().await;
     let buyer = customer();
     let order = unpaid_order(&t, &buyer).await;
-    let payment = payments::start_payment(&t.app, &buyer, &order.id)
-        .await
-        .expect("started")
-        .into_payment();
+    let payment = t.started_payment(&buyer, &order).await;
     let intent = payment.provider_payment_id.as_str();
 
     let (_, body) = payment_succeeded(TEST_WEBHOOK_SECRET, intent, &order, order.total.minor(), "usd");
@@ -223,7 +201,7 @@ async fn forged_or_stale_deliveries_change_nothing_and_mismatched_payments_go_ba
         assert!(matches!(outcome, WebhookOutcome::Refunded(_)), "{outcome:?}");
     }
     // An intent the shop never stored is not the shop's, whatever its
-    // metadata says: left alone (tests/tests/stripe.rs shows no refund).
+    // metadata says: left alone (tests/tests/integration/stripe.rs shows no refund).
     let (header, body) = payment_succeeded(
         TEST_WEBHOOK_SECRET,
         "pi_not_this_order",
@@ -252,10 +230,7 @@ async fn a_payment_for_a_cancelled_order_awaits_a_refund_and_never_ships() {
     let t = TestApp::spawn().await;
     let buyer = customer();
     let order = unpaid_order(&t, &buyer).await;
-    let payment = payments::start_payment(&t.app, &buyer, &order.id)
-        .await
-        .expect("started")
-        .into_payment();
+    let payment = t.started_payment(&buyer, &order).await;
     orders::cancel_order(&t.app, &buyer, &order.id)
         .await
         .expect("cancelled");
@@ -293,10 +268,7 @@ async fn a_payment_racing_a_cancel_ends_consistent() {
     for _ in 0..4 {
         let buyer = customer();
         let order = unpaid_order(&t, &buyer).await;
-        let payment = payments::start_payment(&t.app, &buyer, &order.id)
-            .await
-            .expect("started")
-            .into_payment();
+        let payment = t.started_payment(&buyer, &order).await;
         let (paid, cancelled) = tokio::join!(
             deliver(&t.app, &order, &payment.provider_payment_id),
             orders::cancel_order(&t.app, &buyer, &order.id)
@@ -395,13 +367,6 @@ fn dispute(intent: &str, kind: &str, status: &str) -> (String, Vec<u8>) {
     )
 }
 
-async fn status_of(t: &TestApp, order: &Order) -> OrderStatus {
-    orders::get_order(&t.app, admin().principal(), &order.id)
-        .await
-        .expect("read")
-        .status
-}
-
 /// The next `payment_confirmed` on the shipping queue, shipped by the worker.
 async fn ship_next(t: &TestApp) -> ShipOutcome {
     let sent = t.drain(&t.queue("shipping").url).await;
@@ -420,10 +385,7 @@ async fn a_failed_attempt_is_recorded_and_the_order_stays_payable() {
     let t = TestApp::spawn().await;
     let buyer = customer();
     let order = unpaid_order(&t, &buyer).await;
-    let payment = payments::start_payment(&t.app, &buyer, &order.id)
-        .await
-        .expect("started")
-        .into_payment();
+    let payment = t.started_payment(&buyer, &order).await;
     let intent = payment.provider_payment_id.as_str();
     let failed = |code: &str| {
         event(
@@ -446,7 +408,7 @@ async fn a_failed_attempt_is_recorded_and_the_order_stays_payable() {
     );
     let record = payment_of(&t, &order).await;
     assert_eq!(record.last_failure.as_deref(), Some("insufficient_funds"));
-    assert_eq!(status_of(&t, &order).await, OrderStatus::PendingPayment);
+    assert_eq!(t.status(&order).await, OrderStatus::PendingPayment);
     let started = payments::start_payment(&t.app, &buyer, &order.id)
         .await
         .expect("still payable");
@@ -463,7 +425,7 @@ async fn a_failed_attempt_is_recorded_and_the_order_stays_payable() {
     let record = payment_of(&t, &order).await;
     assert_eq!(record.payment.status, PaymentStatus::Succeeded);
     assert_eq!(record.last_failure.as_deref(), Some("insufficient_funds"));
-    assert_eq!(status_of(&t, &order).await, OrderStatus::Paid);
+    assert_eq!(t.status(&order).await, OrderStatus::Paid);
 }
 
 /// A whole refund made in the provider's dashboard moves a paid order to
@@ -485,7 +447,7 @@ async fn a_refund_made_at_the_provider_refunds_the_order_and_stops_shipping() {
         webhook(&t.app, &early).await,
         Err(Error::EventOutOfOrder(_))
     ));
-    assert_eq!(status_of(&t, &order).await, OrderStatus::PendingPayment);
+    assert_eq!(t.status(&order).await, OrderStatus::PendingPayment);
 
     assert_eq!(t.pay(&buyer, &order).await, WebhookOutcome::Paid);
     assert_eq!(t.stock(&product).await, 8);
@@ -494,7 +456,7 @@ async fn a_refund_made_at_the_provider_refunds_the_order_and_stops_shipping() {
         webhook(&t.app, &early).await.expect("200"),
         WebhookOutcome::RefundedAtProvider
     );
-    assert_eq!(status_of(&t, &order).await, OrderStatus::Refunded);
+    assert_eq!(t.status(&order).await, OrderStatus::Refunded);
     assert_eq!(t.stock(&product).await, 10, "nothing left the warehouse");
     let record = payment_of(&t, &order).await;
     assert_eq!(record.payment.status, PaymentStatus::Refunded);
@@ -549,7 +511,7 @@ async fn a_dispute_holds_an_unshipped_order_until_it_is_won() {
     );
 
     assert_eq!(ship_next(&t).await, ShipOutcome::Held);
-    assert_eq!(status_of(&t, &order).await, OrderStatus::Paid);
+    assert_eq!(t.status(&order).await, OrderStatus::Paid);
 
     webhook(
         &t.app,
@@ -565,7 +527,7 @@ async fn a_dispute_holds_an_unshipped_order_until_it_is_won() {
         WebhookOutcome::Disputed("won".into())
     );
     assert!(matches!(ship_next(&t).await, ShipOutcome::Shipped(_)));
-    assert_eq!(status_of(&t, &order).await, OrderStatus::Shipped);
+    assert_eq!(t.status(&order).await, OrderStatus::Shipped);
 }
 
 /// A lost dispute no longer leaves an unshipped order paid and held for
@@ -650,7 +612,7 @@ async fn a_refund_that_fails_after_acceptance_goes_back_to_pending_for_a_retry()
         matches!(&outcome, WebhookOutcome::RefundFailed(reason) if reason.contains("expired_or_canceled_card")),
         "{outcome:?}"
     );
-    assert_eq!(status_of(&t, &order).await, OrderStatus::RefundPending);
+    assert_eq!(t.status(&order).await, OrderStatus::RefundPending);
     let refused = refunds::refused_refunds(&t.app, 10).await.expect("listed");
     assert!(refused.iter().any(|r| {
         r.payment.order_id == order.id
@@ -670,7 +632,7 @@ async fn a_refund_that_fails_after_acceptance_goes_back_to_pending_for_a_retry()
         refunds::process(&t.app, request).await.expect("ran"),
         refunds::RefundOutcome::Refunded { restocked: false }
     ));
-    assert_eq!(status_of(&t, &order).await, OrderStatus::Refunded);
+    assert_eq!(t.status(&order).await, OrderStatus::Refunded);
     assert_eq!(t.stock(&product).await, 10, "the stock came back once");
     let record = payment_of(&t, &order).await;
     assert_eq!(record.refund_attempt, 1, "the retry had a key of its own");

@@ -22,21 +22,11 @@ fn reason() -> ReturnRequest {
     parse_document(json!({"reason": "Too small"})).expect("valid")
 }
 
-async fn status(t: &TestApp, order: &Order) -> OrderStatus {
-    t.app
-        .store
-        .get_order(&order.id)
-        .await
-        .expect("read")
-        .expect("exists")
-        .status
-}
-
 /// Ships a paid order through the worker, and delivers it if asked.
 async fn ship(t: &TestApp, order: &Order, deliver: bool) {
     let response = t.deliver("shipping", shipping::handle_message).await;
     assert!(response.batch_item_failures.is_empty());
-    assert_eq!(status(t, order).await, OrderStatus::Shipped);
+    assert_eq!(t.status(order).await, OrderStatus::Shipped);
     if deliver {
         let event = parse_document(json!({"status": "DELIVERED"})).expect("valid");
         shipping::add_event(&t.app, &admin(), &ShipmentId::for_order(&order.id), event)
@@ -78,7 +68,7 @@ async fn an_owner_refund_before_shipping_gives_the_stock_back_once() {
     }
     let response = t.deliver("refunds", refunds::handle_message).await;
     assert!(response.batch_item_failures.is_empty());
-    assert_eq!(status(&t, &order).await, OrderStatus::Refunded);
+    assert_eq!(t.status(&order).await, OrderStatus::Refunded);
     assert_eq!(t.stock(&product).await, 5, "restocked exactly once");
     let payment = t
         .app
@@ -124,8 +114,8 @@ async fn after_shipping_only_an_admin_refunds_and_nothing_is_restocked() {
         assert_eq!(pending.status, OrderStatus::RefundPending);
     }
     t.deliver("refunds", refunds::handle_message).await;
-    assert_eq!(status(&t, &shipped).await, OrderStatus::Refunded);
-    assert_eq!(status(&t, &delivered).await, OrderStatus::Refunded);
+    assert_eq!(t.status(&shipped).await, OrderStatus::Refunded);
+    assert_eq!(t.status(&delivered).await, OrderStatus::Refunded);
     assert_eq!(t.stock(&product).await, 3, "shipped goods are not restocked");
 }
 
@@ -166,7 +156,7 @@ async fn returns_within_thirty_days_are_received_refunded_and_restocked() {
         Err(Error::InvalidState(OrderStatus::RefundPending))
     ));
     t.deliver("refunds", refunds::handle_message).await;
-    assert_eq!(status(&t, &order).await, OrderStatus::Refunded);
+    assert_eq!(t.status(&order).await, OrderStatus::Refunded);
     assert_eq!(t.stock(&product).await, 4, "returned goods are restocked");
 }
 
@@ -201,7 +191,7 @@ async fn returns_after_thirty_days_are_refused() {
         matches!(late, Err(Error::InvalidState(OrderStatus::Delivered))),
         "{late:?}"
     );
-    assert_eq!(status(&t, &order).await, OrderStatus::Delivered);
+    assert_eq!(t.status(&order).await, OrderStatus::Delivered);
 }
 
 #[tokio::test]
@@ -220,7 +210,7 @@ async fn a_late_payment_is_refunded_without_restock_and_never_shipped() {
     t.pay(&buyer, &order).await;
     t.deliver("shipping", shipping::handle_message).await;
     t.deliver("refunds", refunds::handle_message).await;
-    assert_eq!(status(&t, &order).await, OrderStatus::Refunded);
+    assert_eq!(t.status(&order).await, OrderStatus::Refunded);
     assert_eq!(
         t.stock(&product).await,
         3,
@@ -250,7 +240,7 @@ async fn a_refund_racing_the_shipping_worker_ends_consistent() {
         match refunded {
             Ok(_) => {
                 assert!(shipment.is_err(), "refunded and never shipped");
-                assert_eq!(status(&t, &order).await, OrderStatus::Refunded);
+                assert_eq!(t.status(&order).await, OrderStatus::Refunded);
                 assert_eq!(t.stock(&product).await, before + 1, "restocked");
             }
             Err(Error::InvalidState(OrderStatus::Shipped)) => {
@@ -301,7 +291,7 @@ mod through_stripe {
         stub.respond(503, json!({"error": {"type": "api_error"}}));
         let response = t.deliver("refunds", refunds::handle_message).await;
         assert_eq!(response.batch_item_failures.len(), 1, "left for a retry");
-        assert_eq!(status(&t, &order).await, OrderStatus::RefundPending);
+        assert_eq!(t.status(&order).await, OrderStatus::RefundPending);
 
         stub.respond(
             200,
@@ -309,7 +299,7 @@ mod through_stripe {
         );
         let response = t.deliver("refunds", refunds::handle_message).await;
         assert!(response.batch_item_failures.is_empty());
-        assert_eq!(status(&t, &order).await, OrderStatus::Refunded);
+        assert_eq!(t.status(&order).await, OrderStatus::Refunded);
         assert_eq!(t.stock(&product).await, 5);
 
         let refunds: Vec<_> = stub
@@ -346,7 +336,7 @@ mod through_stripe {
         );
         let response = t.deliver("refunds", refunds::handle_message).await;
         assert!(response.batch_item_failures.is_empty());
-        assert_eq!(status(&t, &first).await, OrderStatus::Refunded);
+        assert_eq!(t.status(&first).await, OrderStatus::Refunded);
 
         let (second, _) = pending_refund(&t, &stub).await;
         stub.respond(
@@ -358,7 +348,7 @@ mod through_stripe {
             response.batch_item_failures.is_empty(),
             "no loop on a permanent refusal"
         );
-        assert_eq!(status(&t, &second).await, OrderStatus::RefundPending);
+        assert_eq!(t.status(&second).await, OrderStatus::RefundPending);
         let payment = t
             .app
             .store
@@ -422,6 +412,6 @@ mod through_stripe {
         stub.respond(200, json!({"id": "re_after_redrive"}));
         let response = t.deliver("refunds", refunds::handle_message).await;
         assert!(response.batch_item_failures.is_empty());
-        assert_eq!(status(&t, &order).await, OrderStatus::Refunded);
+        assert_eq!(t.status(&order).await, OrderStatus::Refunded);
     }
 }

@@ -22,14 +22,6 @@ async fn paid_order(t: &TestApp, buyer: &Principal) -> Order {
     t.paid_order(buyer, &[(&product, 1)]).await
 }
 
-/// The order's status as its buyer sees it now.
-async fn status(t: &TestApp, buyer: &Principal, order: &Order) -> OrderStatus {
-    orders::get_order(&t.app, buyer, &order.id)
-        .await
-        .expect("read")
-        .status
-}
-
 fn record(id: &str, body: &str) -> SqsMessage {
     let mut record = SqsMessage::default();
     record.message_id = Some(id.to_owned());
@@ -82,7 +74,7 @@ async fn a_paid_order_ships_once_however_often_its_message_comes() {
     assert_eq!(shipment.status, ShipmentStatus::LabelCreated);
     assert_eq!(shipment.events.len(), 1, "one shipment, one label");
     assert!(shipment.tracking_number.starts_with("SBX"));
-    assert_eq!(status(&t, &buyer, &order).await, OrderStatus::Shipped);
+    assert_eq!(t.status(&order).await, OrderStatus::Shipped);
 }
 
 #[tokio::test]
@@ -121,7 +113,7 @@ async fn one_bad_message_never_fails_its_batch_mates() {
     .await;
     assert_eq!(failures(&response), ["garbage", "wrong-queue", "no-such-order"]);
     for order in [&first, &second] {
-        assert_eq!(status(&t, &buyer, order).await, OrderStatus::Shipped);
+        assert_eq!(t.status(order).await, OrderStatus::Shipped);
     }
 }
 
@@ -167,7 +159,7 @@ async fn an_order_no_longer_paid_is_not_shipped() {
         shipping::get_shipment(&t.app, &buyer, &order.id).await,
         Err(Error::NotFound)
     ));
-    assert_eq!(status(&t, &buyer, &order).await, OrderStatus::RefundPending);
+    assert_eq!(t.status(&order).await, OrderStatus::RefundPending);
 
     // A payment_confirmed for an order that is cancelled (never paid) ships nothing.
     let product = t.product("ship", 1_000, 10).await;
@@ -354,7 +346,7 @@ async fn a_worker_out_of_time_sends_its_records_back_unspent() {
         "only what cannot be sent again comes back"
     );
     assert_eq!(
-        status(&t, &buyer, &order).await,
+        t.status(&order).await,
         OrderStatus::Paid,
         "not shipped by a worker that had no time"
     );
@@ -373,7 +365,7 @@ async fn a_worker_out_of_time_sends_its_records_back_unspent() {
     // And the copies ship the order once.
     let shipped = run(&t, batch(vec![record("d", &body), record("e", &body)])).await;
     assert!(shipped.batch_item_failures.is_empty());
-    assert_eq!(status(&t, &buyer, &order).await, OrderStatus::Shipped);
+    assert_eq!(t.status(&order).await, OrderStatus::Shipped);
 }
 
 /// The records of a batch run at once, so a batch takes as long as its
@@ -506,7 +498,7 @@ async fn the_carrier_posts_signed_tracking_events_of_its_own() {
             .expect("delivered, then the same answer");
         assert_eq!(shipment.status, ShipmentStatus::Delivered);
     }
-    assert_eq!(status(&t, &buyer, &order).await, OrderStatus::Delivered);
+    assert_eq!(t.status(&order).await, OrderStatus::Delivered);
 }
 
 /// The shipping worker needs its carrier named: `CARRIER` unset stops the

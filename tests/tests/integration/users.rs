@@ -25,9 +25,7 @@ fn credentials(email: &str, password: &str) -> Credentials {
 /// A new customer: their email, and them as a caller.
 async fn registered(t: &TestApp) -> (String, Principal) {
     let address = email();
-    let user = users::register(&t.app, registration(&address), &sign_up_address())
-        .await
-        .expect("registered");
+    let user = sign_up(t, &address).await;
     let caller = Principal {
         user_id: user.id.clone(),
         role: user.role,
@@ -74,13 +72,25 @@ async fn item_count(t: &TestApp) -> usize {
         .count()
 }
 
+/// Signs up a new account: its email.
+async fn signed_up(t: &TestApp) -> String {
+    let address = email();
+    sign_up(t, &address).await;
+    address
+}
+
+/// Signs up an account with this email.
+async fn sign_up(t: &TestApp, address: &str) -> shared::model::users::User {
+    users::register(&t.app, registration(address), &sign_up_address())
+        .await
+        .expect("registered")
+}
+
 #[tokio::test]
 async fn register_claims_the_email_atomically() {
     let t = TestApp::spawn().await;
     let address = email();
-    let user = users::register(&t.app, registration(&address), &sign_up_address())
-        .await
-        .expect("registered");
+    let user = sign_up(&t, &address).await;
     assert_eq!(user.role, Role::Customer);
     assert_eq!(item_count(&t).await, 2, "the profile and the email claim");
 
@@ -109,9 +119,7 @@ async fn concurrent_registrations_of_one_email_make_one_account() {
 async fn login_issues_a_token_for_the_user() {
     let t = TestApp::spawn().await;
     let address = email();
-    let user = users::register(&t.app, registration(&address), &sign_up_address())
-        .await
-        .expect("registered");
+    let user = sign_up(&t, &address).await;
     let session = users::login(&t.app, credentials(&address, "correct horse battery"), &here())
         .await
         .expect("login");
@@ -124,10 +132,7 @@ async fn login_issues_a_token_for_the_user() {
 #[tokio::test]
 async fn unknown_email_and_wrong_password_fail_alike() {
     let t = TestApp::spawn().await;
-    let address = email();
-    users::register(&t.app, registration(&address), &sign_up_address())
-        .await
-        .expect("registered");
+    let address = signed_up(&t).await;
     let wrong = users::login(&t.app, credentials(&address, "wrong horse battery"), &here()).await;
     let unknown = users::login(&t.app, credentials(&email(), "correct horse battery"), &here()).await;
     assert!(matches!(wrong, Err(Error::InvalidCredentials)), "{wrong:?}");
@@ -137,10 +142,7 @@ async fn unknown_email_and_wrong_password_fail_alike() {
 #[tokio::test]
 async fn five_failures_from_one_address_lock_it_out_even_for_the_right_password() {
     let t = TestApp::spawn().await;
-    let address = email();
-    users::register(&t.app, registration(&address), &sign_up_address())
-        .await
-        .expect("registered");
+    let address = signed_up(&t).await;
     for _ in 0..MAX_LOGIN_FAILURES {
         let result = users::login(&t.app, credentials(&address, "wrong horse battery"), &here()).await;
         assert!(matches!(result, Err(Error::InvalidCredentials)), "{result:?}");
@@ -156,10 +158,7 @@ async fn five_failures_from_one_address_lock_it_out_even_for_the_right_password(
         other => panic!("expected a lockout, got {other:?}"),
     }
     // Another email is not affected.
-    let other = email();
-    users::register(&t.app, registration(&other), &sign_up_address())
-        .await
-        .expect("registered");
+    let other = signed_up(&t).await;
     users::login(&t.app, credentials(&other, "correct horse battery"), &here())
         .await
         .expect("login");
@@ -168,10 +167,7 @@ async fn five_failures_from_one_address_lock_it_out_even_for_the_right_password(
 #[tokio::test]
 async fn parallel_guesses_cannot_pass_the_lockout() {
     let t = TestApp::spawn().await;
-    let address = email();
-    users::register(&t.app, registration(&address), &sign_up_address())
-        .await
-        .expect("registered");
+    let address = signed_up(&t).await;
     let from = here();
     let guesses = (0..20).map(|i| {
         users::login(
@@ -196,10 +192,7 @@ async fn parallel_guesses_cannot_pass_the_lockout() {
 #[tokio::test]
 async fn a_success_clears_earlier_failures() {
     let t = TestApp::spawn().await;
-    let address = email();
-    users::register(&t.app, registration(&address), &sign_up_address())
-        .await
-        .expect("registered");
+    let address = signed_up(&t).await;
     for _ in 0..MAX_LOGIN_FAILURES - 1 {
         assert!(
             users::login(&t.app, credentials(&address, "wrong horse battery"), &here())
@@ -326,10 +319,7 @@ async fn tables_are_created_from_the_one_definition() {
 #[tokio::test]
 async fn a_stranger_cannot_lock_the_owner_out_from_elsewhere() {
     let t = TestApp::spawn().await;
-    let address = email();
-    users::register(&t.app, registration(&address), &sign_up_address())
-        .await
-        .expect("registered");
+    let address = signed_up(&t).await;
     let stranger = ClientAddress::parse(Some("203.0.113.7"));
     for _ in 0..MAX_LOGIN_FAILURES {
         assert!(matches!(

@@ -1,0 +1,17 @@
+//! The integration tests: the shop's use cases, workers and store against
+//! the emulator (each test on a table and queues of its own), the emulator's
+//! conformance, and `template.yaml` against the code. One test binary of
+//! modules, so the tests link once.
+
+mod emulator;
+mod faults;
+mod hot_products;
+mod orders;
+mod payments;
+mod refunds;
+mod reviews;
+mod secrets;
+mod shipping;
+mod stripe;
+mod template;
+mod users;
