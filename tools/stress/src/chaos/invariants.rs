@@ -1,0 +1,305 @@
+//! The invariants `make chaos` checks once the stack has settled, one
+//! function each, over what the run saw (the table, the provider's ledger,
+//! the workload's book, the clients' answers).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde_json::Value;
+use stress::provider::Ledger;
+
+use super::snapshot::{Snapshot, status};
+use super::workload::Book;
+use crate::client::Seen;
+
+/// One invariant: how many things it checked, and what broke it.
+pub struct Check {
+    pub name: &'static str,
+    pub checked: usize,
+    pub failures: Vec<String>,
+}
+
+/// What the invariants are checked against.
+pub struct Evidence<'a> {
+    pub snapshot: &'a Snapshot,
+    pub ledger: &'a Ledger,
+    pub book: &'a Book,
+    /// Product → its stock when the run began.
+    pub initial: &'a BTreeMap<String, i64>,
+    pub seen: &'a Seen,
+}
+
+/// Every invariant, in the report's order.
+pub fn check(e: &Evidence) -> Vec<Check> {
+    vec![
+        stock_is_conserved(e),
+        money_is_kept_or_refunded_once(e),
+        shipments_match_orders(e),
+        one_order_per_key(e),
+        ratings_match_reviews(e),
+        unpaid_counts_match(e),
+        nothing_is_stuck(e),
+        clients_saw_the_contract(e),
+    ]
+}
+
+/// Stock: initial + restocks = stock now + units held by orders.
+fn stock_is_conserved(e: &Evidence) -> Check {
+    let mut held: BTreeMap<&str, i64> = BTreeMap::new();
+    for (id, order) in &e.snapshot.orders {
+        for line in order["items"].as_array().cloned().unwrap_or_default() {
+            let product = line["product_id"].as_str().unwrap_or_default();
+            if let Some((known, _)) = e.initial.get_key_value(product) {
+                let share = if e.snapshot.held(id, order) > 0 {
+                    line["quantity"].as_i64().unwrap_or(0)
+                } else {
+                    0
+                };
+                *held.entry(known.as_str()).or_default() += share;
+            }
+        }
+    }
+    let mut failures = Vec::new();
+    for (product, start) in e.initial {
+        let restocked = e.book.restocked.get(product).copied().unwrap_or(0);
+        let now = e.snapshot.counters.get(product).map_or(0, |c| c.0);
+        let holding = held.get(product.as_str()).copied().unwrap_or(0);
+        if start + restocked != now + holding {
+            failures.push(format!(
+                "product {product}: {start} + {restocked} restocked ≠ {now} in stock + {holding} held"
+            ));
+        }
+    }
+    if e.book.restocks_unknown > 0 {
+        failures.push(format!("{} restocks never answered", e.book.restocks_unknown));
+    }
+    Check {
+        name: "stock conservation per product",
+        checked: e.initial.len(),
+        failures,
+    }
+}
+
+/// Money: each capture of the shop's belongs to a paid order, or was
+/// refunded once; a capture the shop never made is never refunded.
+fn money_is_kept_or_refunded_once(e: &Evidence) -> Check {
+    let mut failures = Vec::new();
+    let by_intent: HashMap<&str, (&String, &Value)> = e
+        .snapshot
+        .payments
+        .iter()
+        .filter_map(|(order, p)| Some((p["provider_payment_id"].as_str()?, (order, p))))
+        .collect();
+    let mut captured = 0;
+    for intent in e.ledger.intents.values() {
+        if intent.refunds.len() > 1 || intent.second_refund_asks > 0 {
+            failures.push(format!(
+                "{}: refunded {} times, {} more asked",
+                intent.id,
+                intent.refunds.len(),
+                intent.second_refund_asks
+            ));
+        }
+        if !intent.captured {
+            if !intent.refunds.is_empty() {
+                failures.push(format!("{}: refunded without a capture", intent.id));
+            }
+            continue;
+        }
+        captured += 1;
+        if !by_intent.contains_key(intent.id.as_str()) {
+            if !intent.refunds.is_empty() {
+                failures.push(format!(
+                    "{}: a payment the shop did not make was refunded",
+                    intent.id
+                ));
+            }
+            continue;
+        }
+        let order = by_intent
+            .get(intent.id.as_str())
+            .and_then(|(order, _)| e.snapshot.orders.get(*order));
+        let kept =
+            order.is_some_and(|o| matches!(status(o), "PAID" | "SHIPPED" | "DELIVERED" | "RETURN_REQUESTED"));
+        match (kept, intent.refunds.len()) {
+            (true, 0) | (false, 1) => {}
+            (true, _) => failures.push(format!(
+                "{}: the order keeps the money and was refunded",
+                intent.id
+            )),
+            (false, _) => failures.push(format!(
+                "{}: captured for order {} ({}) and not refunded",
+                intent.id,
+                intent.order_id,
+                order.map_or("no such order", status)
+            )),
+        }
+    }
+    for (order, payment) in &e.snapshot.payments {
+        if payment["status"] == "refunded" {
+            let refunded = payment["provider_payment_id"]
+                .as_str()
+                .and_then(|i| e.ledger.intents.get(i))
+                .is_some_and(|i| i.refunds.len() == 1);
+            if !refunded {
+                failures.push(format!(
+                    "order {order}: marked refunded, no refund at the provider"
+                ));
+            }
+        }
+    }
+    Check {
+        name: "money: captures kept or refunded once, others' left alone",
+        checked: captured,
+        failures,
+    }
+}
+
+/// Shipments: none for an order refunded or cancelled before shipping.
+fn shipments_match_orders(e: &Evidence) -> Check {
+    let mut failures = Vec::new();
+    for (id, order) in &e.snapshot.orders {
+        let shipped = e.snapshot.shipments.contains(id);
+        let went = !order["delivered_at"].is_null();
+        let payment = e.snapshot.payments.get(id);
+        let restocked_refund = payment.is_some_and(|p| p["refund_restock"].as_bool() == Some(true));
+        let should_not = match status(order) {
+            "CANCELLED" | "PENDING_PAYMENT" | "PAID" => true,
+            "REFUND_PENDING" | "REFUNDED" => restocked_refund && !went,
+            _ => false,
+        };
+        let should = matches!(status(order), "SHIPPED" | "DELIVERED" | "RETURN_REQUESTED");
+        if shipped && should_not {
+            failures.push(format!("order {id} ({}) has a shipment", status(order)));
+        }
+        if should && !shipped {
+            failures.push(format!("order {id} ({}) has no shipment", status(order)));
+        }
+    }
+    Check {
+        name: "shipments: at most one, none unpaid or refunded before shipping",
+        checked: e.snapshot.orders.len(),
+        failures,
+    }
+}
+
+/// Idempotency: one order per key, and it exists for its owner.
+fn one_order_per_key(e: &Evidence) -> Check {
+    let mut failures = Vec::new();
+    for (key, orders) in &e.book.order_keys {
+        if orders.len() > 1 {
+            failures.push(format!("key {key}: {} orders", orders.len()));
+        }
+        for order in orders {
+            let owner = e.book.owners.get(order);
+            let stored = e.snapshot.orders.get(order).and_then(|o| o["user_id"].as_str());
+            if stored.is_none() || stored != owner.map(String::as_str) {
+                failures.push(format!(
+                    "key {key}: order {order} answered but not stored for its owner"
+                ));
+            }
+        }
+    }
+    Check {
+        name: "one order per idempotency key",
+        checked: e.book.order_keys.len(),
+        failures,
+    }
+}
+
+/// Ratings: totals on the counters equal the reviews stored.
+fn ratings_match_reviews(e: &Evidence) -> Check {
+    let mut failures = Vec::new();
+    for product in e.initial.keys() {
+        let (_, count, sum) = e.snapshot.counters.get(product).copied().unwrap_or_default();
+        let (reviews, ratings) = e.snapshot.reviews.get(product).copied().unwrap_or_default();
+        if (count, sum) != (reviews, ratings) {
+            failures.push(format!(
+                "product {product}: totals {count}/{sum}, reviews {reviews}/{ratings}"
+            ));
+        }
+    }
+    Check {
+        name: "rating totals equal the reviews stored",
+        checked: e.initial.len(),
+        failures,
+    }
+}
+
+/// Unpaid-order counts (the hoarding limit) equal the orders awaiting
+/// payment, user by user.
+fn unpaid_counts_match(e: &Evidence) -> Check {
+    let mut pending: BTreeMap<&str, i64> = BTreeMap::new();
+    for order in e.snapshot.orders.values() {
+        if status(order) == "PENDING_PAYMENT" {
+            *pending
+                .entry(order["user_id"].as_str().unwrap_or_default())
+                .or_default() += 1;
+        }
+    }
+    let users: BTreeSet<&str> = pending
+        .keys()
+        .copied()
+        .chain(e.snapshot.unpaid.keys().map(String::as_str))
+        .collect();
+    let failures = users
+        .iter()
+        .filter_map(|user| {
+            let counted = e.snapshot.unpaid.get(*user).copied().unwrap_or(0);
+            let actual = pending.get(user).copied().unwrap_or(0);
+            (counted != actual)
+                .then(|| format!("user {user}: counted {counted} unpaid, {actual} awaiting payment"))
+        })
+        .collect();
+    Check {
+        name: "unpaid-order counts equal the orders awaiting payment",
+        checked: users.len(),
+        failures,
+    }
+}
+
+/// Nothing stuck after settling.
+fn nothing_is_stuck(e: &Evidence) -> Check {
+    let failures = e
+        .snapshot
+        .orders
+        .iter()
+        .filter_map(|(id, order)| {
+            e.snapshot
+                .stuck(id, order)
+                .map(|why| format!("order {id}: {why}"))
+        })
+        .collect();
+    Check {
+        name: "no order stuck after settling",
+        checked: e.snapshot.orders.len(),
+        failures,
+    }
+}
+
+/// Clients: no 500; every 503 says when to retry; every webhook delivered.
+fn clients_saw_the_contract(e: &Evidence) -> Check {
+    let mut failures: Vec<String> = e
+        .seen
+        .server_errors
+        .iter()
+        .map(|(route, n)| format!("{route}: {n} server error(s)"))
+        .collect();
+    if e.seen.unavailable_without_retry_after > 0 {
+        failures.push(format!(
+            "{} 503s without Retry-After",
+            e.seen.unavailable_without_retry_after
+        ));
+    }
+    if e.book.undelivered > 0 {
+        failures.push(format!(
+            "{} webhook deliveries never accepted",
+            e.book.undelivered
+        ));
+    }
+    failures.extend(e.book.surprises.iter().cloned());
+    Check {
+        name: "clients: no 500, 503 with Retry-After, answers the contract allows",
+        checked: usize::try_from(e.seen.attempts).unwrap_or(0),
+        failures,
+    }
+}

@@ -1,0 +1,159 @@
+//! The table at the end of a run, read whole (a consistent `Scan`: a test
+//! tool's privilege), as the invariants need it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::Value;
+use shared::BoxError;
+
+pub struct Table {
+    client: aws_sdk_dynamodb::Client,
+    name: String,
+}
+
+/// The items the invariants read, as JSON.
+#[derive(Default)]
+pub struct Snapshot {
+    pub orders: BTreeMap<String, Value>,
+    pub payments: BTreeMap<String, Value>,
+    pub shipments: BTreeSet<String>,
+    /// Product → (stock, rating count, rating sum) over its counters.
+    pub counters: BTreeMap<String, (i64, u64, u64)>,
+    /// Product → (reviews, rating sum).
+    pub reviews: BTreeMap<String, (u64, u64)>,
+    /// User → their count of unpaid orders (the hoarding limit's).
+    pub unpaid: BTreeMap<String, i64>,
+    pub now: i64,
+}
+
+impl Table {
+    pub async fn connect(endpoint: &str, name: &str) -> Self {
+        let aws = shared::adapters::aws_defaults()
+            .expect("an HTTPS client")
+            .endpoint_url(endpoint)
+            .load()
+            .await;
+        Self {
+            client: aws_sdk_dynamodb::Client::new(&aws),
+            name: name.to_owned(),
+        }
+    }
+
+    pub async fn snapshot(&self) -> Result<Snapshot, BoxError> {
+        let mut snapshot = Snapshot {
+            now: time::OffsetDateTime::now_utc().unix_timestamp(),
+            ..Snapshot::default()
+        };
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.name)
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            for item in page.items.unwrap_or_default() {
+                let text = |name: &str| match item.get(name) {
+                    Some(AttributeValue::S(s)) => s.clone(),
+                    _ => String::new(),
+                };
+                let (pk, sk) = (text("PK"), text("SK"));
+                let value: Value = serde_dynamo::from_item(item.clone())?;
+                let number = |name: &str| value[name].as_i64().unwrap_or(0);
+                if let Some(order) = pk.strip_prefix("ORDER#") {
+                    match sk.as_str() {
+                        "ORDER" => drop(snapshot.orders.insert(order.to_owned(), value)),
+                        "PAYMENT" => drop(snapshot.payments.insert(order.to_owned(), value)),
+                        "SHIPMENT" => drop(snapshot.shipments.insert(order.to_owned())),
+                        _ => {}
+                    }
+                } else if sk == "STOCK" {
+                    let product = value["product_id"].as_str().unwrap_or_default().to_owned();
+                    let entry = snapshot.counters.entry(product).or_default();
+                    entry.0 += number("stock");
+                    entry.1 += u64::try_from(number("rating_count")).unwrap_or(0);
+                    entry.2 += u64::try_from(number("rating_sum")).unwrap_or(0);
+                } else if sk == "UNPAID" {
+                    let user = pk.trim_start_matches("USER#").to_owned();
+                    snapshot.unpaid.insert(user, number("unpaid"));
+                } else if sk == "REVIEW" {
+                    let product = value["product_id"].as_str().unwrap_or_default().to_owned();
+                    let entry = snapshot.reviews.entry(product).or_default();
+                    entry.0 += 1;
+                    entry.1 += u64::try_from(number("rating")).unwrap_or(0);
+                }
+            }
+            match page.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => break,
+            }
+        }
+        Ok(snapshot)
+    }
+}
+
+pub fn status(order: &Value) -> &str {
+    order["status"].as_str().unwrap_or_default()
+}
+
+fn epoch(value: &Value) -> Option<i64> {
+    let text = value.as_str()?;
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|t| t.unix_timestamp())
+}
+
+impl Snapshot {
+    pub fn by_status(&self) -> BTreeMap<&str, usize> {
+        let mut counts = BTreeMap::new();
+        for order in self.orders.values() {
+            *counts.entry(status(order)).or_default() += 1;
+        }
+        counts
+    }
+
+    /// Orders still owed work: paid but not shipped, refunds in flight
+    /// (not refused), unpaid past their expiry (with a minute's grace for
+    /// the schedule).
+    pub fn unsettled(&self) -> usize {
+        self.orders
+            .iter()
+            .filter(|(id, order)| self.stuck(id, order).is_some())
+            .count()
+    }
+
+    pub fn stuck(&self, id: &str, order: &Value) -> Option<&'static str> {
+        let payment = self.payments.get(id);
+        match status(order) {
+            "PAID" => Some("PAID, never shipped"),
+            "REFUND_PENDING" if payment.is_none_or(|p| p["refund_error"].is_null()) => {
+                Some("REFUND_PENDING with no refund in flight")
+            }
+            "PENDING_PAYMENT" if epoch(&order["expires_at"]).is_some_and(|at| at + 60 < self.now) => {
+                Some("PENDING_PAYMENT past its expiry")
+            }
+            _ => None,
+        }
+    }
+
+    /// Units an order holds: reserved, sold, or (refunded without restock)
+    /// gone with the customer.
+    pub fn held(&self, id: &str, order: &Value) -> i64 {
+        let units: i64 = order["items"]
+            .as_array()
+            .map(|lines| lines.iter().map(|l| l["quantity"].as_i64().unwrap_or(0)).sum())
+            .unwrap_or(0);
+        let payment = self.payments.get(id);
+        let late = payment.is_some_and(|p| p["paid_late"].as_bool() == Some(true));
+        let restocks = payment.is_some_and(|p| p["refund_restock"].as_bool() == Some(true));
+        match status(order) {
+            "CANCELLED" => 0,
+            "REFUND_PENDING" | "REFUNDED" if late => 0,
+            "REFUNDED" if restocks => 0,
+            _ => units,
+        }
+    }
+}
