@@ -172,7 +172,7 @@ impl TestApp {
         };
         let (header, body) = payment_succeeded(
             crate::TEST_WEBHOOK_SECRET,
-            &payment.provider_payment_id,
+            payment.provider_payment_id.as_str(),
             order,
             order.total.minor(),
             "usd",

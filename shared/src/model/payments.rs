@@ -11,6 +11,7 @@ use crate::foundation::ids::OrderId;
 pub use crate::foundation::ids::PaymentId;
 use crate::foundation::input::{integral_numbers, outside_id};
 use crate::foundation::money::{Currency, Money};
+use crate::foundation::newtype::string_newtype;
 use crate::foundation::status::OrderStatus;
 use crate::model::orders::{DisputeStatus, Event, Order, next_status};
 
@@ -60,7 +61,7 @@ pub struct Payment {
     pub id: PaymentId,
     pub order_id: OrderId,
     pub provider: ProviderKind,
-    pub provider_payment_id: String,
+    pub provider_payment_id: ProviderPaymentId,
     pub amount: Money,
     pub currency: Currency,
     pub status: PaymentStatus,
@@ -175,7 +176,7 @@ pub fn is_late(from: OrderStatus) -> bool {
 /// event share it) and what happened.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
-    pub id: String,
+    pub id: WebhookEventId,
     pub event: ProviderEvent,
 }
 
@@ -188,24 +189,30 @@ pub enum ProviderEvent {
     PaymentSucceeded(SucceededIntent),
     /// `payment_intent.payment_failed`: an attempt failed (a declined
     /// card); the order stays payable.
-    PaymentFailed { intent: String, reason: String },
+    PaymentFailed {
+        intent: ProviderPaymentId,
+        reason: String,
+    },
     /// `payment_intent.processing`: a payment that settles later. The shop
     /// only asks for cards, which settle at once; one that still arrives is
     /// noted, the order's expiry still runs, and a late success is refunded.
-    PaymentProcessing { intent: String },
+    PaymentProcessing { intent: ProviderPaymentId },
     /// `charge.refunded`: money went back, through the shop or not.
     /// `full` when the whole charge is refunded.
     ChargeRefunded {
-        intent: String,
+        intent: ProviderPaymentId,
         full: bool,
         amount_refunded: i64,
     },
     /// `charge.dispute.created` and `charge.dispute.updated`/`closed`.
-    Dispute { intent: String, dispute: DisputeReport },
+    Dispute {
+        intent: ProviderPaymentId,
+        dispute: DisputeReport,
+    },
     /// `charge.refund.updated` or `refund.failed` with a `failed` refund:
     /// the provider accepted it and could not carry it out.
     RefundFailed {
-        intent: String,
+        intent: ProviderPaymentId,
         refund: String,
         reason: String,
     },
@@ -230,7 +237,7 @@ pub const ORDER_METADATA_KEY: &str = "shop_order_id";
 /// A payment intent that collected money.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SucceededIntent {
-    pub id: String,
+    pub id: ProviderPaymentId,
     pub amount_received: i64,
     pub currency: String,
     /// The order named in its metadata, if any (and if it is an order id).
@@ -310,9 +317,14 @@ fn provider_id(id: String, field: &str) -> Result<String, Error> {
     outside_id(id, 255).map_err(|_| Error::invalid(field, "is not a provider id"))
 }
 
-fn intent_of(payment_intent: Option<String>) -> Result<Option<String>, Error> {
+/// The intent an event's object is about, checked.
+fn intent_id(id: String, field: &str) -> Result<ProviderPaymentId, Error> {
+    ProviderPaymentId::parse(id).map_err(|_| Error::invalid(field, "is not a provider id"))
+}
+
+fn intent_of(payment_intent: Option<String>) -> Result<Option<ProviderPaymentId>, Error> {
     payment_intent
-        .map(|id| provider_id(id, "data.object.payment_intent"))
+        .map(|id| intent_id(id, "data.object.payment_intent"))
         .transpose()
 }
 
@@ -322,7 +334,8 @@ pub fn parse_event(body: &[u8]) -> Result<Delivery, Error> {
     let value: serde_json::Value = serde_json::from_slice(body).map_err(|_| not_an_event())?;
     let envelope: EventEnvelope =
         serde_json::from_value(integral_numbers(value)).map_err(|_| not_an_event())?;
-    let id = provider_id(envelope.id, "id")?;
+    let id =
+        WebhookEventId::provider(envelope.id).map_err(|_| Error::invalid("id", "is not a provider id"))?;
     let data = envelope.data.object;
     let kind = envelope.kind;
     // Charges, refunds and disputes without a payment intent were not made
@@ -336,7 +349,7 @@ pub fn parse_event(body: &[u8]) -> Result<Delivery, Error> {
                     .metadata
                     .get(ORDER_METADATA_KEY)
                     .and_then(|id| OrderId::parse(id).ok()),
-                id: provider_id(intent.id, "data.object.id")?,
+                id: intent_id(intent.id, "data.object.id")?,
                 amount_received: intent.amount_received,
                 currency: intent.currency,
             })
@@ -348,14 +361,14 @@ pub fn parse_event(body: &[u8]) -> Result<Delivery, Error> {
                 .and_then(|e| e.decline_code.or(e.code).or(e.message))
                 .unwrap_or_else(|| "unknown".into());
             ProviderEvent::PaymentFailed {
-                intent: provider_id(intent.id, "data.object.id")?,
+                intent: intent_id(intent.id, "data.object.id")?,
                 reason: reason.chars().take(200).collect(),
             }
         }
         "payment_intent.processing" => {
             let intent: PaymentIntentObject = object(data, "a payment intent")?;
             ProviderEvent::PaymentProcessing {
-                intent: provider_id(intent.id, "data.object.id")?,
+                intent: intent_id(intent.id, "data.object.id")?,
             }
         }
         "charge.refunded" => {
@@ -450,18 +463,98 @@ pub fn check_intent(intent: &SucceededIntent, order: &Order, payment: &Payment) 
     Ok(())
 }
 
+/// The payment provider's id of a payment it holds for the shop (Stripe's
+/// PaymentIntent id): an outside id ([`outside_id`]), checked where it
+/// enters (the provider's answer, an event, the table) and a key part
+/// (`INTENT#<id>`) after.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ProviderPaymentId(String);
+
+impl ProviderPaymentId {
+    pub fn parse(id: String) -> Result<Self, String> {
+        outside_id(id, OUTSIDE_ID_MAX).map(Self)
+    }
+}
+
+string_newtype!(ProviderPaymentId);
+
+/// An event an outside system delivered to a webhook, remembered once
+/// handled (`EVENT#<id>`): the payment provider's event id as it is, the
+/// carrier's under `carrier:`, so that the two never meet.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct WebhookEventId(String);
+
+impl WebhookEventId {
+    /// The payment provider's event id.
+    pub fn provider(id: String) -> Result<Self, String> {
+        outside_id(id, OUTSIDE_ID_MAX).map(Self)
+    }
+
+    /// The carrier's event id.
+    pub fn carrier(id: &str) -> Result<Self, String> {
+        outside_id(id.to_owned(), OUTSIDE_ID_MAX).map(|id| Self(format!("carrier:{id}")))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The longest id an outside system may give (Stripe's are far shorter):
+/// bounded so that a key part stays well inside DynamoDB's 2,048 bytes.
+const OUTSIDE_ID_MAX: usize = 255;
+
+impl std::fmt::Display for ProviderPaymentId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::fmt::Display for WebhookEventId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod provider_id_tests {
+    use super::*;
+
+    #[test]
+    fn provider_and_carrier_event_ids_never_meet() {
+        let provider = WebhookEventId::provider("evt_1".into()).expect("valid");
+        let carrier = WebhookEventId::carrier("evt_1").expect("valid");
+        assert_ne!(provider, carrier);
+        assert_eq!(carrier.as_str(), "carrier:evt_1");
+        // A provider id cannot be spelt like a carrier's.
+        assert!(WebhookEventId::provider("carrier:evt_1".into()).is_err());
+        for bad in ["", "pi 1", "pi#1", &"p".repeat(256)] {
+            assert!(ProviderPaymentId::parse(bad.into()).is_err(), "{bad:?}");
+            assert!(WebhookEventId::carrier(bad).is_err(), "{bad:?}");
+        }
+        let id: ProviderPaymentId = serde_json::from_str("\"pi_3Nx\"").expect("parsed");
+        assert_eq!(serde_json::to_string(&id).expect("json"), "\"pi_3Nx\"");
+        assert!(serde_json::from_str::<ProviderPaymentId>("\"pi#1\"").is_err());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
     use super::*;
 
+    fn pi(id: &str) -> ProviderPaymentId {
+        ProviderPaymentId::parse(id.into()).expect("a valid id")
+    }
+
     fn succeeded() -> Payment {
         Payment {
             id: PaymentId::new(),
             order_id: OrderId::new(),
             provider: ProviderKind::Sandbox,
-            provider_payment_id: "pi_1".into(),
+            provider_payment_id: pi("pi_1"),
             amount: Money::new(100).expect("valid"),
             currency: Currency::parse("USD".into()).expect("valid"),
             status: PaymentStatus::Succeeded,
@@ -513,7 +606,7 @@ mod tests {
     fn read(kind: &str, object: serde_json::Value) -> Result<ProviderEvent, Error> {
         let body = json!({"id": "evt_1", "object": "event", "type": kind, "data": {"object": object}});
         parse_event(body.to_string().as_bytes()).map(|delivery| {
-            assert_eq!(delivery.id, "evt_1");
+            assert_eq!(delivery.id.as_str(), "evt_1");
             delivery.event
         })
     }
@@ -531,7 +624,7 @@ mod tests {
             )
             .expect("parsed"),
             ProviderEvent::PaymentSucceeded(SucceededIntent {
-                id: "pi_1".into(),
+                id: pi("pi_1"),
                 amount_received: 2500,
                 currency: "usd".into(),
                 order_id: Some(order),
@@ -570,7 +663,7 @@ mod tests {
                                        "decline_code": "insufficient_funds", "message": "Your card has insufficient funds."}
             }))
             .expect("parsed"),
-            ProviderEvent::PaymentFailed { intent: "pi_3".into(), reason: "insufficient_funds".into() }
+            ProviderEvent::PaymentFailed { intent: pi("pi_3"), reason: "insufficient_funds".into() }
         );
         assert_eq!(
             read(
@@ -582,7 +675,7 @@ mod tests {
             )
             .expect("parsed"),
             ProviderEvent::ChargeRefunded {
-                intent: "pi_1".into(),
+                intent: pi("pi_1"),
                 full: false,
                 amount_refunded: 1000
             }
@@ -597,7 +690,7 @@ mod tests {
             )
             .expect("parsed"),
             ProviderEvent::Dispute {
-                intent: "pi_1".into(),
+                intent: pi("pi_1"),
                 dispute: DisputeReport {
                     id: "du_1".into(),
                     reason: "fraudulent".into(),
@@ -614,7 +707,7 @@ mod tests {
         assert_eq!(
             read("charge.refund.updated", refund("failed")).expect("parsed"),
             ProviderEvent::RefundFailed {
-                intent: "pi_1".into(),
+                intent: pi("pi_1"),
                 refund: "re_1".into(),
                 reason: "expired_or_canceled_card".into()
             }

@@ -14,7 +14,8 @@ use crate::model::auth::Principal;
 use crate::model::messages::{Message, PaymentConfirmed, QueueKind};
 use crate::model::orders::{Dispute, Event, Order, OrderId, OrderStatus, transition};
 use crate::model::payments::{
-    self, DisputeReport, Payment, PaymentId, PaymentRecord, PaymentStatus, ProviderEvent, SucceededIntent,
+    self, DisputeReport, Payment, PaymentId, PaymentRecord, PaymentStatus, ProviderEvent, ProviderPaymentId,
+    SucceededIntent,
 };
 
 /// What starting a payment did.
@@ -210,14 +211,17 @@ fn unknown_intent(intent: &SucceededIntent) -> WebhookOutcome {
     WebhookOutcome::UnknownIntent
 }
 
-fn not_ours(intent: &str) -> WebhookOutcome {
+fn not_ours(intent: &ProviderPaymentId) -> WebhookOutcome {
     tracing::warn!(%intent, "an event about a payment the shop did not make");
     WebhookOutcome::Ignored("not a payment of this shop".into())
 }
 
 /// The order an event about `intent` concerns, with its payment; `None` if
 /// the payment is not the shop's.
-async fn order_and_payment(app: &App, intent: &str) -> Result<Option<(Order, PaymentRecord)>, Error> {
+async fn order_and_payment(
+    app: &App,
+    intent: &ProviderPaymentId,
+) -> Result<Option<(Order, PaymentRecord)>, Error> {
     let Some(order_id) = app.store.order_of_intent(intent).await? else {
         return Ok(None);
     };
@@ -283,7 +287,7 @@ async fn payment_succeeded(app: &App, intent: &SucceededIntent) -> Result<Webhoo
 /// refund (the shop makes none) is logged for an operator.
 async fn charge_refunded(
     app: &App,
-    intent: &str,
+    intent: &ProviderPaymentId,
     full: bool,
     amount_refunded: i64,
 ) -> Result<WebhookOutcome, Error> {
@@ -324,7 +328,11 @@ async fn charge_refunded(
 /// for admins; while open it holds an unshipped order (the shipping worker
 /// does not ship it). One won lifts the hold and hands an order still
 /// `PAID` to shipping again.
-async fn disputed(app: &App, intent: &str, report: DisputeReport) -> Result<WebhookOutcome, Error> {
+async fn disputed(
+    app: &App,
+    intent: &ProviderPaymentId,
+    report: DisputeReport,
+) -> Result<WebhookOutcome, Error> {
     let Some((order, _)) = order_and_payment(app, intent).await? else {
         return Ok(not_ours(intent));
     };
@@ -380,7 +388,12 @@ async fn dispute_lost(app: &App, order: &Order, now: Timestamp) -> Result<(), Er
 /// money is still owed. The order goes back to `REFUND_PENDING` with the
 /// reason, listed among the refused refunds (counted by the reconciler's
 /// alarm metric) for an operator to retry with `shopctl refunds retry`.
-async fn refund_failed(app: &App, intent: &str, refund: &str, reason: &str) -> Result<WebhookOutcome, Error> {
+async fn refund_failed(
+    app: &App,
+    intent: &ProviderPaymentId,
+    refund: &str,
+    reason: &str,
+) -> Result<WebhookOutcome, Error> {
     let Some((order, record)) = order_and_payment(app, intent).await? else {
         return Ok(not_ours(intent));
     };

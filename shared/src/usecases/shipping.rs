@@ -11,6 +11,7 @@ use crate::foundation::input::parse_document;
 use crate::model::auth::{Admin, Principal};
 use crate::model::messages::{Message, PaymentConfirmed};
 use crate::model::orders::{Event, OrderId, OrderStatus, next_status, transition};
+use crate::model::payments::WebhookEventId;
 use crate::model::shipping::{
     CarrierEvent, MAX_EVENTS, NewShipmentEvent, Shipment, ShipmentEvent, ShipmentId, ShipmentStatus,
 };
@@ -106,7 +107,7 @@ pub async fn carrier_event(app: &App, signature: Option<&str>, body: &[u8]) -> R
         .await?
         .filter(|shipment| shipment.tracking_number == event.tracking_number)
         .ok_or(Error::NotFound)?;
-    let delivery = format!("carrier:{}", event.event_id);
+    let delivery = WebhookEventId::carrier(&event.event_id).map_err(|msg| Error::invalid("event_id", msg))?;
     // Handled before, or a delivery whose mark was lost: as it is now.
     let delivered_again =
         shipment.status == ShipmentStatus::Delivered && event.event.status == ShipmentStatus::Delivered;

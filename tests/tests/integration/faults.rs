@@ -138,7 +138,7 @@ async fn the_reconciler_sends_a_hand_off_that_was_never_sent() {
     let broken = t.reconfigured(&[("SHIPPING_QUEUE_URL", &format!("{shipping}-does-not-exist"))]);
     let (header, body) = shop_tests::fixtures::payment_succeeded(
         shop_tests::TEST_WEBHOOK_SECRET,
-        &payment.provider_payment_id,
+        payment.provider_payment_id.as_str(),
         &order,
         order.total.minor(),
         "usd",

@@ -112,7 +112,7 @@ async fn a_verified_payment_marks_the_order_paid_and_hands_it_to_shipping_once()
 
     for _ in 0..3 {
         assert_eq!(
-            deliver(&t.app, &order, &payment.provider_payment_id)
+            deliver(&t.app, &order, payment.provider_payment_id.as_str())
                 .await
                 .expect("ok"),
             WebhookOutcome::AlreadyHandled
@@ -138,7 +138,7 @@ async fn a_failed_send_is_completed_by_the_providers_retry() {
     let shipping = t.queue("shipping").url.clone();
     let broken = t.reconfigured(&[("SHIPPING_QUEUE_URL", &format!("{shipping}-does-not-exist"))]);
 
-    let first = deliver(&broken, &order, &payment.provider_payment_id).await;
+    let first = deliver(&broken, &order, payment.provider_payment_id.as_str()).await;
     assert!(
         matches!(first, Err(Error::Unavailable(_))),
         "a non-2xx answer: {first:?}"
@@ -154,7 +154,7 @@ async fn a_failed_send_is_completed_by_the_providers_retry() {
 
     // The provider retries; the send goes through this time.
     assert_eq!(
-        deliver(&t.app, &order, &payment.provider_payment_id)
+        deliver(&t.app, &order, payment.provider_payment_id.as_str())
             .await
             .expect("ok"),
         WebhookOutcome::AlreadyHandled
@@ -162,7 +162,7 @@ async fn a_failed_send_is_completed_by_the_providers_retry() {
     let sent = t.drain(&shipping).await;
     assert_eq!(sent.len(), 1, "the hand-off completed");
     assert!(matches!(&sent[0].1, Ok(Message::PaymentConfirmed(m)) if m.order_id == order.id));
-    deliver(&t.app, &order, &payment.provider_payment_id)
+    deliver(&t.app, &order, payment.provider_payment_id.as_str())
         .await
         .expect("ok");
     assert!(t.drain(&shipping).await.is_empty(), "and is not repeated");
@@ -236,12 +236,12 @@ async fn a_payment_for_a_cancelled_order_awaits_a_refund_and_never_ships() {
         .expect("cancelled");
 
     assert_eq!(
-        deliver(&t.app, &order, &payment.provider_payment_id)
+        deliver(&t.app, &order, payment.provider_payment_id.as_str())
             .await
             .expect("ok"),
         WebhookOutcome::PaidLate
     );
-    deliver(&t.app, &order, &payment.provider_payment_id)
+    deliver(&t.app, &order, payment.provider_payment_id.as_str())
         .await
         .expect("repeat");
     let stored = orders::get_order(&t.app, &buyer, &order.id).await.expect("read");
@@ -270,7 +270,7 @@ async fn a_payment_racing_a_cancel_ends_consistent() {
         let order = unpaid_order(&t, &buyer).await;
         let payment = t.started_payment(&buyer, &order).await;
         let (paid, cancelled) = tokio::join!(
-            deliver(&t.app, &order, &payment.provider_payment_id),
+            deliver(&t.app, &order, payment.provider_payment_id.as_str()),
             orders::cancel_order(&t.app, &buyer, &order.id)
         );
         let status = orders::get_order(&t.app, &buyer, &order.id)
@@ -347,7 +347,7 @@ async fn payment_of(t: &TestApp, order: &Order) -> shared::model::payments::Paym
 }
 
 async fn intent_of(t: &TestApp, order: &Order) -> String {
-    payment_of(t, order).await.payment.provider_payment_id
+    payment_of(t, order).await.payment.provider_payment_id.to_string()
 }
 
 fn charge_refunded(intent: &str, amount: i64) -> (String, Vec<u8>) {

@@ -33,7 +33,7 @@ async fn creates_a_payment_intent_with_the_exact_request() {
         .create_intent(request(&order, &currency))
         .await
         .expect("created");
-    assert_eq!(intent.id, "pi_123");
+    assert_eq!(intent.id.as_str(), "pi_123");
     assert_eq!(intent.client_secret.as_deref(), Some("pi_123_secret_abc"));
 
     let seen = stub.seen();
@@ -309,7 +309,7 @@ async fn the_stripe_stand_in_answers_the_adapter_in_stripes_shapes() {
         .create_intent(request(&order, &currency))
         .await
         .expect("created");
-    assert!(intent.id.starts_with("pi_") && intent.client_secret.is_some());
+    assert!(intent.id.as_str().starts_with("pi_") && intent.client_secret.is_some());
     let again = stripe
         .create_intent(request(&order, &currency))
         .await

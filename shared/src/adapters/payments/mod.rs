@@ -17,6 +17,7 @@ use crate::foundation::error::Error;
 use crate::foundation::ids::OrderId;
 use crate::foundation::money::{Currency, Money};
 use crate::model::payments::ProviderKind;
+use crate::model::payments::ProviderPaymentId;
 
 /// What a provider is asked to collect.
 #[derive(Debug, Clone)]
@@ -32,7 +33,7 @@ pub struct IntentRequest<'a> {
 /// The provider's side of a payment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Intent {
-    pub id: String,
+    pub id: ProviderPaymentId,
     pub client_secret: Option<String>,
 }
 
@@ -42,7 +43,7 @@ pub struct RefundRequest<'a> {
     /// The order paid for, if the payment names one that exists.
     pub order_id: Option<&'a OrderId>,
     /// The provider's payment (Stripe's PaymentIntent id).
-    pub provider_payment_id: &'a str,
+    pub provider_payment_id: &'a ProviderPaymentId,
     pub amount: Money,
     /// Derived from the order, so a retried or duplicated message never
     /// refunds twice.
@@ -95,7 +96,7 @@ pub trait PaymentProvider: Send + Sync + fmt::Debug {
     /// then its webhook brings the late payment) is not an error.
     fn cancel_intent<'a>(
         &'a self,
-        provider_payment_id: &'a str,
+        provider_payment_id: &'a ProviderPaymentId,
         idempotency_key: String,
     ) -> BoxFuture<'a, Result<(), ProviderError>>;
 

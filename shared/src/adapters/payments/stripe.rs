@@ -6,6 +6,7 @@ use serde::Deserialize;
 use super::{Intent, IntentRequest, PaymentProvider, ProviderError, RefundRequest};
 use crate::foundation::secret::Secret;
 use crate::model::payments::ProviderKind;
+use crate::model::payments::ProviderPaymentId;
 
 /// The Stripe API version every request names (`Stripe-Version`), so that
 /// the account's default version, which changes when someone upgrades it in
@@ -43,7 +44,7 @@ struct ErrorDetail {
 
 #[derive(Deserialize)]
 struct IntentResponse {
-    id: String,
+    id: ProviderPaymentId,
     client_secret: Option<String>,
 }
 
@@ -153,7 +154,7 @@ impl PaymentProvider for StripeProvider {
 
     fn cancel_intent<'a>(
         &'a self,
-        provider_payment_id: &'a str,
+        provider_payment_id: &'a ProviderPaymentId,
         idempotency_key: String,
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
         Box::pin(async move {
@@ -173,7 +174,7 @@ impl PaymentProvider for StripeProvider {
     fn refund<'a>(&'a self, request: RefundRequest<'a>) -> BoxFuture<'a, Result<String, ProviderError>> {
         Box::pin(async move {
             let mut form = vec![
-                ("payment_intent", request.provider_payment_id.to_owned()),
+                ("payment_intent", request.provider_payment_id.to_string()),
                 ("amount", request.amount.minor().to_string()),
             ];
             if let Some(order) = request.order_id {

@@ -147,6 +147,7 @@ mod keys {
     use crate::foundation::clock::Timestamp;
     use crate::foundation::ids::{OrderId, ProductId, ShipmentId, UserId};
     use crate::model::auth::DeviceId;
+    use crate::model::payments::{ProviderPaymentId, WebhookEventId};
     use crate::model::products::Category;
     use crate::model::users::{ClientAddress, Email};
 
@@ -214,12 +215,12 @@ mod keys {
     }
 
     /// The order a provider's payment (Stripe's PaymentIntent) pays for.
-    pub fn intent(provider_payment_id: &str) -> (String, &'static str) {
+    pub fn intent(provider_payment_id: &ProviderPaymentId) -> (String, &'static str) {
         (format!("INTENT#{provider_payment_id}"), "INTENT")
     }
 
     /// A provider's webhook event, once handled.
-    pub fn webhook_event(id: &str) -> (String, &'static str) {
+    pub fn webhook_event(id: &WebhookEventId) -> (String, &'static str) {
         (format!("EVENT#{id}"), "EVENT")
     }
 

@@ -16,6 +16,7 @@ use crate::foundation::ids::OrderId;
 use crate::model::messages::QueueKind;
 use crate::model::orders::{Dispute, Order, OrderStatus};
 use crate::model::payments::{Payment, PaymentRecord, PaymentStatus};
+use crate::model::payments::{ProviderPaymentId, WebhookEventId};
 
 /// How long a handled webhook event is remembered: longer than the
 /// provider retries a delivery (Stripe: three days).
@@ -60,7 +61,10 @@ impl Store {
     }
 
     /// The order a provider payment pays for, if it is one of ours.
-    pub async fn order_of_intent(&self, provider_payment_id: &str) -> Result<Option<OrderId>, Error> {
+    pub async fn order_of_intent(
+        &self,
+        provider_payment_id: &ProviderPaymentId,
+    ) -> Result<Option<OrderId>, Error> {
         Ok(self
             .get_as::<IntentItem, _>(keys::intent(provider_payment_id), Read::Strong)
             .await?
@@ -68,13 +72,18 @@ impl Store {
     }
 
     /// Whether the provider's event `id` was handled before.
-    pub async fn webhook_event_handled(&self, id: &str) -> Result<bool, Error> {
+    pub async fn webhook_event_handled(&self, id: &WebhookEventId) -> Result<bool, Error> {
         Ok(self.get(keys::webhook_event(id), Read::Strong).await?.is_some())
     }
 
     /// Remembers that the provider's event `id` was handled (for longer
     /// than the provider delivers it again).
-    pub async fn mark_webhook_event(&self, id: &str, outcome: &str, now: Timestamp) -> Result<(), Error> {
+    pub async fn mark_webhook_event(
+        &self,
+        id: &WebhookEventId,
+        outcome: &str,
+        now: Timestamp,
+    ) -> Result<(), Error> {
         let (pk, sk) = keys::webhook_event(id);
         self.client
             .put_item()
