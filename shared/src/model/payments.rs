@@ -70,36 +70,182 @@ pub struct Payment {
 }
 
 /// A payment with what only the shop needs to know about it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+///
+/// Stored as it always was, flat (`StoredRecord`: `refund_restock`,
+/// `refund_handoff_at`, `refund_error`, `refund_id`,
+/// `refunded_at_provider` beside the payment's fields), and read into
+/// [`RefundState`], so that no two refund states are held at once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "StoredRecord", into = "StoredRecord")]
 pub struct PaymentRecord {
-    #[serde(flatten)]
     pub payment: Payment,
     /// When `payment_confirmed` reached the shipping queue.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shipping_handoff_at: Option<Timestamp>,
-    /// When `refund_requested` reached the refunds queue.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refund_handoff_at: Option<Timestamp>,
     /// The payment succeeded after the order had been cancelled.
-    #[serde(default)]
     pub paid_late: bool,
-    /// Set when a refund is asked for: whether it gives the stock back.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refund_restock: Option<bool>,
-    /// The provider's refund, once made.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refund_id: Option<String>,
-    /// Why the provider refused the refund, for an operator to look at.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refund_error: Option<String>,
+    /// Where its refund stands.
+    pub refund: RefundState,
     /// Refunds tried after the first (an operator's retries): each try has
     /// an idempotency key of its own, so the provider does not answer a
     /// retry with the failed refund it made before.
-    #[serde(default)]
     pub refund_attempt: u32,
     /// Why the last attempt to pay failed (a declined card), if one did.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_failure: Option<String>,
+}
+
+/// Where a payment's refund stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundState {
+    /// None asked for.
+    None,
+    /// Asked for (by an admin, a return, or a late payment), giving the
+    /// stock back or not; `handed_off_at` once its request reached the
+    /// refunds queue (until then the hand-off is owed).
+    Requested {
+        restock: bool,
+        handed_off_at: Option<Timestamp>,
+    },
+    /// The provider refused it for good: the reason, for an operator, who
+    /// may try again (`shopctl refunds retry`).
+    Refused { restock: bool, reason: String },
+    /// Made: by the refunds worker (the provider's refund id), or at the
+    /// provider (its dashboard).
+    Made { restock: bool, refund: MadeRefund },
+}
+
+/// Who made a refund.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MadeRefund {
+    /// The refunds worker: the provider's refund id.
+    Ours(String),
+    /// Someone at the provider.
+    AtProvider,
+}
+
+impl RefundState {
+    /// Whether a refund gives (or gave) the stock back; `false` when none
+    /// was asked.
+    pub fn restocks(&self) -> bool {
+        match self {
+            Self::None => false,
+            Self::Requested { restock, .. } | Self::Refused { restock, .. } | Self::Made { restock, .. } => {
+                *restock
+            }
+        }
+    }
+
+    /// The provider's id of the refund the shop made, if it made one.
+    pub fn refund_id(&self) -> Option<&str> {
+        match self {
+            Self::Made {
+                refund: MadeRefund::Ours(id),
+                ..
+            } => Some(id),
+            _ => None,
+        }
+    }
+
+    /// Why the provider refused it, if it did.
+    pub fn refusal(&self) -> Option<&str> {
+        match self {
+            Self::Refused { reason, .. } => Some(reason),
+            _ => None,
+        }
+    }
+}
+
+/// A payment record as the table holds it (the form it always had).
+#[derive(Serialize, Deserialize)]
+struct StoredRecord {
+    #[serde(flatten)]
+    payment: Payment,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    shipping_handoff_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    refund_handoff_at: Option<Timestamp>,
+    #[serde(default)]
+    paid_late: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    refund_restock: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    refund_id: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    refunded_at_provider: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    refund_error: Option<String>,
+    #[serde(default)]
+    refund_attempt: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_failure: Option<String>,
+}
+
+impl From<StoredRecord> for PaymentRecord {
+    /// A refused refund is refused whatever else is stored (a refund that
+    /// failed after it was made keeps its id); a refunded payment's refund
+    /// is made; a refund asked for has its `refund_restock`.
+    fn from(stored: StoredRecord) -> Self {
+        let restock = stored.refund_restock.unwrap_or(false);
+        let refund = if let Some(reason) = stored.refund_error {
+            RefundState::Refused { restock, reason }
+        } else if stored.payment.status == PaymentStatus::Refunded {
+            RefundState::Made {
+                restock,
+                refund: match stored.refund_id {
+                    Some(id) if !stored.refunded_at_provider => MadeRefund::Ours(id),
+                    _ => MadeRefund::AtProvider,
+                },
+            }
+        } else if let Some(restock) = stored.refund_restock {
+            RefundState::Requested {
+                restock,
+                handed_off_at: stored.refund_handoff_at,
+            }
+        } else {
+            RefundState::None
+        };
+        Self {
+            payment: stored.payment,
+            shipping_handoff_at: stored.shipping_handoff_at,
+            paid_late: stored.paid_late,
+            refund,
+            refund_attempt: stored.refund_attempt,
+            last_failure: stored.last_failure,
+        }
+    }
+}
+
+impl From<PaymentRecord> for StoredRecord {
+    fn from(record: PaymentRecord) -> Self {
+        let restock = match record.refund {
+            RefundState::None => None,
+            _ => Some(record.refund.restocks()),
+        };
+        let (refund_handoff_at, refund_id, refunded_at_provider, refund_error) = match record.refund {
+            RefundState::None => (None, None, false, None),
+            RefundState::Requested { handed_off_at, .. } => (handed_off_at, None, false, None),
+            RefundState::Refused { reason, .. } => (None, None, false, Some(reason)),
+            RefundState::Made {
+                refund: MadeRefund::Ours(id),
+                ..
+            } => (None, Some(id), false, None),
+            RefundState::Made {
+                refund: MadeRefund::AtProvider,
+                ..
+            } => (None, None, true, None),
+        };
+        Self {
+            payment: record.payment,
+            shipping_handoff_at: record.shipping_handoff_at,
+            refund_handoff_at,
+            paid_late: record.paid_late,
+            refund_restock: restock,
+            refund_id,
+            refunded_at_provider,
+            refund_error,
+            refund_attempt: record.refund_attempt,
+            last_failure: record.last_failure,
+        }
+    }
 }
 
 impl PaymentRecord {
@@ -108,11 +254,8 @@ impl PaymentRecord {
         Self {
             payment,
             shipping_handoff_at: None,
-            refund_handoff_at: None,
             paid_late: false,
-            refund_restock: None,
-            refund_id: None,
-            refund_error: None,
+            refund: RefundState::None,
             refund_attempt: 0,
             last_failure: None,
         }
@@ -126,9 +269,20 @@ impl PaymentRecord {
     /// A late payment (now or before) goes to refunds until a send has gone
     /// through.
     pub fn owes_late_refund_handoff(&self, status: OrderStatus, paid_late_now: bool) -> bool {
-        status == OrderStatus::RefundPending
-            && (self.paid_late || paid_late_now)
-            && self.refund_handoff_at.is_none()
+        status == OrderStatus::RefundPending && (self.paid_late || paid_late_now) && self.refund_owed()
+    }
+
+    /// A refund asked for whose request has not reached the refunds queue
+    /// (a late payment's, read before its refund was recorded, counts).
+    fn refund_owed(&self) -> bool {
+        matches!(
+            self.refund,
+            RefundState::None
+                | RefundState::Requested {
+                    handed_off_at: None,
+                    ..
+                }
+        )
     }
 }
 
@@ -148,11 +302,8 @@ impl PaymentRecord {
         if self.owes_shipping_handoff(status) {
             return Some(Owed::Shipping);
         }
-        (status == OrderStatus::RefundPending
-            && self.refund_handoff_at.is_none()
-            && self.refund_error.is_none())
-        .then_some(Owed::Refund {
-            restock: self.refund_restock.unwrap_or(false),
+        (status == OrderStatus::RefundPending && self.refund_owed()).then_some(Owed::Refund {
+            restock: self.refund.restocks(),
         })
     }
 }
@@ -442,7 +593,7 @@ pub fn refund_at_provider(from: OrderStatus, record: &PaymentRecord) -> Option<(
     let to = next_status(from, Event::RefundedAtProvider)?;
     let restock = match from {
         OrderStatus::Paid => true,
-        OrderStatus::RefundPending => record.refund_restock.unwrap_or(false),
+        OrderStatus::RefundPending => record.refund.restocks(),
         _ => false,
     };
     Some((to, restock))
@@ -578,15 +729,33 @@ mod tests {
         );
         assert_eq!(record(|_| {}).owed_handoff(Shipped), None);
         assert_eq!(
-            record(|r| r.refund_restock = Some(true)).owed_handoff(RefundPending),
+            record(|r| {
+                r.refund = RefundState::Requested {
+                    restock: true,
+                    handed_off_at: None,
+                }
+            })
+            .owed_handoff(RefundPending),
             Some(Owed::Refund { restock: true })
         );
         assert_eq!(
-            record(|r| r.refund_handoff_at = Some(Timestamp::now())).owed_handoff(RefundPending),
+            record(|r| {
+                r.refund = RefundState::Requested {
+                    restock: false,
+                    handed_off_at: Some(Timestamp::now()),
+                }
+            })
+            .owed_handoff(RefundPending),
             None
         );
         assert_eq!(
-            record(|r| r.refund_error = Some("no".into())).owed_handoff(RefundPending),
+            record(|r| {
+                r.refund = RefundState::Refused {
+                    restock: false,
+                    reason: "no".into(),
+                }
+            })
+            .owed_handoff(RefundPending),
             None
         );
         assert_eq!(record(|_| {}).owed_handoff(Refunded), None);
@@ -788,7 +957,10 @@ mod tests {
             refund_at_provider(RefundPending, &record),
             Some((Refunded, false))
         );
-        record.refund_restock = Some(true);
+        record.refund = RefundState::Requested {
+            restock: true,
+            handed_off_at: None,
+        };
         assert_eq!(refund_at_provider(RefundPending, &record), Some((Refunded, true)));
         assert_eq!(refund_at_provider(PendingPayment, &record), None);
         assert_eq!(refund_at_provider(Refunded, &record), None);
@@ -813,7 +985,83 @@ mod tests {
         record.paid_late = true;
         assert!(!record.owes_shipping_handoff(OrderStatus::Paid));
         assert!(record.owes_late_refund_handoff(OrderStatus::RefundPending, false));
-        record.refund_handoff_at = Some(Timestamp::from_unix(2));
+        record.refund = RefundState::Requested {
+            restock: false,
+            handed_off_at: Some(Timestamp::from_unix(2)),
+        };
         assert!(!record.owes_late_refund_handoff(OrderStatus::RefundPending, false));
+    }
+
+    /// The table keeps the flat fields it always had; each combination the
+    /// store writes reads as one state, and a state writes back the same.
+    #[test]
+    fn the_refund_state_reads_the_stored_form_and_writes_it_back() {
+        let stored = |status: &str, fields: serde_json::Value| {
+            let mut item = serde_json::to_value(PaymentRecord::new(succeeded())).expect("json");
+            item["status"] = json!(status);
+            for (name, value) in fields.as_object().expect("fields") {
+                item[name] = value.clone();
+            }
+            let record: PaymentRecord = serde_json::from_value(item.clone()).expect("read");
+            (record, item)
+        };
+        let cases = [
+            ("succeeded", json!({}), RefundState::None),
+            (
+                "succeeded",
+                json!({"refund_restock": true}),
+                RefundState::Requested {
+                    restock: true,
+                    handed_off_at: None,
+                },
+            ),
+            (
+                "succeeded",
+                json!({"refund_restock": false, "refund_handoff_at": "2026-12-05T00:00:00Z"}),
+                RefundState::Requested {
+                    restock: false,
+                    handed_off_at: Some(Timestamp::parse("2026-12-05T00:00:00Z").expect("time")),
+                },
+            ),
+            (
+                "succeeded",
+                json!({"refund_restock": false, "refund_error": "card expired"}),
+                RefundState::Refused {
+                    restock: false,
+                    reason: "card expired".into(),
+                },
+            ),
+            (
+                "refunded",
+                json!({"refund_restock": true, "refund_id": "re_1"}),
+                RefundState::Made {
+                    restock: true,
+                    refund: MadeRefund::Ours("re_1".into()),
+                },
+            ),
+            (
+                "refunded",
+                json!({"refunded_at_provider": true}),
+                RefundState::Made {
+                    restock: false,
+                    refund: MadeRefund::AtProvider,
+                },
+            ),
+        ];
+        for (status, fields, expected) in cases {
+            let (record, item) = stored(status, fields);
+            assert_eq!(record.refund, expected, "{item}");
+            let written = serde_json::to_value(&record).expect("json");
+            let read_again: PaymentRecord = serde_json::from_value(written).expect("read");
+            assert_eq!(read_again, record);
+        }
+        // A refund that failed after it was made (its id kept, the payment
+        // back to succeeded, an error noted) reads as refused.
+        let (failed, _) = stored(
+            "succeeded",
+            json!({"refund_restock": false, "refund_id": "re_1", "refund_error": "declined"}),
+        );
+        assert_eq!(failed.refund.refusal(), Some("declined"));
+        assert_eq!(failed.refund.refund_id(), None);
     }
 }

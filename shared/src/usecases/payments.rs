@@ -15,7 +15,7 @@ use crate::model::messages::{Message, PaymentConfirmed, QueueKind};
 use crate::model::orders::{Dispute, Event, Order, OrderId, OrderStatus, transition};
 use crate::model::payments::{
     self, DisputeReport, Payment, PaymentId, PaymentRecord, PaymentStatus, ProviderEvent, ProviderPaymentId,
-    SucceededIntent,
+    RefundState, SucceededIntent,
 };
 
 /// What starting a payment did.
@@ -411,7 +411,7 @@ async fn refund_failed(
                 Err(err) => return Err(err),
             }
         }
-        OrderStatus::RefundPending if record.refund_error.is_some() => {
+        OrderStatus::RefundPending if matches!(record.refund, RefundState::Refused { .. }) => {
             return Ok(WebhookOutcome::AlreadyHandled);
         }
         // Not refunded yet (our worker has not recorded the refund): the

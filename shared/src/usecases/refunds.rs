@@ -11,7 +11,7 @@ use crate::foundation::error::Error;
 use crate::model::auth::{Admin, Principal};
 use crate::model::messages::{Message, QueueKind, RefundRequested};
 use crate::model::orders::{Event, Order, OrderId, OrderStatus, moved, transition};
-use crate::model::payments::{self, Payment, PaymentRecord};
+use crate::model::payments::{self, Payment, PaymentRecord, RefundState};
 use crate::model::refunds::{self, ReturnRequest};
 use crate::usecases::orders::get_order;
 
@@ -73,8 +73,10 @@ async fn begin_refund(app: &App, order: Order, event: Event) -> Result<Order, Er
         .await?
         .ok_or(Error::InvalidState(order.status))?;
     if order.status == OrderStatus::RefundPending
-        && record.refund_handoff_at.is_none()
-        && let Some(restock) = record.refund_restock
+        && let RefundState::Requested {
+            restock,
+            handed_off_at: None,
+        } = record.refund
     {
         hand_off(app, &record.payment, restock).await?;
         return Ok(order);
@@ -160,9 +162,9 @@ pub async fn process(app: &App, message: &RefundRequested) -> Result<RefundOutco
     let refund_id = match refunded {
         Ok(id) => id,
         Err(ProviderError::AlreadyRefunded) => record
-            .refund_id
-            .clone()
-            .unwrap_or_else(|| "refunded-before".into()),
+            .refund
+            .refund_id()
+            .map_or_else(|| "refunded-before".into(), str::to_owned),
         Err(ProviderError::Transient(detail)) => return Err(Error::Unavailable(detail)),
         Err(refused @ (ProviderError::Rejected(_) | ProviderError::UnexpectedState)) => {
             let reason = match refused {
@@ -176,7 +178,10 @@ pub async fn process(app: &App, message: &RefundRequested) -> Result<RefundOutco
             return Ok(RefundOutcome::Refused(reason));
         }
     };
-    let restock = record.refund_restock.unwrap_or(message.restock);
+    let restock = match record.refund {
+        RefundState::None => message.restock,
+        ref asked => asked.restocks(),
+    };
     match app
         .store
         .complete_refund(&order, to, Some(&refund_id), restock, Timestamp::now())
@@ -213,5 +218,5 @@ pub async fn retry_refused_refund(app: &App, order: &OrderId) -> Result<(), Erro
         return Err(Error::NotFound);
     }
     let record = app.store.get_payment(order).await?.ok_or(Error::NotFound)?;
-    hand_off(app, &record.payment, record.refund_restock.unwrap_or(false)).await
+    hand_off(app, &record.payment, record.refund.restocks()).await
 }

@@ -616,8 +616,8 @@ async fn a_refund_that_fails_after_acceptance_goes_back_to_pending_for_a_retry()
     let refused = refunds::refused_refunds(&t.app, 10).await.expect("listed");
     assert!(refused.iter().any(|r| {
         r.payment.order_id == order.id
-            && r.refund_error
-                .as_deref()
+            && r.refund
+                .refusal()
                 .is_some_and(|e| e.contains("expired_or_canceled_card"))
     }));
 

@@ -78,7 +78,7 @@ async fn an_owner_refund_before_shipping_gives_the_stock_back_once() {
         .expect("read")
         .expect("exists");
     assert_eq!(payment.payment.status, PaymentStatus::Refunded);
-    assert!(payment.refund_id.is_some());
+    assert!(payment.refund.refund_id().is_some());
 
     // The shipping worker, arriving late, ships nothing.
     t.deliver("shipping", shipping::handle_message).await;
@@ -358,7 +358,8 @@ mod through_stripe {
             .expect("exists");
         assert!(
             payment
-                .refund_error
+                .refund
+                .refusal()
                 .expect("noted for an operator")
                 .contains("amount_too_large")
         );

@@ -35,7 +35,7 @@ pub async fn run(
                         "provider_payment_id": record.payment.provider_payment_id,
                         "amount": record.payment.amount,
                         "currency": record.payment.currency,
-                        "reason": record.refund_error,
+                        "reason": record.refund.refusal(),
                     })
                 );
             }
