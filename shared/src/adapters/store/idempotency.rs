@@ -79,23 +79,17 @@ impl Store {
         }
         // The first attempt died without an answer: take over its claim,
         // keeping its resource id.
-        let takeover = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::idempotency(user, key_text))))
-            .changes(
-                Changes::new()
-                    .set("locked_until", n(now.unix() + LOCK_SECS))
-                    .when(attr("locked_until").eq(n(existing.locked_until)))
-                    .when(attr("response").not_exists()),
-            )
-            .send()
-            .await;
-        match takeover {
-            Ok(_) => Ok(Claim::Retry(existing.resource_id)),
-            Err(err) if is_conditional_failure(&err) => Err(Error::IdempotencyInProgress),
-            Err(err) => Err(err.into()),
+        let takeover = Changes::new()
+            .set("locked_until", n(now.unix() + LOCK_SECS))
+            .when(attr("locked_until").eq(n(existing.locked_until)))
+            .when(attr("response").not_exists());
+        if self
+            .update_if(keys::idempotency(user, key_text), takeover)
+            .await?
+        {
+            Ok(Claim::Retry(existing.resource_id))
+        } else {
+            Err(Error::IdempotencyInProgress)
         }
     }
 
@@ -103,23 +97,13 @@ impl Store {
     /// server error, nothing is recorded for replay. (If this write fails
     /// too, the lock lapses after `LOCK_SECS`.)
     pub async fn release_idempotency_key(&self, user: &UserId, key_text: &str) -> Result<(), Error> {
-        let released = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::idempotency(user, key_text))))
-            .changes(
-                Changes::new()
-                    .set("locked_until", n(0))
-                    .when(attr(PARTITION_KEY).exists())
-                    .when(attr("response").not_exists()),
-            )
-            .send()
-            .await;
-        match released {
-            Err(err) if !is_conditional_failure(&err) => Err(err.into()),
-            _ => Ok(()),
-        }
+        // Gone, or answered meanwhile: nothing to release.
+        let release = Changes::new()
+            .set("locked_until", n(0))
+            .when(attr(PARTITION_KEY).exists())
+            .when(attr("response").not_exists());
+        self.update_if(keys::idempotency(user, key_text), release).await?;
+        Ok(())
     }
 
     /// The transaction item that marks a key's record applied, once: a

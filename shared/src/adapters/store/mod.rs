@@ -513,6 +513,28 @@ impl Store {
             .item)
     }
 
+    /// Writes `changes` to the item at `item_key` if their condition holds
+    /// (one `UpdateItem`): whether it did.
+    async fn update_if<S: Into<String>>(
+        &self,
+        item_key: (String, S),
+        changes: Changes,
+    ) -> Result<bool, Error> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(item_key)))
+            .changes(changes)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if is_conditional_failure(&err) => Ok(false),
+            Err(err) => Err(err.into()),
+        }
+    }
+
     /// Writes `changes` to the item at `item_key`, which must exist (one
     /// `UpdateItem`; its condition failing is an error like any other).
     async fn update_existing<S: Into<String>>(

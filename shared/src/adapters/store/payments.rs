@@ -7,8 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::expr::{Changes, Conditional, Updates, attr};
 use super::{
-    GSI1, GSI2, IndexQuery, PARTITION_KEY, Read, Store, TTL_ATTRIBUTE, is_conditional_failure, item, key,
-    keys, n, put, s, update,
+    GSI1, GSI2, IndexQuery, PARTITION_KEY, Read, Store, TTL_ATTRIBUTE, item, key, keys, n, put, s, update,
 };
 use crate::foundation::clock::Timestamp;
 use crate::foundation::error::Error;
@@ -100,22 +99,13 @@ impl Store {
 
     /// Notes why an attempt to pay failed; the payment still awaits one.
     pub async fn record_payment_failure(&self, order: &OrderId, reason: &str) -> Result<(), Error> {
-        let result =
-            self.client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(key(keys::payment(order))))
-                .changes(Changes::new().set("last_failure", s(reason)).when(
-                    attr("status").eq(serde_dynamo::to_attribute_value(PaymentStatus::RequiresPayment)?),
-                ))
-                .send()
-                .await;
-        match result {
-            // It succeeded meanwhile (events come out of order): a failed
-            // attempt before a success is history.
-            Err(err) if is_conditional_failure(&err) => Ok(()),
-            other => other.map(drop).map_err(Into::into),
-        }
+        let noted = Changes::new()
+            .set("last_failure", s(reason))
+            .when(attr("status").eq(serde_dynamo::to_attribute_value(PaymentStatus::RequiresPayment)?));
+        // Not noted if it succeeded meanwhile (events come out of order): a
+        // failed attempt before a success is history.
+        self.update_if(keys::payment(order), noted).await?;
+        Ok(())
     }
 
     /// A refund the provider accepted failed afterwards: the order goes back

@@ -3,8 +3,8 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::expr::{Changes, Updates, attr};
-use super::{GSI1, GSI2, Store, is_conditional_failure, key, keys, s, update};
+use super::expr::{Changes, attr};
+use super::{GSI1, GSI2, Store, keys, s, update};
 use crate::foundation::clock::Timestamp;
 use crate::foundation::error::Error;
 use crate::foundation::ids::OrderId;
@@ -121,28 +121,15 @@ impl Store {
     /// send, or failing it the reconciler, reaches the refunds queue.
     /// `false` if the refund was not refused (any more).
     pub async fn reopen_refused_refund(&self, order: &OrderId, now: Timestamp) -> Result<bool, Error> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::payment(order))))
-            .changes(
-                Changes::new()
-                    .set(GSI2.partition_key, s(keys::owed_handoff(order)))
-                    .set(GSI2.sort_key, s(keys::by_time(now, order)))
-                    .add("refund_attempt", super::n(1))
-                    .remove("refund_error")
-                    .remove("refund_handoff_at")
-                    .remove(GSI1.partition_key)
-                    .remove(GSI1.sort_key)
-                    .when(attr("refund_error").exists()),
-            )
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if is_conditional_failure(&err) => Ok(false),
-            Err(err) => Err(err.into()),
-        }
+        let reopened = Changes::new()
+            .set(GSI2.partition_key, s(keys::owed_handoff(order)))
+            .set(GSI2.sort_key, s(keys::by_time(now, order)))
+            .add("refund_attempt", super::n(1))
+            .remove("refund_error")
+            .remove("refund_handoff_at")
+            .remove(GSI1.partition_key)
+            .remove(GSI1.sort_key)
+            .when(attr("refund_error").exists());
+        self.update_if(keys::payment(order), reopened).await
     }
 }

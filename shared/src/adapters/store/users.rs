@@ -211,28 +211,17 @@ impl Store {
         // Two rounds at most: the second only after resetting a window that
         // had run out, which another caller may have done at the same time.
         for _ in 0..2 {
-            let counted = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(key(window.clone())))
-                .changes(
-                    Changes::new()
-                        .set_if_absent("window_start", n(now.unix()))
-                        .set_if_absent(TTL_ATTRIBUTE, n(window_end))
-                        .add("attempts", n(1))
-                        .when(
-                            attr(PARTITION_KEY).not_exists().or(attr("window_start")
-                                .gt(n(cutoff))
-                                .and(attr("attempts").lt(n(max)))),
-                        ),
-                )
-                .send()
-                .await;
-            match counted {
-                Ok(_) => return Ok(()),
-                Err(err) if is_conditional_failure(&err) => {}
-                Err(err) => return Err(err.into()),
+            let counted = Changes::new()
+                .set_if_absent("window_start", n(now.unix()))
+                .set_if_absent(TTL_ATTRIBUTE, n(window_end))
+                .add("attempts", n(1))
+                .when(
+                    attr(PARTITION_KEY).not_exists().or(attr("window_start")
+                        .gt(n(cutoff))
+                        .and(attr("attempts").lt(n(max)))),
+                );
+            if self.update_if(window.clone(), counted).await? {
+                return Ok(());
             }
             let Some(current) = self
                 .get_as::<AttemptsItem, _>(window.clone(), Read::Strong)
@@ -247,24 +236,13 @@ impl Store {
                 });
             }
             // The window has passed: start a new one holding this attempt.
-            let reset = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(key(window.clone())))
-                .changes(
-                    Changes::new()
-                        .set("window_start", n(now.unix()))
-                        .set(TTL_ATTRIBUTE, n(window_end))
-                        .set("attempts", n(1))
-                        .when(attr("window_start").eq(n(current.window_start))),
-                )
-                .send()
-                .await;
-            match reset {
-                Ok(_) => return Ok(()),
-                Err(err) if is_conditional_failure(&err) => {}
-                Err(err) => return Err(err.into()),
+            let reset = Changes::new()
+                .set("window_start", n(now.unix()))
+                .set(TTL_ATTRIBUTE, n(window_end))
+                .set("attempts", n(1))
+                .when(attr("window_start").eq(n(current.window_start)));
+            if self.update_if(window.clone(), reset).await? {
+                return Ok(());
             }
         }
         Err(Error::TooManyAttempts { retry_after_secs: 1 })
