@@ -305,9 +305,15 @@ impl Shop {
             .clone()
     }
 
-    /// An order paid, shipped by the worker and delivered by the carrier.
+    /// An order of one unit paid, shipped by the worker and delivered by
+    /// the carrier.
     pub async fn delivered(&self, product: &str) -> String {
-        let order = self.order(product, 1).await;
+        self.delivered_order(product, 1).await
+    }
+
+    /// An order of `quantity` units paid, shipped and delivered.
+    pub async fn delivered_order(&self, product: &str, quantity: u32) -> String {
+        let order = self.order(product, quantity).await;
         self.pay(&order).await;
         self.until(&order, "SHIPPED").await;
         let shipment = self
@@ -325,6 +331,14 @@ impl Shop {
             .await;
         assert_eq!(delivered.status, StatusCode::CREATED, "{}", delivered.text);
         order
+    }
+
+    /// `POST /orders/{order}/{action}` (`refund`, `cancel`, `return`,
+    /// `return/receive`) with an empty body, as the holder of `token`.
+    pub async fn act(&self, order: &str, action: &str, token: &str) -> Reply {
+        self.api
+            .post(&format!("/orders/{order}/{action}"), Some(token), json!({}))
+            .await
     }
 
     pub async fn until(&self, order: &str, status: &str) {

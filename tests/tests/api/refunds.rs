@@ -16,14 +16,7 @@ async fn a_refund_before_shipping_gives_the_stock_back() {
     for _ in 0..5 {
         let order = shop.order(&product, 2).await;
         shop.pay(&order).await;
-        let refund = shop
-            .api
-            .post(
-                &format!("/orders/{order}/refund"),
-                Some(&shop.customer.token),
-                json!({}),
-            )
-            .await;
+        let refund = shop.act(&order, "refund", &shop.customer.token).await;
         if refund.status == StatusCode::CONFLICT {
             assert_eq!(refund.body["status"], "SHIPPED", "{}", refund.text);
             continue;
@@ -50,23 +43,13 @@ async fn an_admin_refund_after_shipping_does_not_restock() {
     let order = shop.order(&product, 3).await;
     shop.pay(&order).await;
     shop.until(&order, "SHIPPED").await;
-    let owner = shop
-        .api
-        .post(
-            &format!("/orders/{order}/refund"),
-            Some(&shop.customer.token),
-            json!({}),
-        )
-        .await;
+    let owner = shop.act(&order, "refund", &shop.customer.token).await;
     assert_eq!(owner.status, StatusCode::CONFLICT);
     assert_eq!(
         (owner.body["code"].as_str(), owner.body["status"].as_str()),
         (Some("INVALID_STATE"), Some("SHIPPED"))
     );
-    let refund = shop
-        .api
-        .post(&format!("/orders/{order}/refund"), Some(&shop.admin), json!({}))
-        .await;
+    let refund = shop.act(&order, "refund", &shop.admin).await;
     assert_eq!(refund.status, StatusCode::ACCEPTED, "{}", refund.text);
     shop.until(&order, "REFUNDED").await;
     assert_eq!(shop.stock(&product).await, 7, "no restock for shipped goods");
@@ -76,20 +59,7 @@ async fn an_admin_refund_after_shipping_does_not_restock() {
 async fn return_receive_refund_restocks() {
     let shop = Shop::new().await;
     let product = shop.product(4).await;
-    let order = shop.order(&product, 2).await;
-    shop.pay(&order).await;
-    shop.until(&order, "SHIPPED").await;
-    let shipment = shop
-        .api
-        .get(&format!("/orders/{order}/shipment"), Some(&shop.admin))
-        .await
-        .body;
-    let events = format!("/shipments/{}/events", shipment["id"].as_str().expect("id"));
-    let delivered = shop
-        .api
-        .post(&events, Some(&shop.admin), json!({"status": "DELIVERED"}))
-        .await;
-    assert_eq!(delivered.status, StatusCode::CREATED);
+    let order = shop.delivered_order(&product, 2).await;
 
     let path = format!("/orders/{order}/return");
     let no_reason = shop
@@ -103,14 +73,10 @@ async fn return_receive_refund_restocks() {
         .await;
     assert_eq!(returned.status, StatusCode::ACCEPTED, "{}", returned.text);
     assert_eq!(returned.body["status"], "RETURN_REQUESTED");
-    shop.api
-        .post(&format!("{path}/receive"), Some(&shop.customer.token), json!({}))
+    shop.act(&order, "return/receive", &shop.customer.token)
         .await
         .assert_problem(403, "FORBIDDEN");
-    let received = shop
-        .api
-        .post(&format!("{path}/receive"), Some(&shop.admin), json!({}))
-        .await;
+    let received = shop.act(&order, "return/receive", &shop.admin).await;
     assert_eq!(received.status, StatusCode::ACCEPTED, "{}", received.text);
     shop.until(&order, "REFUNDED").await;
     assert_eq!(shop.stock(&product).await, 4, "returned goods are back in stock");
@@ -122,25 +88,11 @@ async fn a_late_payment_is_refunded_and_never_shipped() {
     let product = shop.product(5).await;
     let order = shop.order(&product, 1).await;
     let payment = shop.start_payment(&order).await;
-    let cancelled = shop
-        .api
-        .post(
-            &format!("/orders/{order}/cancel"),
-            Some(&shop.customer.token),
-            json!({}),
-        )
-        .await;
+    let cancelled = shop.act(&order, "cancel", &shop.customer.token).await;
     assert_eq!(cancelled.status, StatusCode::OK);
     // Its payment is not handed out again; a card that paid it anyway is
     // a late payment.
-    let again = shop
-        .api
-        .post(
-            &format!("/orders/{order}/payment"),
-            Some(&shop.customer.token),
-            json!({}),
-        )
-        .await;
+    let again = shop.act(&order, "payment", &shop.customer.token).await;
     assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.text);
     assert_eq!(again.body["code"], "INVALID_STATE");
     shop.paid(&order, &payment).await;
