@@ -430,7 +430,7 @@ pub fn price_order(
         status: OrderStatus::PendingPayment,
         items,
         total,
-        currency: terms.currency.clone(),
+        currency: *terms.currency,
         shipping_address: input.shipping_address.clone(),
         created_at: terms.now,
         updated_at: terms.now,

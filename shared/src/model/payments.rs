@@ -606,7 +606,13 @@ pub fn check_intent(intent: &SucceededIntent, order: &Order, payment: &Payment) 
     if payment.provider_payment_id != intent.id {
         return Err("the intent is not the order's payment");
     }
-    if intent.amount_received != order.total.minor()
+    // The provider's units: ¥500 is 500, 10 ISK is 1,000.
+    let expected = order
+        .total
+        .of(order.currency)
+        .ok()
+        .and_then(|total| crate::model::charges::provider_units(total).ok());
+    if Some(intent.amount_received) != expected
         || !intent.currency.eq_ignore_ascii_case(order.currency.as_str())
     {
         return Err("amount or currency does not match the order");

@@ -177,7 +177,7 @@ impl ProductState {
             description: record.description.clone(),
             category: record.category.clone(),
             price: record.price,
-            currency: record.currency.clone(),
+            currency: record.currency,
             stock: self.stock(),
             rating: {
                 let totals = self.rating();

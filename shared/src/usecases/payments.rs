@@ -9,8 +9,9 @@ use crate::adapters::store::DisputedOrder;
 use crate::app::App;
 use crate::foundation::clock::Timestamp;
 use crate::foundation::error::Error;
-use crate::foundation::money::Money;
+use crate::foundation::money::Currency;
 use crate::model::auth::Principal;
+use crate::model::charges;
 use crate::model::messages::{Message, PaymentConfirmed, QueueKind};
 use crate::model::orders::{Dispute, Event, Order, OrderId, OrderStatus, transition};
 use crate::model::payments::{
@@ -71,7 +72,7 @@ pub async fn start_payment(app: &App, caller: &Principal, order_id: &OrderId) ->
         provider: provider.kind(),
         provider_payment_id: intent.id,
         amount: order.total,
-        currency: order.currency.clone(),
+        currency: order.currency,
         status: PaymentStatus::RequiresPayment,
         client_secret: intent.client_secret,
         created_at: Timestamp::now(),
@@ -436,8 +437,10 @@ async fn refund_mismatch(
     why: &str,
 ) -> Result<WebhookOutcome, Error> {
     tracing::error!(intent = %intent.id, %order, reason = why, "a payment that cannot be applied; refunding it");
-    let amount = Money::new(intent.amount_received)
-        .map_err(|_| Error::internal("a captured amount that is not a valid amount"))?;
+    let currency = Currency::parse(intent.currency.clone())
+        .map_err(|_| Error::internal("a captured amount in a currency the shop does not know"))?;
+    let amount = charges::from_provider_units(intent.amount_received, currency)
+        .map_err(|err| Error::internal(format!("a captured amount that is not an amount: {err}")))?;
     let refunded = app
         .payments()?
         .refund(RefundRequest {
@@ -465,7 +468,7 @@ pub async fn hand_off(app: &App, paid: &Payment) -> Result<(), Error> {
         order_id: paid.order_id.clone(),
         payment_id: paid.id.clone(),
         amount: paid.amount,
-        currency: paid.currency.clone(),
+        currency: paid.currency,
     });
     app.queues()?.send(&message).await?;
     app.store

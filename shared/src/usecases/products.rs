@@ -20,7 +20,7 @@ pub async fn create_product(app: &App, _admin: &Admin, input: NewProduct) -> Res
 
 /// Adds a product to the catalogue (the operator tool's seeding uses this).
 pub async fn add_product(store: &Store, input: NewProduct, currency: &Currency) -> Result<Product, Error> {
-    let record = ProductRecord::new(&input, currency.clone(), Timestamp::now());
+    let record = ProductRecord::new(&input, *currency, Timestamp::now());
     store.put_product(&record, input.stock).await?;
     let added = ProductState {
         record,

@@ -155,7 +155,10 @@ pub async fn process(app: &App, message: &RefundRequested) -> Result<RefundOutco
         .refund(RefundRequest {
             order_id: Some(&order.id),
             provider_payment_id: &payment.provider_payment_id,
-            amount: payment.amount,
+            amount: payment
+                .amount
+                .of(payment.currency)
+                .map_err(|err| Error::internal(err.to_string()))?,
             idempotency_key: payments::refund_key(&order.id, record.refund_attempt),
         })
         .await;

@@ -361,7 +361,7 @@ async fn the_stripe_stand_in_answers_the_adapter_in_stripes_shapes() {
     let refund = |key: &str| shared::adapters::payments::RefundRequest {
         order_id: Some(&paid_order),
         provider_payment_id: &paid.id,
-        amount: Money::new(12_345).expect("valid"),
+        amount: Money::new(12_345).expect("valid").of(currency).expect("USD"),
         idempotency_key: key.to_owned(),
     };
     let first = stripe

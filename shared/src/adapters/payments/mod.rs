@@ -15,7 +15,7 @@ pub use stripe::StripeProvider;
 
 use crate::foundation::error::Error;
 use crate::foundation::ids::OrderId;
-use crate::foundation::money::{Currency, Money};
+use crate::foundation::money::{Amount, Currency, Money};
 use crate::model::payments::ProviderKind;
 use crate::model::payments::ProviderPaymentId;
 
@@ -44,7 +44,8 @@ pub struct RefundRequest<'a> {
     pub order_id: Option<&'a OrderId>,
     /// The provider's payment (Stripe's PaymentIntent id).
     pub provider_payment_id: &'a ProviderPaymentId,
-    pub amount: Money,
+    /// What to give back, in the payment's currency.
+    pub amount: Amount,
     /// Derived from the order, so a retried or duplicated message never
     /// refunds twice.
     pub idempotency_key: String,

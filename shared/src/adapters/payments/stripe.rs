@@ -4,7 +4,9 @@ use futures::future::BoxFuture;
 use serde::Deserialize;
 
 use super::{Intent, IntentRequest, PaymentProvider, ProviderError, RefundRequest};
+use crate::foundation::money::{Amount, MoneyError};
 use crate::foundation::secret::Secret;
+use crate::model::charges::provider_units;
 use crate::model::payments::ProviderKind;
 use crate::model::payments::ProviderPaymentId;
 
@@ -124,6 +126,14 @@ impl StripeProvider {
     }
 }
 
+/// An amount as Stripe counts it ([`provider_units`]), as a form value.
+fn stripe_amount(amount: Result<Amount, MoneyError>) -> Result<String, ProviderError> {
+    let amount = amount.map_err(|err| ProviderError::Rejected(err.to_string()))?;
+    provider_units(amount)
+        .map(|units| units.to_string())
+        .map_err(|err| ProviderError::Rejected(err.to_string()))
+}
+
 impl PaymentProvider for StripeProvider {
     fn kind(&self) -> ProviderKind {
         ProviderKind::Stripe
@@ -135,7 +145,7 @@ impl PaymentProvider for StripeProvider {
     ) -> BoxFuture<'a, Result<Intent, ProviderError>> {
         Box::pin(async move {
             let form = [
-                ("amount", request.amount.minor().to_string()),
+                ("amount", stripe_amount(request.amount.of(*request.currency))?),
                 ("currency", request.currency.as_str().to_ascii_lowercase()),
                 (METADATA_ORDER, request.order_id.to_string()),
                 // Cards only: they settle at once (no `processing` while
@@ -175,7 +185,7 @@ impl PaymentProvider for StripeProvider {
         Box::pin(async move {
             let mut form = vec![
                 ("payment_intent", request.provider_payment_id.to_string()),
-                ("amount", request.amount.minor().to_string()),
+                ("amount", stripe_amount(Ok(request.amount))?),
             ];
             if let Some(order) = request.order_id {
                 form.push((METADATA_ORDER, order.to_string()));
