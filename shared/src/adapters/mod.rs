@@ -5,6 +5,7 @@
 
 pub mod calls;
 pub mod carrier;
+pub mod fx;
 pub mod metrics;
 pub mod payments;
 pub mod queue;

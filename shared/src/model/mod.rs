@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod charges;
+pub mod fx;
 pub mod idempotency;
 pub mod messages;
 pub mod orders;
