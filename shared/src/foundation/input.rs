@@ -58,6 +58,12 @@ fn join(at: &str, key: &str) -> String {
     }
 }
 
+/// Reports `message` on the field `key` under `at`: for a rule across
+/// fields, checked after the fields themselves.
+pub fn report(errors: &mut Errors, at: &str, key: &str, message: impl Into<String>) {
+    push(errors, &join(at, key), message);
+}
+
 fn push(errors: &mut Errors, field: &str, message: impl Into<String>) {
     errors.push(FieldError {
         field: if field.is_empty() {

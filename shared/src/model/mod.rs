@@ -7,6 +7,7 @@ pub mod auth;
 pub mod charges;
 pub mod fx;
 pub mod idempotency;
+pub mod markets;
 pub mod messages;
 pub mod orders;
 pub mod payments;

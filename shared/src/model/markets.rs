@@ -1,0 +1,526 @@
+//! Markets: sets of destination countries served in one currency under
+//! one set of tax, duty and shipping rules (openapi.yaml, "Markets"), and
+//! the rules that price a product in one. Pure: the store keeps markets,
+//! these decide.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::foundation::input::{Errors, FromJson, Object, bounded_text, report};
+use crate::foundation::money::{Amount, Currency, MoneyError};
+use crate::model::fx::Rate;
+use crate::model::users::CountryCode;
+
+/// The code of the market that exists from the start.
+pub const DEFAULT_MARKET: &str = "default";
+
+/// A market's code: 1 to 20 of `[a-z0-9-]`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct MarketCode(String);
+
+impl MarketCode {
+    pub fn parse(code: String) -> Result<Self, String> {
+        let valid = (1..=20).contains(&code.len())
+            && code
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if valid {
+            Ok(Self(code))
+        } else {
+            Err("must be 1 to 20 of a-z, 0-9 and -".into())
+        }
+    }
+
+    pub fn is_default(&self) -> bool {
+        self.0 == DEFAULT_MARKET
+    }
+}
+
+crate::foundation::newtype::string_newtype!(MarketCode);
+
+/// Whether prices include tax, exclude it, or there is none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TaxMode {
+    Inclusive,
+    Exclusive,
+    None,
+}
+
+/// Where tax is rounded: per line, or once per order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TaxRounding {
+    Line,
+    Order,
+}
+
+/// Who pays import duty: the shop at checkout (delivered duty paid) or the
+/// customer at delivery (delivered at place).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Duties {
+    Ddp,
+    Dap,
+}
+
+/// How a converted price is rounded after its half-up rounding to the
+/// minor unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PriceRounding {
+    /// Left as it is.
+    Minor,
+    /// Up to the next whole major unit (12.01 → 13.00; 13.00 stays).
+    Whole,
+    /// Up to the next amount ending in .99 (12.01 → 12.99, 12.99 stays,
+    /// 13.00 → 13.99; .990 in a three-decimal currency).
+    Charm,
+}
+
+impl PriceRounding {
+    /// `amount` rounded by this rule. In a currency without a minor unit
+    /// `whole` and `charm` change nothing.
+    pub fn apply(self, amount: Amount) -> Result<Amount, MoneyError> {
+        let currency = amount.currency();
+        let major = currency.minor_per_major();
+        if self == Self::Minor || currency.exponent() < 2 {
+            return Ok(amount);
+        }
+        let minor = amount.minor();
+        let whole = minor - minor % major;
+        let rounded = match self {
+            Self::Minor => minor,
+            Self::Whole if minor % major == 0 => minor,
+            Self::Whole => whole.checked_add(major).ok_or(MoneyError::Overflow)?,
+            // .99 (.990 in three decimals) of this unit, or of the next
+            // when the price is past it (4.995 IQD → 5.990).
+            Self::Charm => {
+                let charm = major - major / 100;
+                let unit = if minor % major <= charm {
+                    whole
+                } else {
+                    whole + major
+                };
+                unit.checked_add(charm).ok_or(MoneyError::Overflow)?
+            }
+        };
+        Amount::new(rounded, currency)
+    }
+}
+
+/// Where a product's price in a market came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PriceSource {
+    /// Set for the market's currency on the product.
+    Explicit,
+    /// The base price, when the market sells in the base currency.
+    Base,
+    /// The base price converted at a rate, then rounded by the market.
+    Converted,
+}
+
+/// A product's unit price in a market selling in `currency`: its explicit
+/// price in that currency; else its base price if that is the currency;
+/// else the base price converted at `rate` (half up to the minor unit,
+/// then `rounding`). `None`: no explicit price and no rate, so the product
+/// is not sold there.
+pub fn unit_price(
+    base: Amount,
+    explicit: Option<Amount>,
+    currency: Currency,
+    rate: Option<Rate>,
+    rounding: PriceRounding,
+) -> Option<Result<(Amount, PriceSource), MoneyError>> {
+    if let Some(price) = explicit.filter(|price| price.currency() == currency) {
+        return Some(Ok((price, PriceSource::Explicit)));
+    }
+    if base.currency() == currency {
+        return Some(Ok((base, PriceSource::Base)));
+    }
+    let rate = rate?;
+    Some(
+        base.convert(rate.value(), currency)
+            .and_then(|converted| rounding.apply(converted))
+            .map(|price| (price, PriceSource::Converted)),
+    )
+}
+
+/// A weight band of a shipping method: up to `max_weight_grams`, `price`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WeightBand {
+    pub max_weight_grams: u32,
+    pub price: i64,
+}
+
+/// How many days a delivery takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryDays {
+    pub min: u16,
+    pub max: u16,
+}
+
+/// A way of shipping in a market, priced by weight band in its currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShippingMethod {
+    pub code: MarketCode,
+    pub name: String,
+    pub rates: Vec<WeightBand>,
+    pub free_over: Option<i64>,
+    pub delivery_days: DeliveryDays,
+}
+
+/// What `PUT /markets/{code}` sets: every field of a market but its code,
+/// `default` and its timestamps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarketSettings {
+    pub name: String,
+    pub countries: Vec<CountryCode>,
+    pub currency: Currency,
+    pub tax_mode: TaxMode,
+    pub tax_rounding: TaxRounding,
+    pub price_rounding: PriceRounding,
+    pub duties: Duties,
+    pub shipping_methods: Vec<ShippingMethod>,
+}
+
+/// Most weight bands and methods a market may have.
+const MAX_METHODS: usize = 20;
+const MAX_BANDS: usize = 20;
+const MAX_WEIGHT_GRAMS: u32 = 1_000_000;
+
+impl FromJson for MarketSettings {
+    fn from_json(value: Value, at: &str, errors: &mut Errors) -> Option<Self> {
+        let mut o = Object::new(value, at, errors)?;
+        let name = o.required("name", |s| bounded_text(s, 1, 100));
+        let countries = o.required("countries", |codes: Vec<String>| {
+            let mut seen = BTreeSet::new();
+            codes
+                .into_iter()
+                .map(|code| {
+                    let country = CountryCode::parse(code)?;
+                    if seen.insert(country.as_str().to_owned()) {
+                        Ok(country)
+                    } else {
+                        Err(format!("lists {} twice", country.as_str()))
+                    }
+                })
+                .collect::<Result<Vec<_>, String>>()
+        });
+        let currency = o.required("currency", Currency::parse);
+        let tax_mode = o.required("tax_mode", |mode: TaxMode| Ok::<_, String>(mode));
+        let tax_rounding = o.required("tax_rounding", |r: TaxRounding| Ok::<_, String>(r));
+        let price_rounding = o.required("price_rounding", |r: PriceRounding| Ok::<_, String>(r));
+        let duties = o.required("duties", |d: Duties| Ok::<_, String>(d));
+        let methods = o.required_list::<MethodInput>("shipping_methods", 0, MAX_METHODS);
+        o.end();
+        let currency = currency?;
+        let methods = methods?;
+        // Amounts are in the market's currency: whole steps of it (tens of
+        // fils in KWD).
+        let mut valid = true;
+        for (i, method) in methods.iter().enumerate() {
+            for (j, band) in method.0.rates.iter().enumerate() {
+                if band.price % currency.step() != 0 {
+                    report(
+                        errors,
+                        at,
+                        &format!("shipping_methods[{i}].rates[{j}].price"),
+                        format!("must be a multiple of {} in {currency}", currency.step()),
+                    );
+                    valid = false;
+                }
+            }
+            if method.0.free_over.is_some_and(|free| free % currency.step() != 0) {
+                report(
+                    errors,
+                    at,
+                    &format!("shipping_methods[{i}].free_over"),
+                    format!("must be a multiple of {} in {currency}", currency.step()),
+                );
+                valid = false;
+            }
+        }
+        let codes: BTreeSet<&str> = methods.iter().map(|m| m.0.code.as_str()).collect();
+        if codes.len() != methods.len() {
+            report(errors, at, "shipping_methods", "names a method code twice");
+            valid = false;
+        }
+        valid.then_some(())?;
+        Some(Self {
+            name: name?,
+            countries: countries?,
+            currency,
+            tax_mode: tax_mode?,
+            tax_rounding: tax_rounding?,
+            price_rounding: price_rounding?,
+            duties: duties?,
+            shipping_methods: methods.into_iter().map(|m| m.0).collect(),
+        })
+    }
+}
+
+/// A shipping method as sent, checked.
+struct MethodInput(ShippingMethod);
+
+impl FromJson for MethodInput {
+    fn from_json(value: Value, at: &str, errors: &mut Errors) -> Option<Self> {
+        let mut o = Object::new(value, at, errors)?;
+        let code = o.required("code", MarketCode::parse);
+        let name = o.required("name", |s| bounded_text(s, 1, 100));
+        let rates = o.required("rates", |bands: Vec<WeightBand>| {
+            if bands.is_empty() || bands.len() > MAX_BANDS {
+                return Err(format!("must hold 1 to {MAX_BANDS} weight bands"));
+            }
+            if bands
+                .iter()
+                .any(|b| b.max_weight_grams > MAX_WEIGHT_GRAMS || b.price < 0)
+            {
+                return Err(format!(
+                    "each band is up to {MAX_WEIGHT_GRAMS} grams at a price of at least 0"
+                ));
+            }
+            if bands
+                .windows(2)
+                .any(|w| w[0].max_weight_grams >= w[1].max_weight_grams)
+            {
+                return Err("bands must go up in weight".into());
+            }
+            Ok(bands)
+        });
+        let free_over = o.optional("free_over", |amount: i64| {
+            if amount >= 0 {
+                Ok(amount)
+            } else {
+                Err("must not be negative".to_owned())
+            }
+        });
+        let days = o.required("delivery_days", |days: DeliveryDays| {
+            if days.min <= days.max && days.max <= 365 {
+                Ok(days)
+            } else {
+                Err("min must not exceed max, nor max 365".to_owned())
+            }
+        });
+        o.end();
+        Some(Self(ShippingMethod {
+            code: code?,
+            name: name?,
+            rates: rates?,
+            free_over: free_over?,
+            delivery_days: days?,
+        }))
+    }
+}
+
+/// Whether a market's countries are free: the first country another
+/// market (by code) already holds, with that market's code.
+pub fn country_taken<'a>(
+    code: &MarketCode,
+    countries: &[CountryCode],
+    others: impl IntoIterator<Item = (&'a MarketCode, &'a [CountryCode])>,
+) -> Option<(CountryCode, MarketCode)> {
+    others
+        .into_iter()
+        .filter(|(other, _)| *other != code)
+        .find_map(|(other, held)| {
+            countries
+                .iter()
+                .find(|c| held.contains(c))
+                .map(|c| (c.clone(), other.clone()))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::foundation::input::parse_document;
+    use serde_json::json;
+
+    fn currency(code: &str) -> Currency {
+        Currency::parse(code.into()).expect("valid")
+    }
+
+    fn amount(minor: i64, code: &str) -> Amount {
+        Amount::new(minor, currency(code)).expect("valid")
+    }
+
+    #[test]
+    fn price_rounding_rules() {
+        use PriceRounding::*;
+        let round = |rule: PriceRounding, minor, code| rule.apply(amount(minor, code)).map(Amount::minor);
+        assert_eq!(round(Minor, 1201, "EUR"), Ok(1201));
+        assert_eq!(round(Whole, 1201, "EUR"), Ok(1300));
+        assert_eq!(round(Whole, 1300, "EUR"), Ok(1300));
+        assert_eq!(round(Charm, 1201, "EUR"), Ok(1299));
+        assert_eq!(round(Charm, 1299, "EUR"), Ok(1299));
+        assert_eq!(round(Charm, 1300, "EUR"), Ok(1399));
+        assert_eq!(round(Charm, 0, "EUR"), Ok(99));
+        assert_eq!(round(Charm, 12_010, "KWD"), Ok(12_990), ".990 in fils");
+        assert_eq!(
+            round(Charm, 4_995, "IQD"),
+            Ok(5_990),
+            "past .990: the next unit's"
+        );
+        assert_eq!(round(Whole, 12_010, "KWD"), Ok(13_000));
+        for rule in [Minor, Whole, Charm] {
+            assert_eq!(round(rule, 1234, "JPY"), Ok(1234), "no minor unit: unchanged");
+        }
+    }
+
+    /// Over every active currency: a rounded price is never below the
+    /// price, is less than one major unit above it, and rounding it again
+    /// changes nothing.
+    #[test]
+    fn price_rounding_only_raises_by_less_than_a_unit_and_is_idempotent() {
+        let mut rng = fastrand::Rng::with_seed(2503);
+        for currency in Currency::all() {
+            for _ in 0..200 {
+                let minor = rng.i64(0..10_000_000) / currency.step() * currency.step();
+                let price = Amount::new(minor, currency).expect("valid");
+                for rule in [PriceRounding::Minor, PriceRounding::Whole, PriceRounding::Charm] {
+                    let rounded = rule.apply(price).expect("in range");
+                    assert!(rounded.minor() >= minor, "{rule:?} {price} → {rounded}");
+                    assert!(
+                        rounded.minor() - minor < currency.minor_per_major().max(1),
+                        "{rule:?} {price} → {rounded}"
+                    );
+                    assert_eq!(rule.apply(rounded), Ok(rounded), "{rule:?} {price}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_price_in_a_market_is_explicit_base_or_converted() {
+        let base = amount(1999, "USD");
+        let rate = |text| Some(Rate::parse(text).expect("valid"));
+        assert_eq!(
+            unit_price(
+                base,
+                Some(amount(1899, "EUR")),
+                currency("EUR"),
+                rate("0.9"),
+                PriceRounding::Charm
+            ),
+            Some(Ok((amount(1899, "EUR"), PriceSource::Explicit))),
+            "explicit prices are never rounded"
+        );
+        assert_eq!(
+            unit_price(base, None, currency("USD"), None, PriceRounding::Whole),
+            Some(Ok((base, PriceSource::Base)))
+        );
+        // 19.99 × 0.9 = 17.991 → 17.99 → charm 17.99.
+        assert_eq!(
+            unit_price(base, None, currency("EUR"), rate("0.9"), PriceRounding::Charm),
+            Some(Ok((amount(1799, "EUR"), PriceSource::Converted)))
+        );
+        // 19.99 × 155.2860215054 = 3104.19... → ¥3,104.
+        assert_eq!(
+            unit_price(
+                base,
+                None,
+                currency("JPY"),
+                rate("155.2860215054"),
+                PriceRounding::Whole
+            ),
+            Some(Ok((amount(3104, "JPY"), PriceSource::Converted)))
+        );
+        // 19.99 × 0.30795 = 6.1559205 → 6.160 KWD.
+        assert_eq!(
+            unit_price(base, None, currency("KWD"), rate("0.30795"), PriceRounding::Minor),
+            Some(Ok((amount(6160, "KWD"), PriceSource::Converted)))
+        );
+        assert_eq!(
+            unit_price(
+                base,
+                Some(amount(100, "GBP")),
+                currency("EUR"),
+                None,
+                PriceRounding::Minor
+            ),
+            None,
+            "no price in EUR and no rate: not sold"
+        );
+    }
+
+    fn settings(value: Value) -> Result<MarketSettings, Vec<String>> {
+        parse_document::<MarketSettings>(value).map_err(|err| match err {
+            crate::foundation::error::Error::Validation(errors) => {
+                errors.into_iter().map(|e| e.field).collect()
+            }
+            other => panic!("{other:?}"),
+        })
+    }
+
+    fn eu() -> Value {
+        json!({
+            "name": "European Union", "countries": ["DE", "FR"], "currency": "EUR",
+            "tax_mode": "inclusive", "tax_rounding": "line", "price_rounding": "charm", "duties": "ddp",
+            "shipping_methods": [{
+                "code": "standard", "name": "Standard",
+                "rates": [{"max_weight_grams": 1000, "price": 490}, {"max_weight_grams": 5000, "price": 990}],
+                "free_over": 5000, "delivery_days": {"min": 2, "max": 5}
+            }]
+        })
+    }
+
+    #[test]
+    fn market_settings_are_checked_field_by_field() {
+        let market = settings(eu()).expect("valid");
+        assert_eq!(market.currency, currency("EUR"));
+        assert_eq!(market.shipping_methods[0].rates[1].price, 990);
+        let mut bad = eu();
+        bad["countries"] = json!(["DE", "DE"]);
+        bad["currency"] = json!("XYZ");
+        bad["tax_mode"] = json!("sometimes");
+        bad["shipping_methods"][0]["rates"] =
+            json!([{"max_weight_grams": 5000, "price": 1}, {"max_weight_grams": 1000, "price": 2}]);
+        bad["colour"] = json!("blue");
+        assert_eq!(
+            settings(bad),
+            Err(vec![
+                "countries".into(),
+                "currency".into(),
+                "tax_mode".into(),
+                "shipping_methods[0].rates".into(),
+                "colour".into()
+            ])
+        );
+        let mut kwd = eu();
+        kwd["currency"] = json!("KWD");
+        kwd["shipping_methods"][0]["free_over"] = json!(5005);
+        assert_eq!(settings(kwd), Err(vec!["shipping_methods[0].free_over".into()]));
+    }
+
+    #[test]
+    fn a_country_belongs_to_one_market() {
+        let code = |c: &str| MarketCode::parse(c.into()).expect("valid");
+        let countries = |cs: &[&str]| -> Vec<CountryCode> {
+            cs.iter()
+                .map(|c| CountryCode::parse((*c).into()).expect("valid"))
+                .collect()
+        };
+        let eu = countries(&["DE", "FR"]);
+        let uk = countries(&["GB"]);
+        let others = [(code("eu"), eu.clone()), (code("uk"), uk)];
+        let held = |market: &MarketCode, wanted: &[CountryCode]| {
+            country_taken(market, wanted, others.iter().map(|(c, l)| (c, l.as_slice())))
+        };
+        assert_eq!(held(&code("eu"), &eu), None, "its own countries");
+        assert_eq!(
+            held(&code("dach"), &countries(&["AT", "DE"])),
+            Some((countries(&["DE"])[0].clone(), code("eu")))
+        );
+        assert!(MarketCode::parse("Default".into()).is_err());
+        assert!(MarketCode::parse("x".repeat(21)).is_err());
+        assert!(
+            MarketCode::parse(DEFAULT_MARKET.into())
+                .expect("valid")
+                .is_default()
+        );
+    }
+}
