@@ -284,7 +284,8 @@ pub fn code(err: &Error) -> &'static str {
         Error::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
         Error::OutOfStock(_) => "OUT_OF_STOCK",
         Error::ProductUnavailable(_) => "PRODUCT_UNAVAILABLE",
-        Error::InvalidState(_) => "INVALID_STATE",
+        Error::InvalidState(_) | Error::DefaultMarketStays => "INVALID_STATE",
+        Error::CountryInOtherMarket { .. } => "COUNTRY_IN_OTHER_MARKET",
         Error::CountersCannotShrink(_) => "COUNTERS_CANNOT_SHRINK",
         Error::QuantityLimit { .. } => "QUANTITY_LIMIT",
         Error::TooManyUnpaidOrders(_) => "TOO_MANY_UNPAID_ORDERS",
@@ -315,7 +316,8 @@ pub fn problem(err: &Error) -> Response {
         Error::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported media type"),
         Error::OutOfStock(_) => (StatusCode::CONFLICT, "Out of stock"),
         Error::ProductUnavailable(_) => (StatusCode::CONFLICT, "Product unavailable"),
-        Error::InvalidState(_) => (StatusCode::CONFLICT, "Invalid state"),
+        Error::InvalidState(_) | Error::DefaultMarketStays => (StatusCode::CONFLICT, "Invalid state"),
+        Error::CountryInOtherMarket { .. } => (StatusCode::CONFLICT, "Country in another market"),
         Error::CountersCannotShrink(_) => (StatusCode::CONFLICT, "Counters cannot shrink"),
         Error::QuantityLimit { .. } => (StatusCode::CONFLICT, "Quantity limit"),
         Error::TooManyUnpaidOrders(_) => (StatusCode::CONFLICT, "Too many unpaid orders"),
@@ -357,6 +359,10 @@ pub fn problem(err: &Error) -> Response {
         }
         Error::TooManyUnpaidOrders(max) => {
             body.insert("max".into(), json!(max));
+        }
+        Error::CountryInOtherMarket { country, market } => {
+            body.insert("country".into(), json!(country));
+            body.insert("market".into(), json!(market));
         }
         Error::AmountOutOfRange { min, max } => {
             body.insert("min".into(), json!(min));

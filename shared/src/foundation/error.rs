@@ -25,6 +25,15 @@ pub struct FieldError {
     pub message: String,
 }
 
+impl FieldError {
+    pub fn new(field: &str, message: impl Into<String>) -> Self {
+        Self {
+            field: field.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("the request failed validation")]
@@ -51,6 +60,12 @@ pub enum Error {
     ProductUnavailable(ProductId),
     #[error("the order is {0}, which does not allow this")]
     InvalidState(OrderStatus),
+    /// The default market is always there, with its code, currency and
+    /// countries: it cannot be deleted (`409 INVALID_STATE`).
+    #[error("the default market cannot be deleted")]
+    DefaultMarketStays,
+    #[error("{country} belongs to the market {market}")]
+    CountryInOtherMarket { country: String, market: String },
     /// A product's stock counters only grow (orders give units back to the
     /// counter they took them from): the state of the product, not the
     /// request's form, refuses fewer.

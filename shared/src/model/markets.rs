@@ -8,6 +8,8 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::foundation::clock::Timestamp;
+use crate::foundation::error::FieldError;
 use crate::foundation::input::{Errors, FromJson, Object, bounded_text, report};
 use crate::foundation::money::{Amount, Currency, MoneyError};
 use crate::model::fx::Rate;
@@ -175,7 +177,7 @@ pub struct ShippingMethod {
 
 /// What `PUT /markets/{code}` sets: every field of a market but its code,
 /// `default` and its timestamps.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MarketSettings {
     pub name: String,
     pub countries: Vec<CountryCode>,
@@ -187,6 +189,11 @@ pub struct MarketSettings {
     pub shipping_methods: Vec<ShippingMethod>,
 }
 
+/// Most countries a market may list: a market and the countries it claims
+/// and gives up are one transaction (at most 100 items). The default
+/// market serves every country no market lists.
+pub const MAX_COUNTRIES: usize = 49;
+
 /// Most weight bands and methods a market may have.
 const MAX_METHODS: usize = 20;
 const MAX_BANDS: usize = 20;
@@ -197,6 +204,9 @@ impl FromJson for MarketSettings {
         let mut o = Object::new(value, at, errors)?;
         let name = o.required("name", |s| bounded_text(s, 1, 100));
         let countries = o.required("countries", |codes: Vec<String>| {
+            if codes.len() > MAX_COUNTRIES {
+                return Err(format!("may list at most {MAX_COUNTRIES} countries"));
+            }
             let mut seen = BTreeSet::new();
             codes
                 .into_iter()
@@ -314,6 +324,87 @@ impl FromJson for MethodInput {
             delivery_days: days?,
         }))
     }
+}
+
+/// A market as stored and answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Market {
+    pub code: MarketCode,
+    #[serde(flatten)]
+    pub settings: MarketSettings,
+    pub default: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl Market {
+    /// The default market as it is until an admin replaces its settings:
+    /// the store's currency, no tax, no duty, no shipping charge, and every
+    /// country no other market holds (so it lists none).
+    pub fn initial_default(currency: Currency, since: Timestamp) -> Self {
+        Self {
+            code: MarketCode(DEFAULT_MARKET.into()),
+            settings: MarketSettings {
+                name: "Default".into(),
+                countries: Vec::new(),
+                currency,
+                tax_mode: TaxMode::None,
+                tax_rounding: TaxRounding::Line,
+                price_rounding: PriceRounding::Minor,
+                duties: Duties::Dap,
+                shipping_methods: Vec::new(),
+            },
+            default: true,
+            created_at: since,
+            updated_at: since,
+        }
+    }
+
+    /// This market with `settings` at `now`: a new one (`None` before), or
+    /// a replacement. The default market keeps its currency and countries:
+    /// a change of either is refused, naming the field.
+    pub fn replaced(
+        code: MarketCode,
+        before: Option<&Market>,
+        settings: MarketSettings,
+        now: Timestamp,
+    ) -> Result<Self, Vec<FieldError>> {
+        if code.is_default() {
+            let current = before.map(|m| (m.settings.currency, m.settings.countries.as_slice()));
+            let mut errors = Vec::new();
+            if current.is_some_and(|(currency, _)| currency != settings.currency) {
+                errors.push(FieldError::new(
+                    "currency",
+                    "the default market's currency cannot change",
+                ));
+            }
+            if !settings.countries.is_empty() {
+                errors.push(FieldError::new(
+                    "countries",
+                    "the default market holds every country no other market holds; it lists none",
+                ));
+            }
+            if !errors.is_empty() {
+                return Err(errors);
+            }
+        }
+        Ok(Self {
+            default: code.is_default(),
+            created_at: before.map_or(now, |m| m.created_at),
+            code,
+            settings,
+            updated_at: now,
+        })
+    }
+}
+
+/// The market that serves `country`: the one listing it, else the default
+/// (`markets` holds the default).
+pub fn market_for<'a>(markets: &'a [Market], country: &CountryCode) -> Option<&'a Market> {
+    markets
+        .iter()
+        .find(|m| m.settings.countries.contains(country))
+        .or_else(|| markets.iter().find(|m| m.default))
 }
 
 /// Whether a market's countries are free: the first country another
@@ -494,6 +585,45 @@ mod tests {
         kwd["currency"] = json!("KWD");
         kwd["shipping_methods"][0]["free_over"] = json!(5005);
         assert_eq!(settings(kwd), Err(vec!["shipping_methods[0].free_over".into()]));
+    }
+
+    #[test]
+    fn the_default_market_keeps_its_currency_and_countries() {
+        let now = Timestamp::from_unix(1_000);
+        let default = Market::initial_default(currency("USD"), now);
+        let code = MarketCode::parse(DEFAULT_MARKET.into()).expect("valid");
+        let mut changed = settings(eu()).expect("valid");
+        let errors = Market::replaced(code.clone(), Some(&default), changed.clone(), now.plus_secs(1))
+            .expect_err("refused");
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["currency", "countries"]);
+        changed.currency = currency("USD");
+        changed.countries.clear();
+        let replaced =
+            Market::replaced(code, Some(&default), changed, now.plus_secs(1)).expect("its settings");
+        assert!(replaced.default);
+        assert_eq!(replaced.created_at, now);
+        assert_eq!(replaced.settings.tax_mode, TaxMode::Inclusive);
+        let eu_market = Market::replaced(
+            MarketCode::parse("eu".into()).expect("valid"),
+            None,
+            settings(eu()).expect("valid"),
+            now,
+        )
+        .expect("new");
+        let markets = [replaced, eu_market];
+        let de = CountryCode::parse("DE".into()).expect("valid");
+        let us = CountryCode::parse("US".into()).expect("valid");
+        assert_eq!(market_for(&markets, &de).map(|m| m.code.as_str()), Some("eu"));
+        assert_eq!(
+            market_for(&markets, &us).map(|m| m.code.as_str()),
+            Some(DEFAULT_MARKET)
+        );
+        let json = serde_json::to_value(&markets[1]).expect("json");
+        assert_eq!(json["code"], "eu");
+        assert_eq!(json["currency"], "EUR");
+        assert_eq!(json["default"], false);
+        assert_eq!(json["shipping_methods"][0]["rates"][0]["price"], 490);
     }
 
     #[test]

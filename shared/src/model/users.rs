@@ -142,7 +142,7 @@ impl DisplayName {
 string_newtype!(DisplayName);
 
 /// An ISO 3166-1 alpha-2 country code, upper case.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct CountryCode(String);
 

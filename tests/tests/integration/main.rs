@@ -6,6 +6,7 @@
 mod emulator;
 mod faults;
 mod hot_products;
+mod markets;
 mod orders;
 mod payments;
 mod refunds;

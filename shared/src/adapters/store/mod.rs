@@ -21,6 +21,8 @@
 //! | a product a user has had delivered | `USER#<id>` | `PURCHASED#<product>` |
 //! | a user's review of a product (one, by key) | `REVIEW#<product>#<user>` | `REVIEW` |
 //! | idempotency record | `IDEMPOTENCY#<user>#<key>` | `RECORD` (TTL) |
+//! | a market (listed in GSI1 `MARKETS`) | `MARKET#<code>` | `MARKET` |
+//! | a country's market (one at most) | `COUNTRY#<CC>` | `MARKET` |
 //!
 //! | index | PK | SK | holds |
 //! | --- | --- | --- | --- |
@@ -33,9 +35,11 @@
 //! | GSI1 | `DISPUTES` | `<at>#<order>` | disputed payments |
 //! | GSI1 | `REVIEWS#<product>` | `<created_at>#<id>` | a product's reviews |
 //! | GSI2 | `REVIEWER#<user>` | `<created_at>#<id>` | a user's reviews |
+//! | GSI1 | `MARKETS` | `<code>` | every market |
 
 mod expr;
 mod idempotency;
+mod markets;
 mod orders;
 mod payments;
 mod products;
@@ -64,6 +68,7 @@ use crate::foundation::retry::{MAX_ATTEMPTS, backoff};
 use crate::foundation::secret::Secret;
 use crate::model::orders::{Order, OrderStatus};
 
+pub use markets::MarketWrite;
 pub use orders::Placement;
 pub use payments::DisputedOrder;
 pub use products::Patched;
@@ -147,9 +152,10 @@ mod keys {
     use crate::foundation::clock::Timestamp;
     use crate::foundation::ids::{OrderId, ProductId, ShipmentId, UserId};
     use crate::model::auth::DeviceId;
+    use crate::model::markets::MarketCode;
     use crate::model::payments::{ProviderPaymentId, WebhookEventId};
     use crate::model::products::Category;
-    use crate::model::users::{ClientAddress, Email};
+    use crate::model::users::{ClientAddress, CountryCode, Email};
 
     pub fn user(id: &UserId) -> (String, &'static str) {
         (format!("USER#{id}"), "PROFILE")
@@ -266,6 +272,18 @@ mod keys {
             part.into()
         }
     }
+
+    pub fn market(code: &MarketCode) -> (String, &'static str) {
+        (format!("MARKET#{}", code.as_str()), "MARKET")
+    }
+
+    /// Which market holds a country (one at most: the claim's key).
+    pub fn country_claim(country: &CountryCode) -> (String, &'static str) {
+        (format!("COUNTRY#{}", country.as_str()), "MARKET")
+    }
+
+    /// Every market, listed in one index partition (few, rarely written).
+    pub const MARKETS: &str = "MARKETS";
 
     pub const CATALOG: &str = "CATALOG";
 
