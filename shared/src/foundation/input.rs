@@ -284,6 +284,20 @@ pub fn outside_id(id: String, max: usize) -> Result<String, String> {
     }
 }
 
+/// A code made of 1 to `max` of `a-z`, `0-9` and `-` (a category, a
+/// market): safe in a key and a URL as it is.
+pub fn slug(raw: String, max: usize) -> Result<String, String> {
+    let valid = (1..=max).contains(&raw.len())
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if valid {
+        Ok(raw)
+    } else {
+        Err(format!("must be 1 to {max} characters of a-z, 0-9 and -"))
+    }
+}
+
 /// [`plain_text`], then trimmed of surrounding whitespace, which must leave
 /// `min` characters (the shop's fields ask for 0 or 1: not blank). `max`
 /// applies to the text as sent, so that openapi.yaml's `maxLength` and

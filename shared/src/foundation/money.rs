@@ -232,17 +232,24 @@ impl fmt::Display for Amount {
     }
 }
 
+/// Test helpers: a currency and an amount by code.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{Amount, Currency};
+
+    pub fn currency(code: &str) -> Currency {
+        Currency::parse(code.into()).expect("a currency in use")
+    }
+
+    pub fn amount(minor: i64, code: &str) -> Amount {
+        Amount::new(minor, currency(code)).expect("a whole number of steps")
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::testing::{amount, currency};
     use super::*;
-
-    fn currency(code: &str) -> Currency {
-        Currency::parse(code.into()).expect("valid")
-    }
-
-    fn amount(minor: i64, code: &str) -> Amount {
-        Amount::new(minor, currency(code)).expect("valid")
-    }
 
     fn dec(text: &str) -> Decimal {
         text.parse().expect("a decimal")

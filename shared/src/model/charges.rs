@@ -67,13 +67,10 @@ pub fn check(amount: Money, currency: &Currency) -> Result<(), ChargeLimits> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::foundation::money::testing::currency;
 
     fn money(minor: i64) -> Money {
         Money::new(minor).expect("valid")
-    }
-
-    fn currency(code: &str) -> Currency {
-        Currency::parse(code.into()).expect("valid")
     }
 
     #[test]
@@ -168,10 +165,7 @@ fn scale(currency: Currency) -> Result<(i64, i64), UnitsError> {
 #[cfg(test)]
 mod unit_tests {
     use super::*;
-
-    fn amount(minor: i64, code: &str) -> Amount {
-        Amount::new(minor, Currency::parse(code.into()).expect("valid")).expect("valid")
-    }
+    use crate::foundation::money::testing::amount;
 
     #[test]
     fn the_providers_units_by_currency() {

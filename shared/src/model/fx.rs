@@ -150,10 +150,7 @@ pub fn rebase(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn currency(code: &str) -> Currency {
-        Currency::parse(code.into()).expect("valid")
-    }
+    use crate::foundation::money::testing::currency;
 
     fn dec(text: &str) -> Decimal {
         text.parse().expect("decimal")

@@ -25,15 +25,7 @@ pub struct MarketCode(String);
 
 impl MarketCode {
     pub fn parse(code: String) -> Result<Self, String> {
-        let valid = (1..=20).contains(&code.len())
-            && code
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if valid {
-            Ok(Self(code))
-        } else {
-            Err("must be 1 to 20 of a-z, 0-9 and -".into())
-        }
+        crate::foundation::input::slug(code, 20).map(Self)
     }
 
     pub fn is_default(&self) -> bool {
@@ -429,15 +421,8 @@ pub fn country_taken<'a>(
 mod tests {
     use super::*;
     use crate::foundation::input::parse_document;
+    use crate::foundation::money::testing::{amount, currency};
     use serde_json::json;
-
-    fn currency(code: &str) -> Currency {
-        Currency::parse(code.into()).expect("valid")
-    }
-
-    fn amount(minor: i64, code: &str) -> Amount {
-        Amount::new(minor, currency(code)).expect("valid")
-    }
 
     #[test]
     fn price_rounding_rules() {

@@ -20,15 +20,7 @@ pub struct Category(String);
 
 impl Category {
     pub fn parse(raw: String) -> Result<Self, String> {
-        let valid = (1..=50).contains(&raw.len())
-            && raw
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if valid {
-            Ok(Self(raw))
-        } else {
-            Err("must be 1 to 50 characters of a-z, 0-9 and -".into())
-        }
+        crate::foundation::input::slug(raw, 50).map(Self)
     }
 }
 
