@@ -17,6 +17,12 @@ reaches past it:
 - An order names a product at most once (JSON Schema's `uniqueItems`
   compares whole lines, not their `product_id`): repeated lines are
   dropped before the request is sent.
+- A market's settings: weight bands go up in weight, a method's code is
+  used once, delivery takes `min` <= `max` days, amounts in BHD, JOD,
+  KWD, OMR and TND are multiples of 10, and the `default` market keeps
+  its currency (`STORE_CURRENCY`, USD here) and lists no country: a
+  generated body is made to fit before it is sent, where it has the shape
+  to (a body generated to break the schema keeps its break).
 - Cursors: only a `next_cursor` the server issued for the same listing is
   valid (it is HMAC-signed), so a generated cursor that fits the declared
   pattern is replaced by the last one the listing issued, or dropped. A
@@ -36,7 +42,10 @@ ADMIN_OPERATIONS = [
     "deleteProduct",
     "addShipmentEvent",
     "receiveReturn",
+    "putMarket",
+    "deleteMarket",
 ]
+TENS = {"BHD", "JOD", "KWD", "OMR", "TND"}
 CURSOR = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
 
 
@@ -99,6 +108,61 @@ def _sign(case, header, secret):
     case.headers = headers
 
 
+def _number(value):
+    """An integer, as the server reads one (`5` or `5.0`), or None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return value if float(value).is_integer() else None
+
+
+def _fit_market(case):
+    """The rules of a market's settings that JSON Schema cannot state."""
+    body = case.body
+    tens = isinstance(body.get("currency"), str) and body["currency"] in TENS
+    if (case.path_parameters or {}).get("code") == "default":
+        if isinstance(body.get("currency"), str):
+            body["currency"] = "USD"
+            tens = False
+        if isinstance(body.get("countries"), list):
+            body["countries"] = []
+    methods = body.get("shipping_methods")
+    if not isinstance(methods, list):
+        return
+    codes = set()
+    kept = []
+    for method in methods:
+        if not isinstance(method, dict):
+            kept.append(method)
+            continue
+        code = method.get("code")
+        if isinstance(code, str):
+            if code in codes:
+                continue
+            codes.add(code)
+        rates = method.get("rates")
+        if isinstance(rates, list) and all(
+            isinstance(r, dict) and _number(r.get("max_weight_grams")) is not None for r in rates
+        ):
+            rates.sort(key=lambda r: r["max_weight_grams"])
+            rising = []
+            for rate in rates:
+                if not rising or rate["max_weight_grams"] > rising[-1]["max_weight_grams"]:
+                    rising.append(rate)
+            method["rates"] = rising
+            if tens:
+                for rate in rising:
+                    if _number(rate.get("price")) is not None:
+                        rate["price"] = int(rate["price"]) - int(rate["price"]) % 10
+        if tens and _number(method.get("free_over")) is not None:
+            method["free_over"] = int(method["free_over"]) - int(method["free_over"]) % 10
+        days = method.get("delivery_days")
+        if isinstance(days, dict) and _number(days.get("min")) is not None and _number(days.get("max")) is not None:
+            if days["min"] > days["max"]:
+                days["min"], days["max"] = days["max"], days["min"]
+        kept.append(method)
+    body["shipping_methods"] = kept
+
+
 @schemathesis.hook
 def before_call(context, case, kwargs):
     if case.operation.path == "/carrier/events":
@@ -121,6 +185,9 @@ def before_call(context, case, kwargs):
                 unique.append(item)
             if len(unique) != len(items):
                 case.body["items"] = unique
+        return
+    if case.operation.label == "PUT /markets/{code}" and isinstance(case.body, dict):
+        _fit_market(case)
         return
     query = case.query
     if query and isinstance(query.get("cursor"), str):

@@ -145,6 +145,7 @@ pub fn unit_price(
 
 /// A weight band of a shipping method: up to `max_weight_grams`, `price`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct WeightBand {
     pub max_weight_grams: u32,
     pub price: i64,
@@ -152,6 +153,7 @@ pub struct WeightBand {
 
 /// How many days a delivery takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DeliveryDays {
     pub min: u16,
     pub max: u16,
@@ -190,6 +192,9 @@ pub const MAX_COUNTRIES: usize = 49;
 const MAX_METHODS: usize = 20;
 const MAX_BANDS: usize = 20;
 const MAX_WEIGHT_GRAMS: u32 = 1_000_000;
+/// The largest amount a market's settings may hold, in minor units (what
+/// one charge may be).
+const MAX_AMOUNT: i64 = crate::model::charges::MAX_CHARGE;
 
 impl FromJson for MarketSettings {
     fn from_json(value: Value, at: &str, errors: &mut Errors) -> Option<Self> {
@@ -203,6 +208,10 @@ impl FromJson for MarketSettings {
             codes
                 .into_iter()
                 .map(|code| {
+                    // As answered: two upper-case letters, nothing around.
+                    if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
+                        return Err("must be ISO 3166-1 alpha-2 codes, upper case".to_owned());
+                    }
                     let country = CountryCode::parse(code)?;
                     if seen.insert(country.as_str().to_owned()) {
                         Ok(country)
@@ -279,10 +288,10 @@ impl FromJson for MethodInput {
             }
             if bands
                 .iter()
-                .any(|b| b.max_weight_grams > MAX_WEIGHT_GRAMS || b.price < 0)
+                .any(|b| b.max_weight_grams > MAX_WEIGHT_GRAMS || !(0..=MAX_AMOUNT).contains(&b.price))
             {
                 return Err(format!(
-                    "each band is up to {MAX_WEIGHT_GRAMS} grams at a price of at least 0"
+                    "each band is up to {MAX_WEIGHT_GRAMS} grams at a price from 0 to {MAX_AMOUNT}"
                 ));
             }
             if bands
@@ -294,10 +303,10 @@ impl FromJson for MethodInput {
             Ok(bands)
         });
         let free_over = o.optional("free_over", |amount: i64| {
-            if amount >= 0 {
+            if (0..=MAX_AMOUNT).contains(&amount) {
                 Ok(amount)
             } else {
-                Err("must not be negative".to_owned())
+                Err(format!("must be from 0 to {MAX_AMOUNT}"))
             }
         });
         let days = o.required("delivery_days", |days: DeliveryDays| {

@@ -5,14 +5,15 @@
 use crate::adapters::store::MarketWrite;
 use crate::app::App;
 use crate::foundation::clock::Timestamp;
+use crate::foundation::cursor::{self, Page};
 use crate::foundation::error::Error;
 use crate::foundation::retry::{MAX_ATTEMPTS, backoff};
 use crate::model::auth::Admin;
-use crate::model::markets::{Market, MarketCode, MarketSettings};
+use crate::model::markets::{DEFAULT_MARKET, Market, MarketCode, MarketSettings};
 
 /// The default market as it stands: stored once replaced, else initial.
 async fn default_market(app: &App) -> Result<Market, Error> {
-    let code = MarketCode::parse(crate::model::markets::DEFAULT_MARKET.into()).map_err(Error::internal)?;
+    let code = MarketCode::parse(DEFAULT_MARKET.into()).map_err(Error::internal)?;
     Ok(match app.store.get_market(&code).await? {
         Some(stored) => stored,
         None => Market::initial_default(app.config.store_currency, Timestamp::from_unix(0)),
@@ -28,6 +29,45 @@ pub async fn list_markets(app: &App) -> Result<Vec<Market>, Error> {
         markets.sort_by_key(|m| (!m.default, m.code.clone()));
     }
     Ok(markets)
+}
+
+/// One page of [`list_markets`]: `limit` markets after `cursor` (an
+/// authenticated cursor naming the last market of the page before).
+pub async fn list_markets_page(app: &App, limit: usize, cursor: Option<&str>) -> Result<Page<Market>, Error> {
+    let secret = app.config.cursor_secret()?;
+    let after = match cursor {
+        Some(cursor) => Some(
+            cursor::decode(secret, "markets", cursor)?
+                .remove("code")
+                .ok_or_else(|| Error::invalid("cursor", "is not a valid cursor for this listing"))?,
+        ),
+        None => None,
+    };
+    let all = list_markets(app).await?;
+    // The list's order: the default first, then by code; the page starts
+    // after the cursor's market, even if it has gone since.
+    let start = match after {
+        Some(code) => {
+            let last = (code != DEFAULT_MARKET, code.as_str());
+            all.iter()
+                .position(|m| (!m.default, m.code.as_str()) > last)
+                .unwrap_or(all.len())
+        }
+        None => 0,
+    };
+    let items: Vec<Market> = all.into_iter().skip(start).take(limit + 1).collect();
+    let (items, next_cursor) = if items.len() > limit {
+        let page: Vec<Market> = items.into_iter().take(limit).collect();
+        let last = page
+            .last()
+            .map(|m| m.code.as_str().to_owned())
+            .unwrap_or_default();
+        let key = cursor::Key::from([("code".to_owned(), last)]);
+        (page, Some(cursor::encode(secret, "markets", &key)))
+    } else {
+        (items, None)
+    };
+    Ok(Page { items, next_cursor })
 }
 
 pub async fn get_market(app: &App, code: &MarketCode) -> Result<Market, Error> {

@@ -285,6 +285,8 @@ fn the_token_key_reaches_only_the_functions_that_use_it() {
         "auth-register",
         "products-get",
         "products-list",
+        "markets-get",
+        "markets-list",
         "reviews-list",
         "payments-webhook",
         "carrier-webhook",
@@ -292,6 +294,7 @@ fn the_token_key_reaches_only_the_functions_that_use_it() {
     ];
     let listings = [
         "products-list",
+        "markets-list",
         "reviews-list",
         "orders-list",
         "users-list-reviews",
@@ -806,4 +809,21 @@ fn the_carrier_has_a_credential_of_its_own_and_is_chosen_on_purpose() {
     // The admins' route stays for people; the carrier's route is the webhook.
     let source = main_source("carrier-webhook");
     assert!(!source.contains("request.admin(") && !source.contains("request.caller("));
+}
+
+/// openapi.yaml's `Currency` enum is the list of currencies in use that
+/// the shop parses (from its ISO data), no more, no less.
+#[test]
+fn the_contracts_currencies_are_the_ones_the_shop_knows() {
+    let openapi = yaml("openapi.yaml");
+    let listed: BTreeSet<String> = openapi["components"]["schemas"]["Currency"]["enum"]
+        .as_sequence()
+        .expect("an enum")
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect();
+    let known: BTreeSet<String> = shared::foundation::money::Currency::all()
+        .map(|c| c.as_str().to_owned())
+        .collect();
+    assert_eq!(listed, known);
 }
