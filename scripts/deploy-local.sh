@@ -73,6 +73,8 @@ overrides=(
   "JwtSecretParameter=/$stack/jwt-secret" "CursorSecretParameter=/$stack/cursor-secret"
   "StripeApiKeyParameter=/$stack/stripe-api-key" "PaymentWebhookSecretParameter=/$stack/payment-webhook-secret"
   "CarrierWebhookSecretParameter=/$stack/carrier-webhook-secret" "Carrier=sandbox"
+  # The end-to-end tests change markets and rates and price at once.
+  "ConfigCacheSeconds=0"
 )
 
 say "sam build ($arch, debug profile)"

@@ -133,6 +133,8 @@ stack_setup() {
 
 stack_start_functions() {
   port_free "$LAMBDA_INVOKE_PORT" || die "port $LAMBDA_INVOKE_PORT (LAMBDA_INVOKE_PORT) is taken"
+  # The gateway stands in for the ECB's rates file (tools/gateway/src/ecb.rs).
+  export FX_RATES_URL="${FX_RATES_URL:-http://127.0.0.1:$API_PORT/_local/ecb/eurofxref-daily.xml}"
   say "starting the functions (cargo lambda watch on 127.0.0.1:$LAMBDA_INVOKE_PORT)"
   stack_spawn functions cargo lambda watch \
     --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_INVOKE_PORT" \

@@ -2,7 +2,8 @@
 //! environment, and the adapters built from them once and reused by every
 //! invocation. Use cases take an [`App`]; entry points build it.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use crate::adapters::carrier::{Carrier, SandboxCarrier};
 use crate::adapters::payments::{PaymentProvider, SandboxProvider, StripeProvider};
@@ -11,8 +12,10 @@ use crate::adapters::store::Store;
 use crate::foundation::error::{BoxError, Error};
 use crate::foundation::money::Currency;
 pub use crate::foundation::secret::Secret;
+use crate::model::markets::Setup;
 use crate::model::orders::OrderLimits;
 use crate::model::payments::ProviderKind;
+use crate::model::users::CountryCode;
 use crate::model::users::{LoginLimits, MAX_LOGIN_ATTEMPTS_PER_EMAIL, MAX_LOGIN_FAILURES};
 
 #[derive(Debug, thiserror::Error)]
@@ -34,8 +37,18 @@ pub struct Config {
     /// `CURSOR_SECRET`: authenticates pagination cursors, at least 32 bytes;
     /// a key of its own, so the public listings hold no token key.
     pub cursor_secret: Option<Secret>,
-    /// `STORE_CURRENCY`: the one currency the store sells in (default `USD`).
+    /// `STORE_CURRENCY`: the base currency, of every product's `price`
+    /// (default `USD`); the default market sells in it.
     pub store_currency: Currency,
+    /// `STORE_COUNTRY`: the store's own country, a product's origin unless
+    /// it names one (default `US`).
+    pub store_country: CountryCode,
+    /// `CONFIG_CACHE_SECONDS`: how long a function keeps the markets and
+    /// exchange rates it read (0..=60, default 60).
+    pub config_cache_secs: u64,
+    /// `FX_RATES_URL`: the ECB's euro reference rates (XML), read by the
+    /// daily refresh.
+    pub fx_rates_url: Option<String>,
     /// `ORDER_TTL_SECONDS`: how long an order may stay unpaid (default 1800).
     pub order_ttl_secs: i64,
     /// `PAYMENT_PROVIDER`: `stripe` or `sandbox` (default `sandbox`).
@@ -84,7 +97,13 @@ pub struct Bounded {
 }
 
 /// Every whole-number setting the code bounds.
-pub const BOUNDED_SETTINGS: [Bounded; 10] = [
+pub const BOUNDED_SETTINGS: [Bounded; 11] = [
+    Bounded {
+        name: "CONFIG_CACHE_SECONDS",
+        min: 0,
+        max: 60,
+        default: 60,
+    },
     Bounded {
         name: "LOGIN_FAILURES_PER_CLIENT",
         min: 1,
@@ -213,8 +232,19 @@ impl Config {
                 reason: format!("must be at least {MIN_SECRET_BYTES} bytes"),
             });
         }
+        let store_country = match optional("STORE_COUNTRY") {
+            None => CountryCode::parse("US".into()),
+            Some(code) => CountryCode::parse(code),
+        }
+        .map_err(|reason| ConfigError::Invalid {
+            name: "STORE_COUNTRY",
+            reason,
+        })?;
         Ok(Self {
             table_name: required("TABLE_NAME")?,
+            store_country,
+            config_cache_secs: bounded(&lookup, "CONFIG_CACHE_SECONDS")?,
+            fx_rates_url: optional("FX_RATES_URL"),
             jwt_secret: jwt_secret.map(Secret::new),
             cursor_secret: cursor_secret.map(Secret::new),
             store_currency,
@@ -278,6 +308,32 @@ impl Config {
     }
 }
 
+/// The markets and rates a function last read, and when: kept for
+/// `CONFIG_CACHE_SECONDS` (read by the pricing use cases).
+#[derive(Debug, Clone, Default)]
+pub struct SetupCache(Arc<Mutex<Option<Kept>>>);
+
+/// A setup and when it was read.
+type Kept = (Instant, Arc<Setup>);
+
+impl SetupCache {
+    /// The setup, if it was read less than `max_age` ago.
+    pub fn fresh(&self, max_age: Duration) -> Option<Arc<Setup>> {
+        let cached = self.0.lock().ok()?;
+        cached
+            .as_ref()
+            .filter(|(read_at, _)| read_at.elapsed() < max_age)
+            .map(|(_, setup)| Arc::clone(setup))
+    }
+
+    /// Keeps `setup`, read now.
+    pub fn keep(&self, setup: Arc<Setup>) {
+        if let Ok(mut cached) = self.0.lock() {
+            *cached = Some((Instant::now(), setup));
+        }
+    }
+}
+
 /// What a handler needs: settings and the clients, built once per process.
 /// The table is always there; the queues and the payment provider only in
 /// the functions whose `main` names their [`parts`], so that a function
@@ -289,6 +345,8 @@ pub struct App {
     queues: Option<Queues>,
     payments: Option<Arc<dyn PaymentProvider>>,
     carrier: Option<Arc<dyn Carrier>>,
+    /// The markets and rates last read, by the pricing use cases.
+    pub setup_cache: SetupCache,
 }
 
 impl App {
@@ -324,6 +382,7 @@ impl App {
             queues: None,
             payments: None,
             carrier: None,
+            setup_cache: SetupCache::default(),
         }
     }
 

@@ -23,6 +23,10 @@ reaches past it:
   its currency (`STORE_CURRENCY`, USD here) and lists no country: a
   generated body is made to fit before it is sent, where it has the shape
   to (a body generated to break the schema keeps its break).
+- A product's explicit prices in BHD, JOD, KWD, OMR and TND are multiples
+  of 10 (rounded down, 10 at least).
+- Manual exchange rates: the base currency (USD here) has none; a generated
+  body naming it has it replaced by EUR's.
 - Cursors: only a `next_cursor` the server issued for the same listing is
   valid (it is HMAC-signed), so a generated cursor that fits the declared
   pattern is replaced by the last one the listing issued, or dropped. A
@@ -44,6 +48,9 @@ ADMIN_OPERATIONS = [
     "receiveReturn",
     "putMarket",
     "deleteMarket",
+    "getFxRates",
+    "putFxRates",
+    "deleteFxRate",
 ]
 TENS = {"BHD", "JOD", "KWD", "OMR", "TND"}
 CURSOR = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
@@ -163,6 +170,24 @@ def _fit_market(case):
     body["shipping_methods"] = kept
 
 
+def _fit_prices(body):
+    """Explicit prices in the three-decimal currencies cards take in tens."""
+    prices = body.get("prices")
+    if not isinstance(prices, dict):
+        return
+    for code, price in prices.items():
+        if code in TENS and _number(price) is not None and price > 0:
+            prices[code] = max(10, int(price) - int(price) % 10)
+
+
+def _fit_rates(body):
+    """The base currency's rate is 1 and cannot be set."""
+    rates = body.get("rates")
+    if isinstance(rates, dict) and "USD" in rates:
+        rate = rates.pop("USD")
+        rates.setdefault("EUR", rate)
+
+
 @schemathesis.hook
 def before_call(context, case, kwargs):
     if case.operation.path == "/carrier/events":
@@ -188,6 +213,12 @@ def before_call(context, case, kwargs):
         return
     if case.operation.label == "PUT /markets/{code}" and isinstance(case.body, dict):
         _fit_market(case)
+        return
+    if case.operation.label in ("POST /products", "PATCH /products/{id}") and isinstance(case.body, dict):
+        _fit_prices(case.body)
+        return
+    if case.operation.label == "PUT /fx-rates" and isinstance(case.body, dict):
+        _fit_rates(case.body)
         return
     query = case.query
     if query and isinstance(query.get("cursor"), str):

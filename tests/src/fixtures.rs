@@ -64,6 +64,19 @@ pub fn provider_event(secret: &str, id: &str, kind: &str, object: Value) -> (Str
 }
 
 /// A shipping address with every field filled in.
+/// An address in `country` (its fields valid there).
+pub fn address_in(country: &str) -> Value {
+    let (city, postal_code) = match country {
+        "DE" => ("Berlin", "10115"),
+        "JP" => ("Tokyo", "100-0001"),
+        "KW" => ("Kuwait City", "13001"),
+        "GB" => ("London", "SW1A 1AA"),
+        "IS" => ("Reykjavik", "101"),
+        _ => ("Springfield", "12345"),
+    };
+    json!({"name": "Ann Smith", "line1": "1 Main St", "city": city, "postal_code": postal_code, "country": country})
+}
+
 pub fn address() -> Value {
     json!({"name": "Ann Smith", "line1": "1 Main St", "line2": "Flat 2", "city": "Springfield",
            "postal_code": "12345", "country": "US"})
@@ -92,10 +105,10 @@ impl TestApp {
     pub async fn stock(&self, product: &Product) -> i64 {
         self.app
             .store
-            .get_product(&product.id)
+            .product_for_sale(&product.id)
             .await
             .expect("read")
-            .map_or(-1, |p| p.stock)
+            .map_or(-1, |p| p.stock())
     }
 
     /// An order paid through the webhook; its `payment_confirmed` is on
@@ -170,12 +183,19 @@ impl TestApp {
                 .expect("payment started")
                 .into_payment(),
         };
+        // As the provider reports it: its units, the code in lower case.
+        let units = order
+            .total
+            .of(order.currency)
+            .ok()
+            .and_then(|total| shared::model::charges::provider_units(total).ok())
+            .expect("a total the provider takes");
         let (header, body) = payment_succeeded(
             crate::TEST_WEBHOOK_SECRET,
             payment.provider_payment_id.as_str(),
             order,
-            order.total.minor(),
-            "usd",
+            units,
+            &order.currency.as_str().to_ascii_lowercase(),
         );
         shared::usecases::payments::handle_webhook(&self.app, Some(&header), &body)
             .await
@@ -246,12 +266,22 @@ impl TestApp {
         caller: &'a Principal,
         lines: &[(&Product, u32)],
     ) -> impl std::future::Future<Output = Result<Order, shared::Error>> + use<'a> {
+        self.order_to(caller, lines, address())
+    }
+
+    /// Places an order shipped to `address` (whose country picks the market).
+    pub fn order_to<'a>(
+        &'a self,
+        caller: &'a Principal,
+        lines: &[(&Product, u32)],
+        address: Value,
+    ) -> impl std::future::Future<Output = Result<Order, shared::Error>> + use<'a> {
         let items: Vec<Value> = lines
             .iter()
             .map(|(p, q)| json!({"product_id": p.id.to_string(), "quantity": q}))
             .collect();
         let input: NewOrder =
-            parse_document(json!({"items": items, "shipping_address": address()})).expect("valid order");
+            parse_document(json!({"items": items, "shipping_address": address})).expect("valid order");
         shared::usecases::orders::place_order(&self.app, caller, input, OrderId::new())
     }
 }

@@ -35,6 +35,31 @@ impl Seen {
     }
 }
 
+/// Stripe's rules for an `amount` in a form it is sent (a PaymentIntent's,
+/// with its `currency`): ISK in hundredths, so a multiple of 100; the
+/// three-decimal currencies in thousandths ending in 0. The reason it
+/// would refuse the request, if it would.
+fn stripe_amount_refused(seen: &Seen) -> Option<String> {
+    if seen.method != "POST" || seen.path != "/v1/payment_intents" {
+        return None;
+    }
+    let form = seen.form();
+    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let (amount, currency) = (field("amount")?, field("currency")?);
+    let amount: i64 = match amount.parse() {
+        Ok(amount) => amount,
+        Err(_) => return Some(format!("amount {amount:?} is not an integer")),
+    };
+    match currency.as_str() {
+        "isk" if amount % 100 != 0 => Some("ISK amounts must be divisible by 100".into()),
+        "bhd" | "jod" | "kwd" | "omr" | "tnd" if amount % 10 != 0 => {
+            Some(format!("{currency} amounts must end in 0"))
+        }
+        _ if amount < 1 => Some("amount must be at least 1".into()),
+        _ => None,
+    }
+}
+
 #[derive(Clone)]
 pub struct Stub {
     pub url: String,
@@ -72,10 +97,12 @@ impl Stub {
 
     /// Queues the next answer (status, JSON body).
     pub fn respond(&self, status: u16, body: serde_json::Value) {
-        self.script
-            .lock()
-            .expect("lock")
-            .push_back((status, body.to_string()));
+        self.respond_text(status, body.to_string());
+    }
+
+    /// Queues the next answer (status, any body).
+    pub fn respond_text(&self, status: u16, body: String) {
+        self.script.lock().expect("lock").push_back((status, body));
     }
 
     pub fn seen(&self) -> Vec<Seen> {
@@ -91,12 +118,23 @@ impl Stub {
             headers: parts.headers,
             body: String::from_utf8_lossy(&body).into_owned(),
         });
-        let (status, body) = self
-            .script
-            .lock()
-            .expect("lock")
-            .pop_front()
-            .unwrap_or((500, "{\"error\":{\"message\":\"no scripted answer\"}}".into()));
+        let seen = self.seen.lock().expect("lock").last().cloned();
+        let refused = seen.as_ref().and_then(stripe_amount_refused);
+        let (status, body) = match refused {
+            // Stripe's own answer to an amount its rules refuse; the script
+            // is left as it was.
+            Some(message) => (
+                400,
+                serde_json::json!({"error": {"type": "invalid_request_error", "code": "amount_invalid", "message": message}})
+                    .to_string(),
+            ),
+            None => self
+                .script
+                .lock()
+                .expect("lock")
+                .pop_front()
+                .unwrap_or((500, "{\"error\":{\"message\":\"no scripted answer\"}}".into())),
+        };
         let mut response = Response::new(Full::new(Bytes::from(body)));
         *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::OK);
         response.headers_mut().insert(

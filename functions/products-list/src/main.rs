@@ -1,8 +1,9 @@
-//! `GET /products`: products for sale, newest first, optionally of one `category`.
+//! `GET /products`: products for sale, newest first, optionally of one
+//! `category`, priced in the market of `country`.
 use shared::App;
 use shared::app::parts::Secrets;
 use shared::entry::http::{self, Answer, Request};
-use shared::model::products::parse_category_filter;
+use shared::model::products::{parse_category_filter, parse_country};
 use shared::usecases::products;
 
 fn main() -> Result<(), shared::BoxError> {
@@ -12,6 +13,8 @@ fn main() -> Result<(), shared::BoxError> {
 async fn handle(app: &'static App, request: Request) -> Answer {
     let (limit, cursor) = request.page_params()?;
     let category = parse_category_filter(request.query("category"))?;
-    let page = products::list_products(app, category.as_ref(), limit, cursor.as_deref()).await?;
+    let country = parse_country(request.query("country"))?;
+    let page =
+        products::list_products(app, category.as_ref(), country.as_ref(), limit, cursor.as_deref()).await?;
     http::ok_public(&page)
 }

@@ -22,6 +22,13 @@ pub struct EuroRates {
     pub skipped: Vec<String>,
 }
 
+impl EuroRates {
+    /// Whether rates of this date may still price orders at `now`.
+    pub fn is_recent(&self, now: Timestamp) -> bool {
+        now.unix() - self.as_of.unix() <= crate::model::fx::MAX_AGE_SECS
+    }
+}
+
 /// Reads the ECB's XML: the first dated `Cube` and its `Cube currency
 /// rate` elements. Anything else in the document is ignored; a document
 /// without a dated cube, or with a rate that is not a positive decimal, is
@@ -60,6 +67,35 @@ pub fn parse_ecb(xml: &str) -> Result<EuroRates, String> {
         per_euro,
         skipped,
     })
+}
+
+/// The largest rates document read (the ECB's is about 2 KiB).
+const MAX_DOCUMENT_BYTES: usize = 1 << 20;
+
+/// Reads the rates at `url` (one GET, 10 s at most).
+pub async fn fetch_ecb(url: &str) -> Result<EuroRates, String> {
+    let client = super::http_client()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .map_err(|err| format!("no HTTP client: {err}"))?;
+    let response = client
+        .get(url)
+        .send()
+        .await
+        .map_err(|err| format!("GET {url}: {err}"))?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(format!("GET {url}: {status}"));
+    }
+    let body = response
+        .bytes()
+        .await
+        .map_err(|err| format!("GET {url}: {err}"))?;
+    if body.len() > MAX_DOCUMENT_BYTES {
+        return Err(format!("GET {url}: {} bytes is not a rates file", body.len()));
+    }
+    let text = std::str::from_utf8(&body).map_err(|_| format!("GET {url}: not UTF-8"))?;
+    parse_ecb(text)
 }
 
 #[cfg(test)]

@@ -283,7 +283,7 @@ pub fn code(err: &Error) -> &'static str {
         Error::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
         Error::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
         Error::OutOfStock(_) => "OUT_OF_STOCK",
-        Error::ProductUnavailable(_) => "PRODUCT_UNAVAILABLE",
+        Error::ProductUnavailable(..) => "PRODUCT_UNAVAILABLE",
         Error::InvalidState(_) | Error::DefaultMarketStays => "INVALID_STATE",
         Error::CountryInOtherMarket { .. } => "COUNTRY_IN_OTHER_MARKET",
         Error::CountersCannotShrink(_) => "COUNTERS_CANNOT_SHRINK",
@@ -315,7 +315,7 @@ pub fn problem(err: &Error) -> Response {
         Error::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "Payload too large"),
         Error::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported media type"),
         Error::OutOfStock(_) => (StatusCode::CONFLICT, "Out of stock"),
-        Error::ProductUnavailable(_) => (StatusCode::CONFLICT, "Product unavailable"),
+        Error::ProductUnavailable(..) => (StatusCode::CONFLICT, "Product unavailable"),
         Error::InvalidState(_) | Error::DefaultMarketStays => (StatusCode::CONFLICT, "Invalid state"),
         Error::CountryInOtherMarket { .. } => (StatusCode::CONFLICT, "Country in another market"),
         Error::CountersCannotShrink(_) => (StatusCode::CONFLICT, "Counters cannot shrink"),
@@ -350,8 +350,9 @@ pub fn problem(err: &Error) -> Response {
         Error::OutOfStock(items) => {
             body.insert("items".into(), json!(items));
         }
-        Error::ProductUnavailable(product_id) => {
+        Error::ProductUnavailable(product_id, reason) => {
             body.insert("product_id".into(), json!(product_id));
+            body.insert("reason".into(), json!(reason));
         }
         Error::QuantityLimit { product_id, max } => {
             body.insert("product_id".into(), json!(product_id));

@@ -9,6 +9,25 @@ use crate::foundation::status::OrderStatus;
 /// The error type of entry points and tools.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
+/// Why a product cannot be ordered (`reason` of `PRODUCT_UNAVAILABLE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unavailable {
+    /// It does not exist, or was taken off sale.
+    Deleted,
+    /// Neither an explicit price nor a rate for the market's currency.
+    NoPrice,
+}
+
+impl std::fmt::Display for Unavailable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Deleted => "deleted",
+            Self::NoPrice => "no_price",
+        })
+    }
+}
+
 /// A line the catalogue could not cover (`409 OUT_OF_STOCK` names each).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Shortage {
@@ -56,8 +75,8 @@ pub enum Error {
     UnsupportedMediaType,
     #[error("not enough stock for {} line(s)", .0.len())]
     OutOfStock(Vec<Shortage>),
-    #[error("product {0} is not for sale")]
-    ProductUnavailable(ProductId),
+    #[error("product {0} is not for sale ({1})")]
+    ProductUnavailable(ProductId, Unavailable),
     #[error("the order is {0}, which does not allow this")]
     InvalidState(OrderStatus),
     /// The default market is always there, with its code, currency and

@@ -190,6 +190,20 @@ impl<'e> Object<'e> {
         }
     }
 
+    /// A field a PATCH may leave out (keep) or set to null (clear).
+    pub fn nullable<R: DeserializeOwned, T>(
+        &mut self,
+        key: &str,
+        parse: impl FnOnce(R) -> Result<T, String>,
+    ) -> Option<Update<T>> {
+        let field = join(&self.at, key);
+        match self.map.remove(key) {
+            None => Some(Update::Keep),
+            Some(Value::Null) => Some(Update::Clear),
+            Some(value) => scalar(value, &field, self.errors, parse).map(Update::Set),
+        }
+    }
+
     /// A nested object that must be present.
     pub fn required_nested<T: FromJson>(&mut self, key: &str) -> Option<T> {
         let field = join(&self.at, key);

@@ -63,6 +63,19 @@ impl Currency {
     }
 }
 
+/// Alphabetical by code, so maps of currencies read in a stable order.
+impl Ord for Currency {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl PartialOrd for Currency {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
 impl TryFrom<String> for Currency {
     type Error = String;
     fn try_from(raw: String) -> Result<Self, String> {

@@ -2,6 +2,8 @@
 //! base currency (`STORE_CURRENCY`) buys, where each came from, and when
 //! a rate is too old to price with. Decimal strings, never floats.
 
+use std::collections::BTreeMap;
+
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
@@ -31,18 +33,23 @@ impl Rate {
         }
     }
 
-    /// A decimal string: digits, an optional point and fraction; no sign,
+    /// A decimal string as openapi.yaml states it: a whole part without
+    /// leading zeros (at most 12 digits), an optional point and 1 to
+    /// [`RATE_DIGITS`] fractional digits, greater than 0; no sign,
     /// exponent or spaces.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let plain = !text.is_empty()
-            && text.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-            && text.bytes().filter(|b| *b == b'.').count() <= 1
-            && !text.starts_with('.')
-            && !text.ends_with('.');
-        let value: Decimal = plain
-            .then(|| text.parse().ok())
-            .flatten()
-            .ok_or_else(|| "must be a decimal string such as \"0.9234\"".to_owned())?;
+        let invalid = || "must be a decimal string greater than 0 such as \"0.9234\"".to_owned();
+        let (whole, fraction) = match text.split_once('.') {
+            Some((whole, fraction)) => (whole, Some(fraction)),
+            None => (text, None),
+        };
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        let whole_ok = digits(whole) && whole.len() <= 12 && (whole == "0" || !whole.starts_with('0'));
+        let fraction_ok = fraction.is_none_or(|f| digits(f) && f.len() <= RATE_DIGITS as usize);
+        if !whole_ok || !fraction_ok {
+            return Err(invalid());
+        }
+        let value: Decimal = text.parse().map_err(|_| invalid())?;
         Self::new(value)
     }
 
@@ -99,6 +106,105 @@ pub struct FxSnapshot {
     pub rate: Rate,
     pub source: RateSource,
     pub as_of: Timestamp,
+}
+
+/// The exchange rates the shop prices with: units of each currency per
+/// one unit of `base`. Stored whole, as one item; answered by `GET
+/// /fx-rates`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FxRates {
+    pub base: Currency,
+    pub rates: BTreeMap<Currency, QuotedRate>,
+}
+
+/// What a refresh did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Refreshed {
+    /// Currencies whose rate the refresh set.
+    pub updated: usize,
+    /// Currencies it left because an admin set them.
+    pub manual_kept: usize,
+}
+
+impl FxRates {
+    /// No rates yet.
+    pub fn none(base: Currency) -> Self {
+        Self {
+            base,
+            rates: BTreeMap::new(),
+        }
+    }
+
+    /// The rate to `currency` that may price an order at `now`. Rates kept
+    /// for another base (the store's currency changed) are never used.
+    pub fn usable(&self, currency: Currency, base: Currency, now: Timestamp) -> Option<QuotedRate> {
+        if self.base != base {
+            return None;
+        }
+        self.rates
+            .get(&currency)
+            .filter(|quoted| quoted.usable(now))
+            .copied()
+    }
+
+    /// These rates with each of `set` made manual at `now`.
+    pub fn with_manual(mut self, set: &BTreeMap<Currency, Rate>, now: Timestamp) -> Self {
+        for (currency, rate) in set {
+            self.rates.insert(
+                *currency,
+                QuotedRate {
+                    rate: *rate,
+                    source: RateSource::Manual,
+                    as_of: now,
+                },
+            );
+        }
+        self
+    }
+
+    /// These rates without `currency`'s manual rate; `None` when it has none.
+    pub fn without_manual(mut self, currency: Currency) -> Option<Self> {
+        let manual = self
+            .rates
+            .get(&currency)
+            .is_some_and(|quoted| quoted.source == RateSource::Manual);
+        manual.then(|| {
+            self.rates.remove(&currency);
+            self
+        })
+    }
+
+    /// These rates refreshed from the ECB's, rebased, of `as_of`: every
+    /// currency that is not manual takes its new rate; manual ones stay,
+    /// and none is removed. Rates kept for another base are dropped first.
+    pub fn refreshed(
+        mut self,
+        base: Currency,
+        rebased: &[(Currency, Rate)],
+        as_of: Timestamp,
+    ) -> (Self, Refreshed) {
+        if self.base != base {
+            self = Self::none(base);
+        }
+        let mut report = Refreshed::default();
+        for (currency, rate) in rebased {
+            match self.rates.get(currency) {
+                Some(quoted) if quoted.source == RateSource::Manual => report.manual_kept += 1,
+                _ => {
+                    self.rates.insert(
+                        *currency,
+                        QuotedRate {
+                            rate: *rate,
+                            source: RateSource::Ecb,
+                            as_of,
+                        },
+                    );
+                    report.updated += 1;
+                }
+            }
+        }
+        (self, report)
+    }
 }
 
 /// Why rates against the euro could not be rebased.
@@ -172,6 +278,9 @@ mod tests {
             "1.2.3",
             "",
             "0.00000000001",
+            "1.50000000000",
+            "01.5",
+            "1234567890123",
             "NaN",
         ] {
             assert!(Rate::parse(bad).is_err(), "{bad:?}");

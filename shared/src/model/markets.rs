@@ -12,7 +12,7 @@ use crate::foundation::clock::Timestamp;
 use crate::foundation::error::FieldError;
 use crate::foundation::input::{Errors, FromJson, Object, bounded_text, report};
 use crate::foundation::money::{Amount, Currency, MoneyError};
-use crate::model::fx::Rate;
+use crate::model::fx::{FxRates, FxSnapshot, QuotedRate, Rate};
 use crate::model::users::CountryCode;
 
 /// The code of the market that exists from the start.
@@ -24,6 +24,11 @@ pub const DEFAULT_MARKET: &str = "default";
 pub struct MarketCode(String);
 
 impl MarketCode {
+    /// The default market's code.
+    pub fn default_market() -> Self {
+        Self(DEFAULT_MARKET.into())
+    }
+
     pub fn parse(code: String) -> Result<Self, String> {
         crate::foundation::input::slug(code, 20).map(Self)
     }
@@ -141,6 +146,105 @@ pub fn unit_price(
             .and_then(|converted| rounding.apply(converted))
             .map(|price| (price, PriceSource::Converted)),
     )
+}
+
+/// What a market sells at: its currency, its rounding of converted
+/// prices, and the rate from the base currency that may be used now (none
+/// when it sells in the base currency, or has no usable rate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PriceList {
+    currency: Currency,
+    rounding: PriceRounding,
+    base: Currency,
+    rate: Option<QuotedRate>,
+}
+
+impl PriceList {
+    /// The base currency's own prices: the default market as it starts.
+    pub fn base(base: Currency) -> Self {
+        Self {
+            currency: base,
+            rounding: PriceRounding::Minor,
+            base,
+            rate: None,
+        }
+    }
+
+    /// `market`'s prices at `now`, converting from `base` at `rates`.
+    pub fn for_market(market: &Market, base: Currency, rates: &FxRates, now: Timestamp) -> Self {
+        let currency = market.settings.currency;
+        Self {
+            currency,
+            rounding: market.settings.price_rounding,
+            base,
+            rate: (currency != base)
+                .then(|| rates.usable(currency, base, now))
+                .flatten(),
+        }
+    }
+
+    pub fn currency(&self) -> Currency {
+        self.currency
+    }
+
+    /// A product's unit price here, from its `base` price and its explicit
+    /// price in this currency ([`unit_price`]).
+    pub fn price(
+        &self,
+        base: Amount,
+        explicit: Option<Amount>,
+    ) -> Option<Result<(Amount, PriceSource), MoneyError>> {
+        unit_price(
+            base,
+            explicit,
+            self.currency,
+            self.rate.map(|quoted| quoted.rate),
+            self.rounding,
+        )
+    }
+
+    /// The rate an order priced here keeps, if a conversion may be
+    /// involved.
+    pub fn snapshot(&self) -> Option<FxSnapshot> {
+        self.rate.map(|quoted| FxSnapshot {
+            from: self.base,
+            to: self.currency,
+            rate: quoted.rate,
+            source: quoted.source,
+            as_of: quoted.as_of,
+        })
+    }
+}
+
+/// The markets (the default included) and the rates, as read at one time:
+/// what a priced request is priced from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setup {
+    pub markets: Vec<Market>,
+    pub rates: FxRates,
+}
+
+impl Setup {
+    /// The market that serves `country` (the default without one) and what
+    /// it sells at `now`, converting from `base`.
+    pub fn market(
+        &self,
+        country: Option<&CountryCode>,
+        base: Currency,
+        now: Timestamp,
+    ) -> (MarketCode, PriceList) {
+        let market = match country {
+            Some(country) => market_for(&self.markets, country),
+            None => self.markets.iter().find(|m| m.default),
+        };
+        match market {
+            Some(market) => (
+                market.code.clone(),
+                PriceList::for_market(market, base, &self.rates, now),
+            ),
+            None => (MarketCode::default_market(), PriceList::base(base)),
+        }
+    }
 }
 
 /// A weight band of a shipping method: up to `max_weight_grams`, `price`.

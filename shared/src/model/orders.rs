@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::foundation::clock::Timestamp;
 pub use crate::foundation::error::Shortage;
+use crate::foundation::error::Unavailable;
 use crate::foundation::error::{Error, FieldError};
 pub use crate::foundation::ids::OrderId;
 use crate::foundation::ids::{ProductId, UserId};
@@ -16,6 +17,8 @@ use crate::foundation::money::{Currency, Money};
 pub use crate::foundation::status::OrderStatus;
 use crate::model::auth::{Principal, Role};
 use crate::model::charges;
+use crate::model::fx::FxSnapshot;
+use crate::model::markets::{MarketCode, PriceList, PriceSource};
 use crate::model::products::{ProductState, take_units};
 use crate::model::users::Address;
 
@@ -104,6 +107,13 @@ pub struct Order {
     pub items: Vec<OrderLine>,
     pub total: Money,
     pub currency: Currency,
+    /// The market it was priced in (orders from before markets: `default`).
+    #[serde(default = "MarketCode::default_market")]
+    pub market: MarketCode,
+    /// The rate a converted price was priced at; null when no line was
+    /// converted. No later change of rates touches it.
+    #[serde(default)]
+    pub fx: Option<FxSnapshot>,
     pub shipping_address: Address,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -300,7 +310,9 @@ pub fn may_order(caller: &Principal) -> Result<(), Error> {
 pub struct OrderTerms<'a> {
     pub id: OrderId,
     pub user_id: UserId,
-    pub currency: &'a Currency,
+    /// The market of the shipping address, and what it sells at.
+    pub market: &'a MarketCode,
+    pub prices: &'a PriceList,
     pub now: Timestamp,
     /// How long it may stay unpaid.
     pub ttl_secs: i64,
@@ -348,14 +360,20 @@ pub fn within_limits(input: &NewOrder, limits: &OrderLimits) -> Result<(), Error
     }
 }
 
-/// Units of one product taken from one of its counters, at the price the
-/// order was priced at. They go back to the same counter.
+/// Units of one product taken from one of its counters, with the prices
+/// the order was priced from (the base price and the revision of the
+/// explicit ones, which the counter carries). They go back to the same
+/// counter.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StockTake {
     pub product_id: ProductId,
     pub counter: u8,
     pub quantity: u32,
+    /// The product's base price (not the line's, which may be in another
+    /// currency).
     pub unit_price: Money,
+    #[serde(default)]
+    pub prices_rev: u32,
 }
 
 /// Prices `input` from `catalogue` (products by id, deleted ones included):
@@ -373,18 +391,26 @@ pub fn price_order(
     let mut items = Vec::with_capacity(input.items.len());
     let mut takes = Vec::with_capacity(input.items.len());
     let mut shortages = Vec::new();
+    let mut converted = false;
     for requested in &input.items {
         let product = catalogue
             .get(&requested.product_id)
             .filter(|p| p.record.for_sale())
-            .ok_or_else(|| Error::ProductUnavailable(requested.product_id.clone()))?;
+            .ok_or_else(|| Error::ProductUnavailable(requested.product_id.clone(), Unavailable::Deleted))?;
         let record = &product.record;
+        let (unit_price, source) = record
+            .price_in(terms.prices)
+            .ok_or_else(|| Error::ProductUnavailable(record.id.clone(), Unavailable::NoPrice))?
+            .map_err(|err| Error::internal(format!("pricing {}: {err}", record.id)))?;
+        converted |= source == PriceSource::Converted;
+        let unit_price = unit_price.money();
         match take_units(&product.counters, requested.quantity, terms.spread) {
             Some(from) => takes.extend(from.into_iter().map(|take| StockTake {
                 product_id: record.id.clone(),
                 counter: take.counter,
                 quantity: take.quantity,
                 unit_price: record.price,
+                prices_rev: record.prices_rev,
             })),
             None => shortages.push(Shortage {
                 product_id: record.id.clone(),
@@ -392,14 +418,13 @@ pub fn price_order(
                 available: product.stock(),
             }),
         }
-        let line_total = record
-            .price
+        let line_total = unit_price
             .times(requested.quantity)
             .ok_or_else(|| Error::internal("line total overflow"))?;
         items.push(OrderLine {
             product_id: record.id.clone(),
             name: record.name.clone(),
-            unit_price: record.price,
+            unit_price,
             quantity: requested.quantity,
             line_total,
         });
@@ -420,7 +445,8 @@ pub fn price_order(
         .ok_or_else(|| Error::internal("order total overflow"))?;
     // A total the provider cannot charge could never be paid: refused now,
     // before any stock is held for it.
-    charges::check(total, terms.currency).map_err(|limits| Error::AmountOutOfRange {
+    let currency = terms.prices.currency();
+    charges::check(total, &currency).map_err(|limits| Error::AmountOutOfRange {
         min: limits.min,
         max: limits.max,
     })?;
@@ -430,7 +456,9 @@ pub fn price_order(
         status: OrderStatus::PendingPayment,
         items,
         total,
-        currency: *terms.currency,
+        currency,
+        market: terms.market.clone(),
+        fx: if converted { terms.prices.snapshot() } else { None },
         shipping_address: input.shipping_address.clone(),
         created_at: terms.now,
         updated_at: terms.now,
@@ -485,6 +513,7 @@ mod tests {
 
     use super::*;
     use crate::foundation::input::parse_document;
+    use crate::foundation::money::testing::currency;
 
     const ALL: [OrderStatus; 8] = OrderStatus::ALL;
 
@@ -604,6 +633,12 @@ mod tests {
                 category: Category::parse("things".into()).expect("valid"),
                 price: Money::new(price).expect("valid"),
                 currency: Currency::parse("USD".into()).expect("valid"),
+                prices: [(currency("EUR"), Money::new(price * 9 / 10).expect("valid"))].into(),
+                weight_grams: 0,
+                tax_category: Default::default(),
+                hs_code: None,
+                origin_country: None,
+                prices_rev: 2,
                 created_at: Timestamp::from_unix(0),
                 updated_at: Timestamp::from_unix(0),
                 deleted_at: (!for_sale).then(|| Timestamp::from_unix(1)),
@@ -634,19 +669,93 @@ mod tests {
     }
 
     fn price(input: &NewOrder, catalogue: &HashMap<ProductId, ProductState>) -> Result<Order, Error> {
-        let currency = Currency::parse("USD".into()).expect("valid");
+        price_in(input, catalogue, &PriceList::base(currency("USD")))
+    }
+
+    fn price_in(
+        input: &NewOrder,
+        catalogue: &HashMap<ProductId, ProductState>,
+        prices: &PriceList,
+    ) -> Result<Order, Error> {
         price_order(
             input,
             catalogue,
             OrderTerms {
                 id: OrderId::new(),
                 user_id: UserId::new(),
-                currency: &currency,
+                market: &MarketCode::default_market(),
+                prices,
                 now: Timestamp::from_unix(1_000),
                 ttl_secs: 1800,
                 spread: 0,
             },
         )
+    }
+
+    /// A market selling in `code` at `rate` per USD (none: no rate).
+    fn market_list(code: &str, rate: Option<&str>, rounding: &str) -> PriceList {
+        use crate::model::fx::{FxRates, QuotedRate, Rate, RateSource};
+        use crate::model::markets::{Market, MarketSettings};
+        let settings: MarketSettings = parse_document(json!({
+            "name": code, "countries": ["JP"], "currency": code, "tax_mode": "none",
+            "tax_rounding": "line", "price_rounding": rounding, "duties": "dap", "shipping_methods": []
+        }))
+        .expect("valid");
+        let market = Market::replaced(
+            MarketCode::parse("m".into()).expect("valid"),
+            None,
+            settings,
+            Timestamp::from_unix(0),
+        )
+        .expect("valid");
+        let mut rates = FxRates::none(currency("USD"));
+        if let Some(rate) = rate {
+            rates.rates.insert(
+                currency(code),
+                QuotedRate {
+                    rate: Rate::parse(rate).expect("valid"),
+                    source: RateSource::Ecb,
+                    as_of: Timestamp::from_unix(0),
+                },
+            );
+        }
+        PriceList::for_market(&market, currency("USD"), &rates, Timestamp::from_unix(1_000))
+    }
+
+    #[test]
+    fn pricing_in_a_market_takes_explicit_prices_else_converts_and_keeps_the_rate() {
+        let (ids, catalogue) = catalogue(&[(1_250, &[5], true)]);
+        let input = request(&[(&ids[0], 2)]);
+        let euro = price_in(&input, &catalogue, &market_list("EUR", Some("0.9"), "minor")).expect("priced");
+        assert_eq!(
+            (euro.currency, euro.items[0].unit_price.minor()),
+            (currency("EUR"), 1_125)
+        );
+        assert_eq!(euro.fx, None, "an explicit price involves no rate");
+        let yen = price_in(
+            &input,
+            &catalogue,
+            &market_list("JPY", Some("155.2860215054"), "whole"),
+        )
+        .expect("priced");
+        // 12.50 USD × 155.2860215054 = 1941.07… → ¥1,941 (no minor unit to round further).
+        assert_eq!(
+            (yen.items[0].unit_price.minor(), yen.total.minor()),
+            (1_941, 3_882)
+        );
+        let fx = yen.fx.expect("converted");
+        assert_eq!(
+            (fx.from, fx.to, fx.rate.value().to_string().as_str()),
+            (currency("USD"), currency("JPY"), "155.2860215054")
+        );
+        let dinar =
+            price_in(&input, &catalogue, &market_list("KWD", Some("0.30712"), "charm")).expect("priced");
+        // 12.50 × 0.30712 = 3.839 → 3.840, charm → 3.990 KWD.
+        assert_eq!(dinar.items[0].unit_price.minor(), 3_990);
+        assert!(matches!(
+            price_in(&input, &catalogue, &market_list("GBP", None, "minor")),
+            Err(Error::ProductUnavailable(id, Unavailable::NoPrice)) if id == ids[0]
+        ));
     }
 
     #[test]
@@ -660,13 +769,15 @@ mod tests {
                     product_id: ids[0].clone(),
                     counter: 0,
                     quantity: 2,
-                    unit_price: Money::new(1_250).expect("valid")
+                    unit_price: Money::new(1_250).expect("valid"),
+                    prices_rev: 2,
                 },
                 StockTake {
                     product_id: ids[1].clone(),
                     counter: 1,
                     quantity: 1,
-                    unit_price: Money::new(300).expect("valid")
+                    unit_price: Money::new(300).expect("valid"),
+                    prices_rev: 2,
                 },
             ]
         );
@@ -698,12 +809,12 @@ mod tests {
         let (ids, catalogue) = catalogue(&[(100, &[0], true), (100, &[5], false)]);
         assert!(matches!(
             price(&request(&[(&ids[0], 1), (&ids[1], 1)]), &catalogue),
-            Err(Error::ProductUnavailable(id)) if id == ids[1]
+            Err(Error::ProductUnavailable(id, Unavailable::Deleted)) if id == ids[1]
         ));
         let unknown = ProductId::new();
         assert!(matches!(
             price(&request(&[(&unknown, 1)]), &catalogue),
-            Err(Error::ProductUnavailable(id)) if id == unknown
+            Err(Error::ProductUnavailable(id, Unavailable::Deleted)) if id == unknown
         ));
     }
 

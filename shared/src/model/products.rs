@@ -1,5 +1,7 @@
 //! The catalogue: products, their stock and their rating.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -7,8 +9,10 @@ use crate::foundation::clock::Timestamp;
 use crate::foundation::error::Error;
 pub use crate::foundation::ids::ProductId;
 use crate::foundation::input::{Errors, FromJson, Object, Update, bounded_text};
-use crate::foundation::money::{Currency, Money};
+use crate::foundation::money::{Amount, Currency, Money};
 use crate::foundation::newtype::string_newtype;
+use crate::model::markets::{PriceList, PriceSource};
+use crate::model::users::CountryCode;
 
 pub const MAX_PRICE: i64 = 100_000_000;
 pub const MAX_STOCK: i64 = 1_000_000;
@@ -25,6 +29,98 @@ impl Category {
 }
 
 string_newtype!(Category);
+
+/// A product's tax category (`standard`, `reduced`, ...): 1..30 characters
+/// of `[a-z0-9-]`. Tax rates are set per category.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct TaxCategory(String);
+
+impl TaxCategory {
+    pub fn parse(raw: String) -> Result<Self, String> {
+        crate::foundation::input::slug(raw, 30).map(Self)
+    }
+
+    pub fn standard() -> Self {
+        Self("standard".into())
+    }
+}
+
+impl Default for TaxCategory {
+    fn default() -> Self {
+        Self::standard()
+    }
+}
+
+string_newtype!(TaxCategory);
+
+/// A Harmonized System code: 6 digits (its first two are the chapter that
+/// duty rates are set for).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct HsCode(String);
+
+impl HsCode {
+    pub fn parse(raw: String) -> Result<Self, String> {
+        if raw.len() == 6 && raw.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(Self(raw))
+        } else {
+            Err("must be 6 digits".into())
+        }
+    }
+
+    /// The HS chapter: the first two digits.
+    pub fn chapter(&self) -> &str {
+        &self.0[..2]
+    }
+}
+
+string_newtype!(HsCode);
+
+/// The heaviest a product may be, in grams.
+pub const MAX_WEIGHT_GRAMS: u32 = 1_000_000;
+
+fn weight(grams: u32) -> Result<u32, String> {
+    if grams <= MAX_WEIGHT_GRAMS {
+        Ok(grams)
+    } else {
+        Err(format!("must be an integer from 0 to {MAX_WEIGHT_GRAMS}"))
+    }
+}
+
+/// Explicit prices per currency: each key an ISO 4217 code in use, as
+/// answered (upper case), each price 1..[`MAX_PRICE`] minor units and a
+/// whole number of the currency's smallest amount (tens in KWD).
+pub type Prices = BTreeMap<Currency, Money>;
+
+/// The most explicit prices a product may have.
+pub const MAX_PRICES: usize = 50;
+
+fn prices(raw: BTreeMap<String, Value>) -> Result<Prices, String> {
+    if raw.len() > MAX_PRICES {
+        return Err(format!("may hold at most {MAX_PRICES} currencies"));
+    }
+    raw.into_iter()
+        .map(|(code, value)| {
+            if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
+                return Err(format!("{code:?} is not an ISO 4217 code in upper case"));
+            }
+            let currency = Currency::parse(code.clone()).map_err(|err| format!("{code}: {err}"))?;
+            let minor = value
+                .as_i64()
+                .filter(|_| value.is_i64() || value.is_u64())
+                .ok_or_else(|| format!("{code}: must be an integer (minor units)"))?;
+            let money = price(minor).map_err(|err| format!("{code}: {err}"))?;
+            Amount::new(minor, currency).map_err(|_| {
+                format!(
+                    "{code}: must be a multiple of {} minor units, as card networks take it",
+                    currency.step()
+                )
+            })?;
+            Ok((currency, money))
+        })
+        .collect()
+}
 
 fn price(minor: i64) -> Result<Money, String> {
     if (1..=MAX_PRICE).contains(&minor) {
@@ -49,15 +145,24 @@ impl Rating {
     }
 }
 
-/// A product as the API shows it.
+/// A product as the API shows it, priced in one market: `price` and
+/// `currency` are the market's (`price` null when it is not sold there),
+/// `base_price` and `base_currency` the catalogue's own.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Product {
     pub id: ProductId,
     pub name: String,
     pub description: String,
     pub category: Category,
-    pub price: Money,
+    pub price: Option<Money>,
     pub currency: Currency,
+    pub base_price: Money,
+    pub base_currency: Currency,
+    pub prices: Prices,
+    pub weight_grams: u32,
+    pub tax_category: TaxCategory,
+    pub hs_code: Option<HsCode>,
+    pub origin_country: CountryCode,
     pub stock: i64,
     pub rating: Rating,
     pub created_at: Timestamp,
@@ -79,6 +184,24 @@ pub struct ProductRecord {
     pub category: Category,
     pub price: Money,
     pub currency: Currency,
+    /// Explicit prices in other currencies than the base.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub prices: Prices,
+    #[serde(default)]
+    pub weight_grams: u32,
+    #[serde(default)]
+    pub tax_category: TaxCategory,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hs_code: Option<HsCode>,
+    /// Where it is made; `None` (products from before it was kept): the
+    /// store's own country.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin_country: Option<CountryCode>,
+    /// Counts the changes of its explicit prices; every counter carries it,
+    /// so an order's decrement is conditional on the prices it was priced
+    /// with, as it is on the base `price`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub prices_rev: u32,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -92,9 +215,14 @@ fn one_counter() -> u8 {
     1
 }
 
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
 impl ProductRecord {
     /// A new product, for sale, its stock in one counter.
-    pub fn new(input: &NewProduct, currency: Currency, now: Timestamp) -> Self {
+    pub fn new(input: &NewProduct, currency: Currency, store_country: &CountryCode, now: Timestamp) -> Self {
         Self {
             id: ProductId::new(),
             name: input.name.clone(),
@@ -102,6 +230,17 @@ impl ProductRecord {
             category: input.category.clone(),
             price: input.price,
             currency,
+            prices: input.prices.clone(),
+            weight_grams: input.weight_grams,
+            tax_category: input.tax_category.clone(),
+            hs_code: input.hs_code.clone(),
+            origin_country: Some(
+                input
+                    .origin_country
+                    .clone()
+                    .unwrap_or_else(|| store_country.clone()),
+            ),
+            prices_rev: 0,
             created_at: now,
             updated_at: now,
             deleted_at: None,
@@ -111,6 +250,23 @@ impl ProductRecord {
 
     pub fn for_sale(&self) -> bool {
         self.deleted_at.is_none()
+    }
+
+    /// Its unit price in a market selling at `list`: `None` when it is not
+    /// sold there (no explicit price and no usable rate).
+    pub fn price_in(
+        &self,
+        list: &PriceList,
+    ) -> Option<Result<(Amount, PriceSource), crate::foundation::money::MoneyError>> {
+        let base = match self.price.of(self.currency) {
+            Ok(base) => base,
+            Err(err) => return Some(Err(err)),
+        };
+        let explicit = self
+            .prices
+            .get(&list.currency())
+            .and_then(|price| price.of(list.currency()).ok());
+        list.price(base, explicit)
     }
 }
 
@@ -160,16 +316,30 @@ impl ProductState {
             })
     }
 
-    /// The product as the API shows it.
-    pub fn to_product(&self) -> Product {
+    /// The product as the API shows it, priced in the market selling at
+    /// `list` (`store_country`: its origin when none was kept).
+    pub fn to_product(&self, list: &PriceList, store_country: &CountryCode) -> Product {
         let record = &self.record;
         Product {
             id: record.id.clone(),
             name: record.name.clone(),
             description: record.description.clone(),
             category: record.category.clone(),
-            price: record.price,
-            currency: record.currency,
+            price: record
+                .price_in(list)
+                .and_then(Result::ok)
+                .map(|(price, _)| price.money()),
+            currency: list.currency(),
+            base_price: record.price,
+            base_currency: record.currency,
+            prices: record.prices.clone(),
+            weight_grams: record.weight_grams,
+            tax_category: record.tax_category.clone(),
+            hs_code: record.hs_code.clone(),
+            origin_country: record
+                .origin_country
+                .clone()
+                .unwrap_or_else(|| store_country.clone()),
             stock: self.stock(),
             rating: {
                 let totals = self.rating();
@@ -181,8 +351,10 @@ impl ProductState {
     }
 
     /// The product as the API shows it, if it is for sale.
-    pub fn listed(&self) -> Option<Product> {
-        self.record.for_sale().then(|| self.to_product())
+    pub fn listed(&self, list: &PriceList, store_country: &CountryCode) -> Option<Product> {
+        self.record
+            .for_sale()
+            .then(|| self.to_product(list, store_country))
     }
 }
 
@@ -327,6 +499,12 @@ pub struct NewProduct {
     pub category: Category,
     pub price: Money,
     pub stock: i64,
+    pub prices: Prices,
+    pub weight_grams: u32,
+    pub tax_category: TaxCategory,
+    pub hs_code: Option<HsCode>,
+    /// `None`: the store's own country.
+    pub origin_country: Option<CountryCode>,
 }
 
 impl FromJson for NewProduct {
@@ -343,6 +521,11 @@ impl FromJson for NewProduct {
                 Err(format!("must be an integer from 0 to {MAX_STOCK}"))
             }
         });
+        let prices = o.optional("prices", prices);
+        let weight_grams = o.optional("weight_grams", weight);
+        let tax_category = o.optional("tax_category", TaxCategory::parse);
+        let hs_code = o.optional("hs_code", HsCode::parse);
+        let origin_country = o.optional("origin_country", strict_country);
         o.end();
         Some(Self {
             name: name?,
@@ -350,6 +533,11 @@ impl FromJson for NewProduct {
             category: category?,
             price: price?,
             stock: stock?,
+            prices: prices?.unwrap_or_default(),
+            weight_grams: weight_grams?.unwrap_or(0),
+            tax_category: tax_category?.unwrap_or_default(),
+            hs_code: hs_code?,
+            origin_country: origin_country?,
         })
     }
 }
@@ -360,6 +548,13 @@ pub struct ProductPatch {
     pub description: Update<String>,
     pub category: Update<Category>,
     pub price: Update<Money>,
+    /// Replaces the whole map of explicit prices.
+    pub prices: Update<Prices>,
+    pub weight_grams: Update<u32>,
+    pub tax_category: Update<TaxCategory>,
+    /// `Clear`: no HS code any more.
+    pub hs_code: Update<HsCode>,
+    pub origin_country: Update<CountryCode>,
     /// Added to the stock atomically; may not take it below zero.
     pub stock_delta: i64,
     /// Spread the stock over this many counters (1..=16): for a product
@@ -374,6 +569,12 @@ impl FromJson for ProductPatch {
         let description = o.patch("description", |s| bounded_text(s, 0, 5000));
         let category = o.patch("category", Category::parse);
         let price = o.patch("price", price);
+        let prices = o.patch("prices", prices);
+        let weight_grams = o.patch("weight_grams", weight);
+        let tax_category = o.patch("tax_category", TaxCategory::parse);
+        // Null clears it: a product may lose its classification.
+        let hs_code = o.nullable("hs_code", HsCode::parse);
+        let origin_country = o.patch("origin_country", strict_country);
         let stock_delta = o.optional("stock_delta", |n: i64| {
             if (-MAX_STOCK..=MAX_STOCK).contains(&n) {
                 Ok(n)
@@ -394,10 +595,30 @@ impl FromJson for ProductPatch {
             description: description?,
             category: category?,
             price: price?,
+            prices: prices?,
+            weight_grams: weight_grams?,
+            tax_category: tax_category?,
+            hs_code: hs_code?,
+            origin_country: origin_country?,
             stock_delta: stock_delta?.unwrap_or(0),
             stock_counters: stock_counters?,
         })
     }
+}
+
+/// A country code as answered: two upper-case letters, nothing around.
+fn strict_country(code: String) -> Result<CountryCode, String> {
+    if code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase()) {
+        CountryCode::parse(code)
+    } else {
+        Err("must be an ISO 3166-1 alpha-2 code, upper case".into())
+    }
+}
+
+/// The optional `country` of a catalogue read: whose market prices it.
+pub fn parse_country(raw: Option<String>) -> Result<Option<CountryCode>, Error> {
+    raw.map(|c| strict_country(c).map_err(|msg| Error::invalid("country", msg)))
+        .transpose()
 }
 
 /// The catalogue listing's optional filter.
@@ -467,6 +688,7 @@ mod tests {
         let mut record = ProductRecord::new(
             &input,
             Currency::parse("USD".into()).expect("valid"),
+            &CountryCode::parse("US".into()).expect("valid"),
             Timestamp::from_unix(0),
         );
         record.stock_counters = u8::try_from(stocks.len()).expect("few");
@@ -490,11 +712,13 @@ mod tests {
     #[test]
     fn a_product_shows_its_stock_over_every_counter_and_is_not_listed_once_deleted() {
         let mut product = state(&[3, 4, 0]);
-        let listed = product.listed().expect("for sale");
+        let usd = PriceList::base(Currency::parse("USD".into()).expect("valid"));
+        let us = CountryCode::parse("US".into()).expect("valid");
+        let listed = product.listed(&usd, &us).expect("for sale");
         assert_eq!((listed.stock, listed.rating.average), (7, Some(4.5)));
         product.record.deleted_at = Some(Timestamp::from_unix(1));
-        assert_eq!(product.listed(), None);
-        assert_eq!(product.to_product().stock, 7);
+        assert_eq!(product.listed(&usd, &us), None);
+        assert_eq!(product.to_product(&usd, &us).stock, 7);
     }
 
     #[test]

@@ -170,6 +170,13 @@ pub struct Address {
     country: CountryCode,
 }
 
+impl Address {
+    /// The country it is in: what picks the market.
+    pub fn country(&self) -> &CountryCode {
+        &self.country
+    }
+}
+
 impl FromJson for Address {
     fn from_json(value: Value, at: &str, errors: &mut Errors) -> Option<Self> {
         let mut o = Object::new(value, at, errors)?;

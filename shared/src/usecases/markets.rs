@@ -24,7 +24,11 @@ async fn default_market(app: &App) -> Result<Market, Error> {
 pub async fn list_markets(app: &App) -> Result<Vec<Market>, Error> {
     let mut markets = app.store.list_markets().await?;
     if !markets.iter().any(|m| m.default) {
-        markets.insert(0, default_market(app).await?);
+        // Never replaced, so never stored: as it starts.
+        markets.insert(
+            0,
+            Market::initial_default(app.config.store_currency, Timestamp::from_unix(0)),
+        );
     } else {
         markets.sort_by_key(|m| (!m.default, m.code.clone()));
     }

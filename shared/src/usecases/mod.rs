@@ -2,9 +2,11 @@
 //! store and hands off to a queue. One per endpoint or message; they take
 //! the [`App`](crate::app::App) and name every layer below.
 
+pub mod fx;
 pub mod markets;
 pub mod orders;
 pub mod payments;
+pub mod pricing;
 pub mod products;
 pub mod reconcile;
 pub mod refunds;

@@ -18,6 +18,7 @@ use crate::model::orders::{
     self, Event, NewOrder, Order, OrderId, OrderStatus, OrderTerms, next_status, transition,
 };
 use crate::model::payments::PaymentStatus;
+use crate::usecases::pricing;
 
 /// What an expiry run did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -58,15 +59,23 @@ pub async fn place_order(
     let limits = app.config.order_limits;
     orders::within_limits(&input, &limits)?;
     let products = input.product_ids();
+    let country = input.shipping_address.country();
     for attempt in 0..MAX_ATTEMPTS {
         // The first read may lag (the write's conditions keep it right);
-        // after a cancelled write, read what is there now.
-        let catalogue = app.store.products_by_id(&products, attempt > 0).await?;
+        // after a cancelled write, read what is there now. The markets and
+        // rates come from the function's cache (at most a minute old).
+        let (catalogue, setup) = futures::try_join!(
+            app.store.products_by_id(&products, attempt > 0),
+            pricing::setup(app)
+        )?;
+        let now = Timestamp::now();
+        let (market, prices) = setup.market(Some(country), app.config.store_currency, now);
         let terms = OrderTerms {
             id: id.clone(),
             user_id: caller.user_id.clone(),
-            currency: &app.config.store_currency,
-            now: Timestamp::now(),
+            market: &market,
+            prices: &prices,
+            now,
             ttl_secs: app.config.order_ttl_secs,
             spread: fastrand::u64(..),
         };
@@ -75,7 +84,7 @@ pub async fn place_order(
             // A retry of a request whose first attempt placed the order (its
             // answer lost, its idempotency claim taken over) finds the stock
             // it took itself: the order it placed is the answer.
-            Err(refused @ (Error::OutOfStock(_) | Error::ProductUnavailable(_))) => {
+            Err(refused @ (Error::OutOfStock(_) | Error::ProductUnavailable(..))) => {
                 return match app.store.get_order(&id).await? {
                     Some(placed) if placed.user_id == caller.user_id => Ok(placed),
                     _ => Err(refused),

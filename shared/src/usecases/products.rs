@@ -9,18 +9,33 @@ use crate::foundation::money::Currency;
 use crate::foundation::retry::{MAX_ATTEMPTS, backoff};
 use crate::model::auth::Admin;
 use crate::model::idempotency::Mark;
+use crate::model::markets::PriceList;
 use crate::model::products::{
     Category, NewProduct, Product, ProductId, ProductPatch, ProductRecord, ProductState, RatingTotals,
     StockChangeError, StockCounter, plan_stock_change,
 };
+use crate::model::users::CountryCode;
+use crate::usecases::pricing;
 
 pub async fn create_product(app: &App, _admin: &Admin, input: NewProduct) -> Result<Product, Error> {
-    add_product(&app.store, input, &app.config.store_currency).await
+    add_product(
+        &app.store,
+        input,
+        &app.config.store_currency,
+        &app.config.store_country,
+    )
+    .await
 }
 
-/// Adds a product to the catalogue (the operator tool's seeding uses this).
-pub async fn add_product(store: &Store, input: NewProduct, currency: &Currency) -> Result<Product, Error> {
-    let record = ProductRecord::new(&input, *currency, Timestamp::now());
+/// Adds a product to the catalogue (the operator tool's seeding uses
+/// this), answered as the default market shows it.
+pub async fn add_product(
+    store: &Store,
+    input: NewProduct,
+    currency: &Currency,
+    country: &CountryCode,
+) -> Result<Product, Error> {
+    let record = ProductRecord::new(&input, *currency, country, Timestamp::now());
     store.put_product(&record, input.stock).await?;
     let added = ProductState {
         record,
@@ -30,22 +45,43 @@ pub async fn add_product(store: &Store, input: NewProduct, currency: &Currency) 
             rating: RatingTotals::default(),
         }],
     };
-    Ok(added.to_product())
+    Ok(added.to_product(&PriceList::base(*currency), country))
 }
 
-pub async fn get_product(app: &App, id: &ProductId) -> Result<Product, Error> {
-    app.store.get_product(id).await?.ok_or(Error::NotFound)
+/// A product for sale, priced in the market of `country` (the default
+/// market without one); `price` is null where it is not sold.
+pub async fn get_product(app: &App, id: &ProductId, country: Option<&CountryCode>) -> Result<Product, Error> {
+    let (state, (_, list)) =
+        futures::try_join!(app.store.product_for_sale(id), pricing::price_list(app, country))?;
+    state
+        .map(|state| state.to_product(&list, &app.config.store_country))
+        .ok_or(Error::NotFound)
 }
 
+/// Products for sale, newest first, priced in the market of `country`; a
+/// product not sold there is left out (so a page may hold fewer than
+/// `limit`; `next_cursor` goes on after the last one read).
 pub async fn list_products(
     app: &App,
     category: Option<&Category>,
+    country: Option<&CountryCode>,
     limit: usize,
     cursor: Option<&str>,
 ) -> Result<Page<Product>, Error> {
-    app.store
-        .list_products(app.config.cursor_secret()?, category, limit, cursor)
-        .await
+    let (page, (_, list)) = futures::try_join!(
+        app.store
+            .list_products(app.config.cursor_secret()?, category, limit, cursor),
+        pricing::price_list(app, country)
+    )?;
+    Ok(Page {
+        items: page
+            .items
+            .iter()
+            .map(|state| state.to_product(&list, &app.config.store_country))
+            .filter(|product| product.price.is_some())
+            .collect(),
+        next_cursor: page.next_cursor,
+    })
 }
 
 /// Applies a patch. Under an `Idempotency-Key` (`mark`), the patch applies
@@ -60,7 +96,7 @@ pub async fn update_product(
     mark: Option<&Mark>,
 ) -> Result<Product, Error> {
     if patch == ProductPatch::default() {
-        return get_product(app, id).await;
+        return get_product(app, id, None).await;
     }
     let store = &app.store;
     for attempt in 0..MAX_ATTEMPTS {
@@ -79,7 +115,12 @@ pub async fn update_product(
                 return store
                     .product_state(id, true)
                     .await?
-                    .and_then(|state| state.listed())
+                    .and_then(|state| {
+                        state.listed(
+                            &PriceList::base(app.config.store_currency),
+                            &app.config.store_country,
+                        )
+                    })
                     .ok_or(Error::NotFound);
             }
             // A concurrent order or edit got in between: read again.

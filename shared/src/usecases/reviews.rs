@@ -36,7 +36,10 @@ pub async fn list_product_reviews(
     cursor: Option<&str>,
 ) -> Result<Page<Review>, Error> {
     // Reviews of a product that is not for sale are not shown either.
-    app.store.get_product(product).await?.ok_or(Error::NotFound)?;
+    app.store
+        .product_for_sale(product)
+        .await?
+        .ok_or(Error::NotFound)?;
     app.store
         .list_reviews(
             app.config.cursor_secret()?,

@@ -12,6 +12,7 @@ mod payments;
 mod refunds;
 mod reviews;
 mod secrets;
+mod selling;
 mod shipping;
 mod stripe;
 mod template;

@@ -321,6 +321,7 @@ async fn fixtures(app: &App) -> Result<Vec<Case>, BoxError> {
         &app.store,
         parse_document(json!({"name": "Bench mug", "category": "bench", "price": 1000, "stock": 1_000_000}))?,
         &app.config.store_currency,
+        &app.config.store_country,
     )
     .await?;
     let address =

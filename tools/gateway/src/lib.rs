@@ -3,6 +3,7 @@
 //! functions running under `cargo lambda watch`. Everything it serves comes
 //! from `template.yaml`.
 
+pub mod ecb;
 pub mod lambda;
 pub mod queues;
 pub mod routes;

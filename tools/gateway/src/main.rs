@@ -1,8 +1,10 @@
 //! `gateway`: serves the shop's HttpApi routes on 127.0.0.1, invoking the
 //! functions that `cargo lambda watch` runs.
 //!
-//! It also delivers each queue to its worker in SQS event batches, and
-//! fires each scheduled function every `SCHEDULE_INTERVAL_SECONDS`.
+//! It also delivers each queue to its worker in SQS event batches, fires
+//! each scheduled function every `SCHEDULE_INTERVAL_SECONDS` (a daily one
+//! once at start too, so a new stack has the day's exchange rates), and
+//! stands in for the ECB's rates file (`ecb`).
 //!
 //! Settings: `API_PORT` (3000), `LAMBDA_INVOKE_PORT` (9000), `TEMPLATE`
 //! (`template.yaml`), `SCHEDULE_INTERVAL_SECONDS` (60), `LAMBDA_CONCURRENCY`
@@ -21,7 +23,7 @@ use bytes::Bytes;
 use gateway::lambda::{InvokeError, Invoker, QUEUE_WAIT};
 use gateway::routes::{self, Router};
 use gateway::template::Template;
-use gateway::{queues, schedules};
+use gateway::{ecb, queues, schedules};
 use http::{Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -75,10 +77,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     for (binary, expression) in schedules::scheduled(&template.functions) {
         eprintln!("gateway: {binary} ({expression}) fires every {interval} s locally");
         let invoker = gateway.invoker.clone();
+        let at_start = schedules::fires_at_start(&expression);
         tokio::spawn(schedules::run(
             invoker,
             binary,
             Duration::from_secs(interval.max(1)),
+            at_start,
         ));
     }
     let sources = queues::sources(&template.functions);
@@ -128,6 +132,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 impl Gateway {
     async fn handle(&self, request: Request<Incoming>) -> Response<Full<Bytes>> {
         let (parts, body) = request.into_parts();
+        if parts.method == http::Method::GET && parts.uri.path() == ecb::PATH {
+            return Response::builder()
+                .header(header::CONTENT_TYPE, "text/xml")
+                .body(Full::new(Bytes::from(ecb::daily_file(&ecb::today()))))
+                .unwrap_or_default();
+        }
         let Some((route, params)) = self.router.find(&parts.method, parts.uri.path()) else {
             return routes::problem(
                 StatusCode::NOT_FOUND,

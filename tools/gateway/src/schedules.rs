@@ -39,11 +39,20 @@ pub fn event(rule: &str, tick: u64) -> serde_json::Value {
     })
 }
 
-/// Fires `binary` every `interval`, forever.
-pub async fn run(invoker: Invoker, binary: String, interval: Duration) {
+/// Whether a schedule also fires once at start: one slower than every
+/// few minutes (the daily exchange-rate refresh), whose first run a new
+/// stack should not wait a local interval for.
+pub fn fires_at_start(expression: &str) -> bool {
+    !expression.starts_with("rate(1 minute")
+}
+
+/// Fires `binary` every `interval` (and at once when `at_start`), forever.
+pub async fn run(invoker: Invoker, binary: String, interval: Duration, at_start: bool) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    ticker.tick().await; // the first tick is immediate; wait one interval first
+    if !at_start {
+        ticker.tick().await; // the first tick is immediate; wait one interval first
+    }
     for tick in 1.. {
         ticker.tick().await;
         let payload = serde_json::to_vec(&event(&binary, tick)).unwrap_or_default();
@@ -57,6 +66,12 @@ pub async fn run(invoker: Invoker, binary: String, interval: Duration) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_slow_schedules_fire_at_start() {
+        assert!(!fires_at_start("rate(1 minute)"));
+        assert!(fires_at_start("cron(30 16 * * ? *)"));
+    }
 
     #[test]
     fn events_are_what_eventbridge_sends() {

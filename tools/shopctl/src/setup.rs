@@ -6,6 +6,7 @@ use shared::adapters::store;
 use shared::foundation::input::parse_document;
 use shared::foundation::money::Currency;
 use shared::foundation::secret::Secret;
+use shared::model::users::CountryCode;
 use shared::usecases::products;
 
 use crate::settings::Settings;
@@ -88,6 +89,7 @@ pub async fn setup(settings: &Settings, aws: &aws_config::SdkConfig) -> Result<(
 pub async fn seed_catalog(settings: &Settings, aws: &aws_config::SdkConfig) -> Result<(), BoxError> {
     let store = settings.store(aws)?;
     let currency = Currency::parse(settings.get("STORE_CURRENCY").unwrap_or("USD").to_owned())?;
+    let country = CountryCode::parse(settings.get("STORE_COUNTRY").unwrap_or("US").to_owned())?;
     // Any key will do for a one-item peek; the cursor is not used.
     let peek = store
         .list_products(&Secret::new("x".repeat(32)), None, 1, None)
@@ -101,7 +103,7 @@ pub async fn seed_catalog(settings: &Settings, aws: &aws_config::SdkConfig) -> R
             "name": name, "description": description, "category": category, "price": price, "stock": stock
         }))
         .map_err(|err| err.to_string())?;
-        added.push(products::add_product(&store, input, &currency).await?);
+        added.push(products::add_product(&store, input, &currency, &country).await?);
     }
     println!("{}", serde_json::to_string_pretty(&added)?);
     Ok(())

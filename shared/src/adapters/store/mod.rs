@@ -23,6 +23,7 @@
 //! | idempotency record | `IDEMPOTENCY#<user>#<key>` | `RECORD` (TTL) |
 //! | a market (listed in GSI1 `MARKETS`) | `MARKET#<code>` | `MARKET` |
 //! | a country's market (one at most) | `COUNTRY#<CC>` | `MARKET` |
+//! | the exchange rates (all in one) | `FX#RATES` | `FX` |
 //!
 //! | index | PK | SK | holds |
 //! | --- | --- | --- | --- |
@@ -38,6 +39,7 @@
 //! | GSI1 | `MARKETS` | `<code>` | every market |
 
 mod expr;
+mod fx;
 mod idempotency;
 mod markets;
 mod orders;
@@ -68,6 +70,7 @@ use crate::foundation::retry::{MAX_ATTEMPTS, backoff};
 use crate::foundation::secret::Secret;
 use crate::model::orders::{Order, OrderStatus};
 
+pub use fx::StoredRates;
 pub use markets::MarketWrite;
 pub use orders::Placement;
 pub use payments::DisputedOrder;
@@ -275,6 +278,11 @@ mod keys {
 
     pub fn market(code: &MarketCode) -> (String, &'static str) {
         (format!("MARKET#{}", code.as_str()), "MARKET")
+    }
+
+    /// Every exchange rate, in one item.
+    pub fn fx_rates() -> (String, &'static str) {
+        ("FX#RATES".to_owned(), "FX")
     }
 
     /// Which market holds a country (one at most: the claim's key).

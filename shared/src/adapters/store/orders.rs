@@ -52,7 +52,7 @@ impl Store {
     /// Writes a priced order and reserves every line's stock in one
     /// `TransactWriteItems`: either all of it happens or none of it. Each
     /// take is a decrement of one stock counter, conditional on the product
-    /// being for sale, at the price the order was priced at, with the units
+    /// being for sale, at the prices the order was priced from, with the units
     /// still there; the customer's count of unpaid orders goes up by one,
     /// conditional on staying within `max_unpaid`; the order is conditional
     /// on its id being new.
@@ -67,7 +67,11 @@ impl Store {
                         .subtract("stock", n(take.quantity))
                         .when(super::products::for_sale())
                         .when(attr("stock").ge(n(take.quantity)))
-                        .when(attr("price").eq(n(take.unit_price.minor()))),
+                        .when(attr("price").eq(n(take.unit_price.minor())))
+                        .when(match take.prices_rev {
+                            0 => attr("prices_rev").not_exists(),
+                            rev => attr("prices_rev").eq(n(rev)),
+                        }),
                 );
             transaction = transaction.transact_items(
                 TransactWriteItem::builder()

@@ -27,8 +27,7 @@ use crate::model::idempotency::Mark;
 #[cfg(doc)]
 use crate::model::products::plan_stock_change;
 use crate::model::products::{
-    Category, CounterWrite, Product, ProductId, ProductPatch, ProductRecord, ProductState, RatingTotals,
-    StockCounter,
+    Category, CounterWrite, ProductId, ProductPatch, ProductRecord, ProductState, RatingTotals, StockCounter,
 };
 
 /// What a patch's write came to.
@@ -51,8 +50,15 @@ struct CounterItem {
     #[serde(flatten)]
     rating: RatingTotals,
     price: Money,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    prices_rev: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     deleted_at: Option<Timestamp>,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// A product's items as read, before they are put together.
@@ -108,8 +114,19 @@ fn counter_item(record: &ProductRecord, counter: u8, stock: i64) -> Result<Item,
             stock,
             rating: RatingTotals::default(),
             price: record.price,
+            prices_rev: record.prices_rev,
             deleted_at: record.deleted_at,
         },
+    )
+}
+
+/// Explicit prices as stored: a map of currency codes to minor units.
+fn prices_value(prices: &crate::model::products::Prices) -> aws_sdk_dynamodb::types::AttributeValue {
+    aws_sdk_dynamodb::types::AttributeValue::M(
+        prices
+            .iter()
+            .map(|(currency, price)| (currency.as_str().to_owned(), n(price.minor())))
+            .collect(),
     )
 }
 
@@ -137,11 +154,11 @@ impl Store {
 
     /// A product for sale, with its stock and rating (eventually consistent:
     /// a product page may lag a write by a moment).
-    pub async fn get_product(&self, id: &ProductId) -> Result<Option<Product>, Error> {
+    pub async fn product_for_sale(&self, id: &ProductId) -> Result<Option<ProductState>, Error> {
         Ok(self
             .product_state(id, false)
             .await?
-            .and_then(|state| state.listed()))
+            .filter(|state| state.record.for_sale()))
     }
 
     /// A product as stored, deleted or not, with its counters: one
@@ -257,7 +274,7 @@ impl Store {
         category: Option<&Category>,
         limit: usize,
         cursor: Option<&str>,
-    ) -> Result<Page<Product>, Error> {
+    ) -> Result<Page<ProductState>, Error> {
         let query = match category {
             None => PageQuery {
                 gsi: &GSI1,
@@ -296,7 +313,7 @@ impl Store {
             .filter_map(|record| {
                 let mut own = parts.remove(&record.id).unwrap_or_default();
                 own.record = Some(record);
-                own.into_state()?.listed()
+                own.into_state().filter(|state| state.record.for_sale())
             })
             .collect();
         Ok(Page { items, next_cursor })
@@ -368,27 +385,65 @@ impl Store {
             }
             _ => None,
         };
+        if let Patch::Set(weight) = &patch.weight_grams {
+            changes = changes.set("weight_grams", n(*weight));
+        }
+        if let Patch::Set(category) = &patch.tax_category {
+            changes = changes.set("tax_category", s(category.as_str()));
+        }
+        match &patch.hs_code {
+            Patch::Set(code) => changes = changes.set("hs_code", s(code.as_str())),
+            Patch::Clear => changes = changes.remove("hs_code"),
+            Patch::Keep => {}
+        }
+        if let Patch::Set(country) = &patch.origin_country {
+            changes = changes.set("origin_country", s(country.as_str()));
+        }
+        // New explicit prices: a new revision, which every counter carries
+        // as it carries the base price, conditional on the one read.
+        let prices_rev = match &patch.prices {
+            Patch::Set(prices) => {
+                let rev = record.prices_rev + 1;
+                changes = changes
+                    .set("prices", prices_value(prices))
+                    .set("prices_rev", n(rev))
+                    .when(match record.prices_rev {
+                        0 => attr("prices_rev").not_exists(),
+                        read => attr("prices_rev").eq(n(read)),
+                    });
+                Some(rev)
+            }
+            _ => None,
+        };
         let product = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::product(&record.id))))
             .changes(changes);
         let mut items = vec![update(product)?];
 
-        // Every counter carries the price; a new price reaches each one.
-        let mut repriced: Vec<u8> = match price {
-            Some(_) => state.counters.iter().map(|c| c.index).collect(),
-            None => Vec::new(),
+        // Every counter carries the prices; new ones reach each one.
+        let mut repriced: Vec<u8> = if price.is_some() || prices_rev.is_some() {
+            state.counters.iter().map(|c| c.index).collect()
+        } else {
+            Vec::new()
         };
         let priced = ProductRecord {
             price: price.unwrap_or(record.price),
+            prices_rev: prices_rev.unwrap_or(record.prices_rev),
             ..record.clone()
+        };
+        let tagged = |changes: Changes| {
+            let changes = changes.set("price", n(priced.price.minor()));
+            match priced.prices_rev {
+                0 => changes,
+                rev => changes.set("prices_rev", n(rev)),
+            }
         };
         for write in writes {
             let item = match *write {
                 CounterWrite::Add { counter, units } => {
                     repriced.retain(|c| *c != counter);
-                    let mut change = Changes::new()
-                        .set("price", n(priced.price.minor()))
+                    let mut change = tagged(Changes::new())
                         .add("stock", n(units))
                         .when(attr(PARTITION_KEY).exists());
                     if units < 0 {
@@ -401,10 +456,7 @@ impl Store {
                     self.counter_update(
                         &record.id,
                         counter,
-                        Changes::new()
-                            .set("stock", n(to))
-                            .set("price", n(priced.price.minor()))
-                            .when(attr("stock").eq(n(from))),
+                        tagged(Changes::new().set("stock", n(to))).when(attr("stock").eq(n(from))),
                     )?
                 }
                 CounterWrite::Create { counter, stock } => put(Put::builder()
@@ -415,15 +467,11 @@ impl Store {
             items.push(item);
         }
         for counter in repriced {
-            items.push(
-                self.counter_update(
-                    &record.id,
-                    counter,
-                    Changes::new()
-                        .set("price", n(priced.price.minor()))
-                        .when(attr(PARTITION_KEY).exists()),
-                )?,
-            );
+            items.push(self.counter_update(
+                &record.id,
+                counter,
+                tagged(Changes::new()).when(attr(PARTITION_KEY).exists()),
+            )?);
         }
         Ok(items)
     }

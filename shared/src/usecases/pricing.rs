@@ -1,0 +1,50 @@
+//! What every priced request reads: the markets and the exchange rates.
+//! A function keeps them for `CONFIG_CACHE_SECONDS` (at most 60, the
+//! contract's bound: an admin's change takes effect within a minute), so a
+//! warm function prices an order with no request beyond the catalogue's.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::app::App;
+use crate::foundation::clock::Timestamp;
+use crate::foundation::error::Error;
+use crate::model::fx::FxRates;
+use crate::model::markets::{MarketCode, PriceList, Setup};
+use crate::model::users::CountryCode;
+
+/// The markets and rates: as cached if read within
+/// `CONFIG_CACHE_SECONDS`, else read now (a `Query` of the markets and a
+/// `GetItem` of the rates, together) and kept.
+pub async fn setup(app: &App) -> Result<Arc<Setup>, Error> {
+    let max_age = Duration::from_secs(app.config.config_cache_secs);
+    if let Some(setup) = app.setup_cache.fresh(max_age) {
+        return Ok(setup);
+    }
+    let (markets, rates) =
+        futures::try_join!(super::markets::list_markets(app), app.store.get_fx_rates(false))?;
+    let setup = Arc::new(Setup {
+        markets,
+        rates: rates.map_or_else(|| FxRates::none(app.config.store_currency), |stored| stored.rates),
+    });
+    app.setup_cache.keep(Arc::clone(&setup));
+    Ok(setup)
+}
+
+/// What a request that names no market, or `country`, is priced at: the
+/// default market's prices need no setup while it sells in the base
+/// currency (always: its currency cannot change), so a read without
+/// `country` costs nothing more.
+pub async fn price_list(app: &App, country: Option<&CountryCode>) -> Result<(MarketCode, PriceList), Error> {
+    match country {
+        None => Ok((
+            MarketCode::default_market(),
+            PriceList::base(app.config.store_currency),
+        )),
+        Some(country) => {
+            Ok(setup(app)
+                .await?
+                .market(Some(country), app.config.store_currency, Timestamp::now()))
+        }
+    }
+}
