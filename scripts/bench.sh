@@ -13,6 +13,9 @@ functions="${BENCH_FUNCTIONS:-products-get,products-list,users-get-me,orders-cre
 export EMULATOR_PORT="$(free_port)" TABLE_NAME="shop-bench-$$" QUEUE_PREFIX="shop-bench-$$-"
 # One customer places every benchmarked order: the hoarding limit would stop it.
 export MAX_UNPAID_ORDERS=1000
+# Markets and rates cached as deployed (ConfigCacheSeconds, 60): a warm
+# function prices without reading them (local.env's 0 is for tests).
+export CONFIG_CACHE_SECONDS=60
 stack_start_emulator
 say "building $functions in release (lto, one codegen unit: minutes)"
 cargo build --release -p bench-hello $(printf -- '-p %s ' ${functions//,/ })

@@ -13,6 +13,9 @@ stack_init
 stack_isolate capacity
 # Unpaid orders expire within the run; the schedule fires every 2 s.
 export ORDER_TTL_SECONDS=15 SCHEDULE_INTERVAL_SECONDS=2 QUEUE_VISIBILITY_TIMEOUT_SECONDS=5
+# Markets and rates cached as deployed (ConfigCacheSeconds, 60), so the
+# figures are a deployed order's (local.env's 0 is for tests).
+export CONFIG_CACHE_SECONDS=60
 stack_start_emulator
 stack_build
 stack_setup

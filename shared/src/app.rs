@@ -233,8 +233,8 @@ impl Config {
             });
         }
         let store_country = match optional("STORE_COUNTRY") {
-            None => CountryCode::parse("US".into()),
-            Some(code) => CountryCode::parse(code),
+            None => CountryCode::known("US".into()),
+            Some(code) => CountryCode::known(code),
         }
         .map_err(|reason| ConfigError::Invalid {
             name: "STORE_COUNTRY",

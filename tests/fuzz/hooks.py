@@ -27,6 +27,11 @@ reaches past it:
   of 10 (rounded down, 10 at least).
 - Manual exchange rates: the base currency (USD here) has none; a generated
   body naming it has it replaced by EUR's.
+- An address follows its country's rules (shared/data/address-rules.json):
+  a postal code where the country has a format becomes its example, a
+  region one of the country's (one whose prefix fits that code), and a
+  city, postal code or region the country requires is filled in, where
+  the address has the shape to.
 - Cursors: only a `next_cursor` the server issued for the same listing is
   valid (it is HMAC-signed), so a generated cursor that fits the declared
   pattern is replaced by the last one the listing issued, or dropped. A
@@ -53,6 +58,8 @@ ADMIN_OPERATIONS = [
     "deleteFxRate",
 ]
 TENS = {"BHD", "JOD", "KWD", "OMR", "TND"}
+with open(os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "address-rules.json")) as _rules:
+    ADDRESS_RULES = json.load(_rules)["countries"]
 CURSOR = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
 
 
@@ -170,6 +177,37 @@ def _fit_market(case):
     body["shipping_methods"] = kept
 
 
+def _fit_address(address):
+    """An address made to fit its country's rules, where it has the shape."""
+    if not isinstance(address, dict) or not isinstance(address.get("country"), str):
+        return
+    rules = ADDRESS_RULES.get(address["country"])
+    if rules is None:
+        return
+    example = rules["postal_code_example"]
+    if rules["postal_code"] and example:
+        if isinstance(address.get("postal_code"), str) or "postal_code" in rules["required"]:
+            address["postal_code"] = example
+    regions = rules["regions"]
+    if isinstance(address.get("region"), str) or "region" in rules["required"]:
+        code = address.get("postal_code") if isinstance(address.get("postal_code"), str) else None
+        fitting = [r for r, prefix in sorted(regions.items()) if not (prefix and code) or re.match(prefix, code.upper())]
+        if fitting:
+            address["region"] = fitting[0]
+        elif regions:
+            # No region holds the example (RU's): a region whose prefix is
+            # digits, and a code of that prefix in the country's format.
+            for region, prefix in sorted(regions.items()):
+                candidate = (prefix or "").ljust(len(example or ""), "0")
+                if prefix and prefix.isdigit() and re.fullmatch(rules["postal_code"] or ".*", candidate):
+                    address["region"], address["postal_code"] = region, candidate
+                    break
+        else:
+            address["region"] = f"{address['country']}-1"
+    if "city" in rules["required"] and address.get("city") is None:
+        address["city"] = "City"
+
+
 def _fit_prices(body):
     """Explicit prices in the three-decimal currencies cards take in tens."""
     prices = body.get("prices")
@@ -196,7 +234,11 @@ def before_call(context, case, kwargs):
     if case.operation.path == "/payments/webhook":
         _sign(case, "stripe-signature", os.environ["PAYMENT_WEBHOOK_SECRET"])
         return
+    if case.operation.label == "PATCH /users/me" and isinstance(case.body, dict):
+        _fit_address(case.body.get("address"))
+        return
     if case.operation.label == "POST /orders" and isinstance(case.body, dict):
+        _fit_address(case.body.get("shipping_address"))
         items = case.body.get("items")
         if isinstance(items, list):
             seen = set()

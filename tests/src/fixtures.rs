@@ -66,20 +66,21 @@ pub fn provider_event(secret: &str, id: &str, kind: &str, object: Value) -> (Str
 /// A shipping address with every field filled in.
 /// An address in `country` (its fields valid there).
 pub fn address_in(country: &str) -> Value {
-    let (city, postal_code) = match country {
-        "DE" => ("Berlin", "10115"),
-        "JP" => ("Tokyo", "100-0001"),
-        "KW" => ("Kuwait City", "13001"),
-        "GB" => ("London", "SW1A 1AA"),
-        "IS" => ("Reykjavik", "101"),
-        _ => ("Springfield", "12345"),
+    let (city, postal_code, region) = match country {
+        "DE" => ("Berlin", "10115", None),
+        "JP" => ("Chiyoda", "100-0001", Some("JP-13")),
+        "KW" => ("Kuwait City", "13001", None),
+        "GB" => ("London", "SW1A 1AA", None),
+        "IS" => ("Reykjavik", "101", None),
+        _ => ("Springfield", "12345", Some("US-NY")),
     };
-    json!({"name": "Ann Smith", "line1": "1 Main St", "city": city, "postal_code": postal_code, "country": country})
+    json!({"name": "Ann Smith", "line1": "1 Main St", "city": city, "postal_code": postal_code,
+           "region": region, "country": country})
 }
 
 pub fn address() -> Value {
     json!({"name": "Ann Smith", "line1": "1 Main St", "line2": "Flat 2", "city": "Springfield",
-           "postal_code": "12345", "country": "US"})
+           "postal_code": "12345", "region": "US-NY", "country": "US"})
 }
 
 impl TestApp {

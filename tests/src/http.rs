@@ -23,6 +23,11 @@ impl Reply {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
+    /// Asserts a `200`.
+    pub fn assert_ok(&self) {
+        assert_eq!(self.status, StatusCode::OK, "{}", self.text);
+    }
+
     /// Asserts a problem+json answer with this status and code.
     #[track_caller]
     pub fn assert_problem(&self, status: u16, code: &str) {
@@ -240,8 +245,7 @@ impl Shop {
     }
 
     pub async fn order(&self, product: &str, quantity: u32) -> String {
-        let address =
-            json!({"name": "A", "line1": "1 Road", "city": "Town", "postal_code": "1", "country": "GB"});
+        let address = json!({"name": "A", "line1": "1 Road", "city": "Town", "postal_code": "SW1A 1AA", "country": "GB"});
         let reply = self
             .api
             .post(
@@ -274,18 +278,33 @@ impl Shop {
         reply.body
     }
 
-    /// Delivers the provider's signed success of `payment` (a card paid it).
+    /// Delivers the provider's signed success of `payment` (a card paid
+    /// it), its amount in the provider's units.
     pub async fn paid(&self, order: &str, payment: &Value) {
+        let currency = payment["currency"].as_str().expect("currency");
+        let amount = payment["amount"].as_i64().expect("amount");
+        let units = shared::foundation::money::Currency::parse(currency.to_owned())
+            .ok()
+            .and_then(|c| shared::foundation::money::Money::new(amount).ok()?.of(c).ok())
+            .and_then(|total| shared::model::charges::provider_units(total).ok())
+            .expect("an amount the provider takes");
+        self.paid_units(order, payment, units, &currency.to_ascii_lowercase())
+            .await
+            .assert_ok();
+    }
+
+    /// Delivers the provider's signed success of `payment` for `units` of
+    /// `currency` (as Stripe writes it, lower case): the webhook's answer.
+    pub async fn paid_units(&self, order: &str, payment: &Value, units: i64, currency: &str) -> Reply {
         let body = serde_json::to_vec(&json!({
             "id": format!("evt_{}", unique("paid")), "object": "event",
             "type": "payment_intent.succeeded",
-            "data": {"object": {"id": payment["provider_payment_id"], "amount_received": payment["amount"],
-                                "currency": "usd", "metadata": {"shop_order_id": order}}}
+            "data": {"object": {"id": payment["provider_payment_id"], "amount_received": units,
+                                "currency": currency, "metadata": {"shop_order_id": order}}}
         }))
         .expect("json");
         let signature = stripe_signature(&require_env("PAYMENT_WEBHOOK_SECRET"), &body);
-        let reply = self
-            .api
+        self.api
             .read(
                 self.api
                     .request(Method::POST, "/payments/webhook")
@@ -293,8 +312,7 @@ impl Shop {
                     .header("stripe-signature", signature)
                     .body(body),
             )
-            .await;
-        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+            .await
     }
 
     pub async fn status(&self, order: &str) -> Value {

@@ -312,11 +312,7 @@ impl FromJson for MarketSettings {
             codes
                 .into_iter()
                 .map(|code| {
-                    // As answered: two upper-case letters, nothing around.
-                    if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
-                        return Err("must be ISO 3166-1 alpha-2 codes, upper case".to_owned());
-                    }
-                    let country = CountryCode::parse(code)?;
+                    let country = CountryCode::strict(code)?;
                     if seen.insert(country.as_str().to_owned()) {
                         Ok(country)
                     } else {

@@ -574,7 +574,7 @@ mod tests {
     }
 
     fn address() -> Value {
-        json!({"name": "A", "line1": "1 Road", "city": "X", "postal_code": "1", "country": "DE"})
+        json!({"name": "A", "line1": "1 Road", "city": "X", "postal_code": "10115", "country": "DE"})
     }
 
     #[test]

@@ -525,7 +525,7 @@ impl FromJson for NewProduct {
         let weight_grams = o.optional("weight_grams", weight);
         let tax_category = o.optional("tax_category", TaxCategory::parse);
         let hs_code = o.optional("hs_code", HsCode::parse);
-        let origin_country = o.optional("origin_country", strict_country);
+        let origin_country = o.optional("origin_country", CountryCode::strict);
         o.end();
         Some(Self {
             name: name?,
@@ -574,7 +574,7 @@ impl FromJson for ProductPatch {
         let tax_category = o.patch("tax_category", TaxCategory::parse);
         // Null clears it: a product may lose its classification.
         let hs_code = o.nullable("hs_code", HsCode::parse);
-        let origin_country = o.patch("origin_country", strict_country);
+        let origin_country = o.patch("origin_country", CountryCode::strict);
         let stock_delta = o.optional("stock_delta", |n: i64| {
             if (-MAX_STOCK..=MAX_STOCK).contains(&n) {
                 Ok(n)
@@ -606,18 +606,9 @@ impl FromJson for ProductPatch {
     }
 }
 
-/// A country code as answered: two upper-case letters, nothing around.
-fn strict_country(code: String) -> Result<CountryCode, String> {
-    if code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase()) {
-        CountryCode::parse(code)
-    } else {
-        Err("must be an ISO 3166-1 alpha-2 code, upper case".into())
-    }
-}
-
 /// The optional `country` of a catalogue read: whose market prices it.
 pub fn parse_country(raw: Option<String>) -> Result<Option<CountryCode>, Error> {
-    raw.map(|c| strict_country(c).map_err(|msg| Error::invalid("country", msg)))
+    raw.map(|c| CountryCode::strict(c).map_err(|msg| Error::invalid("country", msg)))
         .transpose()
 }
 

@@ -5,8 +5,9 @@ use serde_json::Value;
 
 use crate::foundation::clock::Timestamp;
 pub use crate::foundation::ids::UserId;
-use crate::foundation::input::{Errors, FromJson, Object, Update, bounded_text};
+use crate::foundation::input::{Errors, FromJson, Object, Update, bounded_text, report};
 use crate::foundation::newtype::string_newtype;
+use crate::model::addresses;
 use crate::model::auth::{DeviceId, Password, PasswordDigest, Role};
 
 /// The default of [`LoginLimits::per_client`]: after this many logins for
@@ -147,6 +148,8 @@ string_newtype!(DisplayName);
 pub struct CountryCode(String);
 
 impl CountryCode {
+    /// Two letters (any case, surrounding spaces ignored): the shape, as
+    /// stored data is read back.
     pub fn parse(raw: String) -> Result<Self, String> {
         let code = raw.trim().to_ascii_uppercase();
         if code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase()) {
@@ -155,18 +158,71 @@ impl CountryCode {
             Err("must be an ISO 3166-1 alpha-2 country code".into())
         }
     }
+
+    /// As every input takes it (and answers hold it): two upper-case
+    /// letters, nothing around, of a country the address data knows.
+    pub fn strict(raw: String) -> Result<Self, String> {
+        if raw.len() == 2 && raw.bytes().all(|b| b.is_ascii_uppercase()) {
+            Self::known(raw)
+        } else {
+            Err("must be an ISO 3166-1 alpha-2 code, upper case".into())
+        }
+    }
+
+    /// A country the address data knows (any case).
+    pub fn known(raw: String) -> Result<Self, String> {
+        let code = Self::parse(raw)?;
+        if addresses::rules(&code.0).is_some() {
+            Ok(code)
+        } else {
+            Err(format!(
+                "{} is not an ISO 3166-1 alpha-2 code of a country the shop knows",
+                code.0
+            ))
+        }
+    }
 }
 
 string_newtype!(CountryCode);
 
-/// A postal address. Built only by parsing, so every field is within bounds.
+/// A region: an ISO 3166-2 subdivision code (`US-CA`, `JP-13`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RegionCode(String);
+
+impl RegionCode {
+    pub fn parse(raw: String) -> Result<Self, String> {
+        let shaped = raw.len() >= 4
+            && raw.len() <= 6
+            && raw.as_bytes()[..2].iter().all(u8::is_ascii_uppercase)
+            && raw.as_bytes()[2] == b'-'
+            && raw.as_bytes()[3..]
+                .iter()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        if shaped {
+            Ok(Self(raw))
+        } else {
+            Err("must be an ISO 3166-2 code such as US-CA".into())
+        }
+    }
+}
+
+string_newtype!(RegionCode);
+
+/// A postal address. Built only by parsing, so every field is within
+/// bounds and fits its country's rules ([`addresses::check`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Address {
     name: String,
     line1: String,
     line2: Option<String>,
-    city: String,
-    postal_code: String,
+    /// Required where the country's rules say (most countries).
+    #[serde(default)]
+    city: Option<String>,
+    #[serde(default)]
+    postal_code: Option<String>,
+    #[serde(default)]
+    region: Option<RegionCode>,
     country: CountryCode,
 }
 
@@ -174,6 +230,11 @@ impl Address {
     /// The country it is in: what picks the market.
     pub fn country(&self) -> &CountryCode {
         &self.country
+    }
+
+    /// Its region (ISO 3166-2), where it names one.
+    pub fn region(&self) -> Option<&RegionCode> {
+        self.region.as_ref()
     }
 }
 
@@ -183,17 +244,32 @@ impl FromJson for Address {
         let name = o.required("name", |s| bounded_text(s, 1, 100));
         let line1 = o.required("line1", |s| bounded_text(s, 1, 200));
         let line2 = o.optional("line2", |s| bounded_text(s, 0, 200));
-        let city = o.required("city", |s| bounded_text(s, 1, 100));
-        let postal_code = o.required("postal_code", |s| bounded_text(s, 1, 20));
-        let country = o.required("country", CountryCode::parse);
+        let city = o.optional("city", |s| bounded_text(s, 1, 100));
+        let postal_code = o.optional("postal_code", |s| bounded_text(s, 1, 20));
+        let region = o.optional("region", RegionCode::parse);
+        let country = o.required("country", CountryCode::strict);
         o.end();
+        let (city, postal_code, region, country) = (city?, postal_code?, region?, country?);
+        let given = addresses::Given {
+            city: city.as_deref(),
+            postal_code: postal_code.as_deref(),
+            region: region.as_ref().map(RegionCode::as_str),
+        };
+        let problems = addresses::check(country.as_str(), given);
+        for (field, message) in &problems {
+            report(errors, at, field, message.as_str());
+        }
+        if !problems.is_empty() {
+            return None;
+        }
         Some(Self {
             name: name?,
             line1: line1?,
             line2: line2?.filter(|l| !l.is_empty()),
-            city: city?,
-            postal_code: postal_code?,
-            country: country?,
+            city,
+            postal_code: postal_code.map(|code| code.trim().to_owned()),
+            region,
+            country,
         })
     }
 }
@@ -370,11 +446,20 @@ mod tests {
     }
 
     #[test]
-    fn country_codes_are_two_letters() {
+    fn country_codes_are_two_letters_and_inputs_name_known_countries() {
         assert!(CountryCode::parse("de".into()).is_ok());
         for bad in ["DEU", "D", "1A", ""] {
             assert!(CountryCode::parse(bad.into()).is_err(), "{bad:?} accepted");
         }
+        assert!(CountryCode::known(" jp ".into()).is_ok());
+        assert!(CountryCode::strict(" jp ".into()).is_err());
+        assert!(CountryCode::strict("JP".into()).is_ok());
+        assert!(CountryCode::parse("QQ".into()).is_ok(), "stored data reads back");
+        assert!(CountryCode::known("QQ".into()).is_err());
+        for bad in ["US-", "us-CA", "USCA", "US-CALI", "U1-CA"] {
+            assert!(RegionCode::parse(bad.into()).is_err(), "{bad:?} accepted");
+        }
+        assert!(RegionCode::parse("JP-13".into()).is_ok());
     }
 
     #[test]
@@ -396,6 +481,29 @@ mod tests {
             panic!("expected validation errors")
         };
         assert_eq!(errors[0].field, "address.country");
+        // By the country's rules, each error on its field.
+        let Err(Error::Validation(errors)) = parse_document::<ProfilePatch>(json!({
+            "address": {"name": "A", "line1": "1 Road", "postal_code": "90001", "region": "US-NY", "country": "US"}
+        })) else {
+            panic!("expected validation errors")
+        };
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["address.city", "address.postal_code"]);
+        let read: ProfilePatch = parse_document(json!({
+            "address": {"name": "A", "line1": "1 Road", "city": "LA", "postal_code": " 90001 ", "region": "US-CA", "country": "US"}
+        }))
+        .expect("valid");
+        let Update::Set(address) = read.address else {
+            panic!("an address")
+        };
+        assert_eq!(
+            (
+                address.country().as_str(),
+                address.region().map(RegionCode::as_str)
+            ),
+            ("US", Some("US-CA"))
+        );
+        assert_eq!(address.postal_code.as_deref(), Some("90001"));
         let clear: ProfilePatch = parse_document(json!({"address": null})).expect("valid");
         assert_eq!(clear.address, Update::Clear);
         assert!(parse_document::<ProfilePatch>(json!({"name": null})).is_err());

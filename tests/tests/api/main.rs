@@ -8,4 +8,5 @@ mod orders;
 mod payments;
 mod refunds;
 mod reviews;
+mod selling;
 mod users;

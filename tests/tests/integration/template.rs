@@ -827,3 +827,22 @@ fn the_contracts_currencies_are_the_ones_the_shop_knows() {
         .collect();
     assert_eq!(listed, known);
 }
+
+#[test]
+fn the_contracts_countries_are_the_ones_the_address_data_knows() {
+    let openapi = yaml("openapi.yaml");
+    let sequence = openapi["components"]["schemas"]["CountryCode"]["enum"]
+        .as_sequence()
+        .expect("an enum");
+    let listed: BTreeSet<String> = sequence
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(
+        listed.len(),
+        sequence.len(),
+        "every code a string (\"NO\" quoted)"
+    );
+    let known: BTreeSet<String> = shared::model::addresses::countries().map(str::to_owned).collect();
+    assert_eq!(listed, known);
+}

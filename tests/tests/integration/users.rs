@@ -220,7 +220,7 @@ async fn profile_updates_and_password_changes_persist() {
     let (address, caller) = registered(&t).await;
     let patch = parse_document(json!({
         "name": "Ann Smith",
-        "address": {"name": "Ann Smith", "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "us"}
+        "address": {"name": "Ann Smith", "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "region": "US-NY", "country": "US"}
     }))
     .expect("valid");
     let updated = users::update_me(&t.app, &caller, patch).await.expect("updated");

@@ -325,7 +325,7 @@ async fn fixtures(app: &App) -> Result<Vec<Case>, BoxError> {
     )
     .await?;
     let address =
-        json!({"name": "B", "line1": "1 Road", "city": "Town", "postal_code": "1", "country": "GB"});
+        json!({"name": "B", "line1": "1 Road", "city": "Town", "postal_code": "SW1A 1AA", "country": "GB"});
     Ok(vec![
         // It answers anything; the event is products-get's.
         Case {

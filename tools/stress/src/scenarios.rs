@@ -168,7 +168,7 @@ async fn customer(client: &Client) -> Result<String, BoxError> {
 }
 
 fn address() -> Value {
-    json!({"name": "Ann", "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"})
+    json!({"name": "Ann", "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "region": "US-NY", "country": "US"})
 }
 
 async fn add_product(client: &Client, admin: &str, category: &str, stock: i64) -> Result<String, BoxError> {

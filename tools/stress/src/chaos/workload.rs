@@ -186,7 +186,7 @@ impl Run {
             .collect();
         let body = json!({"items": items, "shipping_address": {
             "name": "Chaos Customer", "line1": "1 Fault Street", "city": "Springfield",
-            "postal_code": "12345", "country": "US"}});
+            "postal_code": "12345", "region": "US-NY", "country": "US"}});
         let key = (rng.u8(0..10) < 7).then(|| format!("chaos-{}-{n}", self.settings.seed));
         let placed = self
             .call(
