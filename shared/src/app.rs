@@ -213,16 +213,21 @@ impl Config {
                 reason: format!("must be at least {MIN_SECRET_BYTES} bytes"),
             });
         }
-        let store_currency = match lookup("STORE_CURRENCY").filter(|v| !v.is_empty()) {
-            None => Currency::parse("USD".into()).map_err(|reason| ConfigError::Invalid {
+        let store_currency = lookup("STORE_CURRENCY")
+            .filter(|v| !v.is_empty())
+            .map_or_else(|| Currency::parse("USD".into()), Currency::parse)
+            .and_then(|currency| {
+                // The default market sells in it: the provider must charge it.
+                if crate::model::charges::chargeable(currency) {
+                    Ok(currency)
+                } else {
+                    Err(format!("the payment provider cannot charge {currency}"))
+                }
+            })
+            .map_err(|reason| ConfigError::Invalid {
                 name: "STORE_CURRENCY",
                 reason,
-            })?,
-            Some(code) => Currency::parse(code).map_err(|reason| ConfigError::Invalid {
-                name: "STORE_CURRENCY",
-                reason,
-            })?,
-        };
+            })?;
         let order_ttl_secs = bounded(&lookup, "ORDER_TTL_SECONDS")?;
         let optional = |name: &str| lookup(name).filter(|v| !v.is_empty());
         let cursor_secret = optional("CURSOR_SECRET");
@@ -576,6 +581,10 @@ mod tests {
         assert_eq!(config.store_currency.as_str(), "EUR");
         assert_eq!(with(("ORDER_TTL_SECONDS", "5")).expect("valid").order_ttl_secs, 5);
         assert!(with(("STORE_CURRENCY", "euro")).is_err());
+        assert!(
+            with(("STORE_CURRENCY", "IQD")).is_err(),
+            "the provider charges no IQD"
+        );
         assert!(with(("ORDER_TTL_SECONDS", "0")).is_err());
         assert!(with(("ORDER_TTL_SECONDS", "soon")).is_err());
         assert!(

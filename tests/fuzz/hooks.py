@@ -19,12 +19,13 @@ reaches past it:
   dropped before the request is sent.
 - A market's settings: weight bands go up in weight, a method's code is
   used once, delivery takes `min` <= `max` days, amounts in BHD, JOD,
-  KWD, OMR and TND are multiples of 10, and the `default` market keeps
+  KWD, OMR and TND are multiples of 10 and in MGA of 100, the currency is
+  one the provider charges (not IQD or LYD), and the `default` market keeps
   its currency (`STORE_CURRENCY`, USD here) and lists no country: a
   generated body is made to fit before it is sent, where it has the shape
   to (a body generated to break the schema keeps its break).
 - A product's explicit prices in BHD, JOD, KWD, OMR and TND are multiples
-  of 10 (rounded down, 10 at least).
+  of 10, in MGA of 100 (rounded down, one step at least).
 - Manual exchange rates: the base currency (USD here) has none; a generated
   body naming it has it replaced by EUR's.
 - An address follows its country's rules (shared/data/address-rules.json):
@@ -58,6 +59,10 @@ ADMIN_OPERATIONS = [
     "deleteFxRate",
 ]
 TENS = {"BHD", "JOD", "KWD", "OMR", "TND"}
+# The smallest amount in minor units where it is not 1 (MGA: whole ariary).
+STEPS = {**{code: 10 for code in TENS}, "MGA": 100}
+# Currencies the payment provider does not charge: no market sells in them.
+UNCHARGEABLE = {"IQD", "LYD"}
 with open(os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "address-rules.json")) as _rules:
     ADDRESS_RULES = json.load(_rules)["countries"]
 CURSOR = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
@@ -132,11 +137,14 @@ def _number(value):
 def _fit_market(case):
     """The rules of a market's settings that JSON Schema cannot state."""
     body = case.body
-    tens = isinstance(body.get("currency"), str) and body["currency"] in TENS
+    code = body.get("currency") if isinstance(body.get("currency"), str) else None
+    if code in UNCHARGEABLE:
+        body["currency"] = code = "USD"
+    step = STEPS.get(code, 1)
     if (case.path_parameters or {}).get("code") == "default":
         if isinstance(body.get("currency"), str):
             body["currency"] = "USD"
-            tens = False
+            step = 1
         if isinstance(body.get("countries"), list):
             body["countries"] = []
     methods = body.get("shipping_methods")
@@ -163,12 +171,11 @@ def _fit_market(case):
                 if not rising or rate["max_weight_grams"] > rising[-1]["max_weight_grams"]:
                     rising.append(rate)
             method["rates"] = rising
-            if tens:
-                for rate in rising:
-                    if _number(rate.get("price")) is not None:
-                        rate["price"] = int(rate["price"]) - int(rate["price"]) % 10
-        if tens and _number(method.get("free_over")) is not None:
-            method["free_over"] = int(method["free_over"]) - int(method["free_over"]) % 10
+            for rate in rising:
+                if _number(rate.get("price")) is not None:
+                    rate["price"] = int(rate["price"]) - int(rate["price"]) % step
+        if _number(method.get("free_over")) is not None:
+            method["free_over"] = int(method["free_over"]) - int(method["free_over"]) % step
         days = method.get("delivery_days")
         if isinstance(days, dict) and _number(days.get("min")) is not None and _number(days.get("max")) is not None:
             if days["min"] > days["max"]:
@@ -214,8 +221,9 @@ def _fit_prices(body):
     if not isinstance(prices, dict):
         return
     for code, price in prices.items():
-        if code in TENS and _number(price) is not None and price > 0:
-            prices[code] = max(10, int(price) - int(price) % 10)
+        step = STEPS.get(code, 1) if isinstance(code, str) else 1
+        if step > 1 and _number(price) is not None and price > 0:
+            prices[code] = max(step, int(price) - int(price) % step)
 
 
 def _fit_rates(body):

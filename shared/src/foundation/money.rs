@@ -22,6 +22,11 @@ pub struct Currency(iso_currency::Currency);
 /// shop computes in them is rounded to a multiple of 10.
 const TENS_ONLY: [&str; 5] = ["BHD", "JOD", "KWD", "OMR", "TND"];
 
+/// The currency with minor units that card networks take only whole
+/// (Stripe's zero-decimal list holds it): every amount in it is a multiple
+/// of 100 minor units.
+const WHOLE_ONLY: &str = "MGA";
+
 impl Currency {
     /// A code (any case, surrounding spaces ignored) of an active currency.
     pub fn parse(raw: String) -> Result<Self, String> {
@@ -51,10 +56,15 @@ impl Currency {
         self.0.exponent().map_or(0, u32::from)
     }
 
-    /// The smallest amount, in minor units: 10 in the five three-decimal
-    /// currencies cards take in tens, 1 elsewhere.
+    /// The smallest amount, in minor units, as card networks charge it:
+    /// 10 in the five three-decimal currencies they take in tens, 100 in
+    /// MGA (two decimals by ISO, charged in whole ariary), 1 elsewhere.
     pub fn step(self) -> i64 {
-        if TENS_ONLY.contains(&self.as_str()) { 10 } else { 1 }
+        match self.as_str() {
+            code if TENS_ONLY.contains(&code) => 10,
+            WHOLE_ONLY => 100,
+            _ => 1,
+        }
     }
 
     /// Minor units in one major unit (100 for USD, 1 for JPY).
@@ -289,6 +299,7 @@ mod tests {
             .map(|c| c.as_str())
             .collect();
         assert_eq!(tens, ["BHD", "JOD", "KWD", "OMR", "TND"]);
+        assert_eq!(currency("MGA").step(), 100, "whole ariary");
         assert_eq!(serde_json::to_string(&currency("jpy")).expect("json"), "\"JPY\"");
     }
 

@@ -150,6 +150,12 @@ pub fn from_provider_units(units: i64, currency: Currency) -> Result<Amount, Uni
     Amount::new(minor, currency).map_err(|_| UnitsError::NotWhole(units, currency))
 }
 
+/// Whether the payment provider charges `currency` at all (Stripe takes
+/// every currency in use but IQD and LYD).
+pub fn chargeable(currency: Currency) -> bool {
+    scale(currency).is_ok()
+}
+
 /// (minor units per provider unit, provider units per minor unit).
 fn scale(currency: Currency) -> Result<(i64, i64), UnitsError> {
     let code = currency.as_str();
@@ -183,16 +189,20 @@ mod unit_tests {
             "MGA in whole ariary"
         );
         assert_eq!(
-            provider_units(amount(12_345, "MGA")),
-            Err(UnitsError::NotWhole(
+            Amount::new(12_345, Currency::parse("MGA".into()).expect("valid")),
+            Err(crate::foundation::money::MoneyError::NotAStep(
                 12_345,
-                Currency::parse("MGA".into()).expect("valid")
-            ))
+                Currency::parse("MGA".into()).expect("valid"),
+                100
+            )),
+            "no MGA amount has a fraction of an ariary"
         );
         assert!(
             provider_units(amount(1000, "IQD")).is_err(),
             "Stripe takes no IQD"
         );
+        assert!(!chargeable(Currency::parse("LYD".into()).expect("valid")));
+        assert!(chargeable(Currency::parse("KWD".into()).expect("valid")));
         assert!(from_provider_units(150_050, Currency::parse("ISK".into()).expect("valid")).is_err());
     }
 

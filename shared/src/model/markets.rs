@@ -82,11 +82,12 @@ pub enum PriceRounding {
 
 impl PriceRounding {
     /// `amount` rounded by this rule. In a currency without a minor unit
-    /// `whole` and `charm` change nothing.
+    /// (or charged only in whole units: MGA) `whole` and `charm` change
+    /// nothing.
     pub fn apply(self, amount: Amount) -> Result<Amount, MoneyError> {
         let currency = amount.currency();
         let major = currency.minor_per_major();
-        if self == Self::Minor || currency.exponent() < 2 {
+        if self == Self::Minor || currency.exponent() < 2 || currency.step() >= major {
             return Ok(amount);
         }
         let minor = amount.minor();
@@ -321,7 +322,14 @@ impl FromJson for MarketSettings {
                 })
                 .collect::<Result<Vec<_>, String>>()
         });
-        let currency = o.required("currency", Currency::parse);
+        let currency = o.required("currency", |code: String| {
+            let currency = Currency::parse(code)?;
+            if crate::model::charges::chargeable(currency) {
+                Ok(currency)
+            } else {
+                Err(format!("the payment provider cannot charge {currency}"))
+            }
+        });
         let tax_mode = o.required("tax_mode", |mode: TaxMode| Ok::<_, String>(mode));
         let tax_rounding = o.required("tax_rounding", |r: TaxRounding| Ok::<_, String>(r));
         let price_rounding = o.required("price_rounding", |r: PriceRounding| Ok::<_, String>(r));
@@ -679,6 +687,26 @@ mod tests {
         kwd["currency"] = json!("KWD");
         kwd["shipping_methods"][0]["free_over"] = json!(5005);
         assert_eq!(settings(kwd), Err(vec!["shipping_methods[0].free_over".into()]));
+        let mut ariary = eu();
+        ariary["currency"] = json!("MGA");
+        assert_eq!(
+            settings(ariary),
+            Err(vec![
+                "shipping_methods[0].rates[0].price".into(),
+                "shipping_methods[0].rates[1].price".into()
+            ]),
+            "4.90 MGA is not whole ariary"
+        );
+        let mut dinar = eu();
+        dinar["currency"] = json!("IQD");
+        assert_eq!(settings(dinar), Err(vec!["currency".into()]), "not charged");
+        let mut countries = eu();
+        countries["countries"] = json!(["QQ"]);
+        assert_eq!(
+            settings(countries),
+            Err(vec!["countries".into()]),
+            "no such country"
+        );
     }
 
     #[test]

@@ -446,10 +446,18 @@ pub fn price_order(
     // A total the provider cannot charge could never be paid: refused now,
     // before any stock is held for it.
     let currency = terms.prices.currency();
-    charges::check(total, &currency).map_err(|limits| Error::AmountOutOfRange {
+    let out_of_range = |limits: charges::ChargeLimits| Error::AmountOutOfRange {
         min: limits.min,
         max: limits.max,
-    })?;
+    };
+    charges::check(total, &currency).map_err(out_of_range)?;
+    // In the provider's units too (every amount is whole steps of the
+    // currency, and markets sell only in currencies it charges: a guard).
+    total
+        .of(currency)
+        .ok()
+        .and_then(|total| charges::provider_units(total).ok())
+        .ok_or_else(|| out_of_range(charges::limits(&currency)))?;
     let order = Order {
         id: terms.id,
         user_id: terms.user_id,

@@ -93,7 +93,11 @@ pub async fn put_market(
     for attempt in 0..MAX_ATTEMPTS {
         let stored = app.store.get_market(&code).await?;
         let before = match (&stored, code.is_default()) {
-            (None, true) => Some(default_market(app).await?),
+            // Never replaced, so never stored: as it starts.
+            (None, true) => Some(Market::initial_default(
+                app.config.store_currency,
+                Timestamp::from_unix(0),
+            )),
             _ => stored.clone(),
         };
         let market = Market::replaced(code.clone(), before.as_ref(), settings.clone(), Timestamp::now())

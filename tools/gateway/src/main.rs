@@ -3,8 +3,8 @@
 //!
 //! It also delivers each queue to its worker in SQS event batches, fires
 //! each scheduled function every `SCHEDULE_INTERVAL_SECONDS` (a daily one
-//! once at start too, so a new stack has the day's exchange rates), and
-//! stands in for the ECB's rates file (`ecb`).
+//! at start and then hourly, so a new stack has the day's exchange rates),
+//! and stands in for the ECB's rates file (`ecb`).
 //!
 //! Settings: `API_PORT` (3000), `LAMBDA_INVOKE_PORT` (9000), `TEMPLATE`
 //! (`template.yaml`), `SCHEDULE_INTERVAL_SECONDS` (60), `LAMBDA_CONCURRENCY`
@@ -75,15 +75,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     });
     let interval: u64 = setting("SCHEDULE_INTERVAL_SECONDS", "60").parse()?;
     for (binary, expression) in schedules::scheduled(&template.functions) {
-        eprintln!("gateway: {binary} ({expression}) fires every {interval} s locally");
+        if schedules::is_slow(&expression) {
+            eprintln!("gateway: {binary} ({expression}) fires at start, then hourly, locally");
+        } else {
+            eprintln!("gateway: {binary} ({expression}) fires every {interval} s locally");
+        }
         let invoker = gateway.invoker.clone();
-        let at_start = schedules::fires_at_start(&expression);
-        tokio::spawn(schedules::run(
-            invoker,
-            binary,
-            Duration::from_secs(interval.max(1)),
-            at_start,
-        ));
+        let slow = schedules::is_slow(&expression);
+        let every = if slow {
+            schedules::SLOW_INTERVAL
+        } else {
+            Duration::from_secs(interval.max(1))
+        };
+        tokio::spawn(schedules::run(invoker, binary, every, slow));
     }
     let sources = queues::sources(&template.functions);
     if !sources.is_empty() {

@@ -39,12 +39,17 @@ pub fn event(rule: &str, tick: u64) -> serde_json::Value {
     })
 }
 
-/// Whether a schedule also fires once at start: one slower than every
-/// few minutes (the daily exchange-rate refresh), whose first run a new
-/// stack should not wait a local interval for.
-pub fn fires_at_start(expression: &str) -> bool {
+/// Whether a schedule is slower than a minute's (the daily exchange-rate
+/// refresh): locally it fires once at start, so that a new stack has what
+/// a deployed one has had since its first run, and then hourly
+/// ([`SLOW_INTERVAL`]), not every local interval, so that it does not
+/// write far more often than deployed (`make capacity` meters every write).
+pub fn is_slow(expression: &str) -> bool {
     !expression.starts_with("rate(1 minute")
 }
+
+/// How often a slow schedule fires locally after its first run.
+pub const SLOW_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// Fires `binary` every `interval` (and at once when `at_start`), forever.
 pub async fn run(invoker: Invoker, binary: String, interval: Duration, at_start: bool) {
@@ -69,8 +74,8 @@ mod tests {
 
     #[test]
     fn only_slow_schedules_fire_at_start() {
-        assert!(!fires_at_start("rate(1 minute)"));
-        assert!(fires_at_start("cron(30 16 * * ? *)"));
+        assert!(!is_slow("rate(1 minute)"));
+        assert!(is_slow("cron(30 16 * * ? *)"));
     }
 
     #[test]
