@@ -179,14 +179,12 @@ impl<'e> Object<'e> {
         key: &str,
         parse: impl FnOnce(R) -> Result<T, String>,
     ) -> Option<Update<T>> {
-        let field = join(&self.at, key);
-        match self.map.remove(key) {
-            None => Some(Update::Keep),
-            Some(Value::Null) => {
-                push(self.errors, &field, "may not be null");
+        match self.nullable(key, parse)? {
+            Update::Clear => {
+                push(self.errors, &join(&self.at, key), "may not be null");
                 None
             }
-            Some(value) => scalar(value, &field, self.errors, parse).map(Update::Set),
+            update => Some(update),
         }
     }
 

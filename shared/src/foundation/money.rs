@@ -36,6 +36,17 @@ impl Currency {
             .ok_or_else(|| "must be an ISO 4217 currency code in use".into())
     }
 
+    /// A code exactly as answered (three upper-case letters, nothing
+    /// around) of an active currency: what a map of currencies takes as
+    /// keys.
+    pub fn strict(code: &str) -> Result<Self, String> {
+        if code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()) {
+            Self::parse(code.to_owned()).map_err(|err| format!("{code}: {err}"))
+        } else {
+            Err(format!("{code:?} is not an ISO 4217 code in upper case"))
+        }
+    }
+
     fn sellable(currency: iso_currency::Currency) -> Option<Self> {
         let active = !currency.is_fund() && !currency.is_special() && currency.is_superseded().is_none();
         (active && currency.exponent().is_some()).then_some(Self(currency))

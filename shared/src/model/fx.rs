@@ -7,7 +7,10 @@ use std::collections::BTreeMap;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
+use serde_json::Value;
+
 use crate::foundation::clock::Timestamp;
+use crate::foundation::input::{Errors, FromJson, Object};
 use crate::foundation::money::Currency;
 
 /// Fractional digits a rate may have (openapi.yaml, `PUT /fx-rates`).
@@ -207,6 +210,33 @@ impl FxRates {
     }
 }
 
+/// The most currencies one `PUT /fx-rates` may name.
+pub const MAX_RATES_PER_PUT: usize = 200;
+
+/// `PUT /fx-rates`: `{"rates": {"EUR": "0.9"}}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManualRates(pub BTreeMap<Currency, Rate>);
+
+impl FromJson for ManualRates {
+    fn from_json(value: Value, at: &str, errors: &mut Errors) -> Option<Self> {
+        let mut o = Object::new(value, at, errors)?;
+        let rates = o.required("rates", |raw: BTreeMap<String, String>| {
+            if raw.is_empty() || raw.len() > MAX_RATES_PER_PUT {
+                return Err(format!("must name 1 to {MAX_RATES_PER_PUT} currencies"));
+            }
+            raw.into_iter()
+                .map(|(code, rate)| {
+                    let currency = Currency::strict(&code)?;
+                    let rate = Rate::parse(&rate).map_err(|err| format!("{code}: {err}"))?;
+                    Ok((currency, rate))
+                })
+                .collect::<Result<BTreeMap<_, _>, String>>()
+        });
+        o.end();
+        Some(Self(rates?))
+    }
+}
+
 /// Why rates against the euro could not be rebased.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RebaseError {
@@ -260,6 +290,24 @@ mod tests {
 
     fn dec(text: &str) -> Decimal {
         text.parse().expect("decimal")
+    }
+
+    #[test]
+    fn manual_rates_name_currencies_as_answered_with_rates_as_strings() {
+        use crate::foundation::input::parse_document;
+        let read: ManualRates =
+            parse_document(serde_json::json!({"rates": {"EUR": "0.9", "KWD": "0.30712"}})).expect("valid");
+        assert_eq!(read.0.len(), 2);
+        for bad in [
+            serde_json::json!({"rates": {}}),
+            serde_json::json!({"rates": {"eur": "0.9"}}),
+            serde_json::json!({"rates": {"XYZ": "0.9"}}),
+            serde_json::json!({"rates": {"EUR": 0.9}}),
+            serde_json::json!({"rates": {"EUR": "0.12345678901"}}),
+            serde_json::json!({"rates": {"EUR": "0.9"}, "base": "USD"}),
+        ] {
+            assert!(parse_document::<ManualRates>(bad.clone()).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -102,10 +102,7 @@ fn prices(raw: BTreeMap<String, Value>) -> Result<Prices, String> {
     }
     raw.into_iter()
         .map(|(code, value)| {
-            if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
-                return Err(format!("{code:?} is not an ISO 4217 code in upper case"));
-            }
-            let currency = Currency::parse(code.clone()).map_err(|err| format!("{code}: {err}"))?;
+            let currency = Currency::strict(&code)?;
             let minor = value
                 .as_i64()
                 .filter(|_| value.is_i64() || value.is_u64())

@@ -2,50 +2,17 @@
 //! refresh takes the European Central Bank's. Every write is conditional on
 //! the version read, and retried on a lost race.
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::adapters::{fx, metrics};
 use crate::app::App;
 use crate::foundation::clock::Timestamp;
 use crate::foundation::error::Error;
-use crate::foundation::input::{Errors, FromJson, Object};
 use crate::foundation::money::Currency;
 use crate::foundation::retry::{MAX_ATTEMPTS, backoff};
 use crate::model::auth::Admin;
-use crate::model::fx::{FxRates, Rate, Refreshed, rebase};
-
-/// The most currencies one `PUT /fx-rates` may name.
-pub const MAX_RATES_PER_PUT: usize = 200;
-
-/// `PUT /fx-rates`: `{"rates": {"EUR": "0.9"}}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ManualRates(pub BTreeMap<Currency, Rate>);
-
-impl FromJson for ManualRates {
-    fn from_json(value: Value, at: &str, errors: &mut Errors) -> Option<Self> {
-        let mut o = Object::new(value, at, errors)?;
-        let rates = o.required("rates", |raw: BTreeMap<String, String>| {
-            if raw.is_empty() || raw.len() > MAX_RATES_PER_PUT {
-                return Err(format!("must name 1 to {MAX_RATES_PER_PUT} currencies"));
-            }
-            raw.into_iter()
-                .map(|(code, rate)| {
-                    if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
-                        return Err(format!("{code:?} is not an ISO 4217 code in upper case"));
-                    }
-                    let currency = Currency::parse(code.clone()).map_err(|err| format!("{code}: {err}"))?;
-                    let rate = Rate::parse(&rate).map_err(|err| format!("{code}: {err}"))?;
-                    Ok((currency, rate))
-                })
-                .collect::<Result<BTreeMap<_, _>, String>>()
-        });
-        o.end();
-        Some(Self(rates?))
-    }
-}
+pub use crate::model::fx::ManualRates;
+use crate::model::fx::{FxRates, Refreshed, rebase};
 
 /// The rates as they stand (none yet: an empty map).
 pub async fn get_rates(app: &App, _admin: &Admin) -> Result<FxRates, Error> {
