@@ -75,6 +75,8 @@ overrides=(
   "CarrierWebhookSecretParameter=/$stack/carrier-webhook-secret" "Carrier=sandbox"
   # The end-to-end tests change markets and rates and price at once.
   "ConfigCacheSeconds=0"
+  # The ECB's file as make test-deployed serves it (scripts/ecb_stub.py).
+  "FxRatesUrl=http://127.0.0.1:${ECB_STUB_PORT:-8788}/stats/eurofxref/eurofxref-daily.xml"
 )
 
 say "sam build ($arch, debug profile)"

@@ -127,14 +127,12 @@ def after_deploy(stack, env_file):
     enable_ttl(template, physical)
 
     endpoint = os.environ["AWS_ENDPOINT_URL"].rstrip("/")
-    # The schedules the end-to-end tests run by hand (expiry, hand-offs);
-    # not the daily exchange-rate refresh, whose ECB file is on the
-    # internet, which a local deploy cannot reach.
+    # The schedules the end-to-end tests run by hand (expiry, hand-offs,
+    # the exchange-rate refresh from scripts/ecb_stub.py).
     scheduled = [
         physical[name]
         for name, r in template["Resources"].items()
         if r["Type"] == "AWS::Lambda::Function"
-        and not name.startswith("FxRefresh")
         and any(
             e.get("Type") == "AWS::Events::Rule" and any(t.get("Arn", {}) == {"Fn::GetAtt": [name, "Arn"]} for t in e["Properties"].get("Targets", []))
             for e in template["Resources"].values()

@@ -18,6 +18,10 @@ set +a
 export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-$AWS_REGION}"
 export PATH="$ROOT/.tools/venv/bin:$PATH"
 started=$SECONDS
+# The ECB's file, where make deploy-local pointed the deployed fx-refresh.
+python3 "$ROOT/scripts/ecb_stub.py" --port "${ECB_STUB_PORT:-8788}" &
+ecb_stub=$!
+trap 'kill "$ecb_stub" 2>/dev/null || true' EXIT
 cargo build -p shopctl --quiet
 export SHOPCTL="$ROOT/target/debug/shopctl"
 printf '\033[1m==> end-to-end tests against %s\033[0m\n' "$SHOP_API_URL" >&2
