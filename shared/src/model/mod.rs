@@ -12,6 +12,7 @@ pub mod markets;
 pub mod messages;
 pub mod orders;
 pub mod payments;
+pub mod pricing;
 pub mod products;
 pub mod refunds;
 pub mod reviews;
