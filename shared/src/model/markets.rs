@@ -274,6 +274,84 @@ pub struct ShippingMethod {
     pub delivery_days: DeliveryDays,
 }
 
+impl ShippingMethod {
+    /// Its price for a cart weighing `weight_grams` whose goods after
+    /// discounts, as displayed (gross in an inclusive market, net in an
+    /// exclusive one), come to `goods`: the first band that holds the
+    /// weight, or 0 once the goods reach `free_over`. `None`: the cart is
+    /// heavier than its last band.
+    pub fn quote(&self, weight_grams: u64, goods: i64) -> Option<i64> {
+        let band = self
+            .rates
+            .iter()
+            .find(|band| u64::from(band.max_weight_grams) >= weight_grams)?;
+        Some(match self.free_over {
+            Some(free_over) if goods >= free_over => 0,
+            _ => band.price,
+        })
+    }
+}
+
+/// A shipping method as a cart offers it: its price for that cart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ShippingOption {
+    pub code: MarketCode,
+    pub name: String,
+    pub price: i64,
+    pub delivery_days: DeliveryDays,
+}
+
+/// Every method of a market that takes a cart, cheapest first (ties: the
+/// order the market lists them in).
+pub fn shipping_options(methods: &[ShippingMethod], weight_grams: u64, goods: i64) -> Vec<ShippingOption> {
+    let mut options: Vec<ShippingOption> = methods
+        .iter()
+        .filter_map(|method| {
+            Some(ShippingOption {
+                code: method.code.clone(),
+                name: method.name.clone(),
+                price: method.quote(weight_grams, goods)?,
+                delivery_days: method.delivery_days,
+            })
+        })
+        .collect();
+    options.sort_by_key(|option| option.price);
+    options
+}
+
+/// Why a cart cannot be shipped (`409 NOT_SHIPPABLE`, `reason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotShippable {
+    /// No method of the market takes the cart's weight.
+    Weight,
+    /// The chosen method does not take it (another may).
+    Method,
+}
+
+/// A cart's shipping: the chosen method when it takes the cart, else the
+/// cheapest that does; `None` in a market with no methods (no shipping
+/// charge).
+pub fn choose_shipping(
+    methods: &[ShippingMethod],
+    chosen: Option<&MarketCode>,
+    weight_grams: u64,
+    goods: i64,
+) -> Result<Option<ShippingOption>, NotShippable> {
+    if methods.is_empty() {
+        return Ok(None);
+    }
+    let options = shipping_options(methods, weight_grams, goods);
+    match chosen {
+        Some(code) => options
+            .into_iter()
+            .find(|option| option.code == *code)
+            .map(Some)
+            .ok_or(NotShippable::Method),
+        None => options.into_iter().next().map(Some).ok_or(NotShippable::Weight),
+    }
+}
+
 /// What `PUT /markets/{code}` sets: every field of a market but its code,
 /// `default` and its timestamps.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -706,6 +784,65 @@ mod tests {
             settings(countries),
             Err(vec!["countries".into()]),
             "no such country"
+        );
+    }
+
+    #[test]
+    fn shipping_takes_the_first_band_that_holds_the_weight_and_is_free_over_a_sum() {
+        let market = settings(eu()).expect("valid");
+        let standard = &market.shipping_methods[0];
+        // Bands: up to 1 kg 4.90, up to 5 kg 9.90; free from 50.00.
+        assert_eq!(standard.quote(0, 0), Some(490));
+        assert_eq!(standard.quote(1000, 4999), Some(490), "a band holds its maximum");
+        assert_eq!(standard.quote(1001, 4999), Some(990));
+        assert_eq!(standard.quote(1001, 5000), Some(0), "free from free_over");
+        assert_eq!(standard.quote(5001, 100_000), None, "too heavy, even when free");
+    }
+
+    #[test]
+    fn a_cart_ships_by_its_chosen_method_or_the_cheapest_that_takes_it() {
+        let mut value = eu();
+        value["shipping_methods"] = json!([
+            {"code": "express", "name": "Express", "rates": [{"max_weight_grams": 2000, "price": 1500}],
+             "delivery_days": {"min": 1, "max": 1}},
+            {"code": "standard", "name": "Standard",
+             "rates": [{"max_weight_grams": 1000, "price": 490}, {"max_weight_grams": 5000, "price": 990}],
+             "free_over": 5000, "delivery_days": {"min": 2, "max": 5}},
+            {"code": "pickup", "name": "Pickup", "rates": [{"max_weight_grams": 20000, "price": 990}],
+             "delivery_days": {"min": 0, "max": 1}}
+        ]);
+        let market = settings(value).expect("valid");
+        let methods = &market.shipping_methods;
+        let code = |c: &str| MarketCode::parse(c.into()).expect("valid");
+        let options: Vec<(String, i64)> = shipping_options(methods, 1500, 0)
+            .into_iter()
+            .map(|o| (o.code.as_str().to_owned(), o.price))
+            .collect();
+        assert_eq!(
+            options,
+            [
+                ("standard".into(), 990),
+                ("pickup".into(), 990),
+                ("express".into(), 1500)
+            ],
+            "cheapest first; ties in the market's order"
+        );
+        let cheapest = choose_shipping(methods, None, 1500, 0).expect("shippable");
+        assert_eq!(cheapest.map(|o| o.code), Some(code("standard")));
+        let chosen = choose_shipping(methods, Some(&code("express")), 1500, 0).expect("shippable");
+        assert_eq!(chosen.map(|o| o.price), Some(1500));
+        assert_eq!(
+            choose_shipping(methods, Some(&code("express")), 3000, 0),
+            Err(NotShippable::Method)
+        );
+        assert_eq!(
+            choose_shipping(methods, None, 20_001, 0),
+            Err(NotShippable::Weight)
+        );
+        assert_eq!(
+            choose_shipping(&[], None, 99_999_999, 0),
+            Ok(None),
+            "no methods, no charge"
         );
     }
 
