@@ -310,6 +310,21 @@ pub fn slug(raw: String, max: usize) -> Result<String, String> {
     }
 }
 
+/// A plain decimal string as the contract writes rates: a whole part of
+/// at most `whole` digits without leading zeros, then optionally a point
+/// and 1 to `fraction` digits; no sign, exponent or spaces. `None` for
+/// anything else.
+pub fn plain_decimal(text: &str, whole: usize, fraction: usize) -> Option<rust_decimal::Decimal> {
+    let (int, frac) = match text.split_once('.') {
+        Some((int, frac)) => (int, Some(frac)),
+        None => (text, None),
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let int_ok = digits(int) && int.len() <= whole && (int == "0" || !int.starts_with('0'));
+    let frac_ok = frac.is_none_or(|f| digits(f) && f.len() <= fraction);
+    (int_ok && frac_ok).then(|| text.parse().ok()).flatten()
+}
+
 /// [`plain_text`], then trimmed of surrounding whitespace, which must leave
 /// `min` characters (the shop's fields ask for 0 or 1: not blank). `max`
 /// applies to the text as sent, so that openapi.yaml's `maxLength` and

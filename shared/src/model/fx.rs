@@ -41,18 +41,8 @@ impl Rate {
     /// [`RATE_DIGITS`] fractional digits, greater than 0; no sign,
     /// exponent or spaces.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let invalid = || "must be a decimal string greater than 0 such as \"0.9234\"".to_owned();
-        let (whole, fraction) = match text.split_once('.') {
-            Some((whole, fraction)) => (whole, Some(fraction)),
-            None => (text, None),
-        };
-        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-        let whole_ok = digits(whole) && whole.len() <= 12 && (whole == "0" || !whole.starts_with('0'));
-        let fraction_ok = fraction.is_none_or(|f| digits(f) && f.len() <= RATE_DIGITS as usize);
-        if !whole_ok || !fraction_ok {
-            return Err(invalid());
-        }
-        let value: Decimal = text.parse().map_err(|_| invalid())?;
+        let value = crate::foundation::input::plain_decimal(text, 12, RATE_DIGITS as usize)
+            .ok_or_else(|| "must be a decimal string greater than 0 such as \"0.9234\"".to_owned())?;
         Self::new(value)
     }
 

@@ -36,23 +36,12 @@ impl Percent {
     /// Digits, an optional point and 1 to 4 fractional digits, no leading
     /// zeros, from 0 to 100.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let invalid =
-            || "must be a percent as a decimal string from \"0\" to \"100\", at most 4 decimals".to_owned();
-        let (whole, fraction) = match text.split_once('.') {
-            Some((whole, fraction)) => (whole, Some(fraction)),
-            None => (text, None),
-        };
-        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-        let whole_ok = digits(whole) && whole.len() <= 3 && (whole == "0" || !whole.starts_with('0'));
-        let fraction_ok = fraction.is_none_or(|f| digits(f) && f.len() <= PERCENT_DIGITS);
-        if !whole_ok || !fraction_ok {
-            return Err(invalid());
-        }
-        let value: Decimal = text.parse().map_err(|_| invalid())?;
-        if value > Decimal::ONE_HUNDRED {
-            return Err(invalid());
-        }
-        Ok(Self(value.normalize()))
+        crate::foundation::input::plain_decimal(text, 3, PERCENT_DIGITS)
+            .filter(|value| *value <= Decimal::ONE_HUNDRED)
+            .map(|value| Self(value.normalize()))
+            .ok_or_else(|| {
+                "must be a percent as a decimal string from \"0\" to \"100\", at most 4 decimals".to_owned()
+            })
     }
 
     pub fn value(self) -> Decimal {
