@@ -17,4 +17,5 @@ pub mod products;
 pub mod refunds;
 pub mod reviews;
 pub mod shipping;
+pub mod tax;
 pub mod users;
