@@ -12,9 +12,9 @@ use crate::adapters::store::Store;
 use crate::foundation::error::{BoxError, Error};
 use crate::foundation::money::Currency;
 pub use crate::foundation::secret::Secret;
-use crate::model::markets::Setup;
 use crate::model::orders::OrderLimits;
 use crate::model::payments::ProviderKind;
+use crate::model::quote::Setup;
 use crate::model::users::CountryCode;
 use crate::model::users::{LoginLimits, MAX_LOGIN_ATTEMPTS_PER_EMAIL, MAX_LOGIN_FAILURES};
 

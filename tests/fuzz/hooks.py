@@ -33,6 +33,12 @@ reaches past it:
   region one of the country's (one whose prefix fits that code), and a
   city, postal code or region the country requires is filled in, where
   the address has the shape to.
+- Tax rates: a region named in `subdivisions` is one of the country's
+  (its first in the address data, or the entry is dropped).
+- Duty rules: the threshold is in the currency of the market that holds
+  the country (read from `GET /markets`), in whole steps of it.
+- An order names no `shipping_method` (a code the market does not have
+  is `400`; the markets the fuzzer makes have arbitrary ones).
 - Cursors: only a `next_cursor` the server issued for the same listing is
   valid (it is HMAC-signed), so a generated cursor that fits the declared
   pattern is replaced by the last one the listing issued, or dropped. A
@@ -43,6 +49,7 @@ import json
 import os
 import re
 
+import requests
 import schemathesis
 import stripe
 
@@ -57,6 +64,10 @@ ADMIN_OPERATIONS = [
     "getFxRates",
     "putFxRates",
     "deleteFxRate",
+    "listTaxRates",
+    "putTaxRates",
+    "listDutyRates",
+    "putDutyRates",
 ]
 TENS = {"BHD", "JOD", "KWD", "OMR", "TND"}
 # The smallest amount in minor units where it is not 1 (MGA: whole ariary).
@@ -226,6 +237,54 @@ def _fit_prices(body):
             prices[code] = max(step, int(price) - int(price) % step)
 
 
+def _fit_tax_rates(case):
+    """Subdivisions of the country named in the path."""
+    subdivisions = case.body.get("subdivisions")
+    country = (case.path_parameters or {}).get("country")
+    if not isinstance(subdivisions, dict) or not isinstance(country, str):
+        return
+    rules = ADDRESS_RULES.get(country)
+    regions = sorted(rules["regions"]) if rules else []
+    fitted = {}
+    for region, rates in subdivisions.items():
+        if not isinstance(region, str) or not re.fullmatch(r"[A-Z]{2}-[A-Z0-9]{1,3}", region):
+            fitted[region] = rates
+        elif region in regions or (rules and not regions and region.startswith(country + "-")):
+            fitted[region] = rates
+        elif regions:
+            fitted.setdefault(regions[0], rates)
+    case.body["subdivisions"] = fitted
+
+
+def _market_currency(country):
+    """The currency of the market that holds `country` now (the default's, USD, else)."""
+    url = os.environ["SHOP_API_URL"].rstrip("/") + "/markets?limit=100"
+    cursor = None
+    while True:
+        answer = requests.get(url + (f"&cursor={cursor}" if cursor else ""), timeout=10).json()
+        for market in answer.get("items", []):
+            if country in market.get("countries", []):
+                return market.get("currency", "USD")
+        cursor = answer.get("next_cursor")
+        if not cursor:
+            return "USD"
+
+
+def _fit_duty_rates(case):
+    """A threshold in the currency of the country's market, in its steps."""
+    threshold = case.body.get("threshold")
+    country = (case.path_parameters or {}).get("country")
+    if not isinstance(threshold, dict) or not isinstance(country, str):
+        return
+    if not isinstance(threshold.get("currency"), str):
+        return
+    code = _market_currency(country)
+    threshold["currency"] = code
+    step = STEPS.get(code, 1)
+    if _number(threshold.get("amount")) is not None and threshold["amount"] >= 0:
+        threshold["amount"] = int(threshold["amount"]) - int(threshold["amount"]) % step
+
+
 def _fit_rates(body):
     """The base currency's rate is 1 and cannot be set."""
     rates = body.get("rates")
@@ -246,6 +305,7 @@ def before_call(context, case, kwargs):
         _fit_address(case.body.get("address"))
         return
     if case.operation.label == "POST /orders" and isinstance(case.body, dict):
+        case.body.pop("shipping_method", None)
         _fit_address(case.body.get("shipping_address"))
         items = case.body.get("items")
         if isinstance(items, list):
@@ -269,6 +329,12 @@ def before_call(context, case, kwargs):
         return
     if case.operation.label == "PUT /fx-rates" and isinstance(case.body, dict):
         _fit_rates(case.body)
+        return
+    if case.operation.label == "PUT /tax-rates/{country}" and isinstance(case.body, dict):
+        _fit_tax_rates(case)
+        return
+    if case.operation.label == "PUT /duty-rates/{country}" and isinstance(case.body, dict):
+        _fit_duty_rates(case)
         return
     query = case.query
     if query and isinstance(query.get("cursor"), str):

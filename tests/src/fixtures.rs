@@ -72,6 +72,7 @@ pub fn address_in(country: &str) -> Value {
         "KW" => ("Kuwait City", "13001", None),
         "GB" => ("London", "SW1A 1AA", None),
         "IS" => ("Reykjavik", "101", None),
+        "CA" => ("Montréal", "H2X 1Y4", Some("CA-QC")),
         _ => ("Springfield", "12345", Some("US-NY")),
     };
     json!({"name": "Ann Smith", "line1": "1 Main St", "city": city, "postal_code": postal_code,

@@ -284,6 +284,7 @@ pub fn code(err: &Error) -> &'static str {
         Error::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
         Error::OutOfStock(_) => "OUT_OF_STOCK",
         Error::ProductUnavailable(..) => "PRODUCT_UNAVAILABLE",
+        Error::NotShippable(_) => "NOT_SHIPPABLE",
         Error::InvalidState(_) | Error::DefaultMarketStays => "INVALID_STATE",
         Error::CountryInOtherMarket { .. } => "COUNTRY_IN_OTHER_MARKET",
         Error::CountersCannotShrink(_) => "COUNTERS_CANNOT_SHRINK",
@@ -316,6 +317,7 @@ pub fn problem(err: &Error) -> Response {
         Error::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported media type"),
         Error::OutOfStock(_) => (StatusCode::CONFLICT, "Out of stock"),
         Error::ProductUnavailable(..) => (StatusCode::CONFLICT, "Product unavailable"),
+        Error::NotShippable(_) => (StatusCode::CONFLICT, "Not shippable"),
         Error::InvalidState(_) | Error::DefaultMarketStays => (StatusCode::CONFLICT, "Invalid state"),
         Error::CountryInOtherMarket { .. } => (StatusCode::CONFLICT, "Country in another market"),
         Error::CountersCannotShrink(_) => (StatusCode::CONFLICT, "Counters cannot shrink"),
@@ -352,6 +354,9 @@ pub fn problem(err: &Error) -> Response {
         }
         Error::ProductUnavailable(product_id, reason) => {
             body.insert("product_id".into(), json!(product_id));
+            body.insert("reason".into(), json!(reason));
+        }
+        Error::NotShippable(reason) => {
             body.insert("reason".into(), json!(reason));
         }
         Error::QuantityLimit { product_id, max } => {

@@ -70,6 +70,40 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+/// One page of a short listing read whole (markets, tax and duty rates):
+/// `all` in the order of `sort_key`, `limit` items after the one the cursor
+/// names (even if it has gone since), and a cursor naming the page's last.
+pub fn page_of<T>(
+    secret: &Secret,
+    scope: &str,
+    all: Vec<T>,
+    sort_key: impl Fn(&T) -> String,
+    limit: usize,
+    cursor: Option<&str>,
+) -> Result<Page<T>, Error> {
+    let after = match cursor {
+        Some(cursor) => Some(
+            decode(secret, scope, cursor)?
+                .remove("after")
+                .ok_or_else(|| Error::invalid("cursor", "is not a valid cursor for this listing"))?,
+        ),
+        None => None,
+    };
+    let mut items: Vec<T> = all
+        .into_iter()
+        .filter(|item| after.as_ref().is_none_or(|after| sort_key(item) > *after))
+        .take(limit + 1)
+        .collect();
+    let next_cursor = if items.len() > limit {
+        items.truncate(limit);
+        let last = items.last().map(&sort_key).unwrap_or_default();
+        Some(encode(secret, scope, &Key::from([("after".to_owned(), last)])))
+    } else {
+        None
+    };
+    Ok(Page { items, next_cursor })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

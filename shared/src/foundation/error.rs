@@ -28,6 +28,25 @@ impl std::fmt::Display for Unavailable {
     }
 }
 
+/// Why a cart cannot be shipped (`409 NOT_SHIPPABLE`, `reason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotShippable {
+    /// No method of the market takes the cart's weight.
+    Weight,
+    /// The chosen method does not take it (another may), or is gone.
+    Method,
+}
+
+impl std::fmt::Display for NotShippable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Weight => "no shipping method takes its weight",
+            Self::Method => "the chosen shipping method does not take it",
+        })
+    }
+}
+
 /// A line the catalogue could not cover (`409 OUT_OF_STOCK` names each).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Shortage {
@@ -77,6 +96,8 @@ pub enum Error {
     OutOfStock(Vec<Shortage>),
     #[error("product {0} is not for sale ({1})")]
     ProductUnavailable(ProductId, Unavailable),
+    #[error("the cart cannot be shipped: {0}")]
+    NotShippable(NotShippable),
     #[error("the order is {0}, which does not allow this")]
     InvalidState(OrderStatus),
     /// The default market is always there, with its code, currency and

@@ -217,37 +217,6 @@ impl PriceList {
     }
 }
 
-/// The markets (the default included) and the rates, as read at one time:
-/// what a priced request is priced from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Setup {
-    pub markets: Vec<Market>,
-    pub rates: FxRates,
-}
-
-impl Setup {
-    /// The market that serves `country` (the default without one) and what
-    /// it sells at `now`, converting from `base`.
-    pub fn market(
-        &self,
-        country: Option<&CountryCode>,
-        base: Currency,
-        now: Timestamp,
-    ) -> (MarketCode, PriceList) {
-        let market = match country {
-            Some(country) => market_for(&self.markets, country),
-            None => self.markets.iter().find(|m| m.default),
-        };
-        match market {
-            Some(market) => (
-                market.code.clone(),
-                PriceList::for_market(market, base, &self.rates, now),
-            ),
-            None => (MarketCode::default_market(), PriceList::base(base)),
-        }
-    }
-}
-
 /// A weight band of a shipping method: up to `max_weight_grams`, `price`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -319,15 +288,7 @@ pub fn shipping_options(methods: &[ShippingMethod], weight_grams: u64, goods: i6
     options
 }
 
-/// Why a cart cannot be shipped (`409 NOT_SHIPPABLE`, `reason`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NotShippable {
-    /// No method of the market takes the cart's weight.
-    Weight,
-    /// The chosen method does not take it (another may).
-    Method,
-}
+pub use crate::foundation::error::NotShippable;
 
 /// A cart's shipping: the chosen method when it takes the cart, else the
 /// cheapest that does; `None` in a market with no methods (no shipping

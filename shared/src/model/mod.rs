@@ -14,6 +14,7 @@ pub mod orders;
 pub mod payments;
 pub mod pricing;
 pub mod products;
+pub mod quote;
 pub mod refunds;
 pub mod reviews;
 pub mod shipping;

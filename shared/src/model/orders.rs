@@ -8,7 +8,6 @@ use serde_json::Value;
 
 use crate::foundation::clock::Timestamp;
 pub use crate::foundation::error::Shortage;
-use crate::foundation::error::Unavailable;
 use crate::foundation::error::{Error, FieldError};
 pub use crate::foundation::ids::OrderId;
 use crate::foundation::ids::{ProductId, UserId};
@@ -18,12 +17,16 @@ pub use crate::foundation::status::OrderStatus;
 use crate::model::auth::{Principal, Role};
 use crate::model::charges;
 use crate::model::fx::FxSnapshot;
-use crate::model::markets::{MarketCode, PriceList, PriceSource};
+use crate::model::markets::MarketCode;
+use crate::model::pricing::Percent;
 use crate::model::products::{ProductState, take_units};
-use crate::model::users::Address;
+use crate::model::quote::Setup;
+pub use crate::model::quote::Totals;
+use crate::model::quote::{Destination, QuoteInput, QuoteTerms, quote};
+use crate::model::users::{Address, CountryCode};
 
 pub const MAX_LINES: usize = 50;
-pub const MAX_QUANTITY: u32 = 100;
+pub use crate::model::quote::{LineRequest, MAX_QUANTITY};
 
 // ---------------------------------------------------------------- status
 
@@ -90,6 +93,8 @@ pub fn transition(from: OrderStatus, event: Event) -> Result<OrderStatus, Error>
 
 // ---------------------------------------------------------------- values
 
+/// An order's line: what it cost (`amount` = `unit_price` × `quantity`,
+/// also answered as `line_total`), its discount, net, tax and duty.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderLine {
     pub product_id: ProductId,
@@ -97,6 +102,31 @@ pub struct OrderLine {
     pub unit_price: Money,
     pub quantity: u32,
     pub line_total: Money,
+    #[serde(default)]
+    pub amount: i64,
+    #[serde(default)]
+    pub discount: i64,
+    #[serde(default)]
+    pub net: i64,
+    #[serde(default)]
+    pub tax: i64,
+    #[serde(default = "no_rate")]
+    pub tax_rate: Percent,
+    #[serde(default)]
+    pub duty: i64,
+}
+
+fn no_rate() -> Percent {
+    Percent::ZERO
+}
+
+/// A promotion's discount on an order (none until promotions exist).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedDiscount {
+    pub promotion_id: String,
+    pub code: Option<String>,
+    pub name: String,
+    pub amount: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,6 +135,16 @@ pub struct Order {
     pub user_id: UserId,
     pub status: OrderStatus,
     pub items: Vec<OrderLine>,
+    /// Its figures: `total` = `subtotal` − Σ line `discount` + `shipping`
+    /// + (`tax_total` if exclusive) + (`duties` if DDP).
+    #[serde(flatten)]
+    pub totals: Totals,
+    /// The method it ships by (`None`: its market has none).
+    #[serde(default)]
+    pub shipping_method: Option<MarketCode>,
+    #[serde(default)]
+    pub discounts: Vec<AppliedDiscount>,
+    /// What the payment charges.
     pub total: Money,
     pub currency: Currency,
     /// The market it was priced in (orders from before markets: `default`).
@@ -230,36 +270,12 @@ impl Order {
     }
 }
 
-/// One line of an order request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LineRequest {
-    pub product_id: ProductId,
-    pub quantity: u32,
-}
-
-impl FromJson for LineRequest {
-    fn from_json(value: Value, at: &str, errors: &mut Errors) -> Option<Self> {
-        let mut o = Object::new(value, at, errors)?;
-        let product_id = o.required("product_id", |s: String| ProductId::parse(&s));
-        let quantity = o.required("quantity", |n: u32| {
-            if (1..=MAX_QUANTITY).contains(&n) {
-                Ok(n)
-            } else {
-                Err(format!("must be an integer from 1 to {MAX_QUANTITY}"))
-            }
-        });
-        o.end();
-        Some(Self {
-            product_id: product_id?,
-            quantity: quantity?,
-        })
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewOrder {
     pub items: Vec<LineRequest>,
     pub shipping_address: Address,
+    /// The method asked for; `None`: the cheapest that takes the order.
+    pub shipping_method: Option<MarketCode>,
 }
 
 impl FromJson for NewOrder {
@@ -267,6 +283,7 @@ impl FromJson for NewOrder {
         let mut o = Object::new(value, at, errors)?;
         let items: Option<Vec<LineRequest>> = o.required_list("items", 1, MAX_LINES);
         let shipping_address = o.required_nested("shipping_address");
+        let shipping_method = o.optional("shipping_method", MarketCode::parse);
         o.end();
         let items = items?;
         let mut seen = HashSet::new();
@@ -286,6 +303,7 @@ impl FromJson for NewOrder {
         Some(Self {
             items,
             shipping_address: shipping_address?,
+            shipping_method: shipping_method?,
         })
     }
 }
@@ -310,9 +328,10 @@ pub fn may_order(caller: &Principal) -> Result<(), Error> {
 pub struct OrderTerms<'a> {
     pub id: OrderId,
     pub user_id: UserId,
-    /// The market of the shipping address, and what it sells at.
-    pub market: &'a MarketCode,
-    pub prices: &'a PriceList,
+    /// The markets, rates, tax rates and duty rules it is priced with.
+    pub setup: &'a Setup,
+    pub base: Currency,
+    pub store_country: &'a CountryCode,
     pub now: Timestamp,
     /// How long it may stay unpaid.
     pub ttl_secs: i64,
@@ -376,61 +395,65 @@ pub struct StockTake {
     pub prices_rev: u32,
 }
 
-/// Prices `input` from `catalogue` (products by id, deleted ones included):
-/// names and prices copied into the lines, the total, an expiry, and the
-/// stock counters each line takes its units from (`stock_takes`). A product missing or not
-/// for sale is `PRODUCT_UNAVAILABLE` (the first such line); otherwise every
-/// line short of stock is named in one `OUT_OF_STOCK`. The store writes the
-/// order and, per take, a decrement conditional on the counter still having
-/// the units, at `unit_price`, for sale.
+/// Prices `input` from `catalogue` (products by id, deleted ones
+/// included) as a cart holding its lines would be ([`quote`]): names and
+/// figures copied into the lines, shipping, tax, duty and the total, an
+/// expiry, and the stock counters each line takes its units from
+/// (`stock_takes`). A product missing or not for sale is
+/// `PRODUCT_UNAVAILABLE` (the first such line); otherwise every short line
+/// is named in one `OUT_OF_STOCK`; then `NOT_SHIPPABLE`, then a total the
+/// provider cannot charge `AMOUNT_OUT_OF_RANGE`. The store writes the order
+/// and, per take, a decrement conditional on the counter still having the
+/// units, at the prices read, for sale.
 pub fn price_order(
     input: &NewOrder,
     catalogue: &HashMap<ProductId, ProductState>,
     terms: OrderTerms<'_>,
 ) -> Result<Order, Error> {
-    let mut items = Vec::with_capacity(input.items.len());
+    let quoted = quote(
+        QuoteInput {
+            lines: &input.items,
+            destination: Some(Destination {
+                country: input.shipping_address.country(),
+                region: input.shipping_address.region(),
+            }),
+            shipping_method: input.shipping_method.as_ref(),
+        },
+        catalogue,
+        QuoteTerms {
+            setup: terms.setup,
+            base: terms.base,
+            store_country: terms.store_country,
+            now: terms.now,
+        },
+    )?;
+    if quoted.unknown_method {
+        return Err(Error::invalid(
+            "shipping_method",
+            format!(
+                "is not a shipping method of the market {}",
+                quoted.market.as_str()
+            ),
+        ));
+    }
+    if let Some(refused) = quoted.refusal(&input.items) {
+        return Err(refused);
+    }
     let mut takes = Vec::with_capacity(input.items.len());
-    let mut shortages = Vec::new();
-    let mut converted = false;
     for requested in &input.items {
         let product = catalogue
             .get(&requested.product_id)
-            .filter(|p| p.record.for_sale())
-            .ok_or_else(|| Error::ProductUnavailable(requested.product_id.clone(), Unavailable::Deleted))?;
+            .ok_or_else(|| Error::internal("a quoted product is missing"))?;
         let record = &product.record;
-        let (unit_price, source) = record
-            .price_in(terms.prices)
-            .ok_or_else(|| Error::ProductUnavailable(record.id.clone(), Unavailable::NoPrice))?
-            .map_err(|err| Error::internal(format!("pricing {}: {err}", record.id)))?;
-        converted |= source == PriceSource::Converted;
-        let unit_price = unit_price.money();
-        match take_units(&product.counters, requested.quantity, terms.spread) {
-            Some(from) => takes.extend(from.into_iter().map(|take| StockTake {
-                product_id: record.id.clone(),
-                counter: take.counter,
-                quantity: take.quantity,
-                unit_price: record.price,
-                prices_rev: record.prices_rev,
-            })),
-            None => shortages.push(Shortage {
-                product_id: record.id.clone(),
-                requested: requested.quantity,
-                available: product.stock(),
-            }),
-        }
-        let line_total = unit_price
-            .times(requested.quantity)
-            .ok_or_else(|| Error::internal("line total overflow"))?;
-        items.push(OrderLine {
+        let from = take_units(&product.counters, requested.quantity, terms.spread)
+            .ok_or_else(|| Error::internal("a quoted line is short"))?;
+        takes.extend(from.into_iter().map(|take| StockTake {
             product_id: record.id.clone(),
-            name: record.name.clone(),
-            unit_price,
-            quantity: requested.quantity,
-            line_total,
-        });
-    }
-    if !shortages.is_empty() {
-        return Err(Error::OutOfStock(shortages));
+            counter: take.counter,
+            quantity: take.quantity,
+            unit_price: record.price,
+            prices_rev: record.prices_rev,
+        }));
     }
     // The order's put and its customer's count of unpaid orders go with
     // the takes.
@@ -439,13 +462,32 @@ pub fn price_order(
             "the order's units are spread over too many stock counters to take at once".into(),
         ));
     }
-    let total = items
+    let money =
+        |minor: i64| Money::new(minor).map_err(|err| Error::internal(format!("an order figure {err}")));
+    let items = quoted
+        .lines
         .iter()
-        .try_fold(Money::ZERO, |sum, line| sum.checked_add(line.line_total))
-        .ok_or_else(|| Error::internal("order total overflow"))?;
+        .map(|line| {
+            let f = &line.figures;
+            Ok(OrderLine {
+                product_id: line.product_id.clone(),
+                name: line.name.clone(),
+                unit_price: money(f.unit_price)?,
+                quantity: f.quantity,
+                line_total: money(f.amount)?,
+                amount: f.amount,
+                discount: f.discount,
+                net: f.net,
+                tax: f.tax,
+                tax_rate: f.tax_rate,
+                duty: f.duty,
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    let total = money(quoted.total)?;
     // A total the provider cannot charge could never be paid: refused now,
     // before any stock is held for it.
-    let currency = terms.prices.currency();
+    let currency = quoted.currency;
     let out_of_range = |limits: charges::ChargeLimits| Error::AmountOutOfRange {
         min: limits.min,
         max: limits.max,
@@ -458,15 +500,18 @@ pub fn price_order(
         .ok()
         .and_then(|total| charges::provider_units(total).ok())
         .ok_or_else(|| out_of_range(charges::limits(&currency)))?;
-    let order = Order {
+    Ok(Order {
         id: terms.id,
         user_id: terms.user_id,
         status: OrderStatus::PendingPayment,
         items,
+        totals: quoted.totals,
+        shipping_method: quoted.shipping_method,
+        discounts: Vec::new(),
         total,
         currency,
-        market: terms.market.clone(),
-        fx: if converted { terms.prices.snapshot() } else { None },
+        market: quoted.market,
+        fx: quoted.fx,
         shipping_address: input.shipping_address.clone(),
         created_at: terms.now,
         updated_at: terms.now,
@@ -475,8 +520,7 @@ pub fn price_order(
         delivered_at: None,
         dispute: None,
         stock_takes: takes,
-    };
-    Ok(order)
+    })
 }
 
 /// `order` after a status change at `now`.
@@ -520,6 +564,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::foundation::error::Unavailable;
     use crate::foundation::input::parse_document;
     use crate::foundation::money::testing::currency;
 
@@ -676,14 +721,23 @@ mod tests {
         parse_document(json!({"items": items, "shipping_address": address()})).expect("valid")
     }
 
+    fn no_markets() -> Setup {
+        Setup {
+            markets: Vec::new(),
+            rates: crate::model::fx::FxRates::none(currency("USD")),
+            tax: Default::default(),
+            duties: Default::default(),
+        }
+    }
+
     fn price(input: &NewOrder, catalogue: &HashMap<ProductId, ProductState>) -> Result<Order, Error> {
-        price_in(input, catalogue, &PriceList::base(currency("USD")))
+        price_in(input, catalogue, &no_markets())
     }
 
     fn price_in(
         input: &NewOrder,
         catalogue: &HashMap<ProductId, ProductState>,
-        prices: &PriceList,
+        setup: &Setup,
     ) -> Result<Order, Error> {
         price_order(
             input,
@@ -691,8 +745,9 @@ mod tests {
             OrderTerms {
                 id: OrderId::new(),
                 user_id: UserId::new(),
-                market: &MarketCode::default_market(),
-                prices,
+                setup,
+                base: currency("USD"),
+                store_country: &CountryCode::strict("US".into()).expect("valid"),
                 now: Timestamp::from_unix(1_000),
                 ttl_secs: 1800,
                 spread: 0,
@@ -700,12 +755,13 @@ mod tests {
         )
     }
 
-    /// A market selling in `code` at `rate` per USD (none: no rate).
-    fn market_list(code: &str, rate: Option<&str>, rounding: &str) -> PriceList {
+    /// A market of Germany selling in `code` at `rate` per USD (none: no
+    /// rate).
+    fn market_list(code: &str, rate: Option<&str>, rounding: &str) -> Setup {
         use crate::model::fx::{FxRates, QuotedRate, Rate, RateSource};
         use crate::model::markets::{Market, MarketSettings};
         let settings: MarketSettings = parse_document(json!({
-            "name": code, "countries": ["JP"], "currency": code, "tax_mode": "none",
+            "name": code, "countries": ["DE"], "currency": code, "tax_mode": "none",
             "tax_rounding": "line", "price_rounding": rounding, "duties": "dap", "shipping_methods": []
         }))
         .expect("valid");
@@ -727,7 +783,12 @@ mod tests {
                 },
             );
         }
-        PriceList::for_market(&market, currency("USD"), &rates, Timestamp::from_unix(1_000))
+        Setup {
+            markets: vec![market],
+            rates,
+            tax: Default::default(),
+            duties: Default::default(),
+        }
     }
 
     #[test]

@@ -174,7 +174,7 @@ pub struct PricingInput {
 }
 
 /// One line's figures.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PricedLine {
     pub unit_price: i64,
     pub quantity: u32,
@@ -189,7 +189,7 @@ pub struct PricedLine {
 }
 
 /// One tax group: a category and rate (shipping under `shipping`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaxLine {
     pub category: String,
     pub rate: Percent,

@@ -9,6 +9,8 @@ use std::sync::LazyLock;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::foundation::clock::Timestamp;
+use crate::foundation::error::Error;
 use crate::foundation::input::{Errors, FromJson, Object};
 use crate::foundation::money::{Amount, Currency};
 use crate::model::pricing::{DutyRule, Percent, TaxRatesAt};
@@ -55,60 +57,122 @@ fn category_rates(raw: BTreeMap<String, String>) -> Result<CategoryRates, String
         .collect()
 }
 
-/// `PUT /tax-rates/{country}`: the country's whole entry; each region a
-/// region of that country.
-pub fn parse_tax_rates(country: &CountryCode, value: Value, errors: &mut Errors) -> Option<TaxRatesSettings> {
-    let mut o = Object::new(value, "", errors)?;
-    let rates = o.required("rates", category_rates);
-    let subdivisions = o.optional(
-        "subdivisions",
-        |raw: BTreeMap<String, BTreeMap<String, String>>| {
-            if raw.len() > MAX_ENTRIES {
-                return Err(format!("may list at most {MAX_ENTRIES} regions"));
-            }
-            raw.into_iter()
-                .map(|(region, rates)| {
-                    let code =
+/// `PUT /tax-rates/{country}`: the country's whole entry (its regions
+/// checked against the country by [`TaxRatesSettings::for_country`]).
+impl FromJson for TaxRatesSettings {
+    fn from_json(value: Value, at: &str, errors: &mut Errors) -> Option<Self> {
+        let mut o = Object::new(value, at, errors)?;
+        let rates = o.required("rates", category_rates);
+        let subdivisions = o.optional(
+            "subdivisions",
+            |raw: BTreeMap<String, BTreeMap<String, String>>| {
+                if raw.len() > MAX_ENTRIES {
+                    return Err(format!("may list at most {MAX_ENTRIES} regions"));
+                }
+                raw.into_iter()
+                    .map(|(region, rates)| {
                         RegionCode::parse(region.clone()).map_err(|err| format!("{region:?}: {err}"))?;
-                    let known = crate::model::addresses::rules(country.as_str()).is_some_and(|rules| {
-                        rules.regions.contains_key(code.as_str())
-                            || (rules.regions.is_empty()
-                                && code.as_str().starts_with(&format!("{}-", country.as_str())))
-                    });
-                    if !known {
-                        return Err(format!("{region} is not a region of {}", country.as_str()));
-                    }
-                    Ok((region, category_rates(rates)?))
-                })
-                .collect::<Result<BTreeMap<_, _>, String>>()
-        },
-    );
-    o.end();
-    Some(TaxRatesSettings {
-        rates: rates?,
-        subdivisions: subdivisions?.unwrap_or_default(),
-    })
+                        Ok((region, category_rates(rates)?))
+                    })
+                    .collect::<Result<BTreeMap<_, _>, String>>()
+            },
+        );
+        o.end();
+        Some(Self {
+            rates: rates?,
+            subdivisions: subdivisions?.unwrap_or_default(),
+        })
+    }
+}
+
+impl TaxRatesSettings {
+    /// These rates as `country`'s: each region must be one of its regions
+    /// (`400` naming `subdivisions` otherwise).
+    pub fn for_country(self, country: &CountryCode) -> Result<Self, Error> {
+        let rules = crate::model::addresses::rules(country.as_str());
+        let prefix = format!("{}-", country.as_str());
+        for region in self.subdivisions.keys() {
+            let known = rules.is_some_and(|rules| {
+                rules.regions.contains_key(region)
+                    || (rules.regions.is_empty() && region.starts_with(&prefix))
+            });
+            if !known {
+                return Err(Error::invalid(
+                    "subdivisions",
+                    format!("{region} is not a region of {}", country.as_str()),
+                ));
+            }
+        }
+        Ok(self)
+    }
 }
 
 #[derive(Deserialize)]
 struct Defaults {
+    as_of: String,
     countries: BTreeMap<String, TaxRatesSettings>,
 }
 
-static DEFAULTS: LazyLock<BTreeMap<String, TaxRatesSettings>> = LazyLock::new(|| {
-    serde_json::from_str::<Defaults>(include_str!("../../data/tax-rates.json"))
-        .map(|d| d.countries)
-        .unwrap_or_default()
+static DEFAULTS: LazyLock<Defaults> = LazyLock::new(|| {
+    serde_json::from_str::<Defaults>(include_str!("../../data/tax-rates.json")).unwrap_or(Defaults {
+        as_of: String::new(),
+        countries: BTreeMap::new(),
+    })
 });
 
 /// The shop's default rates of `country`, if it ships any.
 pub fn default_rates(country: &CountryCode) -> Option<&'static TaxRatesSettings> {
-    DEFAULTS.get(country.as_str())
+    DEFAULTS.countries.get(country.as_str())
 }
 
 /// Every country the shop ships default rates for.
 pub fn countries_with_default_rates() -> impl Iterator<Item = &'static str> {
-    DEFAULTS.keys().map(String::as_str)
+    DEFAULTS.countries.keys().map(String::as_str)
+}
+
+/// A country's tax rates as answered (`GET /tax-rates`) and stored: set by
+/// an admin, or the shop's default (then `updated_at` is the data's date).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaxRates {
+    pub country: CountryCode,
+    #[serde(flatten)]
+    pub settings: TaxRatesSettings,
+    pub updated_at: Timestamp,
+}
+
+/// Every country's tax rates: the shop's defaults, each replaced by what
+/// an admin set (`stored`), by country.
+pub fn tax_rates_with_defaults(stored: Vec<TaxRates>) -> Vec<TaxRates> {
+    let as_of = Timestamp::parse(&format!("{}T00:00:00Z", DEFAULTS.as_of)).unwrap_or(Timestamp::from_unix(0));
+    let mut all: BTreeMap<String, TaxRates> = DEFAULTS
+        .countries
+        .iter()
+        .filter_map(|(code, settings)| {
+            Some((
+                code.clone(),
+                TaxRates {
+                    country: CountryCode::strict(code.clone()).ok()?,
+                    settings: settings.clone(),
+                    updated_at: as_of,
+                },
+            ))
+        })
+        .collect();
+    all.extend(stored.into_iter().map(|r| (r.country.as_str().to_owned(), r)));
+    all.into_values().collect()
+}
+
+/// What tax a destination pays: its country's rates (set, else default)
+/// and its region's.
+pub fn rates_at(
+    all: &BTreeMap<CountryCode, TaxRatesSettings>,
+    country: &CountryCode,
+    region: Option<&RegionCode>,
+) -> TaxRatesAt {
+    all.get(country)
+        .or_else(|| default_rates(country))
+        .map(|settings| settings.at(region))
+        .unwrap_or_default()
 }
 
 /// A country's duty rule as set: the threshold in a market's currency,
@@ -119,6 +183,15 @@ pub struct DutySettings {
     pub default_rate: Percent,
     #[serde(default)]
     pub chapters: BTreeMap<String, Percent>,
+}
+
+/// A country's duty rule as answered and stored (`GET /duty-rates`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DutyRates {
+    pub country: CountryCode,
+    #[serde(flatten)]
+    pub settings: DutySettings,
+    pub updated_at: Timestamp,
 }
 
 /// A duty threshold: an amount in a currency.
@@ -191,7 +264,6 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::foundation::error::Error;
     use crate::foundation::input::parse_document;
     use crate::foundation::money::testing::currency;
 
@@ -251,22 +323,22 @@ mod tests {
 
     #[test]
     fn tax_rates_are_checked_field_by_field() {
-        let mut errors = Vec::new();
-        let read = parse_tax_rates(
-            &country("CA"),
+        let read: TaxRatesSettings = parse_document(
             json!({"rates": {"standard": "5"}, "subdivisions": {"CA-QC": {"standard": "14.975"}}}),
-            &mut errors,
-        );
-        assert!(errors.is_empty(), "{errors:?}");
-        assert_eq!(read.map(|r| r.subdivisions.len()), Some(1));
-        let mut errors = Vec::new();
-        let bad = parse_tax_rates(
-            &country("CA"),
-            json!({"rates": {"Standard": "5", "reduced": "101"}, "subdivisions": {"US-NY": {"standard": "8"}}, "x": 1}),
-            &mut errors,
-        );
+        )
+        .expect("valid");
+        assert_eq!(read.subdivisions.len(), 1);
+        assert!(read.clone().for_country(&country("CA")).is_ok());
+        let Err(Error::Validation(errors)) = read.for_country(&country("US")) else {
+            panic!("CA-QC is no region of the US")
+        };
+        assert_eq!(errors[0].field, "subdivisions");
+        let Err(Error::Validation(errors)) = parse_document::<TaxRatesSettings>(json!({
+            "rates": {"Standard": "5", "reduced": "101"}, "subdivisions": {"QC": {"standard": "8"}}, "x": 1
+        })) else {
+            panic!("expected validation errors")
+        };
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
-        assert!(bad.is_none());
         assert_eq!(fields, ["rates", "subdivisions", "x"]);
     }
 

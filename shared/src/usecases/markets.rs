@@ -36,42 +36,25 @@ pub async fn list_markets(app: &App) -> Result<Vec<Market>, Error> {
 }
 
 /// One page of [`list_markets`]: `limit` markets after `cursor` (an
-/// authenticated cursor naming the last market of the page before).
+/// authenticated cursor naming the last market of the page before). The
+/// default market sorts first (its key is empty; codes are not).
 pub async fn list_markets_page(app: &App, limit: usize, cursor: Option<&str>) -> Result<Page<Market>, Error> {
-    let secret = app.config.cursor_secret()?;
-    let after = match cursor {
-        Some(cursor) => Some(
-            cursor::decode(secret, "markets", cursor)?
-                .remove("code")
-                .ok_or_else(|| Error::invalid("cursor", "is not a valid cursor for this listing"))?,
-        ),
-        None => None,
+    let sort_key = |m: &Market| {
+        if m.default {
+            String::new()
+        } else {
+            m.code.as_str().to_owned()
+        }
     };
     let all = list_markets(app).await?;
-    // The list's order: the default first, then by code; the page starts
-    // after the cursor's market, even if it has gone since.
-    let start = match after {
-        Some(code) => {
-            let last = (code != DEFAULT_MARKET, code.as_str());
-            all.iter()
-                .position(|m| (!m.default, m.code.as_str()) > last)
-                .unwrap_or(all.len())
-        }
-        None => 0,
-    };
-    let items: Vec<Market> = all.into_iter().skip(start).take(limit + 1).collect();
-    let (items, next_cursor) = if items.len() > limit {
-        let page: Vec<Market> = items.into_iter().take(limit).collect();
-        let last = page
-            .last()
-            .map(|m| m.code.as_str().to_owned())
-            .unwrap_or_default();
-        let key = cursor::Key::from([("code".to_owned(), last)]);
-        (page, Some(cursor::encode(secret, "markets", &key)))
-    } else {
-        (items, None)
-    };
-    Ok(Page { items, next_cursor })
+    cursor::page_of(
+        app.config.cursor_secret()?,
+        "markets",
+        all,
+        sort_key,
+        limit,
+        cursor,
+    )
 }
 
 pub async fn get_market(app: &App, code: &MarketCode) -> Result<Market, Error> {

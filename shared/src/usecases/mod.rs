@@ -12,4 +12,5 @@ pub mod reconcile;
 pub mod refunds;
 pub mod reviews;
 pub mod shipping;
+pub mod tax;
 pub mod users;

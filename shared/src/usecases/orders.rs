@@ -59,7 +59,6 @@ pub async fn place_order(
     let limits = app.config.order_limits;
     orders::within_limits(&input, &limits)?;
     let products = input.product_ids();
-    let country = input.shipping_address.country();
     for attempt in 0..MAX_ATTEMPTS {
         // The first read may lag (the write's conditions keep it right);
         // after a cancelled write, read what is there now. The markets and
@@ -68,14 +67,13 @@ pub async fn place_order(
             app.store.products_by_id(&products, attempt > 0),
             pricing::setup(app)
         )?;
-        let now = Timestamp::now();
-        let (market, prices) = setup.market(Some(country), app.config.store_currency, now);
         let terms = OrderTerms {
             id: id.clone(),
             user_id: caller.user_id.clone(),
-            market: &market,
-            prices: &prices,
-            now,
+            setup: &setup,
+            base: app.config.store_currency,
+            store_country: &app.config.store_country,
+            now: Timestamp::now(),
             ttl_secs: app.config.order_ttl_secs,
             spread: fastrand::u64(..),
         };

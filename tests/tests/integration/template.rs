@@ -298,6 +298,8 @@ fn the_token_key_reaches_only_the_functions_that_use_it() {
         "reviews-list",
         "orders-list",
         "users-list-reviews",
+        "tax-rates-list",
+        "duty-rates-list",
     ];
     for function in &template.functions {
         let variables =

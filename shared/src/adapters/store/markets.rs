@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
 use super::expr::{Conditional, attr};
-use super::{GSI1, IndexQuery, PARTITION_KEY, Read, Store, built, item, key, keys, put, s};
+use super::{GSI1, PARTITION_KEY, Read, Store, built, item, key, keys, put, s};
 use crate::foundation::error::Error;
 use crate::model::markets::{Market, MarketCode};
 use crate::model::users::CountryCode;
@@ -37,27 +37,7 @@ impl Store {
     /// Every stored market, by code (one index partition, a page of 100 at
     /// a time; markets are few).
     pub async fn list_markets(&self) -> Result<Vec<Market>, Error> {
-        let mut markets = Vec::new();
-        let mut start = None;
-        loop {
-            let (items, next) = self
-                .query_index(IndexQuery {
-                    gsi: &GSI1,
-                    partition: keys::MARKETS.to_owned(),
-                    below: None,
-                    newest_first: false,
-                    limit: 100,
-                    start,
-                })
-                .await?;
-            for item in items {
-                markets.push(serde_dynamo::from_item(item)?);
-            }
-            match next {
-                Some(key) => start = Some(key),
-                None => return Ok(markets),
-            }
-        }
+        self.list_partition(keys::MARKETS).await
     }
 
     /// The market that holds `country`, if one does.

@@ -24,6 +24,8 @@
 //! | a market (listed in GSI1 `MARKETS`) | `MARKET#<code>` | `MARKET` |
 //! | a country's market (one at most) | `COUNTRY#<CC>` | `MARKET` |
 //! | the exchange rates (all in one) | `FX#RATES` | `FX` |
+//! | a country's tax rates (listed in GSI1 `TAXRATES`) | `TAXRATES#<CC>` | `TAX` |
+//! | a country's duty rule (listed in GSI1 `DUTYRATES`) | `DUTYRATES#<CC>` | `DUTY` |
 //!
 //! | index | PK | SK | holds |
 //! | --- | --- | --- | --- |
@@ -37,6 +39,7 @@
 //! | GSI1 | `REVIEWS#<product>` | `<created_at>#<id>` | a product's reviews |
 //! | GSI2 | `REVIEWER#<user>` | `<created_at>#<id>` | a user's reviews |
 //! | GSI1 | `MARKETS` | `<code>` | every market |
+//! | GSI1 | `TAXRATES`, `DUTYRATES` | `<CC>` | tax rates and duty rules an admin set |
 
 mod expr;
 mod fx;
@@ -49,6 +52,7 @@ mod refunds;
 mod reviews;
 mod schema;
 mod shipping;
+mod tax;
 mod users;
 
 use std::collections::HashMap;
@@ -292,6 +296,19 @@ mod keys {
 
     /// Every market, listed in one index partition (few, rarely written).
     pub const MARKETS: &str = "MARKETS";
+
+    pub fn tax_rates(country: &CountryCode) -> (String, &'static str) {
+        (format!("TAXRATES#{}", country.as_str()), "TAX")
+    }
+
+    pub fn duty_rates(country: &CountryCode) -> (String, &'static str) {
+        (format!("DUTYRATES#{}", country.as_str()), "DUTY")
+    }
+
+    /// Tax rates and duty rules, each listed in one index partition (at
+    /// most one item per country, rarely written).
+    pub const TAX_RATES: &str = "TAXRATES";
+    pub const DUTY_RATES: &str = "DUTYRATES";
 
     pub const CATALOG: &str = "CATALOG";
 

@@ -33,6 +33,8 @@ pub fn check(e: &Evidence) -> Vec<Check> {
     vec![
         stock_is_conserved(e),
         money_is_kept_or_refunded_once(e),
+        totals_follow_their_figures(e),
+        captures_charge_the_total(e),
         shipments_match_orders(e),
         one_order_per_key(e),
         ratings_match_reviews(e),
@@ -150,6 +152,79 @@ fn money_is_kept_or_refunded_once(e: &Evidence) -> Check {
     Check {
         name: "money: captures kept or refunded once, others' left alone",
         checked: captured,
+        failures,
+    }
+}
+
+/// An order's total is the formula of its own figures: `subtotal` − Σ line
+/// `discount` + `shipping` + `tax_total` (when its prices were net: each
+/// line's `net` is its `amount` − `discount`) + `duties` (unless they are
+/// due on delivery); its tax lines sum to `tax_total`.
+fn totals_follow_their_figures(e: &Evidence) -> Check {
+    let int = |v: &Value| v.as_i64().unwrap_or(0);
+    let mut failures = Vec::new();
+    for (id, order) in &e.snapshot.orders {
+        let lines = order["items"].as_array().cloned().unwrap_or_default();
+        let discounts: i64 = lines.iter().map(|l| int(&l["discount"])).sum();
+        let net_prices = lines
+            .iter()
+            .all(|l| int(&l["net"]) == int(&l["amount"]) - int(&l["discount"]));
+        let tax_total = int(&order["tax_total"]);
+        let formula = int(&order["subtotal"]) - discounts
+            + int(&order["shipping"])
+            + if net_prices { tax_total } else { 0 }
+            + if order["duties_due_on_delivery"] == true {
+                0
+            } else {
+                int(&order["duties"])
+            };
+        let subtotal: i64 = lines.iter().map(|l| int(&l["amount"])).sum();
+        let tax_lines: i64 = order["tax_lines"]
+            .as_array()
+            .map(|t| t.iter().map(|t| int(&t["tax"])).sum())
+            .unwrap_or(0);
+        if formula != int(&order["total"]) || subtotal != int(&order["subtotal"]) || tax_lines != tax_total {
+            failures.push(format!(
+                "order {id}: total {} ≠ {formula} from its figures (subtotal {} of lines {subtotal}, tax lines {tax_lines} of {tax_total})",
+                order["total"], order["subtotal"]
+            ));
+        }
+    }
+    Check {
+        name: "order totals: total = the formula of its own figures",
+        checked: e.snapshot.orders.len(),
+        failures,
+    }
+}
+
+/// Every capture of an order's payment took its total, in its currency
+/// (in the provider's units).
+fn captures_charge_the_total(e: &Evidence) -> Check {
+    use shared::foundation::money::{Amount, Currency};
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for intent in e.ledger.intents.values().filter(|i| i.captured) {
+        let Some(order) = e.snapshot.orders.get(&intent.order_id) else {
+            continue;
+        };
+        checked += 1;
+        let expected = Currency::parse(order["currency"].as_str().unwrap_or_default().to_owned())
+            .ok()
+            .and_then(|c| Amount::new(order["total"].as_i64().unwrap_or(-1), c).ok())
+            .and_then(|a| shared::model::charges::provider_units(a).ok());
+        let same_currency = intent
+            .currency
+            .eq_ignore_ascii_case(order["currency"].as_str().unwrap_or_default());
+        if expected != Some(intent.amount) || !same_currency {
+            failures.push(format!(
+                "{}: captured {} {} for order {} of {} {}",
+                intent.id, intent.amount, intent.currency, intent.order_id, order["total"], order["currency"]
+            ));
+        }
+    }
+    Check {
+        name: "captures: the amount captured is the order's total in its currency",
+        checked,
         failures,
     }
 }
