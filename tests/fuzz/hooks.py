@@ -37,8 +37,9 @@ reaches past it:
   (its first in the address data, or the entry is dropped).
 - Duty rules: the threshold is in the currency of the market that holds
   the country (read from `GET /markets`), in whole steps of it.
-- An order names no `shipping_method` (a code the market does not have
-  is `400`; the markets the fuzzer makes have arbitrary ones).
+- An order, and a cart's `PATCH`, name no `shipping_method` (a code the
+  market does not have is `400`; the markets the fuzzer makes have
+  arbitrary ones); a cart's address is made to fit as an order's is.
 - Cursors: only a `next_cursor` the server issued for the same listing is
   valid (it is HMAC-signed), so a generated cursor that fits the declared
   pattern is replaced by the last one the listing issued, or dropped. A
@@ -320,6 +321,10 @@ def before_call(context, case, kwargs):
                 unique.append(item)
             if len(unique) != len(items):
                 case.body["items"] = unique
+        return
+    if case.operation.label == "PATCH /cart" and isinstance(case.body, dict):
+        case.body.pop("shipping_method", None)
+        _fit_address(case.body.get("shipping_address"))
         return
     if case.operation.label == "PUT /markets/{code}" and isinstance(case.body, dict):
         _fit_market(case)

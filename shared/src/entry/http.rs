@@ -159,6 +159,28 @@ impl Request {
         Ok((limit, self.query("cursor").filter(|c| !c.is_empty())))
     }
 
+    /// The version `If-Match` names, if the header is there: `"7"` (an
+    /// `ETag` as answered; weak `W/"7"` and bare `7` are read alike), or
+    /// `*` (any: no condition). Anything else names no version there can
+    /// be: `412`.
+    pub fn if_match(&self) -> Result<Option<u64>, Error> {
+        let Some(value) = self.inner.headers().get(header::IF_MATCH) else {
+            return Ok(None);
+        };
+        let text = value.to_str().map_err(|_| Error::PreconditionFailed)?.trim();
+        if text == "*" {
+            return Ok(None);
+        }
+        let tag = text.strip_prefix("W/").unwrap_or(text);
+        let tag = tag
+            .strip_prefix('"')
+            .and_then(|t| t.strip_suffix('"'))
+            .unwrap_or(tag);
+        tag.parse::<u64>()
+            .map(Some)
+            .map_err(|_| Error::PreconditionFailed)
+    }
+
     /// The `Idempotency-Key` header, if any: 1 to 255 printable characters.
     pub fn idempotency_key(&self) -> Result<Option<String>, Error> {
         let Some(value) = self.inner.headers().get("idempotency-key") else {
@@ -258,6 +280,15 @@ pub fn created(body: &impl Serialize) -> Answer {
     Ok(with_json(StatusCode::CREATED, "application/json", body))
 }
 
+/// `200` with a versioned resource (a cart) and its `ETag: "<version>"`.
+pub fn ok_versioned(body: &impl Serialize, version: u64) -> Answer {
+    let mut response = with_json(StatusCode::OK, "application/json", body);
+    if let Ok(tag) = HeaderValue::from_str(&format!("\"{version}\"")) {
+        response.headers_mut().insert(header::ETAG, tag);
+    }
+    Ok(response)
+}
+
 /// `202` with a JSON body: accepted, finished later by a worker.
 pub fn accepted(body: &impl Serialize) -> Answer {
     Ok(with_json(StatusCode::ACCEPTED, "application/json", body))
@@ -285,6 +316,11 @@ pub fn code(err: &Error) -> &'static str {
         Error::OutOfStock(_) => "OUT_OF_STOCK",
         Error::ProductUnavailable(..) => "PRODUCT_UNAVAILABLE",
         Error::NotShippable(_) => "NOT_SHIPPABLE",
+        Error::CartEmpty => "CART_EMPTY",
+        Error::CartFull(_) => "CART_FULL",
+        Error::PreconditionFailed => "PRECONDITION_FAILED",
+        Error::PriceChanged(_) => "PRICE_CHANGED",
+        Error::CouponNotApplicable { .. } => "COUPON_NOT_APPLICABLE",
         Error::InvalidState(_) | Error::DefaultMarketStays => "INVALID_STATE",
         Error::CountryInOtherMarket { .. } => "COUNTRY_IN_OTHER_MARKET",
         Error::CountersCannotShrink(_) => "COUNTERS_CANNOT_SHRINK",
@@ -318,6 +354,11 @@ pub fn problem(err: &Error) -> Response {
         Error::OutOfStock(_) => (StatusCode::CONFLICT, "Out of stock"),
         Error::ProductUnavailable(..) => (StatusCode::CONFLICT, "Product unavailable"),
         Error::NotShippable(_) => (StatusCode::CONFLICT, "Not shippable"),
+        Error::CartEmpty => (StatusCode::CONFLICT, "Cart empty"),
+        Error::CartFull(_) => (StatusCode::CONFLICT, "Cart full"),
+        Error::PreconditionFailed => (StatusCode::PRECONDITION_FAILED, "Precondition failed"),
+        Error::PriceChanged(_) => (StatusCode::CONFLICT, "Price changed"),
+        Error::CouponNotApplicable { .. } => (StatusCode::CONFLICT, "Coupon not applicable"),
         Error::InvalidState(_) | Error::DefaultMarketStays => (StatusCode::CONFLICT, "Invalid state"),
         Error::CountryInOtherMarket { .. } => (StatusCode::CONFLICT, "Country in another market"),
         Error::CountersCannotShrink(_) => (StatusCode::CONFLICT, "Counters cannot shrink"),
@@ -357,6 +398,16 @@ pub fn problem(err: &Error) -> Response {
             body.insert("reason".into(), json!(reason));
         }
         Error::NotShippable(reason) => {
+            body.insert("reason".into(), json!(reason));
+        }
+        Error::CartFull(max) => {
+            body.insert("max".into(), json!(max));
+        }
+        Error::PriceChanged(cart) => {
+            body.insert("cart".into(), (**cart).clone());
+        }
+        Error::CouponNotApplicable { coupon, reason } => {
+            body.insert("coupon".into(), json!(coupon));
             body.insert("reason".into(), json!(reason));
         }
         Error::QuantityLimit { product_id, max } => {

@@ -36,6 +36,8 @@ pub enum NotShippable {
     Weight,
     /// The chosen method does not take it (another may), or is gone.
     Method,
+    /// A cart checked out without a shipping address.
+    Address,
 }
 
 impl std::fmt::Display for NotShippable {
@@ -43,6 +45,7 @@ impl std::fmt::Display for NotShippable {
         f.write_str(match self {
             Self::Weight => "no shipping method takes its weight",
             Self::Method => "the chosen shipping method does not take it",
+            Self::Address => "it has no shipping address",
         })
     }
 }
@@ -98,6 +101,18 @@ pub enum Error {
     ProductUnavailable(ProductId, Unavailable),
     #[error("the cart cannot be shipped: {0}")]
     NotShippable(NotShippable),
+    #[error("the cart is empty")]
+    CartEmpty,
+    #[error("a cart holds at most {0} lines")]
+    CartFull(usize),
+    #[error("If-Match names a version that is no longer current")]
+    PreconditionFailed,
+    /// The checkout's `expected_total` is not the cart's total now; the
+    /// repriced cart (as answered) goes with it.
+    #[error("the cart's total changed; check the repriced cart")]
+    PriceChanged(Box<serde_json::Value>),
+    #[error("the coupon {coupon} does not apply ({reason})")]
+    CouponNotApplicable { coupon: String, reason: &'static str },
     #[error("the order is {0}, which does not allow this")]
     InvalidState(OrderStatus),
     /// The default market is always there, with its code, currency and

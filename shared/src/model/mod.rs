@@ -5,6 +5,7 @@
 
 pub mod addresses;
 pub mod auth;
+pub mod carts;
 pub mod charges;
 pub mod fx;
 pub mod idempotency;

@@ -22,7 +22,7 @@ use crate::model::pricing::Percent;
 use crate::model::products::{ProductState, take_units};
 use crate::model::quote::Setup;
 pub use crate::model::quote::Totals;
-use crate::model::quote::{Destination, QuoteInput, QuoteTerms, quote};
+use crate::model::quote::{Destination, Quote, QuoteInput, QuoteTerms, quote};
 use crate::model::users::{Address, CountryCode};
 
 pub const MAX_LINES: usize = 50;
@@ -439,6 +439,18 @@ pub fn price_order(
     if let Some(refused) = quoted.refusal(&input.items) {
         return Err(refused);
     }
+    order_from_quote(input, catalogue, quoted, terms)
+}
+
+/// The order `quoted` (which must have no problem) makes: its figures, an
+/// expiry, and the counters each line takes its units from; a total the
+/// provider cannot charge is `AMOUNT_OUT_OF_RANGE`.
+pub fn order_from_quote(
+    input: &NewOrder,
+    catalogue: &HashMap<ProductId, ProductState>,
+    quoted: Quote,
+    terms: OrderTerms<'_>,
+) -> Result<Order, Error> {
     let mut takes = Vec::with_capacity(input.items.len());
     for requested in &input.items {
         let product = catalogue
@@ -455,9 +467,9 @@ pub fn price_order(
             prices_rev: record.prices_rev,
         }));
     }
-    // The order's put and its customer's count of unpaid orders go with
-    // the takes.
-    if takes.len() + 2 > MAX_TRANSACTION_ITEMS {
+    // The order's put, its customer's count of unpaid orders and a
+    // checkout's cart go with the takes.
+    if takes.len() + 3 > MAX_TRANSACTION_ITEMS {
         return Err(Error::Unavailable(
             "the order's units are spread over too many stock counters to take at once".into(),
         ));

@@ -90,14 +90,18 @@ pub async fn place_order(
             }
             Err(other) => return Err(other),
         };
-        match app.store.place_order(&order, limits.max_unpaid_orders).await? {
+        match app
+            .store
+            .place_order(&order, limits.max_unpaid_orders, None)
+            .await?
+        {
             Placement::Placed => {
                 metrics::count("OrdersPlaced", 1);
                 return Ok(order);
             }
             Placement::Exists => return app.store.get_order(&id).await?.ok_or(Error::NotFound),
             Placement::TooManyUnpaid => return Err(Error::TooManyUnpaidOrders(limits.max_unpaid_orders)),
-            Placement::Contended => {
+            Placement::Contended | Placement::CartChanged => {
                 tracing::debug!(attempt, "order transaction cancelled; pricing again");
                 backoff(attempt).await;
             }

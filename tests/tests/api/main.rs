@@ -3,6 +3,7 @@
 //! `make test-deployed`. One test binary of modules, so the tests link once.
 
 mod catalogue;
+mod checkout;
 mod markets;
 mod orders;
 mod payments;

@@ -24,6 +24,7 @@
 //! | a market (listed in GSI1 `MARKETS`) | `MARKET#<code>` | `MARKET` |
 //! | a country's market (one at most) | `COUNTRY#<CC>` | `MARKET` |
 //! | the exchange rates (all in one) | `FX#RATES` | `FX` |
+//! | a customer's cart (lines, address, method, codes, version) | `CART#<user>` | `CART` |
 //! | a country's tax rates (listed in GSI1 `TAXRATES`) | `TAXRATES#<CC>` | `TAX` |
 //! | a country's duty rule (listed in GSI1 `DUTYRATES`) | `DUTYRATES#<CC>` | `DUTY` |
 //!
@@ -41,6 +42,7 @@
 //! | GSI1 | `MARKETS` | `<code>` | every market |
 //! | GSI1 | `TAXRATES`, `DUTYRATES` | `<CC>` | tax rates and duty rules an admin set |
 
+mod carts;
 mod expr;
 mod fx;
 mod idempotency;
@@ -74,6 +76,7 @@ use crate::foundation::retry::{MAX_ATTEMPTS, backoff};
 use crate::foundation::secret::Secret;
 use crate::model::orders::{Order, OrderStatus};
 
+pub use carts::CartWrite;
 pub use fx::StoredRates;
 pub use markets::MarketWrite;
 pub use orders::Placement;
@@ -278,6 +281,10 @@ mod keys {
         } else {
             part.into()
         }
+    }
+
+    pub fn cart(user: &UserId) -> (String, &'static str) {
+        (format!("CART#{user}"), "CART")
     }
 
     pub fn market(code: &MarketCode) -> (String, &'static str) {

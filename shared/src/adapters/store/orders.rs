@@ -4,6 +4,7 @@
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 
+use super::carts::CartWrite;
 use super::expr::{Changes, Conditional, Updates, attr};
 use super::{
     GSI1, GSI2, IndexQuery, Item, PARTITION_KEY, PageQuery, Read, Store, built, cancellation_codes, item,
@@ -46,6 +47,9 @@ pub enum Placement {
     Contended,
     /// Nothing written: the customer holds the most unpaid orders allowed.
     TooManyUnpaid,
+    /// Nothing written: the cart checked out moved on since it was read
+    /// (another checkout emptied it, or a write changed it).
+    CartChanged,
 }
 
 impl Store {
@@ -55,9 +59,18 @@ impl Store {
     /// being for sale, at the prices the order was priced from, with the units
     /// still there; the customer's count of unpaid orders goes up by one,
     /// conditional on staying within `max_unpaid`; the order is conditional
-    /// on its id being new.
-    pub async fn place_order(&self, order: &Order, max_unpaid: u32) -> Result<Placement, Error> {
+    /// on its id being new. A checkout's cart goes first, emptied,
+    /// conditional on the version the order was priced from.
+    pub async fn place_order(
+        &self,
+        order: &Order,
+        max_unpaid: u32,
+        cart: Option<&CartWrite>,
+    ) -> Result<Placement, Error> {
         let mut transaction = self.client.transact_write_items();
+        if let Some(cart) = cart {
+            transaction = transaction.transact_items(self.cart_write(cart)?);
+        }
         for take in &order.stock_takes {
             let decrement = Update::builder()
                 .table_name(&self.table)
@@ -124,6 +137,9 @@ impl Store {
             return Err(err.into());
         };
         let failed = |code: Option<&String>| code.map(String::as_str) == Some("ConditionalCheckFailed");
+        if cart.is_some() && failed(codes.first()) {
+            return Ok(Placement::CartChanged);
+        }
         if failed(codes.last()) {
             return Ok(Placement::Exists);
         }

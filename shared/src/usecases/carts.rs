@@ -1,0 +1,288 @@
+//! Carts and checkout: read the customer's cart, change it with a write
+//! conditional on the version read (so concurrent writes never lose one
+//! another, and `If-Match` can name the version a client saw), price it on
+//! every answer, and check it out as an order in one transaction that also
+//! empties it.
+
+use crate::adapters::metrics;
+use crate::adapters::store::{CartWrite, Placement};
+use crate::app::App;
+use crate::foundation::clock::Timestamp;
+use crate::foundation::error::{Error, NotShippable};
+use crate::foundation::ids::ProductId;
+use crate::foundation::retry::{MAX_ATTEMPTS, backoff};
+use crate::model::auth::Principal;
+use crate::model::carts::{Cart, CartPatch, CartQuantity, CartView};
+use crate::model::orders::{self, NewOrder, Order, OrderId, OrderTerms};
+use crate::model::quote::{Destination, Quote, QuoteInput, QuoteTerms, Setup, quote};
+use crate::usecases::pricing;
+
+/// How often a write without `If-Match` is tried when other writes to the
+/// same cart keep getting in first (ten at once all land well within it).
+const CART_WRITE_ATTEMPTS: u32 = 20;
+
+/// The caller's cart as stored (empty, version 0, before the first write).
+async fn read(app: &App, caller: &Principal) -> Result<Cart, Error> {
+    Ok(app
+        .store
+        .get_cart(&caller.user_id)
+        .await?
+        .unwrap_or_else(|| Cart::empty(caller.user_id.clone())))
+}
+
+fn terms<'a>(app: &'a App, setup: &'a Setup, now: Timestamp) -> QuoteTerms<'a> {
+    QuoteTerms {
+        setup,
+        base: app.config.store_currency,
+        store_country: &app.config.store_country,
+        now,
+    }
+}
+
+/// `cart` priced now: its products (one `BatchGetItem`, more for products
+/// with several stock counters) and the cached configuration.
+async fn priced(app: &App, cart: &Cart) -> Result<Quote, Error> {
+    let lines = cart.lines();
+    let ids: Vec<ProductId> = lines.iter().map(|l| l.product_id.clone()).collect();
+    let (catalogue, setup) = futures::try_join!(app.store.products_by_id(&ids, false), pricing::setup(app))?;
+    quote(
+        QuoteInput {
+            lines: &lines,
+            destination: destination(cart),
+            shipping_method: cart.shipping_method.as_ref(),
+        },
+        &catalogue,
+        terms(app, &setup, Timestamp::now()),
+    )
+}
+
+fn destination(cart: &Cart) -> Option<Destination<'_>> {
+    cart.shipping_address.as_ref().map(|a| Destination {
+        country: a.country(),
+        region: a.region(),
+    })
+}
+
+async fn view(app: &App, cart: &Cart) -> Result<CartView, Error> {
+    Ok(CartView::new(cart, priced(app, cart).await?))
+}
+
+/// `GET /cart`: the caller's cart, priced now. Reads write nothing.
+pub async fn get_cart(app: &App, caller: &Principal) -> Result<CartView, Error> {
+    orders::may_order(caller)?;
+    view(app, &read(app, caller).await?).await
+}
+
+/// Applies `change` (what it needs is read before) to the cart as read and writes it conditional on the
+/// version read. With `if_match`, a cart at another version (or one that
+/// moves on before the write) is `412`; without, a lost race reads and
+/// applies the change again.
+async fn change(
+    app: &App,
+    caller: &Principal,
+    if_match: Option<u64>,
+    change: impl Fn(&mut Cart) -> Result<(), Error>,
+) -> Result<CartView, Error> {
+    orders::may_order(caller)?;
+    for attempt in 0..CART_WRITE_ATTEMPTS {
+        let cart = read(app, caller).await?;
+        if if_match.is_some_and(|version| version != cart.version) {
+            return Err(Error::PreconditionFailed);
+        }
+        let mut next = cart.clone();
+        change(&mut next)?;
+        let next = next.written(Timestamp::now());
+        if app.store.put_cart(&next, cart.version).await? {
+            return view(app, &next).await;
+        }
+        if if_match.is_some() {
+            return Err(Error::PreconditionFailed);
+        }
+        backoff(attempt.min(4)).await;
+    }
+    Err(Error::Unavailable(
+        "the cart kept changing while it was written".into(),
+    ))
+}
+
+/// `PUT /cart/items/{product_id}`: sets a line's quantity. The product
+/// must be sold in the cart's market (`409 PRODUCT_UNAVAILABLE`).
+pub async fn put_item(
+    app: &App,
+    caller: &Principal,
+    product_id: ProductId,
+    quantity: CartQuantity,
+    if_match: Option<u64>,
+) -> Result<CartView, Error> {
+    let limits = app.config.order_limits;
+    let products = [product_id.clone()];
+    let (catalogue, setup) =
+        futures::try_join!(app.store.products_by_id(&products, false), pricing::setup(app))?;
+    change(app, caller, if_match, |cart: &mut Cart| {
+        let country = cart.shipping_address.as_ref().map(|a| a.country());
+        let (_, prices) = setup.market(country, app.config.store_currency, Timestamp::now());
+        let product =
+            catalogue
+                .get(&product_id)
+                .filter(|p| p.record.for_sale())
+                .ok_or(Error::ProductUnavailable(
+                    product_id.clone(),
+                    crate::foundation::error::Unavailable::Deleted,
+                ))?;
+        if product.record.price_in(&prices).is_none() {
+            return Err(Error::ProductUnavailable(
+                product_id.clone(),
+                crate::foundation::error::Unavailable::NoPrice,
+            ));
+        }
+        cart.set_quantity(&product_id, quantity.0, &limits)
+    })
+    .await
+}
+
+/// `DELETE /cart/items/{product_id}`: removes a line (`404` when it is not
+/// there).
+pub async fn delete_item(
+    app: &App,
+    caller: &Principal,
+    product_id: ProductId,
+    if_match: Option<u64>,
+) -> Result<CartView, Error> {
+    change(app, caller, if_match, |cart: &mut Cart| cart.remove(&product_id)).await
+}
+
+/// `PATCH /cart`: applies every field, then checks the result. A method
+/// the resulting market does not have is `400`; a coupon code that does
+/// not apply is `409 COUPON_NOT_APPLICABLE` (no promotions exist yet, so
+/// every code is `unknown`). Either way nothing is written.
+pub async fn patch_cart(
+    app: &App,
+    caller: &Principal,
+    patch: CartPatch,
+    if_match: Option<u64>,
+) -> Result<CartView, Error> {
+    let setup = pricing::setup(app).await?;
+    change(app, caller, if_match, |cart: &mut Cart| {
+        let chose_method = matches!(patch.shipping_method, crate::foundation::input::Update::Set(_));
+        cart.patch(patch.clone());
+        if chose_method {
+            let country = cart.shipping_address.as_ref().map(|a| a.country());
+            let market = setup.find(country);
+            let known = market.is_some_and(|m| {
+                m.settings
+                    .shipping_methods
+                    .iter()
+                    .any(|method| Some(&method.code) == cart.shipping_method.as_ref())
+            });
+            if !known {
+                return Err(Error::invalid(
+                    "shipping_method",
+                    "is not a shipping method of the cart's market",
+                ));
+            }
+        }
+        if let Some(code) = cart.coupon_codes.first() {
+            return Err(Error::CouponNotApplicable {
+                coupon: code.clone(),
+                reason: "unknown",
+            });
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// `POST /cart/checkout`: the cart priced now, refused in the contract's
+/// order (`CART_EMPTY`; `PRODUCT_UNAVAILABLE` / `OUT_OF_STOCK`;
+/// `NOT_SHIPPABLE`; `AMOUNT_OUT_OF_RANGE`; `PRICE_CHANGED` with the
+/// repriced cart), else placed as `POST /orders` places an order, the cart
+/// emptied in the same transaction (conditional on the version priced).
+/// Of concurrent checkouts of one cart exactly one places the order; the
+/// others find it empty. A retry under the same `Idempotency-Key` whose
+/// first attempt got through is answered with that order.
+pub async fn checkout(
+    app: &App,
+    caller: &Principal,
+    expected_total: i64,
+    id: OrderId,
+) -> Result<Order, Error> {
+    orders::may_order(caller)?;
+    let limits = app.config.order_limits;
+    for attempt in 0..MAX_ATTEMPTS {
+        let cart = read(app, caller).await?;
+        if cart.items.is_empty() {
+            return match app.store.get_order(&id).await? {
+                Some(placed) if placed.user_id == caller.user_id => Ok(placed),
+                _ => Err(Error::CartEmpty),
+            };
+        }
+        let lines = cart.lines();
+        let ids: Vec<ProductId> = lines.iter().map(|l| l.product_id.clone()).collect();
+        let (catalogue, setup) =
+            futures::try_join!(app.store.products_by_id(&ids, attempt > 0), pricing::setup(app))?;
+        let now = Timestamp::now();
+        let quoted = quote(
+            QuoteInput {
+                lines: &lines,
+                destination: destination(&cart),
+                shipping_method: cart.shipping_method.as_ref(),
+            },
+            &catalogue,
+            terms(app, &setup, now),
+        )?;
+        if let Some(refused) = quoted.refusal(&lines) {
+            return Err(refused);
+        }
+        let Some(address) = cart.shipping_address.clone() else {
+            return Err(Error::NotShippable(NotShippable::Address));
+        };
+        let input = NewOrder {
+            items: lines,
+            shipping_address: address,
+            shipping_method: cart.shipping_method.clone(),
+        };
+        orders::within_limits(&input, &limits)?;
+        let order = orders::order_from_quote(
+            &input,
+            &catalogue,
+            quoted.clone(),
+            OrderTerms {
+                id: id.clone(),
+                user_id: caller.user_id.clone(),
+                setup: &setup,
+                base: app.config.store_currency,
+                store_country: &app.config.store_country,
+                now,
+                ttl_secs: app.config.order_ttl_secs,
+                spread: fastrand::u64(..),
+            },
+        )?;
+        if order.total.minor() != expected_total {
+            let repriced = serde_json::to_value(CartView::new(&cart, quoted)).map_err(Error::internal)?;
+            return Err(Error::PriceChanged(Box::new(repriced)));
+        }
+        let emptied = CartWrite {
+            cart: cart.checked_out(now),
+            read_version: cart.version,
+        };
+        match app
+            .store
+            .place_order(&order, limits.max_unpaid_orders, Some(&emptied))
+            .await?
+        {
+            Placement::Placed => {
+                metrics::count("OrdersPlaced", 1);
+                metrics::count("CartsCheckedOut", 1);
+                return Ok(order);
+            }
+            Placement::Exists => return app.store.get_order(&id).await?.ok_or(Error::NotFound),
+            Placement::TooManyUnpaid => return Err(Error::TooManyUnpaidOrders(limits.max_unpaid_orders)),
+            // Another checkout (or a write) got to the cart first: read it
+            // again (empty, if that was a checkout).
+            Placement::CartChanged | Placement::Contended => backoff(attempt).await,
+        }
+    }
+    Err(Error::Unavailable(
+        "checkout kept losing races to other writers".into(),
+    ))
+}
