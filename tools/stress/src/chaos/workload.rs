@@ -1,4 +1,5 @@
-//! The workload of `make chaos`: customers' journeys (order, pay, cancel,
+//! The workload of `make chaos`: customers' journeys (order, directly or
+//! through the cart, pay, cancel,
 //! expire, pay late, refund, deliver, return, review) and an admin's
 //! restocks, through the gateway, with what their answers told kept in a
 //! book for the invariants.
@@ -21,7 +22,8 @@ use crate::client::Client;
 /// What the workload knows: what it did, as the answers told it.
 #[derive(Default)]
 pub struct Book {
-    /// Idempotency-Key of `POST /orders` → the order ids its 201s named.
+    /// Idempotency-Key of `POST /orders` or `POST /cart/checkout` → the
+    /// order ids its 201s named.
     pub order_keys: BTreeMap<String, BTreeSet<String>>,
     /// Order id → its owner's user id.
     pub owners: HashMap<String, String>,
@@ -159,6 +161,53 @@ impl Run {
         reply.body["provider_payment_id"].as_str().map(str::to_owned)
     }
 
+    /// Puts `items` in the customer's cart, sends it to `address` and reads
+    /// it: the total a checkout expects, or `None` when the cart could not
+    /// be filled as the contract allows (a product gone, too many units).
+    async fn fill_cart(&self, token: &str, items: &[Value], address: Value) -> Option<i64> {
+        for item in items {
+            let product = item["product_id"].as_str().unwrap_or_default();
+            let put = self
+                .call(
+                    Method::PUT,
+                    &format!("/cart/items/{product}"),
+                    token,
+                    Some(json!({ "quantity": item["quantity"] })),
+                    None,
+                )
+                .await;
+            match (put.status, put.code()) {
+                (StatusCode::OK, _) => {}
+                (StatusCode::CONFLICT, "PRODUCT_UNAVAILABLE" | "QUANTITY_LIMIT" | "CART_FULL") => {
+                    return None;
+                }
+                _ => {
+                    self.surprise(format!("cart line: {} {}", put.status, put.body));
+                    return None;
+                }
+            }
+        }
+        let moved = self
+            .call(
+                Method::PATCH,
+                "/cart",
+                token,
+                Some(json!({ "shipping_address": address })),
+                None,
+            )
+            .await;
+        if moved.status != StatusCode::OK {
+            self.surprise(format!("cart address: {} {}", moved.status, moved.body));
+            return None;
+        }
+        let cart = self.call(Method::GET, "/cart", token, None, None).await;
+        if cart.status != StatusCode::OK {
+            self.surprise(format!("cart: {} {}", cart.status, cart.body));
+            return None;
+        }
+        cart.body["total"].as_i64()
+    }
+
     async fn status(&self, token: &str, order: &str) -> String {
         let reply = self
             .client
@@ -188,21 +237,34 @@ impl Run {
             "name": "Chaos Customer", "line1": "1 Fault Street", "city": "Springfield",
             "postal_code": "12345", "region": "US-NY", "country": "US"}});
         let key = (rng.u8(0..10) < 7).then(|| format!("chaos-{}-{n}", self.settings.seed));
+        // A third of the orders go through the customer's cart (which other
+        // journeys of the same customer may be filling or checking out at
+        // the same time).
+        let (path, body) = if rng.u8(0..3) == 0 {
+            match self
+                .fill_cart(&token, &items, body["shipping_address"].clone())
+                .await
+            {
+                Some(expected) => ("/cart/checkout", json!({ "expected_total": expected })),
+                None => return,
+            }
+        } else {
+            ("/orders", body)
+        };
         let placed = self
-            .call(
-                Method::POST,
-                "/orders",
-                &token,
-                Some(body.clone()),
-                key.as_deref(),
-            )
+            .call(Method::POST, path, &token, Some(body.clone()), key.as_deref())
             .await;
         if placed.status != StatusCode::CREATED {
             if !matches!(
                 placed.code(),
-                "OUT_OF_STOCK" | "PRODUCT_UNAVAILABLE" | "TOO_MANY_UNPAID_ORDERS"
+                "OUT_OF_STOCK"
+                    | "PRODUCT_UNAVAILABLE"
+                    | "TOO_MANY_UNPAID_ORDERS"
+                    | "CART_EMPTY"
+                    | "PRICE_CHANGED"
+                    | "QUANTITY_LIMIT"
             ) {
-                self.surprise(format!("order: {} {}", placed.status, placed.body));
+                self.surprise(format!("{path}: {} {}", placed.status, placed.body));
             }
             return;
         }
@@ -219,9 +281,7 @@ impl Run {
         if let Some(key) = &key
             && rng.u8(0..10) == 0
         {
-            let again = self
-                .call(Method::POST, "/orders", &token, Some(body), Some(key))
-                .await;
+            let again = self.call(Method::POST, path, &token, Some(body), Some(key)).await;
             if let Some(id) = again.body["id"].as_str() {
                 self.book(|b| {
                     b.order_keys.entry(key.clone()).or_default().insert(id.to_owned());
