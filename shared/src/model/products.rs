@@ -161,6 +161,8 @@ pub struct Product {
     pub hs_code: Option<HsCode>,
     pub origin_country: CountryCode,
     pub stock: i64,
+    /// How many counters hold its stock (each a partition of its own).
+    pub stock_counters: u8,
     pub rating: Rating,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -168,6 +170,21 @@ pub struct Product {
 
 /// The most stock counters a product may have.
 pub const MAX_STOCK_COUNTERS: u8 = 16;
+
+/// Units of stock per counter the shop spreads a product to by itself.
+pub const UNITS_PER_COUNTER: i64 = 25;
+
+/// How many counters a product with `stock` units gets by itself, when it
+/// is created and when a restock brings it there: one per
+/// [`UNITS_PER_COUNTER`] units, at most [`MAX_STOCK_COUNTERS`]. Stock is
+/// what a shop buys for what it expects to sell, so a product stocked for a
+/// launch is spread before its first order, without an admin's foresight;
+/// each counter is a partition of its own (1,000 WCU/s, about 500 orders a
+/// second), and a product page reads each (½ RCU apiece).
+pub fn counters_for_stock(stock: i64) -> u8 {
+    let wanted = (stock.max(0) + UNITS_PER_COUNTER - 1) / UNITS_PER_COUNTER;
+    u8::try_from(wanted.clamp(1, i64::from(MAX_STOCK_COUNTERS))).unwrap_or(MAX_STOCK_COUNTERS)
+}
 
 /// A product as stored, deleted ones too (orders name them): what it is.
 /// Its stock and rating change with every order and review, so they live in
@@ -241,7 +258,7 @@ impl ProductRecord {
             created_at: now,
             updated_at: now,
             deleted_at: None,
-            stock_counters: 1,
+            stock_counters: counters_for_stock(input.stock),
         }
     }
 
@@ -338,6 +355,7 @@ impl ProductState {
                 .clone()
                 .unwrap_or_else(|| store_country.clone()),
             stock: self.stock(),
+            stock_counters: record.stock_counters,
             rating: {
                 let totals = self.rating();
                 Rating::from_totals(totals.rating_count, totals.rating_sum)
@@ -819,6 +837,11 @@ mod tests {
     #[test]
     fn stock_spreads_evenly_over_counters() {
         assert_eq!(spread_evenly(10, 4), [3, 3, 2, 2]);
+        let counters: Vec<u8> = [0, 1, 25, 26, 200, 399, 400, 10_000]
+            .iter()
+            .map(|stock| counters_for_stock(*stock))
+            .collect();
+        assert_eq!(counters, [1, 1, 1, 2, 8, 16, 16, 16]);
         assert_eq!(spread_evenly(2, 4), [1, 1, 0, 0]);
         assert_eq!(spread_evenly(7, 1), [7]);
         assert_eq!(spread_evenly(0, 3), [0, 0, 0]);

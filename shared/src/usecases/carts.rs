@@ -4,18 +4,26 @@
 //! every answer, and check it out as an order in one transaction that also
 //! empties it.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use crate::adapters::metrics;
 use crate::adapters::store::{CartWrite, Placement};
 use crate::app::App;
 use crate::foundation::clock::Timestamp;
-use crate::foundation::error::{Error, NotShippable};
+use crate::foundation::error::{Error, NotShippable, Unavailable};
 use crate::foundation::ids::ProductId;
+use crate::foundation::input::Update;
 use crate::foundation::retry::{MAX_ATTEMPTS, backoff};
 use crate::model::auth::Principal;
 use crate::model::carts::{Cart, CartPatch, CartQuantity, CartView};
 use crate::model::orders::{self, NewOrder, Order, OrderId, OrderTerms};
+use crate::model::products::ProductState;
 use crate::model::quote::{Destination, Quote, QuoteInput, QuoteTerms, Setup, quote};
 use crate::usecases::pricing;
+
+/// Products by id, as read.
+type Catalogue = HashMap<ProductId, ProductState>;
 
 /// How often a write without `If-Match` is tried when other writes to the
 /// same cart keep getting in first (ten at once all land well within it).
@@ -39,21 +47,33 @@ fn terms<'a>(app: &'a App, setup: &'a Setup, now: Timestamp) -> QuoteTerms<'a> {
     }
 }
 
-/// `cart` priced now: its products (one `BatchGetItem`, more for products
-/// with several stock counters) and the cached configuration.
-async fn priced(app: &App, cart: &Cart) -> Result<Quote, Error> {
+/// `cart` priced from `catalogue` and `setup` now.
+fn price_from(app: &App, cart: &Cart, catalogue: &Catalogue, setup: &Setup) -> Result<Quote, Error> {
     let lines = cart.lines();
-    let ids: Vec<ProductId> = lines.iter().map(|l| l.product_id.clone()).collect();
-    let (catalogue, setup) = futures::try_join!(app.store.products_by_id(&ids, false), pricing::setup(app))?;
     quote(
         QuoteInput {
             lines: &lines,
             destination: destination(cart),
             shipping_method: cart.shipping_method.as_ref(),
         },
-        &catalogue,
-        terms(app, &setup, Timestamp::now()),
+        catalogue,
+        terms(app, setup, Timestamp::now()),
     )
+}
+
+/// The products of `cart` (and `also`), in one `BatchGetItem` (one more
+/// for products with several stock counters), and the configuration (from
+/// the function's cache).
+async fn read_products(
+    app: &App,
+    cart: &Cart,
+    also: Option<&ProductId>,
+) -> Result<(Catalogue, Arc<Setup>), Error> {
+    let mut ids: Vec<ProductId> = cart.items.iter().map(|i| i.product_id.clone()).collect();
+    if let Some(extra) = also.filter(|extra| !ids.contains(extra)) {
+        ids.push(extra.clone());
+    }
+    futures::try_join!(app.store.products_by_id(&ids, false), pricing::setup(app))
 }
 
 fn destination(cart: &Cart) -> Option<Destination<'_>> {
@@ -63,25 +83,26 @@ fn destination(cart: &Cart) -> Option<Destination<'_>> {
     })
 }
 
-async fn view(app: &App, cart: &Cart) -> Result<CartView, Error> {
-    Ok(CartView::new(cart, priced(app, cart).await?))
-}
-
 /// `GET /cart`: the caller's cart, priced now. Reads write nothing.
 pub async fn get_cart(app: &App, caller: &Principal) -> Result<CartView, Error> {
     orders::may_order(caller)?;
-    view(app, &read(app, caller).await?).await
+    let cart = read(app, caller).await?;
+    let (catalogue, setup) = read_products(app, &cart, None).await?;
+    Ok(CartView::new(&cart, price_from(app, &cart, &catalogue, &setup)?))
 }
 
-/// Applies `change` (what it needs is read before) to the cart as read and writes it conditional on the
-/// version read. With `if_match`, a cart at another version (or one that
-/// moves on before the write) is `412`; without, a lost race reads and
-/// applies the change again.
+/// Reads the cart and its products (and `also`), applies `change` and
+/// writes the result conditional on the version read; the answer is priced
+/// from the products read. With `if_match`, a cart at another version (or
+/// one that moves on before the write) is `412`; without, a lost race reads
+/// and applies the change again. Three requests: the cart, its products,
+/// the write.
 async fn change(
     app: &App,
     caller: &Principal,
     if_match: Option<u64>,
-    change: impl Fn(&mut Cart) -> Result<(), Error>,
+    also: Option<&ProductId>,
+    change: impl Fn(&mut Cart, &Catalogue, &Setup) -> Result<(), Error>,
 ) -> Result<CartView, Error> {
     orders::may_order(caller)?;
     for attempt in 0..CART_WRITE_ATTEMPTS {
@@ -89,11 +110,12 @@ async fn change(
         if if_match.is_some_and(|version| version != cart.version) {
             return Err(Error::PreconditionFailed);
         }
+        let (catalogue, setup) = read_products(app, &cart, also).await?;
         let mut next = cart.clone();
-        change(&mut next)?;
+        change(&mut next, &catalogue, &setup)?;
         let next = next.written(Timestamp::now());
         if app.store.put_cart(&next, cart.version).await? {
-            return view(app, &next).await;
+            return Ok(CartView::new(&next, price_from(app, &next, &catalogue, &setup)?));
         }
         if if_match.is_some() {
             return Err(Error::PreconditionFailed);
@@ -115,28 +137,26 @@ pub async fn put_item(
     if_match: Option<u64>,
 ) -> Result<CartView, Error> {
     let limits = app.config.order_limits;
-    let products = [product_id.clone()];
-    let (catalogue, setup) =
-        futures::try_join!(app.store.products_by_id(&products, false), pricing::setup(app))?;
-    change(app, caller, if_match, |cart: &mut Cart| {
-        let country = cart.shipping_address.as_ref().map(|a| a.country());
-        let (_, prices) = setup.market(country, app.config.store_currency, Timestamp::now());
-        let product =
-            catalogue
-                .get(&product_id)
-                .filter(|p| p.record.for_sale())
-                .ok_or(Error::ProductUnavailable(
+    change(
+        app,
+        caller,
+        if_match,
+        Some(&product_id),
+        |cart, catalogue, setup| {
+            let country = cart.shipping_address.as_ref().map(|a| a.country());
+            let (_, prices) = setup.market(country, app.config.store_currency, Timestamp::now());
+            let product = catalogue.get(&product_id).filter(|p| p.record.for_sale()).ok_or(
+                Error::ProductUnavailable(product_id.clone(), Unavailable::Deleted),
+            )?;
+            if product.record.price_in(&prices).is_none() {
+                return Err(Error::ProductUnavailable(
                     product_id.clone(),
-                    crate::foundation::error::Unavailable::Deleted,
-                ))?;
-        if product.record.price_in(&prices).is_none() {
-            return Err(Error::ProductUnavailable(
-                product_id.clone(),
-                crate::foundation::error::Unavailable::NoPrice,
-            ));
-        }
-        cart.set_quantity(&product_id, quantity.0, &limits)
-    })
+                    Unavailable::NoPrice,
+                ));
+            }
+            cart.set_quantity(&product_id, quantity.0, &limits)
+        },
+    )
     .await
 }
 
@@ -148,7 +168,7 @@ pub async fn delete_item(
     product_id: ProductId,
     if_match: Option<u64>,
 ) -> Result<CartView, Error> {
-    change(app, caller, if_match, |cart: &mut Cart| cart.remove(&product_id)).await
+    change(app, caller, if_match, None, |cart, _, _| cart.remove(&product_id)).await
 }
 
 /// `PATCH /cart`: applies every field, then checks the result. A method
@@ -161,14 +181,12 @@ pub async fn patch_cart(
     patch: CartPatch,
     if_match: Option<u64>,
 ) -> Result<CartView, Error> {
-    let setup = pricing::setup(app).await?;
-    change(app, caller, if_match, |cart: &mut Cart| {
-        let chose_method = matches!(patch.shipping_method, crate::foundation::input::Update::Set(_));
+    change(app, caller, if_match, None, |cart, _, setup| {
+        let chose_method = matches!(patch.shipping_method, Update::Set(_));
         cart.patch(patch.clone());
         if chose_method {
             let country = cart.shipping_address.as_ref().map(|a| a.country());
-            let market = setup.find(country);
-            let known = market.is_some_and(|m| {
+            let known = setup.find(country).is_some_and(|m| {
                 m.settings
                     .shipping_methods
                     .iter()

@@ -12,7 +12,7 @@ use crate::model::idempotency::Mark;
 use crate::model::markets::PriceList;
 use crate::model::products::{
     Category, NewProduct, Product, ProductId, ProductPatch, ProductRecord, ProductState, RatingTotals,
-    StockChangeError, StockCounter, plan_stock_change,
+    StockChangeError, StockCounter, counters_for_stock, plan_stock_change, spread_evenly,
 };
 use crate::model::users::CountryCode;
 use crate::usecases::pricing;
@@ -37,14 +37,15 @@ pub async fn add_product(
 ) -> Result<Product, Error> {
     let record = ProductRecord::new(&input, *currency, country, Timestamp::now());
     store.put_product(&record, input.stock).await?;
-    let added = ProductState {
-        record,
-        counters: vec![StockCounter {
-            index: 0,
-            stock: input.stock,
+    let counters = (0..)
+        .zip(spread_evenly(input.stock, record.stock_counters))
+        .map(|(index, stock)| StockCounter {
+            index,
+            stock,
             rating: RatingTotals::default(),
-        }],
-    };
+        })
+        .collect();
+    let added = ProductState { record, counters };
     Ok(added.to_product(&PriceList::base(*currency), country))
 }
 
@@ -105,8 +106,16 @@ pub async fn update_product(
             .await?
             .filter(|state| state.record.for_sale())
             .ok_or(Error::NotFound)?;
-        let writes = plan_stock_change(&state.counters, patch.stock_delta, patch.stock_counters)
+        // A restock that takes the stock past what its counters are for
+        // spreads it further by itself (an admin's count wins).
+        let counters = patch.stock_counters.or_else(|| {
+            let after = counters_for_stock(state.stock() + patch.stock_delta);
+            (patch.stock_delta > 0 && after > state.record.stock_counters).then_some(after)
+        });
+        let writes = plan_stock_change(&state.counters, patch.stock_delta, counters)
             .map_err(|refused| stock_change_refused(id, &patch, refused))?;
+        let mut patch = patch.clone();
+        patch.stock_counters = counters;
         match store
             .patch_product(&state, &patch, &writes, mark, Timestamp::now())
             .await?

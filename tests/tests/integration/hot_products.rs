@@ -267,3 +267,33 @@ async fn expiry_rate() {
     );
     assert_eq!(report.expired, 1_000);
 }
+
+#[tokio::test]
+async fn stock_spreads_by_itself_at_creation_and_when_a_restock_brings_more() {
+    let t = TestApp::spawn().await;
+    let launch = t.product("launch", 1_000, 200).await;
+    assert_eq!(
+        counters(&t, &launch).await,
+        [25; 8],
+        "200 units: 8 counters of 25"
+    );
+    let quiet = t.product("quiet", 1_000, 10).await;
+    assert_eq!(counters(&t, &quiet).await, [10]);
+    // A restock to 410 units spreads over 16 counters, every unit kept.
+    let restocked = patch(&t, &quiet, json!({"stock_delta": 400}))
+        .await
+        .expect("restocked");
+    assert_eq!(restocked.stock, 410);
+    let spread = counters(&t, &quiet).await;
+    assert_eq!((spread.len(), spread.iter().sum::<i64>()), (16, 410));
+    // A write-off never takes counters away; an admin's count still wins.
+    patch(&t, &quiet, json!({"stock_delta": -400}))
+        .await
+        .expect("written off");
+    assert_eq!(counters(&t, &quiet).await.len(), 16);
+    let few = t.product("few", 1_000, 30).await;
+    patch(&t, &few, json!({"stock_counters": 5, "stock_delta": 1000}))
+        .await
+        .expect("set");
+    assert_eq!(counters(&t, &few).await.len(), 5);
+}

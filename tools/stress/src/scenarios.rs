@@ -1,12 +1,17 @@
-//! The two scenarios, driven through the gateway as clients would (retrying
-//! `429` and `503` after `Retry-After`), and the report.
+//! The scenarios, driven through the gateway as clients would (retrying
+//! `429` and `503` after `Retry-After`), and the report. No admin prepares
+//! anything: products are created with their stock and the shop spreads
+//! it over counters by itself.
 //!
 //! - *store-wide*: customers order 1–3 lines over a catalogue whose
 //!   popularity is skewed (Zipf, s = 1); of every 20 orders, 12 are paid (2
 //!   of those refunded, 4 delivered and reviewed), 3 cancelled, 3 left to
 //!   expire, and the rest paid and left.
-//! - *flash sale*: one product with `stock` units over `counters` counters,
-//!   `buyers` concurrent orders of one unit; exactly `stock` must succeed.
+//! - *checkout*: the same mix, each order placed by filling the customer's
+//!   cart, giving it an address and checking it out at the total that
+//!   answer showed.
+//! - *flash sale*: one product with `stock` units, `buyers` concurrent
+//!   orders of one unit; exactly `stock` must succeed.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -46,9 +51,10 @@ pub struct Settings {
     customers: usize,
     #[arg(long, default_value_t = 320)]
     orders: usize,
-    /// The best sellers (by popularity rank) spread over `hot_counters`
-    /// counters before the store-wide run, as a shop does before a launch.
-    #[arg(long, default_value_t = 12)]
+    /// The best sellers (by popularity rank) an admin spreads over
+    /// `hot_counters` counters before the store-wide run (0: none; the shop
+    /// spreads stock by itself).
+    #[arg(long, default_value_t = 0)]
     hot_products: usize,
     #[arg(long, default_value_t = 16)]
     hot_counters: u8,
@@ -57,12 +63,14 @@ pub struct Settings {
     concurrency: usize,
     #[arg(long, default_value_t = 200)]
     flash_stock: i64,
-    #[arg(long, default_value_t = 8)]
+    /// Counters an admin sets before the flash sale (0: as the shop spread
+    /// the stock by itself).
+    #[arg(long, default_value_t = 0)]
     flash_counters: u8,
     #[arg(long, default_value_t = 300)]
     flash_buyers: usize,
     /// Which scenarios to run.
-    #[arg(long, value_delimiter = ',', default_value = "store-wide,flash-sale")]
+    #[arg(long, value_delimiter = ',', default_value = "store-wide,checkout,flash-sale")]
     scenarios: Vec<String>,
     /// Where the report is written (Markdown) besides the terminal.
     #[arg(long, default_value = ".local/capacity.md")]
@@ -139,7 +147,10 @@ pub async fn run(settings: Settings) -> Result<(), BoxError> {
 
     let mut report = String::from("# Capacity report\n\n");
     if settings.scenarios.iter().any(|s| s == "store-wide") {
-        report += &store_wide(&settings, &client, &meter, &admin, &customers).await?;
+        report += &store_wide(&settings, &client, &meter, &admin, &customers, Placing::Direct).await?;
+    }
+    if settings.scenarios.iter().any(|s| s == "checkout") {
+        report += &store_wide(&settings, &client, &meter, &admin, &customers, Placing::Cart).await?;
     }
     if settings.scenarios.iter().any(|s| s == "flash-sale") {
         report += &flash_sale(&settings, &client, &meter, &admin, &customers).await?;
@@ -187,6 +198,58 @@ async fn add_product(client: &Client, admin: &str, category: &str, stock: i64) -
         )
         .await?;
     Ok(product["id"].as_str().ok_or("no id")?.to_owned())
+}
+
+/// How the store-wide mix places its orders.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Placing {
+    /// `POST /orders` with the lines.
+    Direct,
+    /// The customer's cart filled, given an address, read and checked out.
+    Cart,
+}
+
+/// Places an order through the customer's cart; `None` when the shop said
+/// no (`409`).
+async fn checkout(client: &Client, token: &str, lines: &[(&str, u32)]) -> Result<Option<Value>, BoxError> {
+    for (id, quantity) in lines {
+        let put = client
+            .send(
+                Method::PUT,
+                &format!("/cart/items/{id}"),
+                Some(token),
+                Some(json!({"quantity": quantity})),
+            )
+            .await;
+        match put.status {
+            StatusCode::OK => {}
+            StatusCode::CONFLICT => return Ok(None),
+            other => return Err(format!("PUT /cart/items: {other} {}", put.body).into()),
+        }
+    }
+    // The answer to the address is the cart priced there: what the
+    // customer is shown, and so what the checkout expects.
+    let cart = client
+        .expect(
+            Method::PATCH,
+            "/cart",
+            Some(token),
+            Some(json!({"shipping_address": address()})),
+        )
+        .await?;
+    let reply = client
+        .send(
+            Method::POST,
+            "/cart/checkout",
+            Some(token),
+            Some(json!({"expected_total": cart["total"]})),
+        )
+        .await;
+    match reply.status {
+        StatusCode::CREATED => Ok(Some(reply.body)),
+        StatusCode::CONFLICT => Ok(None),
+        other => Err(format!("POST /cart/checkout: {other} {}", reply.body).into()),
+    }
 }
 
 /// Places an order; `None` when the shop said no (`409`).
@@ -338,8 +401,13 @@ async fn store_wide(
     meter: &Meter,
     admin: &str,
     customers: &[String],
+    placing: Placing,
 ) -> Result<String, BoxError> {
-    eprintln!("capacity: store-wide: adding {} products", settings.products);
+    let name = match placing {
+        Placing::Direct => "store-wide",
+        Placing::Cart => "checkout",
+    };
+    eprintln!("capacity: {name}: adding {} products", settings.products);
     let categories: Vec<String> = (0..settings.categories).map(|i| format!("cap-{i}")).collect();
     let products: Vec<String> = futures::stream::iter(0..settings.products)
         .map(|i| add_product(client, admin, &categories[i % categories.len()], 10_000))
@@ -372,7 +440,11 @@ async fn store_wide(
                     }
                 }
                 let lines: Vec<(&str, u32)> = chosen.iter().map(|&p| (products[p].as_str(), 1)).collect();
-                let Some(placed) = order(client, token, &lines).await? else {
+                let placed = match placing {
+                    Placing::Direct => order(client, token, &lines).await?,
+                    Placing::Cart => checkout(client, token, &lines).await?,
+                };
+                let Some(placed) = placed else {
                     return Ok::<_, BoxError>(false);
                 };
                 let id = placed["id"].as_str().ok_or("no id")?.to_owned();
@@ -409,20 +481,35 @@ async fn store_wide(
     }
     let elapsed = started.elapsed();
     let settle = Duration::from_secs(settings.order_ttl_secs + 8);
-    eprintln!("capacity: store-wide: {placed} orders in {elapsed:?}; settling {settle:?} (expiry, workers)");
+    eprintln!("capacity: {name}: {placed} orders in {elapsed:?}; settling {settle:?} (expiry, workers)");
     tokio::time::sleep(settle).await;
     let usage = meter.read().await?;
+    let prepared = match settings.hot_products {
+        0 => "no admin preparation: each product's 10,000 units spread by the shop itself".to_owned(),
+        hot => format!(
+            "the {hot} best sellers spread over {} counters by an admin",
+            settings.hot_counters
+        ),
+    };
+    let (title, how) = match placing {
+        Placing::Direct => ("Store-wide", "placed with `POST /orders`"),
+        Placing::Cart => (
+            "Checkout",
+            "each placed through the customer's cart (lines put, address set, checked out at the total that answer showed)",
+        ),
+    };
     let mut section = format!(
-        "## Store-wide\n\n{placed} orders of 1–3 lines by {} customers over {} products in {} categories \
-         (Zipf popularity, the {} best sellers over {} counters each); of every 20: 12 paid (2 refunded, 4 \
+        "## {title}\n\n{placed} orders of 1–3 lines by {} customers over {} products in {} categories \
+         (Zipf popularity; {prepared}), {how}; of every 20: 12 paid (2 refunded, 4 \
          delivered and reviewed), 3 cancelled, 3 expired, 2 paid and left.\n\n",
         customers.len(),
         products.len(),
         categories.len(),
-        settings.hot_products,
-        settings.hot_counters
     );
     section += &partitions(&usage, placed as f64, "order");
+    if placing == Placing::Cart {
+        return Ok(section);
+    }
 
     // Reads: listings and product pages, each metered alone.
     let popular = &products[0];
@@ -468,11 +555,18 @@ async fn flash_sale(
     customers: &[String],
 ) -> Result<String, BoxError> {
     let product = add_product(client, admin, "flash", settings.flash_stock).await?;
-    spread(client, admin, &product, settings.flash_counters).await?;
+    if settings.flash_counters > 0 {
+        spread(client, admin, &product, settings.flash_counters).await?;
+    }
+    let counters = client
+        .expect(Method::GET, &format!("/products/{product}"), None, None)
+        .await?["stock_counters"]
+        .as_u64()
+        .unwrap_or(1);
     meter.reset().await?;
     eprintln!(
-        "capacity: flash sale: {} buyers at once for {} units over {} counters",
-        settings.flash_buyers, settings.flash_stock, settings.flash_counters
+        "capacity: flash sale: {} buyers at once for {} units over {counters} counters",
+        settings.flash_buyers, settings.flash_stock
     );
     let started = Instant::now();
     let attempts = (0..settings.flash_buyers).map(|i| {
@@ -498,11 +592,15 @@ async fn flash_sale(
     let exact = placed == expected && left == settings.flash_stock - placed;
     eprintln!("capacity: flash sale: {placed} placed, {refused} refused in {elapsed:?}; stock left {left}");
     let mut section = format!(
-        "## Flash sale\n\n{} buyers at once, one unit each, of one product with {} units over {} stock \
-         counters: {placed} orders placed, {refused} `OUT_OF_STOCK`, stock left {left} ({}).\n\n",
+        "## Flash sale\n\n{} buyers at once, one unit each, of one product with {} units over {counters} stock \
+         counters ({}): {placed} orders placed, {refused} `OUT_OF_STOCK`, stock left {left} ({}).\n\n",
         settings.flash_buyers,
         settings.flash_stock,
-        settings.flash_counters,
+        if settings.flash_counters > 0 {
+            "set by an admin"
+        } else {
+            "spread by the shop at creation"
+        },
         if exact { "exact" } else { "NOT EXACT" }
     );
     section += &partitions(&usage, placed as f64, "order");

@@ -28,6 +28,7 @@ use crate::model::idempotency::Mark;
 use crate::model::products::plan_stock_change;
 use crate::model::products::{
     Category, CounterWrite, ProductId, ProductPatch, ProductRecord, ProductState, RatingTotals, StockCounter,
+    spread_evenly,
 };
 
 /// What a patch's write came to.
@@ -145,7 +146,10 @@ impl Store {
                 .set_item(Some(item))
                 .when(attr(PARTITION_KEY).not_exists()))
         };
-        let items = vec![new(record)?, new(counter_item(product, 0, stock)?)?];
+        let mut items = vec![new(record)?];
+        for (counter, units) in (0..).zip(spread_evenly(stock, product.stock_counters)) {
+            items.push(new(counter_item(product, counter, units)?)?);
+        }
         match self.transact(items).await? {
             Ok(()) => Ok(()),
             Err(_) => Err(Error::internal("a new product id was taken")),
