@@ -213,24 +213,28 @@ pub fn coupon_code(raw: String) -> Result<String, String> {
     }
 }
 
+/// A list of coupon codes as entered: at most [`MAX_COUPON_CODES`], each
+/// normalised, each once.
+pub fn coupon_codes(codes: Vec<String>) -> Result<Vec<String>, String> {
+    if codes.len() > MAX_COUPON_CODES {
+        return Err(format!("may hold at most {MAX_COUPON_CODES} codes"));
+    }
+    let mut normalised: Vec<String> = Vec::with_capacity(codes.len());
+    for code in codes {
+        let code = coupon_code(code)?;
+        if !normalised.contains(&code) {
+            normalised.push(code);
+        }
+    }
+    Ok(normalised)
+}
+
 impl FromJson for CartPatch {
     fn from_json(value: Value, at: &str, errors: &mut Errors) -> Option<Self> {
         let mut o = Object::new(value, at, errors)?;
         let shipping_address = o.patch_nested("shipping_address");
         let shipping_method = o.nullable("shipping_method", MarketCode::parse);
-        let coupon_codes = o.optional("coupon_codes", |codes: Vec<String>| {
-            if codes.len() > MAX_COUPON_CODES {
-                return Err(format!("may hold at most {MAX_COUPON_CODES} codes"));
-            }
-            let mut normalised: Vec<String> = Vec::with_capacity(codes.len());
-            for code in codes {
-                let code = coupon_code(code)?;
-                if !normalised.contains(&code) {
-                    normalised.push(code);
-                }
-            }
-            Ok(normalised)
-        });
+        let coupon_codes = o.optional("coupon_codes", coupon_codes);
         o.end();
         Some(Self {
             shipping_address: shipping_address?,

@@ -276,6 +276,8 @@ pub struct NewOrder {
     pub shipping_address: Address,
     /// The method asked for; `None`: the cheapest that takes the order.
     pub shipping_method: Option<MarketCode>,
+    /// Coupon codes, normalised (none apply until promotions exist).
+    pub coupon_codes: Vec<String>,
 }
 
 impl FromJson for NewOrder {
@@ -284,6 +286,7 @@ impl FromJson for NewOrder {
         let items: Option<Vec<LineRequest>> = o.required_list("items", 1, MAX_LINES);
         let shipping_address = o.required_nested("shipping_address");
         let shipping_method = o.optional("shipping_method", MarketCode::parse);
+        let coupon_codes = o.optional("coupon_codes", crate::model::carts::coupon_codes);
         o.end();
         let items = items?;
         let mut seen = HashSet::new();
@@ -304,6 +307,7 @@ impl FromJson for NewOrder {
             items,
             shipping_address: shipping_address?,
             shipping_method: shipping_method?,
+            coupon_codes: coupon_codes?.unwrap_or_default(),
         })
     }
 }
@@ -438,6 +442,12 @@ pub fn price_order(
     }
     if let Some(refused) = quoted.refusal(&input.items) {
         return Err(refused);
+    }
+    if let Some(code) = input.coupon_codes.first() {
+        return Err(Error::CouponNotApplicable {
+            coupon: code.clone(),
+            reason: "unknown",
+        });
     }
     order_from_quote(input, catalogue, quoted, terms)
 }

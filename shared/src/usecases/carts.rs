@@ -254,10 +254,17 @@ pub async fn checkout(
         let Some(address) = cart.shipping_address.clone() else {
             return Err(Error::NotShippable(NotShippable::Address));
         };
+        if let Some(code) = cart.coupon_codes.first() {
+            return Err(Error::CouponNotApplicable {
+                coupon: code.clone(),
+                reason: "unknown",
+            });
+        }
         let input = NewOrder {
             items: lines,
             shipping_address: address,
             shipping_method: cart.shipping_method.clone(),
+            coupon_codes: cart.coupon_codes.clone(),
         };
         orders::within_limits(&input, &limits)?;
         let order = orders::order_from_quote(

@@ -255,5 +255,17 @@ async fn an_order_no_method_takes_or_naming_an_unknown_one_is_refused_and_holds_
         panic!("an unknown method was taken")
     };
     assert_eq!(errors[0].field, "shipping_method");
+    let input = parse_document(json!({
+        "items": [{"product_id": feather.id.to_string(), "quantity": 1}],
+        "shipping_address": address_in("DE"), "coupon_codes": [" welcome-10 "]
+    }))
+    .expect("valid");
+    let refused =
+        shared::usecases::orders::place_order(&t.app, &buyer, input, shared::model::orders::OrderId::new())
+            .await;
+    assert!(
+        matches!(refused, Err(Error::CouponNotApplicable { ref coupon, reason: "unknown" }) if coupon == "WELCOME-10"),
+        "no promotion exists yet: {refused:?}"
+    );
     assert_eq!(t.stock(&feather).await, 20);
 }
