@@ -229,6 +229,34 @@ impl Shop {
         Self { api, admin, customer }
     }
 
+    /// The admin's `PUT` of `body` at `path` (a market, tax rates, a duty
+    /// rule): its answer. A market whose country a fuzzing run gave to a
+    /// market of its own (a deployed stack keeps them) makes that market go
+    /// first.
+    pub async fn admin_put(&self, path: &str, body: Value) -> Value {
+        let put = || {
+            self.api
+                .send(Method::PUT, path, Some(&self.admin), Some(body.clone()))
+        };
+        let mut reply = put().await;
+        if reply.status == StatusCode::CONFLICT {
+            let holder = reply.body["market"].as_str().expect("the holder").to_owned();
+            let gone = self
+                .api
+                .send(
+                    Method::DELETE,
+                    &format!("/markets/{holder}"),
+                    Some(&self.admin),
+                    None,
+                )
+                .await;
+            assert_eq!(gone.status, StatusCode::NO_CONTENT, "{}", gone.text);
+            reply = put().await;
+        }
+        assert!(reply.status.is_success(), "{path}: {}", reply.text);
+        reply.body
+    }
+
     /// A new product of the admin's (12,000 minor units): its id.
     pub async fn product(&self, stock: i64) -> String {
         let product = self

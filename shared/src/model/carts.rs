@@ -10,6 +10,7 @@ use crate::foundation::clock::Timestamp;
 use crate::foundation::error::Error;
 use crate::foundation::ids::{ProductId, UserId};
 use crate::foundation::input::{Errors, FromJson, Object, Update};
+use crate::model::coupons;
 use crate::model::fx::FxSnapshot;
 use crate::model::markets::{MarketCode, ShippingOption};
 use crate::model::orders::{AppliedDiscount, OrderLimits};
@@ -18,9 +19,6 @@ use crate::model::users::Address;
 
 /// The most lines a cart holds (a 51st: `409 CART_FULL`).
 pub const MAX_CART_LINES: usize = 50;
-
-/// The most coupon codes a cart holds at once.
-pub const MAX_COUPON_CODES: usize = 5;
 
 /// A line as stored: which product, how many.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -198,43 +196,12 @@ pub struct CartPatch {
     pub coupon_codes: Option<Vec<String>>,
 }
 
-/// A coupon code as entered, normalised: surrounding spaces dropped, upper
-/// case; 3 to 32 characters of letters, digits, `-` and `_`.
-pub fn coupon_code(raw: String) -> Result<String, String> {
-    let code = raw.trim().to_ascii_uppercase();
-    let valid = (3..=32).contains(&code.len())
-        && code
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-    if valid {
-        Ok(code)
-    } else {
-        Err("must be 3 to 32 letters, digits, - and _".into())
-    }
-}
-
-/// A list of coupon codes as entered: at most [`MAX_COUPON_CODES`], each
-/// normalised, each once.
-pub fn coupon_codes(codes: Vec<String>) -> Result<Vec<String>, String> {
-    if codes.len() > MAX_COUPON_CODES {
-        return Err(format!("may hold at most {MAX_COUPON_CODES} codes"));
-    }
-    let mut normalised: Vec<String> = Vec::with_capacity(codes.len());
-    for code in codes {
-        let code = coupon_code(code)?;
-        if !normalised.contains(&code) {
-            normalised.push(code);
-        }
-    }
-    Ok(normalised)
-}
-
 impl FromJson for CartPatch {
     fn from_json(value: Value, at: &str, errors: &mut Errors) -> Option<Self> {
         let mut o = Object::new(value, at, errors)?;
         let shipping_address = o.patch_nested("shipping_address");
         let shipping_method = o.nullable("shipping_method", MarketCode::parse);
-        let coupon_codes = o.optional("coupon_codes", coupon_codes);
+        let coupon_codes = o.optional("coupon_codes", coupons::coupon_codes);
         o.end();
         Some(Self {
             shipping_address: shipping_address?,

@@ -7,6 +7,7 @@ pub mod addresses;
 pub mod auth;
 pub mod carts;
 pub mod charges;
+pub mod coupons;
 pub mod fx;
 pub mod idempotency;
 pub mod markets;

@@ -286,7 +286,7 @@ impl FromJson for NewOrder {
         let items: Option<Vec<LineRequest>> = o.required_list("items", 1, MAX_LINES);
         let shipping_address = o.required_nested("shipping_address");
         let shipping_method = o.optional("shipping_method", MarketCode::parse);
-        let coupon_codes = o.optional("coupon_codes", crate::model::carts::coupon_codes);
+        let coupon_codes = o.optional("coupon_codes", crate::model::coupons::coupon_codes);
         o.end();
         let items = items?;
         let mut seen = HashSet::new();

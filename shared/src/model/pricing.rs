@@ -198,10 +198,10 @@ pub struct TaxLine {
     pub tax: i64,
 }
 
-/// Every figure of a cart or an order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Breakdown {
-    pub lines: Vec<PricedLine>,
+/// The figures of a cart or an order besides its lines and total.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Totals {
     pub subtotal: i64,
     pub discount_total: i64,
     pub shipping: i64,
@@ -209,6 +209,14 @@ pub struct Breakdown {
     pub tax_lines: Vec<TaxLine>,
     pub duties: i64,
     pub duties_due_on_delivery: bool,
+}
+
+/// Every figure of a cart or an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Breakdown {
+    pub lines: Vec<PricedLine>,
+    #[serde(flatten)]
+    pub totals: Totals,
     pub total: i64,
 }
 
@@ -359,13 +367,15 @@ pub fn price(input: &PricingInput) -> Result<Breakdown, PricingError> {
         + if input.duties == Duties::Ddp { duties } else { 0 };
     Ok(Breakdown {
         lines,
-        subtotal,
-        discount_total: line_discounts + input.shipping_discount,
-        shipping: input.shipping,
-        tax_total,
-        tax_lines,
-        duties,
-        duties_due_on_delivery: input.duties == Duties::Dap && duties > 0,
+        totals: Totals {
+            subtotal,
+            discount_total: line_discounts + input.shipping_discount,
+            shipping: input.shipping,
+            tax_total,
+            tax_lines,
+            duties,
+            duties_due_on_delivery: input.duties == Duties::Dap && duties > 0,
+        },
         total,
     })
 }
@@ -459,7 +469,7 @@ mod tests {
             priced.lines.iter().map(|l| l.tax).collect::<Vec<_>>(),
             [19, 19, 19]
         );
-        assert_eq!((priced.tax_total, priced.total), (57, 354));
+        assert_eq!((priced.totals.tax_total, priced.total), (57, 354));
         let mut by_order = input("EUR", TaxMode::Exclusive, TaxRounding::Order, lines);
         by_order.tax = standard("19");
         let priced = price(&by_order).expect("priced");
@@ -468,9 +478,9 @@ mod tests {
             priced.lines.iter().map(|l| l.tax).collect::<Vec<_>>(),
             [19, 19, 18]
         );
-        assert_eq!((priced.tax_total, priced.total), (56, 353));
+        assert_eq!((priced.totals.tax_total, priced.total), (56, 353));
         assert_eq!(
-            priced.tax_lines,
+            priced.totals.tax_lines,
             [TaxLine {
                 category: "standard".into(),
                 rate: pct("19"),
@@ -499,7 +509,7 @@ mod tests {
             [(1680, 319), (2518, 479)]
         );
         assert_eq!(
-            (priced.subtotal, priced.tax_total, priced.total),
+            (priced.totals.subtotal, priced.totals.tax_total, priced.total),
             (4996, 798, 4996)
         );
         // Shipping is a group of its own, taxed at the standard rate:
@@ -507,7 +517,7 @@ mod tests {
         cart.shipping = 490;
         let shipped = price(&cart).expect("priced");
         assert_eq!(
-            shipped.tax_lines[1],
+            shipped.totals.tax_lines[1],
             TaxLine {
                 category: "shipping".into(),
                 rate: pct("19"),
@@ -515,7 +525,7 @@ mod tests {
                 tax: 78
             }
         );
-        assert_eq!((shipped.tax_total, shipped.total), (876, 5486));
+        assert_eq!((shipped.totals.tax_total, shipped.total), (876, 5486));
     }
 
     /// medusa#14818 stores fractions of a cent. Every figure here is whole
@@ -533,7 +543,7 @@ mod tests {
         // 3.210 × 10 % = 0.321 → 0.320; exact 0.123 and 0.198 floored to
         // 0.120 and 0.190, the last 0.010 to the larger remainder.
         assert_eq!(priced.lines.iter().map(|l| l.tax).collect::<Vec<_>>(), [120, 200]);
-        assert_eq!((priced.tax_total, priced.total), (320, 3530));
+        assert_eq!((priced.totals.tax_total, priced.total), (320, 3530));
     }
 
     #[test]
@@ -561,22 +571,26 @@ mod tests {
             [1800, 80, 0]
         );
         assert_eq!(
-            (priced.duties, priced.total, priced.duties_due_on_delivery),
+            (
+                priced.totals.duties,
+                priced.total,
+                priced.totals.duties_due_on_delivery
+            ),
             (1880, 23_880, false)
         );
         cart.duties = Duties::Dap;
         let announced = price(&cart).expect("priced");
         assert_eq!(
             (
-                announced.duties,
+                announced.totals.duties,
                 announced.total,
-                announced.duties_due_on_delivery
+                announced.totals.duties_due_on_delivery
             ),
             (1880, 22_000, true)
         );
         // At the threshold, no duty.
         cart.lines = vec![line(15_000, 1)];
-        assert_eq!(price(&cart).expect("priced").duties, 0);
+        assert_eq!(price(&cart).expect("priced").totals.duties, 0);
     }
 
     #[test]
@@ -601,7 +615,7 @@ mod tests {
             default_rate: pct("10"),
             chapters: BTreeMap::new(),
         });
-        assert_eq!(price(&duty).expect("priced").duties, 1);
+        assert_eq!(price(&duty).expect("priced").totals.duties, 1);
     }
 
     #[test]
@@ -611,7 +625,11 @@ mod tests {
         cart.shipping = 500;
         let priced = price(&cart).expect("priced");
         assert_eq!(
-            (priced.tax_total, priced.tax_lines.len(), priced.total),
+            (
+                priced.totals.tax_total,
+                priced.totals.tax_lines.len(),
+                priced.total
+            ),
             (0, 0, 3000)
         );
         assert_eq!(priced.lines[0].tax_rate, Percent::ZERO);
@@ -679,37 +697,37 @@ mod tests {
             let discounts: i64 = priced.lines.iter().map(|l| l.discount).sum();
             assert_eq!(
                 priced.total,
-                priced.subtotal - discounts
-                    + priced.shipping
+                priced.totals.subtotal - discounts
+                    + priced.totals.shipping
                     + if mode == TaxMode::Exclusive {
-                        priced.tax_total
+                        priced.totals.tax_total
                     } else {
                         0
                     }
                     + if input.duties == Duties::Ddp {
-                        priced.duties
+                        priced.totals.duties
                     } else {
                         0
                     },
                 "{here}"
             );
             assert_eq!(
-                priced.subtotal,
+                priced.totals.subtotal,
                 priced.lines.iter().map(|l| l.amount).sum::<i64>(),
                 "{here}"
             );
             assert_eq!(
-                priced.tax_total,
-                priced.tax_lines.iter().map(|t| t.tax).sum::<i64>(),
+                priced.totals.tax_total,
+                priced.totals.tax_lines.iter().map(|t| t.tax).sum::<i64>(),
                 "{here}"
             );
             assert_eq!(
-                priced.duties,
+                priced.totals.duties,
                 priced.lines.iter().map(|l| l.duty).sum::<i64>(),
                 "{here}"
             );
             assert_eq!(
-                priced.discount_total,
+                priced.totals.discount_total,
                 discounts + input.shipping_discount,
                 "{here}"
             );
@@ -742,7 +760,12 @@ mod tests {
             };
             // Each group's lines carry exactly the group's tax, each within
             // a step of its exact share.
-            for group in priced.tax_lines.iter().filter(|t| t.category != "shipping") {
+            for group in priced
+                .totals
+                .tax_lines
+                .iter()
+                .filter(|t| t.category != "shipping")
+            {
                 let members: Vec<&PricedLine> = priced
                     .lines
                     .iter()
@@ -770,7 +793,7 @@ mod tests {
                     );
                 }
             }
-            if let Some(shipping) = priced.tax_lines.iter().find(|t| t.category == "shipping") {
+            if let Some(shipping) = priced.totals.tax_lines.iter().find(|t| t.category == "shipping") {
                 assert_eq!(
                     shipping.tax,
                     expected_tax(input.shipping, shipping.rate),
@@ -789,7 +812,12 @@ mod tests {
                 };
                 assert_eq!(l.duty, expected, "{here}");
             }
-            for figure in [priced.total, priced.tax_total, priced.duties, priced.shipping] {
+            for figure in [
+                priced.total,
+                priced.totals.tax_total,
+                priced.totals.duties,
+                priced.totals.shipping,
+            ] {
                 assert!(figure >= 0 && figure % step == 0, "{figure} in {here}");
             }
             assert_eq!(price(&input), Ok(priced), "deterministic");

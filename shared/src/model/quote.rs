@@ -22,7 +22,7 @@ use crate::model::markets::{
     Market, MarketCode, PriceList, PriceSource, ShippingOption, TaxMode, choose_shipping, market_for,
     shipping_options,
 };
-use crate::model::pricing::{self, Breakdown, LineInput, PricedLine, PricingInput, TaxLine};
+use crate::model::pricing::{self, Breakdown, LineInput, PricedLine, PricingInput};
 use crate::model::products::ProductState;
 use crate::model::tax::{self, DutySettings, TaxRatesSettings};
 use crate::model::users::{CountryCode, RegionCode};
@@ -154,18 +154,7 @@ pub enum Problem {
     },
 }
 
-/// The figures of a cart or an order besides its lines and total.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(default)]
-pub struct Totals {
-    pub subtotal: i64,
-    pub discount_total: i64,
-    pub shipping: i64,
-    pub tax_total: i64,
-    pub tax_lines: Vec<TaxLine>,
-    pub duties: i64,
-    pub duties_due_on_delivery: bool,
-}
+pub use crate::model::pricing::Totals;
 
 /// A priced cart or order request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -389,15 +378,7 @@ pub fn quote(
         fx: if converted { prices.snapshot() } else { None },
         prices,
         lines: shown.into_iter().flatten().collect(),
-        totals: Totals {
-            subtotal: breakdown.subtotal,
-            discount_total: breakdown.discount_total,
-            shipping: breakdown.shipping,
-            tax_total: breakdown.tax_total,
-            tax_lines: breakdown.tax_lines,
-            duties: breakdown.duties,
-            duties_due_on_delivery: breakdown.duties_due_on_delivery,
-        },
+        totals: breakdown.totals,
         total: breakdown.total,
         shipping_method,
         shipping_options,

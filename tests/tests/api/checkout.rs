@@ -9,31 +9,6 @@ use serde_json::{Value, json};
 use shop_tests::reqwest::{Method, StatusCode};
 use shop_tests::{Shop, unique};
 
-async fn admin_put(shop: &Shop, path: &str, body: Value) -> Value {
-    let put = || {
-        shop.api
-            .send(Method::PUT, path, Some(&shop.admin), Some(body.clone()))
-    };
-    let mut reply = put().await;
-    if reply.status == StatusCode::CONFLICT {
-        // A fuzzing run gave the country to a market of its own: it goes.
-        let holder = reply.body["market"].as_str().expect("the holder").to_owned();
-        let gone = shop
-            .api
-            .send(
-                Method::DELETE,
-                &format!("/markets/{holder}"),
-                Some(&shop.admin),
-                None,
-            )
-            .await;
-        assert_eq!(gone.status, StatusCode::NO_CONTENT, "{}", gone.text);
-        reply = put().await;
-    }
-    assert!(reply.status.is_success(), "{path}: {}", reply.text);
-    reply.body
-}
-
 async fn product(shop: &Shop, fields: Value) -> String {
     let mut body = json!({"name": "Thing", "category": unique("checkout"), "price": 1000, "stock": 10});
     if let (Some(body), Some(fields)) = (body.as_object_mut(), fields.as_object()) {
@@ -147,8 +122,7 @@ fn figures(order: &Value) -> Vec<(i64, i64, i64, i64)> {
 #[tokio::test]
 async fn a_cart_checks_out_in_an_inclusive_ddp_market_at_the_total_it_showed() {
     let shop = Shop::new().await;
-    admin_put(
-        &shop,
+    shop.admin_put(
         "/markets/e2e-ddp",
         json!({"name": "Austria", "countries": ["AT"], "currency": "EUR", "tax_mode": "inclusive",
                "tax_rounding": "line", "price_rounding": "minor", "duties": "ddp",
@@ -157,14 +131,12 @@ async fn a_cart_checks_out_in_an_inclusive_ddp_market_at_the_total_it_showed() {
                    "free_over": 15000, "delivery_days": {"min": 2, "max": 4}}]}),
     )
     .await;
-    admin_put(
-        &shop,
+    shop.admin_put(
         "/tax-rates/AT",
         json!({"rates": {"standard": "20", "reduced": "10"}}),
     )
     .await;
-    admin_put(
-        &shop,
+    shop.admin_put(
         "/duty-rates/AT",
         json!({"threshold": {"amount": 5000, "currency": "EUR"}, "default_rate": "4", "chapters": {"61": "12"}}),
     )
@@ -223,8 +195,7 @@ async fn a_cart_checks_out_in_an_inclusive_ddp_market_at_the_total_it_showed() {
 #[tokio::test]
 async fn a_cart_checks_out_in_an_exclusive_market_at_its_regions_rate() {
     let shop = Shop::new().await;
-    admin_put(
-        &shop,
+    shop.admin_put(
         "/markets/e2e-ca",
         json!({"name": "Canada", "countries": ["CA"], "currency": "CAD", "tax_mode": "exclusive",
                "tax_rounding": "order", "price_rounding": "minor", "duties": "dap",
@@ -233,14 +204,12 @@ async fn a_cart_checks_out_in_an_exclusive_market_at_its_regions_rate() {
                    "delivery_days": {"min": 1, "max": 2}}]}),
     )
     .await;
-    admin_put(
-        &shop,
+    shop.admin_put(
         "/tax-rates/CA",
         json!({"rates": {"standard": "5"}, "subdivisions": {"CA-QC": {"standard": "14.975"}, "CA-ON": {"standard": "13"}}}),
     )
     .await;
-    admin_put(
-        &shop,
+    shop.admin_put(
         "/duty-rates/CA",
         json!({"threshold": {"amount": 2000, "currency": "CAD"}, "default_rate": "5"}),
     )

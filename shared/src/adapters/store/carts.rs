@@ -4,7 +4,7 @@
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
 use super::expr::{Conditional, attr};
-use super::{PARTITION_KEY, Read, Store, is_conditional_failure, item, keys, n, put};
+use super::{PARTITION_KEY, Read, Store, item, keys, n, put};
 use crate::foundation::error::Error;
 use crate::foundation::ids::UserId;
 use crate::model::carts::Cart;
@@ -27,19 +27,8 @@ impl Store {
     /// Writes `cart` over the version read (0: never written). `false`:
     /// another write got in between; nothing written.
     pub async fn put_cart(&self, cart: &Cart, read_version: u64) -> Result<bool, Error> {
-        let written = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item(keys::cart(&cart.user_id), cart)?))
-            .when(unchanged(read_version))
-            .send()
-            .await;
-        match written {
-            Ok(_) => Ok(true),
-            Err(err) if is_conditional_failure(&err) => Ok(false),
-            Err(err) => Err(err.into()),
-        }
+        self.put_if(item(keys::cart(&cart.user_id), cart)?, unchanged(read_version))
+            .await
     }
 
     /// The cart's put, as one item of a transaction.

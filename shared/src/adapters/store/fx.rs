@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::expr::{Conditional, attr};
-use super::{PARTITION_KEY, Read, Store, is_conditional_failure, item, keys, n};
+use super::expr::attr;
+use super::{PARTITION_KEY, Read, Store, item, keys, n};
 use crate::foundation::error::Error;
 use crate::model::fx::FxRates;
 
@@ -53,18 +53,6 @@ impl Store {
             0 => attr(PARTITION_KEY).not_exists(),
             read => attr("version").eq(n(read)),
         };
-        let written = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(record))
-            .when(unchanged)
-            .send()
-            .await;
-        match written {
-            Ok(_) => Ok(true),
-            Err(err) if is_conditional_failure(&err) => Ok(false),
-            Err(err) => Err(err.into()),
-        }
+        self.put_if(record, unchanged).await
     }
 }

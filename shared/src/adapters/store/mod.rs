@@ -67,7 +67,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::builders::{PutBuilder, UpdateBuilder};
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 
-use self::expr::{Changes, Keyed, Updates, attr};
+use self::expr::{Changes, Conditional, Keyed, Updates, attr};
 use crate::foundation::clock::Timestamp;
 use crate::foundation::cursor;
 use crate::foundation::error::Error;
@@ -561,6 +561,23 @@ impl Store {
             .send()
             .await?
             .item)
+    }
+
+    /// Puts `record` if `condition` holds (one `PutItem`): whether it did.
+    async fn put_if(&self, record: Item, condition: expr::Condition) -> Result<bool, Error> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(record))
+            .when(condition)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if is_conditional_failure(&err) => Ok(false),
+            Err(err) => Err(err.into()),
+        }
     }
 
     /// Writes `changes` to the item at `item_key` if their condition holds
