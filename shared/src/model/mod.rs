@@ -16,6 +16,7 @@ pub mod orders;
 pub mod payments;
 pub mod pricing;
 pub mod products;
+pub mod promotions;
 pub mod quote;
 pub mod refunds;
 pub mod reviews;

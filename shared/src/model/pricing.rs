@@ -64,7 +64,7 @@ impl From<Percent> for String {
 
 /// `value` (exact, in minor units) rounded half up to a whole number of
 /// `step`s. Negative values do not occur (every input is a count).
-fn round_to_step(value: Decimal, step: i64) -> i64 {
+pub fn round_to_step(value: Decimal, step: i64) -> i64 {
     let step = Decimal::from(step);
     ((value / step).round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero) * step)
         .to_i64()

@@ -18,7 +18,7 @@ pub const MAX_PRICE: i64 = 100_000_000;
 pub const MAX_STOCK: i64 = 1_000_000;
 
 /// 1..50 characters of `[a-z0-9-]`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Category(String);
 
