@@ -161,7 +161,6 @@ pub use crate::model::pricing::Totals;
 pub struct Quote {
     pub market: MarketCode,
     pub currency: Currency,
-    pub prices: PriceList,
     /// The rate a converted line was priced at; `None` when none was.
     pub fx: Option<FxSnapshot>,
     pub lines: Vec<QuotedLine>,
@@ -376,7 +375,6 @@ pub fn quote(
         market: market.code.clone(),
         currency,
         fx: if converted { prices.snapshot() } else { None },
-        prices,
         lines: shown.into_iter().flatten().collect(),
         totals: breakdown.totals,
         total: breakdown.total,
