@@ -40,12 +40,16 @@ reaches past it:
 - An order, and a cart's `PATCH`, name no `shipping_method` (a code the
   market does not have is `400`; the markets the fuzzer makes have
   arbitrary ones); a cart's address is made to fit as an order's is.
+- A promotion: amounts and minimums in whole steps of their currency, and
+  `ends_at` after `starts_at` (a valid generated date-time becomes a fixed
+  start and a far end: the rule is the server's, tested apart).
 - Cursors: only a `next_cursor` the server issued for the same listing is
   valid (it is HMAC-signed), so a generated cursor that fits the declared
   pattern is replaced by the last one the listing issued, or dropped. A
   cursor generated to break the pattern is sent as it is.
 """
 
+import datetime
 import json
 import os
 import re
@@ -69,6 +73,10 @@ ADMIN_OPERATIONS = [
     "putTaxRates",
     "listDutyRates",
     "putDutyRates",
+    "createPromotion",
+    "listPromotions",
+    "getPromotion",
+    "patchPromotion",
 ]
 TENS = {"BHD", "JOD", "KWD", "OMR", "TND"}
 # The smallest amount in minor units where it is not 1 (MGA: whole ariary).
@@ -286,6 +294,35 @@ def _fit_duty_rates(case):
         threshold["amount"] = int(threshold["amount"]) - int(threshold["amount"]) % step
 
 
+def _fit_amounts(amounts):
+    """Amounts in the currencies cards take in tens (or hundreds), in their steps."""
+    if not isinstance(amounts, dict):
+        return
+    for code, amount in amounts.items():
+        step = STEPS.get(code, 1) if isinstance(code, str) else 1
+        if step > 1 and _number(amount) is not None and amount >= 0:
+            amounts[code] = int(amount) - int(amount) % step if amount >= step else (step if amount > 0 else 0)
+
+
+def _fit_dates(body, fields):
+    """Valid generated date-times: a fixed start, a far end (a broken one stays)."""
+    for field, value in fields.items():
+        text = body.get(field)
+        if not isinstance(text, str):
+            continue
+        try:
+            datetime.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            continue
+        body[field] = value
+
+
+def _fit_promotion(body):
+    _fit_amounts(body.get("amounts"))
+    _fit_amounts(body.get("min_subtotal"))
+    _fit_dates(body, {"starts_at": "2026-01-01T00:00:00Z", "ends_at": "2099-01-01T00:00:00Z"})
+
+
 def _fit_rates(body):
     """The base currency's rate is 1 and cannot be set."""
     rates = body.get("rates")
@@ -340,6 +377,12 @@ def before_call(context, case, kwargs):
         return
     if case.operation.label == "PUT /duty-rates/{country}" and isinstance(case.body, dict):
         _fit_duty_rates(case)
+        return
+    if case.operation.label == "POST /promotions" and isinstance(case.body, dict):
+        _fit_promotion(case.body)
+        return
+    if case.operation.label == "PATCH /promotions/{id}" and isinstance(case.body, dict):
+        _fit_dates(case.body, {"ends_at": "2099-01-01T00:00:00Z"})
         return
     query = case.query
     if query and isinstance(query.get("cursor"), str):

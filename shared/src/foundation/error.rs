@@ -113,6 +113,8 @@ pub enum Error {
     PriceChanged(Box<serde_json::Value>),
     #[error("the coupon {coupon} does not apply ({reason})")]
     CouponNotApplicable { coupon: String, reason: &'static str },
+    #[error("another promotion has the code {0}")]
+    CodeTaken(String),
     #[error("the order is {0}, which does not allow this")]
     InvalidState(OrderStatus),
     /// The default market is always there, with its code, currency and

@@ -10,6 +10,7 @@ uuid_id!(OrderId, "an order id");
 uuid_id!(PaymentId, "a payment id");
 uuid_id!(ReviewId, "a review id");
 uuid_id!(ShipmentId, "a shipment id");
+uuid_id!(PromotionId, "a promotion id");
 
 impl ShipmentId {
     /// An order has at most one shipment, and its id is the order's: a

@@ -246,7 +246,7 @@ impl CartView {
             shipping_method: quote.shipping_method,
             shipping_options: quote.shipping_options,
             coupon_codes: cart.coupon_codes.clone(),
-            discounts: Vec::new(),
+            discounts: quote.discounts,
             totals: quote.totals,
             total: quote.total,
             fx: quote.fx,

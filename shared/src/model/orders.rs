@@ -1,7 +1,7 @@
 //! Orders: the one state machine every writer of an order's status goes
 //! through, and pricing an order from a snapshot of the catalogue.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -20,6 +20,7 @@ use crate::model::fx::FxSnapshot;
 use crate::model::markets::MarketCode;
 use crate::model::pricing::Percent;
 use crate::model::products::{ProductState, take_units};
+use crate::model::promotions::uses::{Redemption, UsesRead};
 use crate::model::quote::Setup;
 pub use crate::model::quote::Totals;
 use crate::model::quote::{Destination, Quote, QuoteInput, QuoteTerms, quote};
@@ -120,14 +121,7 @@ fn no_rate() -> Percent {
     Percent::ZERO
 }
 
-/// A promotion's discount on an order (none until promotions exist).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AppliedDiscount {
-    pub promotion_id: String,
-    pub code: Option<String>,
-    pub name: String,
-    pub amount: i64,
-}
+pub use crate::model::promotions::AppliedDiscount;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Order {
@@ -169,6 +163,10 @@ pub struct Order {
     /// back where it came from).
     #[serde(skip)]
     pub stock_takes: Vec<StockTake>,
+    /// The promotions' uses it took (not shown either: kept beside it, so
+    /// that a release gives each back to the counter it came from).
+    #[serde(skip)]
+    pub redemptions: Vec<Redemption>,
 }
 
 /// A dispute of an order's payment, as the provider reported it.
@@ -412,6 +410,7 @@ pub struct StockTake {
 pub fn price_order(
     input: &NewOrder,
     catalogue: &HashMap<ProductId, ProductState>,
+    uses: &BTreeMap<String, UsesRead>,
     terms: OrderTerms<'_>,
 ) -> Result<Order, Error> {
     let quoted = quote(
@@ -422,6 +421,8 @@ pub fn price_order(
                 region: input.shipping_address.region(),
             }),
             shipping_method: input.shipping_method.as_ref(),
+            coupon_codes: &input.coupon_codes,
+            uses,
         },
         catalogue,
         QuoteTerms {
@@ -442,12 +443,6 @@ pub fn price_order(
     }
     if let Some(refused) = quoted.refusal(&input.items) {
         return Err(refused);
-    }
-    if let Some(code) = input.coupon_codes.first() {
-        return Err(Error::CouponNotApplicable {
-            coupon: code.clone(),
-            reason: "unknown",
-        });
     }
     order_from_quote(input, catalogue, quoted, terms)
 }
@@ -477,9 +472,16 @@ pub fn order_from_quote(
             prices_rev: record.prices_rev,
         }));
     }
+    // Each promotion's use from one of its counters (another part of the
+    // spread than the stock's), and the customer's count of uses.
+    let redemptions: Vec<Redemption> = quoted
+        .redeem
+        .iter()
+        .map(|from| from.redeem(terms.spread.rotate_left(32)))
+        .collect();
     // The order's put, its customer's count of unpaid orders and a
-    // checkout's cart go with the takes.
-    if takes.len() + 3 > MAX_TRANSACTION_ITEMS {
+    // checkout's cart go with the takes and the redemptions.
+    if takes.len() + 2 * redemptions.len() + 3 > MAX_TRANSACTION_ITEMS {
         return Err(Error::Unavailable(
             "the order's units are spread over too many stock counters to take at once".into(),
         ));
@@ -529,7 +531,7 @@ pub fn order_from_quote(
         items,
         totals: quoted.totals,
         shipping_method: quoted.shipping_method,
-        discounts: Vec::new(),
+        discounts: quoted.discounts,
         total,
         currency,
         market: quoted.market,
@@ -542,6 +544,7 @@ pub fn order_from_quote(
         delivered_at: None,
         dispute: None,
         stock_takes: takes,
+        redemptions,
     })
 }
 
@@ -749,6 +752,7 @@ mod tests {
             rates: crate::model::fx::FxRates::none(currency("USD")),
             tax: Default::default(),
             duties: Default::default(),
+            promotions: Vec::new(),
         }
     }
 
@@ -764,6 +768,7 @@ mod tests {
         price_order(
             input,
             catalogue,
+            &BTreeMap::new(),
             OrderTerms {
                 id: OrderId::new(),
                 user_id: UserId::new(),
@@ -810,6 +815,7 @@ mod tests {
             rates,
             tax: Default::default(),
             duties: Default::default(),
+            promotions: Vec::new(),
         }
     }
 

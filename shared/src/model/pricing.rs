@@ -121,6 +121,13 @@ pub struct LineInput {
     pub discount: i64,
 }
 
+impl LineInput {
+    /// `unit_price` × `quantity`.
+    pub fn amount(&self) -> i64 {
+        self.unit_price * i64::from(self.quantity)
+    }
+}
+
 /// The destination's tax rates: per category, with the region's replacing
 /// the country's (the combined rate); a category without one is taxed at
 /// 0.

@@ -24,6 +24,10 @@ use crate::model::markets::{
 };
 use crate::model::pricing::{self, Breakdown, LineInput, PricedLine, PricingInput};
 use crate::model::products::ProductState;
+use crate::model::promotions::uses::{RedeemFrom, UsesRead};
+use crate::model::promotions::{
+    self, AppliedDiscount, CartFacts, DiscountLine, NotApplicable, Offer, Promotion,
+};
 use crate::model::tax::{self, DutySettings, TaxRatesSettings};
 use crate::model::users::{CountryCode, RegionCode};
 
@@ -37,6 +41,8 @@ pub struct Setup {
     pub tax: BTreeMap<CountryCode, TaxRatesSettings>,
     /// Duty rules, by country (none: no duty).
     pub duties: BTreeMap<CountryCode, DutySettings>,
+    /// Every promotion (their uses are read apart, when needed).
+    pub promotions: Vec<Promotion>,
 }
 
 impl Setup {
@@ -125,6 +131,11 @@ pub struct QuoteInput<'a> {
     pub destination: Option<Destination<'a>>,
     /// The method chosen, if any (else the cheapest that takes the cart).
     pub shipping_method: Option<&'a MarketCode>,
+    /// Coupon codes, normalised, in the order entered.
+    pub coupon_codes: &'a [String],
+    /// The uses of the promotions that needed them read
+    /// ([`promotions::needs_uses`]), by id.
+    pub uses: &'a BTreeMap<String, UsesRead>,
 }
 
 /// A line as a cart or an order shows it.
@@ -152,6 +163,10 @@ pub enum Problem {
     NotShippable {
         reason: NotShippable,
     },
+    CouponNotApplicable {
+        coupon: String,
+        reason: NotApplicable,
+    },
 }
 
 pub use crate::model::pricing::Totals;
@@ -169,6 +184,11 @@ pub struct Quote {
     pub shipping_method: Option<MarketCode>,
     pub shipping_options: Vec<ShippingOption>,
     pub problems: Vec<Problem>,
+    /// The promotions that apply, in the order applied (each with an
+    /// amount above 0).
+    pub discounts: Vec<AppliedDiscount>,
+    /// Where each of those takes its use from, when an order redeems it.
+    pub redeem: Vec<RedeemFrom>,
     /// The method asked for is none of the market's (a request naming it
     /// is `400`; a cart that moved market shows `NOT_SHIPPABLE`).
     pub unknown_method: bool,
@@ -177,7 +197,8 @@ pub struct Quote {
 impl Quote {
     /// The first problem as the error a checkout or an order answers:
     /// `PRODUCT_UNAVAILABLE` (the first such line), then `OUT_OF_STOCK`
-    /// (every short line, with what it asked for), then `NOT_SHIPPABLE`.
+    /// (every short line, with what it asked for), then `NOT_SHIPPABLE`,
+    /// then `COUPON_NOT_APPLICABLE` (the first code that does not apply).
     pub fn refusal(&self, requested: &[LineRequest]) -> Option<Error> {
         if let Some((product_id, reason)) = self.problems.iter().find_map(|p| match p {
             Problem::ProductUnavailable { product_id, reason } => Some((product_id, reason)),
@@ -206,8 +227,17 @@ impl Quote {
         if !shortages.is_empty() {
             return Some(Error::OutOfStock(shortages));
         }
-        self.problems.iter().find_map(|p| match p {
+        if let Some(refused) = self.problems.iter().find_map(|p| match p {
             Problem::NotShippable { reason } => Some(Error::NotShippable(*reason)),
+            _ => None,
+        }) {
+            return Some(refused);
+        }
+        self.problems.iter().find_map(|p| match p {
+            Problem::CouponNotApplicable { coupon, reason } => Some(Error::CouponNotApplicable {
+                coupon: coupon.clone(),
+                reason: reason.as_str(),
+            }),
             _ => None,
         })
     }
@@ -297,6 +327,7 @@ pub fn quote(
         priced.push((
             shown.len(),
             record.name.clone(),
+            record.category.clone(),
             LineInput {
                 unit_price: unit_price.minor(),
                 quantity: line.quantity,
@@ -309,12 +340,61 @@ pub fn quote(
         shown.push(None);
     }
 
-    // Shipping: nothing to ship, nothing charged.
-    let goods: i64 = priced
+    // Promotions: the codes and the automatic ones the cart is eligible
+    // for, those that apply together, and what each takes off.
+    let facts = CartFacts {
+        market: &market.code,
+        currency,
+        subtotal: priced.iter().map(|(_, _, _, l)| l.amount()).sum(),
+        now: terms.now,
+    };
+    let considered = promotions::consider(
+        Offer {
+            promotions: &terms.setup.promotions,
+            codes: input.coupon_codes,
+            uses: input.uses,
+        },
+        &facts,
+    );
+    problems.extend(
+        considered
+            .refused
+            .into_iter()
+            .map(|(coupon, reason)| Problem::CouponNotApplicable { coupon, reason }),
+    );
+    let discount_lines: Vec<DiscountLine> = priced
         .iter()
-        .map(|(_, _, l)| l.unit_price * i64::from(l.quantity) - l.discount)
-        .sum();
+        .map(|(at, _, category, l)| DiscountLine {
+            product_id: input.lines[*at].product_id.clone(),
+            category: category.clone(),
+            amount: l.amount(),
+        })
+        .collect();
+
+    // Shipping: nothing to ship, nothing charged. A method's `free_over`
+    // looks at the goods after their discounts.
     let methods = &market.settings.shipping_methods;
+    let goods_after = |discounts: &[i64]| -> i64 {
+        discount_lines.iter().map(|l| l.amount).sum::<i64>() - discounts.iter().sum::<i64>()
+    };
+    let shipping_for = |discounts: &[i64]| -> i64 {
+        match choose_shipping(
+            methods,
+            input.shipping_method,
+            weight_grams,
+            goods_after(discounts),
+        ) {
+            Ok(Some(option)) => option.price,
+            _ => 0,
+        }
+    };
+    let chosen = if priced.is_empty() {
+        Vec::new()
+    } else {
+        promotions::stack(&considered.eligible, &discount_lines, &shipping_for, currency)
+    };
+    let line_discounts = promotions::apply(&chosen, &discount_lines, 0, currency).lines;
+    let goods = goods_after(&line_discounts);
     let unknown_method = input
         .shipping_method
         .is_some_and(|chosen| !methods.iter().any(|m| m.code == *chosen));
@@ -337,6 +417,23 @@ pub fn quote(
             }
         }
     };
+    let discounts = promotions::apply(&chosen, &discount_lines, shipping, currency);
+    for ((_, _, _, line), discount) in priced.iter_mut().zip(&discounts.lines) {
+        line.discount = *discount;
+    }
+    let mut applied = Vec::new();
+    let mut redeem = Vec::new();
+    for part in discounts.applied.iter().filter(|a| a.amount > 0) {
+        if let Some(promotion) = chosen.iter().find(|p| p.id == part.promotion_id) {
+            applied.push(AppliedDiscount {
+                promotion_id: promotion.id.clone(),
+                code: promotion.code.clone(),
+                name: promotion.name.clone(),
+                amount: part.amount,
+            });
+            redeem.push(RedeemFrom::new(promotion, input.uses.get(&promotion.id)));
+        }
+    }
 
     let tax_rates = match market.settings.tax_mode {
         TaxMode::None => Default::default(),
@@ -354,15 +451,15 @@ pub fn quote(
         tax_mode: market.settings.tax_mode,
         tax_rounding: market.settings.tax_rounding,
         duties: market.settings.duties,
-        lines: priced.iter().map(|(_, _, l)| l.clone()).collect(),
-        shipping,
-        shipping_discount: 0,
+        lines: priced.iter().map(|(_, _, _, l)| l.clone()).collect(),
+        shipping: shipping - discounts.shipping,
+        shipping_discount: discounts.shipping,
         tax: tax_rates,
         duty,
     })
     .map_err(|err| Error::internal(format!("pricing a cart: {err}")))?;
 
-    for ((at, name, _), figures) in priced.into_iter().zip(breakdown.lines) {
+    for ((at, name, _, _), figures) in priced.into_iter().zip(breakdown.lines) {
         if let Some(slot) = shown.get_mut(at) {
             *slot = Some(QuotedLine {
                 product_id: input.lines[at].product_id.clone(),
@@ -381,6 +478,8 @@ pub fn quote(
         shipping_method,
         shipping_options,
         problems,
+        discounts: applied,
+        redeem,
         unknown_method,
     })
 }
@@ -469,6 +568,7 @@ mod tests {
                     )
                 })
                 .collect(),
+            promotions: Vec::new(),
         }
     }
 
@@ -488,6 +588,16 @@ mod tests {
         lines: &[LineRequest],
         to: Option<(&str, Option<&str>)>,
     ) -> Quote {
+        run_with(setup, catalogue, lines, to, &[])
+    }
+
+    fn run_with(
+        setup: &Setup,
+        catalogue: &HashMap<ProductId, ProductState>,
+        lines: &[LineRequest],
+        to: Option<(&str, Option<&str>)>,
+        codes: &[String],
+    ) -> Quote {
         let country = to.map(|(c, _)| country(c));
         let region = to
             .and_then(|(_, r)| r)
@@ -500,6 +610,8 @@ mod tests {
                     region: region.as_ref(),
                 }),
                 shipping_method: None,
+                coupon_codes: codes,
+                uses: &BTreeMap::new(),
             },
             catalogue,
             QuoteTerms {
@@ -521,6 +633,189 @@ mod tests {
                        "rates": [{"max_weight_grams": 1000, "price": 490}, {"max_weight_grams": 5000, "price": 990}],
                        "free_over": 15000, "delivery_days": {"min": 2, "max": 4}}]}),
         )
+    }
+
+    fn promotion(id: &str, code: Option<&str>, kind: serde_json::Value) -> Promotion {
+        let mut body = kind;
+        body["name"] = json!(id);
+        if let Some(code) = code {
+            body["code"] = json!(code);
+        }
+        let new: crate::model::promotions::input::NewPromotion = parse_document(body).expect("valid");
+        let mut p = new.promotion(id.into(), Timestamp::from_unix(0));
+        // Older first by creation: the id's number.
+        p.created_at = Timestamp::from_unix(id.len() as i64);
+        p
+    }
+
+    #[test]
+    fn promotions_stack_before_tax_in_an_inclusive_market() {
+        let (ids, catalogue) = catalogue(&[
+            Product {
+                price: ("EUR", 4_999),
+                category: "standard",
+                hs: None,
+                origin: "CN",
+                weight: 300,
+                stock: 9,
+            },
+            Product {
+                price: ("EUR", 1_200),
+                category: "reduced",
+                hs: None,
+                origin: "DE",
+                weight: 500,
+                stock: 9,
+            },
+        ]);
+        let mut setup = setup(vec![eu()], &[]);
+        setup.promotions = vec![
+            promotion(
+                "shirts",
+                None,
+                json!({"kind": "percent", "percent": "10", "combinable": true,
+                       "applies_to": {"product_ids": [ids[0].to_string()]}}),
+            ),
+            promotion(
+                "five-off",
+                Some("save5"),
+                json!({"kind": "fixed", "amounts": {"EUR": 500}, "combinable": true}),
+            ),
+            promotion("alone", Some("ALONE"), json!({"kind": "percent", "percent": "5"})),
+        ];
+        let codes = ["SAVE5".to_owned(), "NOPE".to_owned(), "ALONE".to_owned()];
+        let q = run_with(
+            &setup,
+            &catalogue,
+            &lines(&ids, &[2, 1]),
+            Some(("DE", None)),
+            &codes,
+        );
+        // 10 % of the shirts' 99.98, per line: 10.00. Then €5.00 over what
+        // remains (89.98 and 12.00): 4.41…, 0.58… → 441 and 59 (the larger
+        // remainder). "ALONE" (5 % of 111.98 = 5.60) does not beat 15.00.
+        let discounts: Vec<i64> = q.lines.iter().map(|l| l.figures.discount).collect();
+        assert_eq!(discounts, [1_441, 59]);
+        let applied: Vec<(&str, Option<&str>, i64)> = q
+            .discounts
+            .iter()
+            .map(|d| (d.promotion_id.as_str(), d.code.as_deref(), d.amount))
+            .collect();
+        assert_eq!(
+            applied,
+            [("shirts", None, 1_000), ("five-off", Some("SAVE5"), 500)]
+        );
+        // Tax on what remains, gross: 8557 → 7191 + 1366 at 19 %; 1141 →
+        // 1066 + 75 at 7 %; shipping 990 → 832 + 158.
+        let figures: Vec<(i64, i64)> = q.lines.iter().map(|l| (l.figures.net, l.figures.tax)).collect();
+        assert_eq!(figures, [(7_191, 1_366), (1_066, 75)]);
+        assert_eq!(
+            (
+                q.totals.subtotal,
+                q.totals.discount_total,
+                q.totals.shipping,
+                q.totals.tax_total,
+                q.total
+            ),
+            (11_198, 1_500, 990, 1_599, 10_688)
+        );
+        assert_eq!(
+            q.problems,
+            [Problem::CouponNotApplicable {
+                coupon: "NOPE".into(),
+                reason: NotApplicable::Unknown
+            }]
+        );
+        assert_eq!(q.redeem.len(), 2, "both applied promotions are redeemed");
+    }
+
+    #[test]
+    fn free_over_looks_at_the_goods_after_discounts_and_uses_are_limits() {
+        let (ids, catalogue) = catalogue(&[Product {
+            price: ("EUR", 15_100),
+            category: "standard",
+            hs: None,
+            origin: "DE",
+            weight: 300,
+            stock: 9,
+        }]);
+        let mut setup = setup(vec![eu()], &[]);
+        setup.promotions = vec![
+            promotion(
+                "five",
+                Some("FIVE"),
+                json!({"kind": "fixed", "amounts": {"EUR": 500}, "usage_limit": 2, "combinable": true}),
+            ),
+            promotion(
+                "ship",
+                Some("SHIP"),
+                json!({"kind": "free_shipping", "combinable": true}),
+            ),
+        ];
+        let plain = run(&setup, &catalogue, &lines(&ids, &[1]), Some(("DE", None)));
+        assert_eq!(plain.totals.shipping, 0, "€151.00 ships free");
+        let five = run_with(
+            &setup,
+            &catalogue,
+            &lines(&ids, &[1]),
+            Some(("DE", None)),
+            &["FIVE".into()],
+        );
+        assert_eq!(
+            (five.totals.shipping, five.total),
+            (490, 15_100 - 500 + 490),
+            "€146.00 after the discount does not"
+        );
+        let both = run_with(
+            &setup,
+            &catalogue,
+            &lines(&ids, &[1]),
+            Some(("DE", None)),
+            &["FIVE".into(), "SHIP".into()],
+        );
+        assert_eq!(
+            (both.totals.shipping, both.totals.discount_total, both.total),
+            (0, 990, 14_600)
+        );
+
+        // No use left on any counter: exhausted, and no discount.
+        let uses = BTreeMap::from([(
+            "five".to_owned(),
+            UsesRead {
+                counters: vec![crate::model::promotions::uses::UseCounter {
+                    counter: 0,
+                    used: 2,
+                    left: 0,
+                }],
+                by_customer: 0,
+            },
+        )]);
+        let line = lines(&ids, &[1]);
+        let out = quote(
+            QuoteInput {
+                lines: &line,
+                destination: Some(Destination {
+                    country: &country("DE"),
+                    region: None,
+                }),
+                shipping_method: None,
+                coupon_codes: &["FIVE".into()],
+                uses: &uses,
+            },
+            &catalogue,
+            QuoteTerms {
+                setup: &setup,
+                base: currency("USD"),
+                store_country: &country("US"),
+                now: Timestamp::from_unix(1_000),
+            },
+        )
+        .expect("priced");
+        assert_eq!((out.total, out.discounts.len()), (15_100, 0));
+        assert_eq!(
+            out.refusal(&line).map(|e| e.to_string()),
+            Some("the coupon FIVE does not apply (exhausted)".into())
+        );
     }
 
     #[test]

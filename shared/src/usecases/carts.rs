@@ -4,7 +4,7 @@
 //! every answer, and check it out as an order in one transaction that also
 //! empties it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use crate::adapters::metrics;
@@ -19,11 +19,15 @@ use crate::model::auth::Principal;
 use crate::model::carts::{Cart, CartPatch, CartQuantity, CartView};
 use crate::model::orders::{self, NewOrder, Order, OrderId, OrderTerms};
 use crate::model::products::ProductState;
+use crate::model::promotions::uses::UsesRead;
+use crate::model::quote::Problem;
 use crate::model::quote::{Destination, Quote, QuoteInput, QuoteTerms, Setup, quote};
-use crate::usecases::pricing;
+use crate::usecases::{pricing, promotions};
 
 /// Products by id, as read.
 type Catalogue = HashMap<ProductId, ProductState>;
+/// The uses of the promotions a cart needed read, by id.
+type Uses = BTreeMap<String, UsesRead>;
 
 /// How often a write without `If-Match` is tried when other writes to the
 /// same cart keep getting in first (ten at once all land well within it).
@@ -47,14 +51,22 @@ fn terms<'a>(app: &'a App, setup: &'a Setup, now: Timestamp) -> QuoteTerms<'a> {
     }
 }
 
-/// `cart` priced from `catalogue` and `setup` now.
-fn price_from(app: &App, cart: &Cart, catalogue: &Catalogue, setup: &Setup) -> Result<Quote, Error> {
+/// `cart` priced from `catalogue`, `setup` and the promotions' `uses` now.
+fn price_from(
+    app: &App,
+    cart: &Cart,
+    catalogue: &Catalogue,
+    setup: &Setup,
+    uses: &Uses,
+) -> Result<Quote, Error> {
     let lines = cart.lines();
     quote(
         QuoteInput {
             lines: &lines,
             destination: destination(cart),
             shipping_method: cart.shipping_method.as_ref(),
+            coupon_codes: &cart.coupon_codes,
+            uses,
         },
         catalogue,
         terms(app, setup, Timestamp::now()),
@@ -88,7 +100,16 @@ pub async fn get_cart(app: &App, caller: &Principal) -> Result<CartView, Error> 
     orders::may_order(caller)?;
     let cart = read(app, caller).await?;
     let (catalogue, setup) = read_products(app, &cart, None).await?;
-    Ok(CartView::new(&cart, price_from(app, &cart, &catalogue, &setup)?))
+    let uses = cart_uses(app, &cart, &setup).await?;
+    Ok(CartView::new(
+        &cart,
+        price_from(app, &cart, &catalogue, &setup, &uses)?,
+    ))
+}
+
+/// The uses `cart`'s promotions need read (none, most of the time).
+async fn cart_uses(app: &App, cart: &Cart, setup: &Setup) -> Result<Uses, Error> {
+    promotions::uses_for(app, &setup.promotions, &cart.coupon_codes, &cart.user_id, false).await
 }
 
 /// Reads the cart and its products (and `also`), applies `change` and
@@ -96,12 +117,15 @@ pub async fn get_cart(app: &App, caller: &Principal) -> Result<CartView, Error> 
 /// from the products read. With `if_match`, a cart at another version (or
 /// one that moves on before the write) is `412`; without, a lost race reads
 /// and applies the change again. Three requests: the cart, its products,
-/// the write.
+/// the write (and the uses of its promotions that have limits). With
+/// `check_coupons`, a code of the result that does not apply is `409
+/// COUPON_NOT_APPLICABLE`, and nothing is written.
 async fn change(
     app: &App,
     caller: &Principal,
     if_match: Option<u64>,
     also: Option<&ProductId>,
+    check_coupons: bool,
     change: impl Fn(&mut Cart, &Catalogue, &Setup) -> Result<(), Error>,
 ) -> Result<CartView, Error> {
     orders::may_order(caller)?;
@@ -114,8 +138,24 @@ async fn change(
         let mut next = cart.clone();
         change(&mut next, &catalogue, &setup)?;
         let next = next.written(Timestamp::now());
+        let uses = cart_uses(app, &next, &setup).await?;
+        let quoted = price_from(app, &next, &catalogue, &setup, &uses)?;
+        if check_coupons
+            && let Some(refused) = quoted.problems.iter().find_map(|p| match p {
+                Problem::CouponNotApplicable { coupon, reason } => Some(Error::CouponNotApplicable {
+                    coupon: coupon.clone(),
+                    reason: reason.as_str(),
+                }),
+                _ => None,
+            })
+        {
+            if let Error::CouponNotApplicable { reason, .. } = &refused {
+                promotions::count_refused(reason);
+            }
+            return Err(refused);
+        }
         if app.store.put_cart(&next, cart.version).await? {
-            return Ok(CartView::new(&next, price_from(app, &next, &catalogue, &setup)?));
+            return Ok(CartView::new(&next, quoted));
         }
         if if_match.is_some() {
             return Err(Error::PreconditionFailed);
@@ -142,6 +182,7 @@ pub async fn put_item(
         caller,
         if_match,
         Some(&product_id),
+        false,
         |cart, catalogue, setup| {
             let country = cart.shipping_address.as_ref().map(|a| a.country());
             let (_, prices) = setup.market(country, app.config.store_currency, Timestamp::now());
@@ -168,20 +209,25 @@ pub async fn delete_item(
     product_id: ProductId,
     if_match: Option<u64>,
 ) -> Result<CartView, Error> {
-    change(app, caller, if_match, None, |cart, _, _| cart.remove(&product_id)).await
+    change(app, caller, if_match, None, false, |cart, _, _| {
+        cart.remove(&product_id)
+    })
+    .await
 }
 
 /// `PATCH /cart`: applies every field, then checks the result. A method
-/// the resulting market does not have is `400`; a coupon code that does
-/// not apply is `409 COUPON_NOT_APPLICABLE` (no promotions exist yet, so
-/// every code is `unknown`). Either way nothing is written.
+/// the resulting market does not have is `400`; when the patch sets
+/// `coupon_codes`, a code that does not apply to the result (with its
+/// limits, and at most one non-combinable code) is `409
+/// COUPON_NOT_APPLICABLE`. Either way nothing is written.
 pub async fn patch_cart(
     app: &App,
     caller: &Principal,
     patch: CartPatch,
     if_match: Option<u64>,
 ) -> Result<CartView, Error> {
-    change(app, caller, if_match, None, |cart, _, setup| {
+    let check_coupons = patch.coupon_codes.is_some();
+    change(app, caller, if_match, None, check_coupons, |cart, _, setup| {
         let chose_method = matches!(patch.shipping_method, Update::Set(_));
         cart.patch(patch.clone());
         if chose_method {
@@ -199,12 +245,6 @@ pub async fn patch_cart(
                 ));
             }
         }
-        if let Some(code) = cart.coupon_codes.first() {
-            return Err(Error::CouponNotApplicable {
-                coupon: code.clone(),
-                reason: "unknown",
-            });
-        }
         Ok(())
     })
     .await
@@ -212,7 +252,7 @@ pub async fn patch_cart(
 
 /// `POST /cart/checkout`: the cart priced now, refused in the contract's
 /// order (`CART_EMPTY`; `PRODUCT_UNAVAILABLE` / `OUT_OF_STOCK`;
-/// `NOT_SHIPPABLE`; `AMOUNT_OUT_OF_RANGE`; `PRICE_CHANGED` with the
+/// `NOT_SHIPPABLE`; `COUPON_NOT_APPLICABLE`; `AMOUNT_OUT_OF_RANGE`; `PRICE_CHANGED` with the
 /// repriced cart), else placed as `POST /orders` places an order, the cart
 /// emptied in the same transaction (conditional on the version priced).
 /// Of concurrent checkouts of one cart exactly one places the order; the
@@ -224,6 +264,12 @@ pub async fn checkout(
     expected_total: i64,
     id: OrderId,
 ) -> Result<Order, Error> {
+    let placed = check_out(app, caller, expected_total, id).await;
+    promotions::count_outcome(&placed);
+    placed
+}
+
+async fn check_out(app: &App, caller: &Principal, expected_total: i64, id: OrderId) -> Result<Order, Error> {
     orders::may_order(caller)?;
     let limits = app.config.order_limits;
     for attempt in 0..MAX_ATTEMPTS {
@@ -238,12 +284,22 @@ pub async fn checkout(
         let ids: Vec<ProductId> = lines.iter().map(|l| l.product_id.clone()).collect();
         let (catalogue, setup) =
             futures::try_join!(app.store.products_by_id(&ids, attempt > 0), pricing::setup(app))?;
+        let uses = promotions::uses_for(
+            app,
+            &setup.promotions,
+            &cart.coupon_codes,
+            &caller.user_id,
+            attempt > 0,
+        )
+        .await?;
         let now = Timestamp::now();
         let quoted = quote(
             QuoteInput {
                 lines: &lines,
                 destination: destination(&cart),
                 shipping_method: cart.shipping_method.as_ref(),
+                coupon_codes: &cart.coupon_codes,
+                uses: &uses,
             },
             &catalogue,
             terms(app, &setup, now),
@@ -254,12 +310,6 @@ pub async fn checkout(
         let Some(address) = cart.shipping_address.clone() else {
             return Err(Error::NotShippable(NotShippable::Address));
         };
-        if let Some(code) = cart.coupon_codes.first() {
-            return Err(Error::CouponNotApplicable {
-                coupon: code.clone(),
-                reason: "unknown",
-            });
-        }
         let input = NewOrder {
             items: lines,
             shipping_address: address,

@@ -9,6 +9,7 @@ pub mod orders;
 pub mod payments;
 pub mod pricing;
 pub mod products;
+pub mod promotions;
 pub mod reconcile;
 pub mod refunds;
 pub mod reviews;

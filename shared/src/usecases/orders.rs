@@ -18,7 +18,7 @@ use crate::model::orders::{
     self, Event, NewOrder, Order, OrderId, OrderStatus, OrderTerms, next_status, transition,
 };
 use crate::model::payments::PaymentStatus;
-use crate::usecases::pricing;
+use crate::usecases::{pricing, promotions};
 
 /// What an expiry run did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -55,6 +55,12 @@ pub async fn place_order(
     input: NewOrder,
     id: OrderId,
 ) -> Result<Order, Error> {
+    let placed = place(app, caller, input, id).await;
+    promotions::count_outcome(&placed);
+    placed
+}
+
+async fn place(app: &App, caller: &Principal, input: NewOrder, id: OrderId) -> Result<Order, Error> {
     orders::may_order(caller)?;
     let limits = app.config.order_limits;
     orders::within_limits(&input, &limits)?;
@@ -67,6 +73,14 @@ pub async fn place_order(
             app.store.products_by_id(&products, attempt > 0),
             pricing::setup(app)
         )?;
+        let uses = promotions::uses_for(
+            app,
+            &setup.promotions,
+            &input.coupon_codes,
+            &caller.user_id,
+            attempt > 0,
+        )
+        .await?;
         let terms = OrderTerms {
             id: id.clone(),
             user_id: caller.user_id.clone(),
@@ -77,12 +91,17 @@ pub async fn place_order(
             ttl_secs: app.config.order_ttl_secs,
             spread: fastrand::u64(..),
         };
-        let order = match orders::price_order(&input, &catalogue, terms) {
+        let order = match orders::price_order(&input, &catalogue, &uses, terms) {
             Ok(order) => order,
             // A retry of a request whose first attempt placed the order (its
             // answer lost, its idempotency claim taken over) finds the stock
-            // it took itself: the order it placed is the answer.
-            Err(refused @ (Error::OutOfStock(_) | Error::ProductUnavailable(..))) => {
+            // it took itself (or a promotion's last use): the order it
+            // placed is the answer.
+            Err(
+                refused @ (Error::OutOfStock(_)
+                | Error::ProductUnavailable(..)
+                | Error::CouponNotApplicable { .. }),
+            ) => {
                 return match app.store.get_order(&id).await? {
                     Some(placed) if placed.user_id == caller.user_id => Ok(placed),
                     _ => Err(refused),

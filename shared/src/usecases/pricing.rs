@@ -1,5 +1,5 @@
 //! What every priced request reads: the markets, the exchange rates, the
-//! tax rates and the duty rules.
+//! tax rates, the duty rules and the promotions.
 //! A function keeps them for `CONFIG_CACHE_SECONDS` (at most 60, the
 //! contract's bound: an admin's change takes effect within a minute), so a
 //! warm function prices an order with no request beyond the catalogue's.
@@ -17,24 +17,26 @@ use crate::model::users::CountryCode;
 
 /// The markets and rates: as cached if read within
 /// `CONFIG_CACHE_SECONDS`, else read now (a `Query` each of the markets,
-/// the tax rates and the duty rules and a `GetItem` of the exchange rates,
-/// together) and kept.
+/// the tax rates, the duty rules and the promotions and a `GetItem` of the
+/// exchange rates, together) and kept.
 pub async fn setup(app: &App) -> Result<Arc<Setup>, Error> {
     let max_age = Duration::from_secs(app.config.config_cache_secs);
     if let Some(setup) = app.setup_cache.fresh(max_age) {
         return Ok(setup);
     }
-    let (markets, rates, tax, duties) = futures::try_join!(
+    let (markets, rates, tax, duties, promotions) = futures::try_join!(
         super::markets::list_markets(app),
         app.store.get_fx_rates(false),
         app.store.list_tax_rates(),
-        app.store.list_duty_rates()
+        app.store.list_duty_rates(),
+        app.store.list_promotions()
     )?;
     let setup = Arc::new(Setup {
         markets,
         rates: rates.map_or_else(|| FxRates::none(app.config.store_currency), |stored| stored.rates),
         tax: tax.into_iter().map(|r| (r.country, r.settings)).collect(),
         duties: duties.into_iter().map(|r| (r.country, r.settings)).collect(),
+        promotions,
     });
     app.setup_cache.keep(Arc::clone(&setup));
     Ok(setup)

@@ -11,6 +11,7 @@ mod hot_products;
 mod markets;
 mod orders;
 mod payments;
+mod promotions;
 mod refunds;
 mod reviews;
 mod secrets;

@@ -300,6 +300,7 @@ fn the_token_key_reaches_only_the_functions_that_use_it() {
         "users-list-reviews",
         "tax-rates-list",
         "duty-rates-list",
+        "promotions-list",
     ];
     for function in &template.functions {
         let variables =

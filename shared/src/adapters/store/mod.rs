@@ -50,6 +50,7 @@ mod markets;
 mod orders;
 mod payments;
 mod products;
+mod promotions;
 mod refunds;
 mod reviews;
 mod schema;
@@ -82,6 +83,7 @@ pub use markets::MarketWrite;
 pub use orders::Placement;
 pub use payments::DisputedOrder;
 pub use products::Patched;
+pub use promotions::PromotionWrite;
 pub use schema::{GSI1, GSI2, GSIS, Gsi, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, create_table, delete_table};
 
 type Item = HashMap<String, AttributeValue>;
@@ -307,6 +309,28 @@ mod keys {
     pub fn tax_rates(country: &CountryCode) -> (String, &'static str) {
         (format!("TAXRATES#{}", country.as_str()), "TAX")
     }
+
+    pub fn promotion(id: &str) -> (String, &'static str) {
+        (format!("PROMOTION#{id}"), "PROMOTION")
+    }
+
+    /// Which promotion holds a code (one at most: the claim's key).
+    pub fn promotion_code(code: &str) -> (String, &'static str) {
+        (format!("PROMOCODE#{code}"), "PROMOTION")
+    }
+
+    /// One of the counters a promotion's uses are spread over.
+    pub fn promotion_uses(id: &str, counter: u8) -> (String, &'static str) {
+        (format!("PROMOTION#{id}#USES#{counter:02}"), "USES")
+    }
+
+    /// One customer's uses of a promotion.
+    pub fn promotion_customer(id: &str, user: &UserId) -> (String, &'static str) {
+        (format!("PROMOTION#{id}#CUSTOMER#{user}"), "USES")
+    }
+
+    /// Every promotion, listed in one index partition.
+    pub const PROMOTIONS: &str = "PROMOTIONS";
 
     pub fn duty_rates(country: &CountryCode) -> (String, &'static str) {
         (format!("DUTYRATES#{}", country.as_str()), "DUTY")

@@ -16,6 +16,7 @@ use crate::foundation::error::Error;
 use crate::foundation::ids::{OrderId, UserId};
 use crate::foundation::secret::Secret;
 use crate::model::orders::{Order, OrderStatus, StockTake};
+use crate::model::promotions::uses::Redemption;
 
 /// An order as stored: the order, and the stock counters its lines took
 /// their units from.
@@ -25,12 +26,15 @@ struct OrderItem {
     order: Order,
     #[serde(default)]
     stock_takes: Vec<StockTake>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    redemptions: Vec<Redemption>,
 }
 
 fn order(item: Item) -> Result<Order, Error> {
     let stored: OrderItem = serde_dynamo::from_item(item)?;
     Ok(Order {
         stock_takes: stored.stock_takes,
+        redemptions: stored.redemptions,
         ..stored.order
     })
 }
@@ -43,7 +47,9 @@ pub enum Placement {
     /// An order with this id exists already: an earlier attempt got through.
     Exists,
     /// Nothing written: a product changed since it was read (stock, price,
-    /// withdrawn) or another transaction got in the way. Read and price again.
+    /// withdrawn), a promotion's counter ran out of uses or a customer
+    /// reached its limit, or another transaction got in the way. Read and
+    /// price again.
     Contended,
     /// Nothing written: the customer holds the most unpaid orders allowed.
     TooManyUnpaid,
@@ -92,6 +98,9 @@ impl Store {
                     .build(),
             );
         }
+        for redemption in self.redemptions(order)? {
+            transaction = transaction.transact_items(redemption);
+        }
         let expires_at = order
             .expires_at
             .ok_or_else(|| Error::internal("a new order without an expiry"))?;
@@ -100,6 +109,7 @@ impl Store {
             &OrderItem {
                 order: order.clone(),
                 stock_takes: order.stock_takes.clone(),
+                redemptions: order.redemptions.clone(),
             },
         )?;
         record.insert(GSI1.partition_key.into(), s(keys::user_orders(&order.user_id)));
@@ -209,7 +219,8 @@ impl Store {
         Ok((due, next))
     }
 
-    /// Moves an unpaid order to `to` and gives every line's stock back, in one
+    /// Moves an unpaid order to `to` and gives every line's stock (and every
+    /// promotion's use) back, in one
     /// transaction conditional on the order still awaiting payment (and, for
     /// expiry, on being due at `due_by`): the stock comes back exactly once
     /// however many cancels, expiries and payments race.
@@ -227,6 +238,7 @@ impl Store {
         let change = self.leave_pending(current, to, now, changes);
         let mut items = vec![update(change)?, self.unpaid_order_gone(&current.user_id)?];
         items.extend(self.restocks(current)?);
+        items.extend(self.give_backs(current)?);
         self.transact_status_change(current, items).await
     }
 

@@ -216,7 +216,7 @@ impl Store {
 
     /// Items by key, in `BatchGetItem`s of at most 100 keys (run together),
     /// retrying unprocessed keys.
-    async fn batch_get(&self, keys: Vec<Item>, consistent: bool) -> Result<Vec<Item>, Error> {
+    pub(super) async fn batch_get(&self, keys: Vec<Item>, consistent: bool) -> Result<Vec<Item>, Error> {
         let chunks = keys
             .chunks(100)
             .map(|chunk| self.batch_get_chunk(chunk.to_vec(), consistent));

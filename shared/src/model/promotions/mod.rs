@@ -15,6 +15,9 @@
 //! larger line, then the earlier), so the line discounts sum exactly to
 //! the promotion's amount and none exceeds what remains of its line.
 
+pub mod input;
+pub mod uses;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use rust_decimal::Decimal;
@@ -75,6 +78,13 @@ pub struct Promotion {
     pub per_customer_limit: Option<u32>,
     pub combinable: bool,
     pub created_at: Timestamp,
+    /// How many counters its uses are spread over (the store keeps it
+    /// beside the promotion; see [`uses`]).
+    #[serde(skip)]
+    pub counters: u8,
+    /// Counts its changes; a change is written over the version read.
+    #[serde(skip)]
+    pub version: u64,
 }
 
 /// Why a promotion does not apply (`COUPON_NOT_APPLICABLE`, `reason`).
@@ -93,6 +103,33 @@ pub enum NotApplicable {
     NotCombinable,
 }
 
+impl NotApplicable {
+    /// As the contract writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unknown => "unknown",
+            Self::Inactive => "inactive",
+            Self::NotStarted => "not_started",
+            Self::Expired => "expired",
+            Self::Market => "market",
+            Self::Currency => "currency",
+            Self::MinSubtotal => "min_subtotal",
+            Self::Exhausted => "exhausted",
+            Self::CustomerLimit => "customer_limit",
+            Self::NotCombinable => "not_combinable",
+        }
+    }
+}
+
+/// A promotion's discount on a cart or an order, as answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedDiscount {
+    pub promotion_id: String,
+    pub code: Option<String>,
+    pub name: String,
+    pub amount: i64,
+}
+
 /// What eligibility is judged against.
 #[derive(Debug, Clone, Copy)]
 pub struct CartFacts<'a> {
@@ -103,10 +140,12 @@ pub struct CartFacts<'a> {
     pub now: Timestamp,
 }
 
-/// How often a promotion was used, in all and by this customer.
+/// What is known of a promotion's uses: how many are left over all its
+/// counters (`None`: not read; it is not judged exhausted, and the
+/// redemption's condition decides), and this customer's uses.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Uses {
-    pub total: u32,
+    pub left: Option<i64>,
     pub by_customer: u32,
 }
 
@@ -135,7 +174,9 @@ impl Promotion {
         if min.flatten().is_some_and(|min| cart.subtotal < *min) {
             return Err(NotApplicable::MinSubtotal);
         }
-        if self.usage_limit.is_some_and(|limit| uses.total >= limit) {
+        // The counters are the truth (a limit changed a moment ago may not
+        // be in this function's copy of the promotion yet).
+        if uses.left.is_some_and(|left| left <= 0) {
             return Err(NotApplicable::Exhausted);
         }
         if self
@@ -299,22 +340,38 @@ pub fn apply(
     }
 }
 
+/// `promotions` applied where the shipping's price depends on the goods
+/// after the line discounts (a method's `free_over`): the line stages
+/// first, then the shipping they leave (`shipping_for`, given each line's
+/// discount), then free shipping on it. Also answers that shipping price.
+pub fn apply_priced(
+    promotions: &[&Promotion],
+    lines: &[DiscountLine],
+    shipping_for: &dyn Fn(&[i64]) -> i64,
+    currency: Currency,
+) -> (Discounts, i64) {
+    // The line stages do not depend on the shipping.
+    let goods = apply(promotions, lines, 0, currency);
+    let shipping = shipping_for(&goods.lines);
+    (apply(promotions, lines, shipping, currency), shipping)
+}
+
 /// Which of `eligible` apply together: every combinable one, unless a
 /// non-combinable one takes more alone than they do together (among
 /// those, the largest discount, then the older, then the lower id).
 pub fn stack<'a>(
     eligible: &[&'a Promotion],
     lines: &[DiscountLine],
-    shipping: i64,
+    shipping_for: &dyn Fn(&[i64]) -> i64,
     currency: Currency,
 ) -> Vec<&'a Promotion> {
     let combinable: Vec<&Promotion> = eligible.iter().copied().filter(|p| p.combinable).collect();
-    let together = apply(&combinable, lines, shipping, currency).total();
+    let together = apply_priced(&combinable, lines, shipping_for, currency).0.total();
     let best = eligible
         .iter()
         .copied()
         .filter(|p| !p.combinable)
-        .map(|p| (apply(&[p], lines, shipping, currency).total(), p))
+        .map(|p| (apply_priced(&[p], lines, shipping_for, currency).0.total(), p))
         .max_by(|(a, p), (b, q)| {
             a.cmp(b)
                 .then(q.created_at.cmp(&p.created_at))
@@ -324,6 +381,84 @@ pub fn stack<'a>(
         Some((alone, promotion)) if alone > together => vec![promotion],
         _ => combinable,
     }
+}
+
+/// The promotions a cart is offered: those whose code it holds, and the
+/// automatic ones.
+#[derive(Debug, Clone, Copy)]
+pub struct Offer<'a> {
+    /// Every promotion (as the function's cache holds them).
+    pub promotions: &'a [Promotion],
+    /// The cart's codes, normalised, in the order entered.
+    pub codes: &'a [String],
+    /// The uses read, by promotion id (absent: not read).
+    pub uses: &'a BTreeMap<String, uses::UsesRead>,
+}
+
+/// What a cart is offered comes to: the promotions that apply together,
+/// and each code that does not apply, with its reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Considered<'a> {
+    pub eligible: Vec<&'a Promotion>,
+    pub refused: Vec<(String, NotApplicable)>,
+}
+
+/// The promotion a code names (codes are stored normalised).
+pub fn by_code<'a>(promotions: &'a [Promotion], code: &str) -> Option<&'a Promotion> {
+    promotions.iter().find(|p| p.code.as_deref() == Some(code))
+}
+
+/// Which promotions of `offer` a cart is eligible for: each code's (a code
+/// that is unknown or not eligible is refused with its reason, and so is a
+/// second non-combinable code), and every eligible automatic one.
+pub fn consider<'a>(offer: Offer<'a>, cart: &CartFacts<'_>) -> Considered<'a> {
+    let uses = |p: &Promotion| {
+        offer
+            .uses
+            .get(&p.id)
+            .map(uses::UsesRead::uses)
+            .unwrap_or_default()
+    };
+    let mut eligible: Vec<&Promotion> = Vec::new();
+    let mut refused = Vec::new();
+    let mut exclusive_code = false;
+    for code in offer.codes {
+        let Some(promotion) = by_code(offer.promotions, code) else {
+            refused.push((code.clone(), NotApplicable::Unknown));
+            continue;
+        };
+        match promotion.eligible(cart, uses(promotion)) {
+            Err(reason) => refused.push((code.clone(), reason)),
+            Ok(()) if !promotion.combinable && exclusive_code => {
+                refused.push((code.clone(), NotApplicable::NotCombinable));
+            }
+            Ok(()) => {
+                exclusive_code |= !promotion.combinable;
+                eligible.push(promotion);
+            }
+        }
+    }
+    eligible.extend(
+        offer
+            .promotions
+            .iter()
+            .filter(|p| p.code.is_none() && p.eligible(cart, uses(p)).is_ok()),
+    );
+    Considered { eligible, refused }
+}
+
+/// Whether a cart offered `promotion` needs its uses read to judge it: it
+/// has a limit, and could apply now by its other rules.
+pub fn needs_uses(promotion: &Promotion, codes: &[String], now: Timestamp) -> bool {
+    let offered = match &promotion.code {
+        None => true,
+        Some(code) => codes.contains(code),
+    };
+    offered
+        && promotion.active
+        && promotion.starts_at <= now
+        && promotion.ends_at.is_none_or(|end| now < end)
+        && (promotion.usage_limit.is_some() || promotion.per_customer_limit.is_some())
 }
 
 #[cfg(test)]
@@ -361,6 +496,8 @@ mod tests {
             per_customer_limit: None,
             combinable,
             created_at: Timestamp::from_unix(created),
+            counters: 1,
+            version: 1,
         }
     }
 
@@ -453,14 +590,14 @@ mod tests {
         let mut alone = percent("alone", "20");
         alone.combinable = false;
         // 20 % alone (20.00) < 10 % + 15 % together (25.00).
-        let chosen: Vec<&str> = stack(&[&alone, &ten, &fifteen], &cart, 0, currency("EUR"))
+        let chosen: Vec<&str> = stack(&[&alone, &ten, &fifteen], &cart, &|_| 0, currency("EUR"))
             .iter()
             .map(|p| p.id.as_str())
             .collect();
         assert_eq!(chosen, ["ten", "fifteen"]);
         let mut thirty = percent("thirty", "30");
         thirty.combinable = false;
-        let chosen: Vec<&str> = stack(&[&alone, &ten, &fifteen, &thirty], &cart, 0, currency("EUR"))
+        let chosen: Vec<&str> = stack(&[&alone, &ten, &fifteen, &thirty], &cart, &|_| 0, currency("EUR"))
             .iter()
             .map(|p| p.id.as_str())
             .collect();
@@ -492,7 +629,7 @@ mod tests {
             p.eligible(
                 &cart,
                 Uses {
-                    total: 3,
+                    left: Some(0),
                     by_customer: 0
                 }
             ),
@@ -502,7 +639,7 @@ mod tests {
             p.eligible(
                 &cart,
                 Uses {
-                    total: 2,
+                    left: Some(1),
                     by_customer: 1
                 }
             ),
