@@ -40,7 +40,10 @@ reaches past it:
 - An order, and a cart's `PATCH`, name no `shipping_method` (a code the
   market does not have is `400`; the markets the fuzzer makes have
   arbitrary ones); a cart's address is made to fit as an order's is.
-- A promotion: amounts and minimums in whole steps of their currency, and
+- A promotion: limited to a market no test has (`fuzz-nowhere`), so that it
+  changes no other test's prices on a stack that outlives the run (a
+  `markets` generated to break the schema keeps its break); amounts and
+  minimums in whole steps of their currency, and
   `ends_at` after `starts_at` (a valid generated date-time becomes a fixed
   start and a far end: the rule is the server's, tested apart).
 - Cursors: only a `next_cursor` the server issued for the same listing is
@@ -85,6 +88,9 @@ STEPS = {**{code: 10 for code in TENS}, "MGA": 100}
 UNCHARGEABLE = {"IQD", "LYD"}
 with open(os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "address-rules.json")) as _rules:
     ADDRESS_RULES = json.load(_rules)["countries"]
+# The market fuzzed promotions are limited to: none has it, so that they
+# change no other test's prices on a stack that outlives the run.
+NOWHERE = "fuzz-nowhere"
 CURSOR = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
 
 
@@ -318,6 +324,12 @@ def _fit_dates(body, fields):
 
 
 def _fit_promotion(body):
+    markets = body.get("markets")
+    valid = isinstance(markets, list) and 0 < len(markets) <= 100 and all(
+        isinstance(m, str) and re.fullmatch(r"[a-z0-9-]{1,20}", m) for m in markets
+    )
+    if markets is None or valid:
+        body["markets"] = [NOWHERE]
     _fit_amounts(body.get("amounts"))
     _fit_amounts(body.get("min_subtotal"))
     _fit_dates(body, {"starts_at": "2026-01-01T00:00:00Z", "ends_at": "2099-01-01T00:00:00Z"})

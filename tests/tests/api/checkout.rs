@@ -2,7 +2,9 @@
 //! market (Austria, in euros) and one in a tax-exclusive market with
 //! regional rates (Quebec, in Canadian dollars), each checked out at the
 //! total it showed, paid for exactly that total, its figures worked by hand
-//! below. The markets, rates and rules are set here (fixed codes in
+//! below; and one that stacks an automatic promotion on some lines with a
+//! combinable coupon in a tax-inclusive market (the Netherlands, in
+//! euros). The markets, rates, rules and promotions are set here (fixed codes in
 //! countries no other test ships to: a deployed stack keeps them).
 
 use serde_json::{Value, json};
@@ -22,9 +24,10 @@ async fn product(shop: &Shop, fields: Value) -> String {
     reply.body["id"].as_str().expect("id").to_owned()
 }
 
-/// Fills the customer's cart, sends it to `address`, reads it (its ETag is
-/// its version), checks it out at its total and pays that: the order.
-async fn checkout(shop: &Shop, lines: &[(&str, u32)], address: Value) -> Value {
+/// Fills the customer's cart, sends it to `address` with `codes`, reads it
+/// (its ETag is its version), checks it out at its total and pays that:
+/// the order.
+async fn checkout(shop: &Shop, lines: &[(&str, u32)], address: Value, codes: &[&str]) -> Value {
     let token = Some(shop.customer.token.as_str());
     for (product, quantity) in lines {
         let reply = shop
@@ -44,7 +47,7 @@ async fn checkout(shop: &Shop, lines: &[(&str, u32)], address: Value) -> Value {
             Method::PATCH,
             "/cart",
             token,
-            Some(json!({"shipping_address": address})),
+            Some(json!({"shipping_address": address, "coupon_codes": codes})),
         )
         .await;
     assert_eq!(moved.status, StatusCode::OK, "{}", moved.text);
@@ -152,7 +155,7 @@ async fn a_cart_checks_out_in_an_inclusive_ddp_market_at_the_total_it_showed() {
     )
     .await;
     let vienna = json!({"name": "Anna Huber", "line1": "Stephansplatz 1", "city": "Wien", "postal_code": "1010", "country": "AT"});
-    let order = checkout(&shop, &[(&shirt, 2), (&book, 1)], vienna).await;
+    let order = checkout(&shop, &[(&shirt, 2), (&book, 1)], vienna, &[]).await;
     eprintln!("inclusive DDP order: {order}");
     // 9998 gross at 20 %: 8331.67 → 8332 net, 1666 VAT; 1200 at 10 %:
     // 1090.91 → 1091, 109. Customs value 9423 > 5000: the shirts from
@@ -226,7 +229,7 @@ async fn a_cart_checks_out_in_an_exclusive_market_at_its_regions_rate() {
     .await;
     let montreal = json!({"name": "Marie Tremblay", "line1": "1 rue Sainte-Catherine", "city": "Montréal",
                           "postal_code": "H2X 1Y4", "region": "CA-QC", "country": "CA"});
-    let order = checkout(&shop, &[(&cap, 3), (&pin, 1)], montreal).await;
+    let order = checkout(&shop, &[(&cap, 3), (&pin, 1)], montreal, &[]).await;
     eprintln!("exclusive regional order: {order}");
     // Quebec's 14.975 % once over 6522 = 976.67 → 977, spread 898 + 79;
     // shipping 1500 → 224.625 → 225. Duty 5 % (300 + 26) is announced,
@@ -243,5 +246,93 @@ async fn a_cart_checks_out_in_an_exclusive_market_at_its_regions_rate() {
     assert_eq!(
         (&order["shipping"], &order["total"], &order["currency"]),
         (&json!(1_500), &json!(9_224), &json!("CAD"))
+    );
+}
+
+#[tokio::test]
+async fn a_cart_stacks_an_automatic_line_promotion_with_a_coupon_in_an_inclusive_market() {
+    let shop = Shop::new().await;
+    shop.admin_put(
+        "/markets/e2e-promo",
+        json!({"name": "Netherlands", "countries": ["NL"], "currency": "EUR", "tax_mode": "inclusive",
+               "tax_rounding": "line", "price_rounding": "minor", "duties": "ddp",
+               "shipping_methods": [{"code": "standard", "name": "Standard",
+                   "rates": [{"max_weight_grams": 1000, "price": 490}, {"max_weight_grams": 5000, "price": 990}],
+                   "free_over": 15000, "delivery_days": {"min": 1, "max": 2}}]}),
+    )
+    .await;
+    shop.admin_put(
+        "/tax-rates/NL",
+        json!({"rates": {"standard": "21", "reduced": "9"}}),
+    )
+    .await;
+    let shirt = product(&shop, json!({"prices": {"EUR": 4999}, "weight_grams": 300})).await;
+    let book = product(
+        &shop,
+        json!({"prices": {"EUR": 1200}, "weight_grams": 500, "tax_category": "reduced"}),
+    )
+    .await;
+    let id = unique("e2e");
+    let code = format!("e2e_{}", &id[id.len() - 16..]);
+    for body in [
+        json!({"name": "Shirts 10 %", "kind": "percent", "percent": "10", "combinable": true,
+               "applies_to": {"product_ids": [shirt]}, "markets": ["e2e-promo"]}),
+        json!({"name": "Five euros off", "code": code.to_lowercase(), "kind": "fixed",
+               "amounts": {"EUR": 500}, "combinable": true, "usage_limit": 10}),
+    ] {
+        let made = shop
+            .api
+            .send(Method::POST, "/promotions", Some(&shop.admin), Some(body))
+            .await;
+        assert_eq!(made.status, StatusCode::CREATED, "{}", made.text);
+    }
+    let amsterdam = json!({"name": "Anne de Vries", "line1": "Dam 1", "city": "Amsterdam",
+                           "postal_code": "1012 JS", "country": "NL"});
+    let order = checkout(&shop, &[(&shirt, 2), (&book, 1)], amsterdam, &[&code]).await;
+    eprintln!("stacked promotions order: {order}");
+    // The automatic 10 % on the shirts (99.98), per line: 10.00. Then the
+    // coupon's €5.00 over what remains (89.98 and 12.00) by largest
+    // remainder: 4.41 and 0.59.
+    let discounts: Vec<(&str, &Value)> = order["discounts"]
+        .as_array()
+        .expect("discounts")
+        .iter()
+        .map(|d| (d["name"].as_str().expect("name"), &d["amount"]))
+        .collect();
+    assert_eq!(
+        discounts,
+        [("Shirts 10 %", &json!(1_000)), ("Five euros off", &json!(500))]
+    );
+    assert_eq!(order["discounts"][1]["code"], json!(code.to_uppercase()));
+    let lines: Vec<(i64, i64, i64, i64)> = order["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|l| {
+            let f = |k: &str| l[k].as_i64().expect("an amount");
+            (f("amount"), f("discount"), f("net"), f("tax"))
+        })
+        .collect();
+    // VAT on what remains, gross: 8557 at 21 % → 1485.10 → 1485; 1141 at
+    // 9 % → 94.21 → 94. Shipping (1,100 g, goods 96.98 < 150) 990 at
+    // 21 % → 171.82 → 172.
+    assert_eq!(lines, [(9_998, 1_441, 7_072, 1_485), (1_200, 59, 1_047, 94)]);
+    assert_eq!(
+        (
+            &order["subtotal"],
+            &order["discount_total"],
+            &order["shipping"],
+            &order["tax_total"],
+            &order["duties"],
+            &order["total"]
+        ),
+        (
+            &json!(11_198),
+            &json!(1_500),
+            &json!(990),
+            &json!(1_751),
+            &json!(0),
+            &json!(10_688)
+        )
     );
 }

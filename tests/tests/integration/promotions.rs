@@ -415,3 +415,35 @@ async fn cancellation_and_expiry_give_a_use_back_exactly_once() {
         .expect("placed again");
     assert_eq!(used(&t, &promotion).await, 1);
 }
+
+#[tokio::test]
+async fn a_refund_keeps_the_use() {
+    let t = app().await;
+    let thing = product(&t, 1_000, 100).await;
+    let promotion = create(
+        &t,
+        json!({"name": "Kept", "code": "KEPT", "kind": "fixed",
+                                      "amounts": {"USD": 100}, "usage_limit": 5, "per_customer_limit": 1}),
+    )
+    .await
+    .expect("created");
+    let buyer = customer();
+    let order = order_with(&t, &buyer, &thing, &["KEPT"]).await.expect("placed");
+    t.pay(&buyer, &order).await;
+    shared::usecases::refunds::refund_order(&t.app, &buyer, &order.id)
+        .await
+        .expect("accepted");
+    let response = t
+        .deliver("refunds", shared::usecases::refunds::handle_message)
+        .await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(t.status(&order).await, OrderStatus::Refunded);
+    assert_eq!(used(&t, &promotion).await, 1, "a refund gives no use back");
+    assert!(matches!(
+        order_with(&t, &buyer, &thing, &["KEPT"]).await,
+        Err(Error::CouponNotApplicable {
+            reason: "customer_limit",
+            ..
+        })
+    ));
+}

@@ -12,6 +12,10 @@
 //!   answer showed.
 //! - *flash sale*: one product with `stock` units, `buyers` concurrent
 //!   orders of one unit; exactly `stock` must succeed.
+//! - *flash coupon*: one coupon code with a usage limit, `buyers`
+//!   concurrent orders carrying it (once the flash sale's unpaid orders
+//!   expired); exactly `limit` must be placed, the rest refused
+//!   `COUPON_NOT_APPLICABLE`, and the promotion's `used` must be the limit.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -69,8 +73,18 @@ pub struct Settings {
     flash_counters: u8,
     #[arg(long, default_value_t = 300)]
     flash_buyers: usize,
+    /// The flash coupon's usage limit.
+    #[arg(long, default_value_t = 300)]
+    coupon_limit: u32,
+    /// Orders carrying the flash coupon at once.
+    #[arg(long, default_value_t = 450)]
+    coupon_buyers: usize,
     /// Which scenarios to run.
-    #[arg(long, value_delimiter = ',', default_value = "store-wide,checkout,flash-sale")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "store-wide,checkout,flash-sale,flash-coupon"
+    )]
     scenarios: Vec<String>,
     /// Where the report is written (Markdown) besides the terminal.
     #[arg(long, default_value = ".local/capacity.md")]
@@ -154,6 +168,9 @@ pub async fn run(settings: Settings) -> Result<(), BoxError> {
     }
     if settings.scenarios.iter().any(|s| s == "flash-sale") {
         report += &flash_sale(&settings, &client, &meter, &admin, &customers).await?;
+    }
+    if settings.scenarios.iter().any(|s| s == "flash-coupon") {
+        report += &flash_coupon(&settings, &client, &meter, &admin, &customers).await?;
     }
     println!("{report}");
     if let Some(dir) = std::path::Path::new(&settings.out).parent() {
@@ -606,6 +623,107 @@ async fn flash_sale(
     section += &partitions(&usage, placed as f64, "order");
     if !exact {
         return Err(format!("the flash sale was not exact: {section}").into());
+    }
+    Ok(section)
+}
+
+async fn flash_coupon(
+    settings: &Settings,
+    client: &Client,
+    meter: &Meter,
+    admin: &str,
+    customers: &[String],
+) -> Result<String, BoxError> {
+    // Earlier scenarios' unpaid orders expire first, so that each customer
+    // has room for the orders below (at most three each).
+    tokio::time::sleep(Duration::from_secs(settings.order_ttl_secs + 6)).await;
+    let stock = i64::try_from(settings.coupon_buyers).unwrap_or(i64::MAX) * 2;
+    let product = add_product(client, admin, "coupon", stock).await?;
+    let code = format!("FLASH-{}", fastrand::u32(..));
+    let promotion = client
+        .expect(
+            Method::POST,
+            "/promotions",
+            Some(admin),
+            Some(
+                json!({"name": "Flash coupon", "code": code, "kind": "percent", "percent": "20",
+                        "usage_limit": settings.coupon_limit}),
+            ),
+        )
+        .await?;
+    let id = promotion["id"].as_str().ok_or("no id")?.to_owned();
+    // The functions keep the promotions a minute (CONFIG_CACHE_SECONDS, as
+    // deployed): wait until the code is known to them.
+    let probe = customer(client).await?;
+    for _ in 0..90 {
+        let cart = client
+            .send(
+                Method::PATCH,
+                "/cart",
+                Some(&probe),
+                Some(json!({"coupon_codes": [code]})),
+            )
+            .await;
+        if cart.status == StatusCode::OK {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    meter.reset().await?;
+    eprintln!(
+        "capacity: flash coupon: {} buyers at once for a limit of {}",
+        settings.coupon_buyers, settings.coupon_limit
+    );
+    let started = Instant::now();
+    let attempts = (0..settings.coupon_buyers).map(|i| {
+        let (product, code) = (product.as_str(), code.as_str());
+        async move {
+            client
+                .send(
+                    Method::POST,
+                    "/orders",
+                    Some(&customers[i % customers.len()]),
+                    Some(json!({"items": [{"product_id": product, "quantity": 1}],
+                                "shipping_address": address(), "coupon_codes": [code]})),
+                )
+                .await
+        }
+    });
+    let mut answers: BTreeMap<String, usize> = BTreeMap::new();
+    let mut placed = 0;
+    for reply in futures::future::join_all(attempts).await {
+        if reply.status == StatusCode::CREATED {
+            placed += usize::from(reply.body["discounts"].as_array().is_some_and(|d| d.len() == 1));
+        }
+        let answer = match reply.body["reason"].as_str() {
+            Some(reason) => format!("{} {} ({reason})", reply.status.as_u16(), reply.code()),
+            None => format!("{} {}", reply.status.as_u16(), reply.code()),
+        };
+        *answers.entry(answer).or_default() += 1;
+    }
+    let elapsed = started.elapsed();
+    let usage = meter.read().await?;
+    let used = client
+        .expect(Method::GET, &format!("/promotions/{id}"), Some(admin), None)
+        .await?["used"]
+        .as_i64()
+        .unwrap_or(-1);
+    let limit = settings.coupon_limit as usize;
+    let expected = limit.min(settings.coupon_buyers);
+    let exact = placed == expected && used == expected as i64;
+    eprintln!("capacity: flash coupon: {placed} placed in {elapsed:?}; used {used}; answers {answers:?}");
+    let counters = shared::model::promotions::uses::counters_for(Some(settings.coupon_limit));
+    let mut section = format!(
+        "## Flash coupon\n\n{} buyers at once, one order each carrying one code limited to {} uses \
+         (spread over {counters} use counters): {placed} orders placed with the discount, `used` {used} ({}). \
+         Answers: {answers:?}.\n\n",
+        settings.coupon_buyers,
+        settings.coupon_limit,
+        if exact { "exact" } else { "NOT EXACT" }
+    );
+    section += &partitions(&usage, placed as f64, "redemption");
+    if !exact {
+        return Err(format!("the flash coupon was not exact: {section}").into());
     }
     Ok(section)
 }

@@ -39,6 +39,8 @@ pub fn check(e: &Evidence) -> Vec<Check> {
         one_order_per_key(e),
         ratings_match_reviews(e),
         unpaid_counts_match(e),
+        promotion_uses_match_orders(e),
+        customers_within_their_limits(e),
         nothing_is_stuck(e),
         clients_saw_the_contract(e),
     ]
@@ -328,6 +330,113 @@ fn unpaid_counts_match(e: &Evidence) -> Check {
     Check {
         name: "unpaid-order counts equal the orders awaiting payment",
         checked: users.len(),
+        failures,
+    }
+}
+
+/// The promotions each order redeemed and still holds: (order's owner,
+/// promotion). An order cancelled or expired gave its uses back, and so
+/// did one paid after that (a late payment, refunded: its status moved on
+/// from `CANCELLED`).
+fn holdings<'a>(e: &Evidence<'a>) -> Vec<(&'a str, &'a str)> {
+    e.snapshot
+        .orders
+        .iter()
+        .filter(|(id, order)| {
+            let late = e
+                .snapshot
+                .payments
+                .get(*id)
+                .is_some_and(|p| p["paid_late"].as_bool() == Some(true));
+            status(order) != "CANCELLED" && !late
+        })
+        .flat_map(|(_, order)| {
+            let user = order["user_id"].as_str().unwrap_or_default();
+            order["redemptions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(move |r| (user, r["promotion_id"].as_str().unwrap_or_default()))
+        })
+        .collect()
+}
+
+/// A promotion's uses recorded (Σ `used` over its counters) equal the
+/// orders holding it that are not cancelled or expired, within its
+/// `usage_limit`, no counter below 0 left.
+fn promotion_uses_match_orders(e: &Evidence) -> Check {
+    let mut holding: BTreeMap<&str, i64> = BTreeMap::new();
+    for (_, promotion) in holdings(e) {
+        *holding.entry(promotion).or_default() += 1;
+    }
+    let failures = e
+        .snapshot
+        .promotions
+        .iter()
+        .filter_map(|(id, promotion)| {
+            let (used, lowest_left) = e.snapshot.promotion_uses.get(id).copied().unwrap_or((0, 0));
+            let held = holding.get(id.as_str()).copied().unwrap_or(0);
+            let limit = promotion["usage_limit"].as_i64();
+            if used != held {
+                Some(format!(
+                    "promotion {id}: {used} uses recorded, {held} orders hold it"
+                ))
+            } else if limit.is_some_and(|limit| used > limit) {
+                Some(format!("promotion {id}: {used} uses, limit {limit:?}"))
+            } else if lowest_left < 0 {
+                Some(format!("promotion {id}: a counter at {lowest_left} left"))
+            } else {
+                None
+            }
+        })
+        .collect();
+    Check {
+        name: "promotion uses recorded = orders holding it (not cancelled or expired), within its limit",
+        checked: e.snapshot.promotions.len(),
+        failures,
+    }
+}
+
+/// Each customer's count of a promotion's uses equals their orders holding
+/// it, and none is above the per-customer limit.
+fn customers_within_their_limits(e: &Evidence) -> Check {
+    let mut holding: BTreeMap<(String, String), i64> = BTreeMap::new();
+    for (user, promotion) in holdings(e) {
+        let limited = e
+            .snapshot
+            .promotions
+            .get(promotion)
+            .is_some_and(|p| p["per_customer_limit"].is_i64());
+        if limited {
+            *holding
+                .entry((promotion.to_owned(), user.to_owned()))
+                .or_default() += 1;
+        }
+    }
+    let keys: BTreeSet<&(String, String)> = holding.keys().chain(e.snapshot.customer_uses.keys()).collect();
+    let failures = keys
+        .iter()
+        .filter_map(|key| {
+            let (promotion, user) = key;
+            let counted = e.snapshot.customer_uses.get(*key).copied().unwrap_or(0);
+            let held = holding.get(*key).copied().unwrap_or(0);
+            let limit = e
+                .snapshot
+                .promotions
+                .get(promotion)
+                .and_then(|p| p["per_customer_limit"].as_i64());
+            if counted != held {
+                Some(format!("{user} on {promotion}: counted {counted}, holds {held}"))
+            } else if limit.is_some_and(|limit| held > limit) {
+                Some(format!("{user} on {promotion}: {held} uses, limit {limit:?}"))
+            } else {
+                None
+            }
+        })
+        .collect();
+    Check {
+        name: "no customer above a promotion's per-customer limit; counts = orders",
+        checked: keys.len(),
         failures,
     }
 }

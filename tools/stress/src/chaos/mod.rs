@@ -94,6 +94,7 @@ pub async fn run(settings: Settings) -> Result<(), BoxError> {
         customers,
         products,
         initial,
+        coupon,
     } = set_up_shop(&client, &settings).await?;
 
     // The workload, under faults.
@@ -119,6 +120,7 @@ pub async fn run(settings: Settings) -> Result<(), BoxError> {
         admin,
         customers,
         products,
+        coupon,
         ops: AtomicU64::new(0),
         book: Mutex::default(),
         http: http.clone(),
@@ -193,17 +195,20 @@ pub async fn run(settings: Settings) -> Result<(), BoxError> {
 }
 
 /// The shop a run starts from: an admin's token, customers (id, token),
-/// products and their initial stock.
+/// products and their initial stock, and a coupon code.
 struct Shop {
     admin: String,
     customers: Vec<(String, String)>,
     products: Vec<String>,
     initial: BTreeMap<String, i64>,
+    coupon: String,
 }
 
 /// Makes the shop through the gateway (faults off): an admin logs in,
 /// customers register, the catalogue is created, every third product's
-/// stock spread over four counters.
+/// stock spread over four counters; an automatic promotion and a coupon,
+/// both limited in all and per customer, so that the run reaches their
+/// limits while orders are cancelled and expire.
 async fn set_up_shop(client: &Client, settings: &Settings) -> Result<Shop, BoxError> {
     let admin = client
         .login(&settings.admin_email, &settings.admin_password)
@@ -264,11 +269,27 @@ async fn set_up_shop(client: &Client, settings: &Settings) -> Result<Shop, BoxEr
         initial.insert(id.clone(), stock);
         products.push(id);
     }
+    let coupon = format!("CHAOS-{}", settings.seed);
+    for promotion in [
+        json!({"name": "Chaos 5 %", "kind": "percent", "percent": "5", "combinable": true,
+               "usage_limit": settings.operations / 40 + 5, "per_customer_limit": 3}),
+        json!({"name": "Chaos coupon", "code": coupon, "kind": "fixed", "amounts": {"USD": 150},
+               "combinable": true, "usage_limit": settings.operations / 60 + 3, "per_customer_limit": 1}),
+    ] {
+        let made = client
+            .send(Method::POST, "/promotions", Some(&admin), Some(promotion))
+            .await;
+        // A retry after an injected crash finds the code taken: made.
+        if !made.status.is_success() && made.code() != "CODE_TAKEN" {
+            return Err(format!("promotion: {} {}", made.status, made.body).into());
+        }
+    }
     Ok(Shop {
         admin,
         customers,
         products,
         initial,
+        coupon,
     })
 }
 
@@ -308,6 +329,16 @@ fn report(o: &Outcome) -> (String, usize) {
         o.ledger.replays,
         o.ledger.faults,
     ));
+    let promotions: Vec<String> = o
+        .snapshot
+        .promotions
+        .iter()
+        .map(|(id, p)| {
+            let used = o.snapshot.promotion_uses.get(id).map_or(0, |u| u.0);
+            format!("{} {used} of {}", p["name"].as_str().unwrap_or(id), p["usage_limit"])
+        })
+        .collect();
+    report.push_str(&format!("Promotions used: {}.\n\n", promotions.join(", ")));
     report.push_str(&format!(
         "Faults injected between the functions and DynamoDB/SQS: {}\n\n",
         o.faults

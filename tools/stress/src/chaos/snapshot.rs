@@ -24,6 +24,12 @@ pub struct Snapshot {
     pub reviews: BTreeMap<String, (u64, u64)>,
     /// User → their count of unpaid orders (the hoarding limit's).
     pub unpaid: BTreeMap<String, i64>,
+    /// Promotion → its item.
+    pub promotions: BTreeMap<String, Value>,
+    /// Promotion → (Σ `used`, the lowest `left`) over its use counters.
+    pub promotion_uses: BTreeMap<String, (i64, i64)>,
+    /// (promotion, user) → that customer's count of uses.
+    pub customer_uses: BTreeMap<(String, String), i64>,
     pub now: i64,
 }
 
@@ -76,6 +82,28 @@ impl Table {
                     entry.0 += number("stock");
                     entry.1 += u64::try_from(number("rating_count")).unwrap_or(0);
                     entry.2 += u64::try_from(number("rating_sum")).unwrap_or(0);
+                } else if let Some(rest) = pk.strip_prefix("PROMOTION#") {
+                    match (
+                        rest.split_once("#USES#"),
+                        rest.split_once("#CUSTOMER#"),
+                        sk.as_str(),
+                    ) {
+                        (Some((promotion, _)), _, "USES") => {
+                            let entry = snapshot
+                                .promotion_uses
+                                .entry(promotion.to_owned())
+                                .or_insert((0, i64::MAX));
+                            entry.0 += number("used");
+                            entry.1 = entry.1.min(number("left"));
+                        }
+                        (_, Some((promotion, user)), "USES") => {
+                            snapshot
+                                .customer_uses
+                                .insert((promotion.to_owned(), user.to_owned()), number("uses"));
+                        }
+                        (None, None, "PROMOTION") => drop(snapshot.promotions.insert(rest.to_owned(), value)),
+                        _ => {}
+                    }
                 } else if sk == "UNPAID" {
                     let user = pk.trim_start_matches("USER#").to_owned();
                     snapshot.unpaid.insert(user, number("unpaid"));

@@ -1,5 +1,5 @@
 //! The workload of `make chaos`: customers' journeys (order, directly or
-//! through the cart, pay, cancel,
+//! through the cart, with or without a coupon, pay, cancel,
 //! expire, pay late, refund, deliver, return, review) and an admin's
 //! restocks, through the gateway, with what their answers told kept in a
 //! book for the invariants.
@@ -44,6 +44,8 @@ pub struct Run {
     pub admin: String,
     pub customers: Vec<(String, String)>,
     pub products: Vec<String>,
+    /// A coupon half the orders carry.
+    pub coupon: String,
     pub ops: AtomicU64,
     pub book: Mutex<Book>,
     pub http: reqwest::Client,
@@ -164,7 +166,7 @@ impl Run {
     /// Puts `items` in the customer's cart, sends it to `address` and reads
     /// it: the total a checkout expects, or `None` when the cart could not
     /// be filled as the contract allows (a product gone, too many units).
-    async fn fill_cart(&self, token: &str, items: &[Value], address: Value) -> Option<i64> {
+    async fn fill_cart(&self, token: &str, items: &[Value], address: Value, codes: &[String]) -> Option<i64> {
         for item in items {
             let product = item["product_id"].as_str().unwrap_or_default();
             let put = self
@@ -192,10 +194,13 @@ impl Run {
                 Method::PATCH,
                 "/cart",
                 token,
-                Some(json!({ "shipping_address": address })),
+                Some(json!({ "shipping_address": address, "coupon_codes": codes })),
                 None,
             )
             .await;
+        if moved.code() == "COUPON_NOT_APPLICABLE" {
+            return None;
+        }
         if moved.status != StatusCode::OK {
             self.surprise(format!("cart address: {} {}", moved.status, moved.body));
             return None;
@@ -233,7 +238,14 @@ impl Run {
             .iter()
             .map(|p| json!({"product_id": p, "quantity": rng.u32(1..=3)}))
             .collect();
-        let body = json!({"items": items, "shipping_address": {
+        // Half the orders carry the coupon; every order may get the
+        // automatic promotion while it has uses left.
+        let codes: Vec<String> = if rng.bool() {
+            vec![self.coupon.clone()]
+        } else {
+            Vec::new()
+        };
+        let body = json!({"items": items, "coupon_codes": codes, "shipping_address": {
             "name": "Chaos Customer", "line1": "1 Fault Street", "city": "Springfield",
             "postal_code": "12345", "region": "US-NY", "country": "US"}});
         let key = (rng.u8(0..10) < 7).then(|| format!("chaos-{}-{n}", self.settings.seed));
@@ -242,7 +254,7 @@ impl Run {
         // the same time).
         let (path, body) = if rng.u8(0..3) == 0 {
             match self
-                .fill_cart(&token, &items, body["shipping_address"].clone())
+                .fill_cart(&token, &items, body["shipping_address"].clone(), &codes)
                 .await
             {
                 Some(expected) => ("/cart/checkout", json!({ "expected_total": expected })),
@@ -263,6 +275,10 @@ impl Run {
                     | "CART_EMPTY"
                     | "PRICE_CHANGED"
                     | "QUANTITY_LIMIT"
+                    | "COUPON_NOT_APPLICABLE"
+                    // A discount can take a cheap order below the
+                    // provider's minimum charge.
+                    | "AMOUNT_OUT_OF_RANGE"
             ) {
                 self.surprise(format!("{path}: {} {}", placed.status, placed.body));
             }
