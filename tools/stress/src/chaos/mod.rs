@@ -335,7 +335,11 @@ fn report(o: &Outcome) -> (String, usize) {
         .iter()
         .map(|(id, p)| {
             let used = o.snapshot.promotion_uses.get(id).map_or(0, |u| u.0);
-            format!("{} {used} of {}", p["name"].as_str().unwrap_or(id), p["usage_limit"])
+            format!(
+                "{} {used} of {}",
+                p["name"].as_str().unwrap_or(id),
+                p["usage_limit"]
+            )
         })
         .collect();
     report.push_str(&format!("Promotions used: {}.\n\n", promotions.join(", ")));
