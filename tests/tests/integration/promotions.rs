@@ -27,6 +27,17 @@ async fn create(t: &TestApp, body: Value) -> Result<PromotionView, Error> {
     promotions::create(&t.app, &admin(), parse_document(body).expect("valid")).await
 }
 
+/// A fixed discount of `amount` cents, `limit` uses, one per customer.
+async fn once_each(t: &TestApp, code: &str, amount: i64, limit: u32) -> PromotionView {
+    create(
+        t,
+        json!({"name": code, "code": code, "kind": "fixed", "amounts": {"USD": amount},
+               "usage_limit": limit, "per_customer_limit": 1}),
+    )
+    .await
+    .expect("created")
+}
+
 async fn used(t: &TestApp, p: &PromotionView) -> i64 {
     let id = PromotionId::parse(&p.promotion.id).expect("an id");
     promotions::get(&t.app, &admin(), &id).await.expect("read").used
@@ -294,8 +305,8 @@ async fn a_hundred_checkouts_against_a_limit_of_fifty_place_exactly_fifty() {
         let code = format!("RACE-{round}");
         let promotion = create(
             &t,
-            json!({"name": "Race", "code": code, "kind": "fixed",
-                                          "amounts": {"USD": 100}, "usage_limit": 50}),
+            json!({"name": "Race", "code": code, "kind": "fixed", "amounts": {"USD": 100},
+                   "usage_limit": 50}),
         )
         .await
         .expect("created");
@@ -340,8 +351,8 @@ async fn ten_orders_at_once_by_one_customer_against_a_limit_of_one_place_one() {
         let code = format!("ONCE-{round}");
         let promotion = create(
             &t,
-            json!({"name": "Once", "code": code, "kind": "percent",
-                                          "percent": "50", "per_customer_limit": 1}),
+            json!({"name": "Once", "code": code, "kind": "percent", "percent": "50",
+                   "per_customer_limit": 1}),
         )
         .await
         .expect("created");
@@ -374,13 +385,7 @@ async fn ten_orders_at_once_by_one_customer_against_a_limit_of_one_place_one() {
 async fn cancellation_and_expiry_give_a_use_back_exactly_once() {
     let t = app().await;
     let thing = product(&t, 1_000, 100).await;
-    let promotion = create(
-        &t,
-        json!({"name": "Single", "code": "SINGLE", "kind": "fixed",
-                                      "amounts": {"USD": 200}, "usage_limit": 1, "per_customer_limit": 1}),
-    )
-    .await
-    .expect("created");
+    let promotion = once_each(&t, "SINGLE", 200, 1).await;
     let buyer = customer();
     let first = order_with(&t, &buyer, &thing, &["SINGLE"]).await.expect("placed");
     assert_eq!((first.total.minor(), used(&t, &promotion).await), (800, 1));
@@ -420,13 +425,7 @@ async fn cancellation_and_expiry_give_a_use_back_exactly_once() {
 async fn a_refund_keeps_the_use() {
     let t = app().await;
     let thing = product(&t, 1_000, 100).await;
-    let promotion = create(
-        &t,
-        json!({"name": "Kept", "code": "KEPT", "kind": "fixed",
-                                      "amounts": {"USD": 100}, "usage_limit": 5, "per_customer_limit": 1}),
-    )
-    .await
-    .expect("created");
+    let promotion = once_each(&t, "KEPT", 100, 5).await;
     let buyer = customer();
     let order = order_with(&t, &buyer, &thing, &["KEPT"]).await.expect("placed");
     t.pay(&buyer, &order).await;

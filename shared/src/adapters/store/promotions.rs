@@ -241,43 +241,32 @@ impl Store {
     /// per-customer limit, the customer's count up (conditional on staying
     /// within it).
     pub(super) fn redemptions(&self, order: &Order) -> Result<Vec<TransactWriteItem>, Error> {
-        let mut items = Vec::new();
-        for r in &order.redemptions {
-            items.push(self.counter_change(r, 1)?);
-            if let Some(limit) = r.per_customer_limit {
-                items.push(update(
-                    Update::builder()
-                        .table_name(&self.table)
-                        .set_key(Some(key(keys::promotion_customer(
-                            &r.promotion_id,
-                            &order.user_id,
-                        ))))
-                        .changes(
-                            Changes::new()
-                                .add("uses", n(1))
-                                .when(attr("uses").not_exists().or(attr("uses").lt(n(limit)))),
-                        ),
-                )?);
-            }
-        }
-        Ok(items)
+        self.uses_changes(order, 1)
     }
 
     /// Every use `order` took, given back where it came from (in the
     /// release's transaction, which runs once per order).
     pub(super) fn give_backs(&self, order: &Order) -> Result<Vec<TransactWriteItem>, Error> {
+        self.uses_changes(order, -1)
+    }
+
+    /// `uses` (1: taken, −1: given back) for each of `order`'s redemptions:
+    /// on its counter, and on the customer's count when it has a limit.
+    fn uses_changes(&self, order: &Order, uses: i64) -> Result<Vec<TransactWriteItem>, Error> {
         let mut items = Vec::new();
         for r in &order.redemptions {
-            items.push(self.counter_change(r, -1)?);
-            if r.per_customer_limit.is_some() {
+            items.push(self.counter_change(r, uses)?);
+            if let Some(limit) = r.per_customer_limit {
+                let mut changes = Changes::new().add("uses", n(uses));
+                if uses > 0 {
+                    changes = changes.when(attr("uses").not_exists().or(attr("uses").lt(n(limit))));
+                }
+                let at = keys::promotion_customer(&r.promotion_id, &order.user_id);
                 items.push(update(
                     Update::builder()
                         .table_name(&self.table)
-                        .set_key(Some(key(keys::promotion_customer(
-                            &r.promotion_id,
-                            &order.user_id,
-                        ))))
-                        .changes(Changes::new().add("uses", n(-1))),
+                        .set_key(Some(key(at)))
+                        .changes(changes),
                 )?);
             }
         }
