@@ -624,6 +624,31 @@ mod tests {
         .expect("priced")
     }
 
+    /// A shirt at €49.99 (standard rate, made in China, 300 g) and a book
+    /// at €12.00 (reduced rate, made in Germany, 500 g).
+    fn shirts_and_books(
+        shirt_hs: Option<&'static str>,
+    ) -> (Vec<ProductId>, HashMap<ProductId, ProductState>) {
+        catalogue(&[
+            Product {
+                price: ("EUR", 4_999),
+                category: "standard",
+                hs: shirt_hs,
+                origin: "CN",
+                weight: 300,
+                stock: 9,
+            },
+            Product {
+                price: ("EUR", 1_200),
+                category: "reduced",
+                hs: None,
+                origin: "DE",
+                weight: 500,
+                stock: 9,
+            },
+        ])
+    }
+
     fn eu() -> Market {
         market(
             "eu",
@@ -650,24 +675,7 @@ mod tests {
 
     #[test]
     fn promotions_stack_before_tax_in_an_inclusive_market() {
-        let (ids, catalogue) = catalogue(&[
-            Product {
-                price: ("EUR", 4_999),
-                category: "standard",
-                hs: None,
-                origin: "CN",
-                weight: 300,
-                stock: 9,
-            },
-            Product {
-                price: ("EUR", 1_200),
-                category: "reduced",
-                hs: None,
-                origin: "DE",
-                weight: 500,
-                stock: 9,
-            },
-        ]);
+        let (ids, catalogue) = shirts_and_books(None);
         let mut setup = setup(vec![eu()], &[]);
         setup.promotions = vec![
             promotion(
@@ -820,24 +828,7 @@ mod tests {
 
     #[test]
     fn an_inclusive_ddp_market_charges_shipping_vat_and_duty_exactly() {
-        let (ids, catalogue) = catalogue(&[
-            Product {
-                price: ("EUR", 4_999),
-                category: "standard",
-                hs: Some("610910"),
-                origin: "CN",
-                weight: 300,
-                stock: 9,
-            },
-            Product {
-                price: ("EUR", 1_200),
-                category: "reduced",
-                hs: None,
-                origin: "DE",
-                weight: 500,
-                stock: 9,
-            },
-        ]);
+        let (ids, catalogue) = shirts_and_books(Some("610910"));
         let setup = setup(
             vec![eu()],
             &[(
