@@ -106,7 +106,7 @@ stack_start_emulator() {
   case "$emulator" in
     ministack)
       STACK_VERBOSE=0 stack_spawn emulator env GATEWAY_PORT="$EMULATOR_PORT" BIND_HOST=127.0.0.1 \
-        SERVICES=dynamodb,sqs,ssm PERSIST_STATE=0 LOG_LEVEL=WARNING ministack
+        SERVICES=dynamodb,sqs,ssm,ses,events,dynamodbstreams PERSIST_STATE=0 LOG_LEVEL=WARNING ministack
       ;;
     moto)
       STACK_VERBOSE=0 stack_spawn emulator python "$ROOT/scripts/moto_serialised.py" \

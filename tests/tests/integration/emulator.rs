@@ -1,4 +1,5 @@
-//! Emulator conformance: the local DynamoDB and SQS behave as AWS does in
+//! Emulator conformance: the local DynamoDB and SQS (and the Streams, SES
+//! v2 and EventBridge the notifications will use) behave as AWS does in
 //! every respect the shop's guarantees rest on. These tests check the
 //! emulator, not the shop: a failure names the behaviour the emulator broke,
 //! and until it is fixed no other test's result means much.
@@ -655,6 +656,397 @@ mod conformance {
         assert!(
             receive(&client, &urls.url, 1).await.is_empty(),
             "deleted messages do not come back after the visibility timeout"
+        );
+    }
+
+    // ------------------------------------------- Streams, SES v2, EventBridge
+    //
+    // What the notifications of decision 69 rely on (not used by the shop
+    // yet): a table's stream records every committed write, in order; SES v2
+    // sends are listed by the emulator; an EventBridge rule routes a custom
+    // bus's events to a queue.
+
+    /// Whether the emulator is MiniStack (its health endpoint answers): the
+    /// three behaviours below are checked there only, the emulator CI runs
+    /// and the one the notifications are built against (`make test
+    /// EMULATOR=moto` passes over them, saying so).
+    async fn on_ministack() -> bool {
+        let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
+        let answer = shared::adapters::http_client()
+            .build()
+            .expect("an HTTP client")
+            .get(format!("{}/_ministack/health", endpoint.trim_end_matches('/')))
+            .send()
+            .await;
+        let ministack = answer.is_ok_and(|a| a.status().is_success());
+        if !ministack {
+            eprintln!("not MiniStack: Streams, SES v2 and EventBridge conformance passed over");
+        }
+        ministack
+    }
+
+    /// A table of one key with a stream of both images.
+    async fn streamed_table(client: &DynamoDb) -> (String, String) {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+            StreamSpecification, StreamViewType,
+        };
+        let name = unique("conformance-stream");
+        let created = client
+            .create_table()
+            .table_name(&name)
+            .billing_mode(BillingMode::PayPerRequest)
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("PK")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .expect("key"),
+            )
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("PK")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .expect("attribute"),
+            )
+            .stream_specification(
+                StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(StreamViewType::NewAndOldImages)
+                    .build()
+                    .expect("stream"),
+            )
+            .send()
+            .await
+            .expect("CreateTable with a stream");
+        let arn = created
+            .table_description()
+            .and_then(|t| t.latest_stream_arn())
+            .expect("the table's stream")
+            .to_owned();
+        (name, arn)
+    }
+
+    #[tokio::test]
+    async fn a_tables_stream_records_each_committed_write_in_order() {
+        if !on_ministack().await {
+            return;
+        }
+        use aws_sdk_dynamodbstreams::types::ShardIteratorType;
+        let config = emulator_config().await;
+        let client = DynamoDb::new(&config);
+        let streams = aws_sdk_dynamodbstreams::Client::new(&config);
+        let (table, arn) = streamed_table(&client).await;
+        let one = |pk: &str| HashMap::from([("PK".to_owned(), s(pk))]);
+        let mut a = one("a");
+        a.insert("v".into(), n(1));
+        client
+            .put_item()
+            .table_name(&table)
+            .set_item(Some(a))
+            .send()
+            .await
+            .expect("put a");
+        client
+            .transact_write_items()
+            .transact_items(
+                TransactWriteItem::builder()
+                    .put(
+                        Put::builder()
+                            .table_name(&table)
+                            .set_item(Some(one("b")))
+                            .build()
+                            .expect("put"),
+                    )
+                    .build(),
+            )
+            .transact_items(
+                TransactWriteItem::builder()
+                    .update(
+                        Update::builder()
+                            .table_name(&table)
+                            .set_key(Some(one("a")))
+                            .update_expression("SET v = :v")
+                            .expression_attribute_values(":v", n(2))
+                            .build()
+                            .expect("update"),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("a transaction of two writes");
+        let refused = client
+            .put_item()
+            .table_name(&table)
+            .set_item(Some(one("a")))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await;
+        assert!(refused.is_err(), "the condition fails");
+        client
+            .delete_item()
+            .table_name(&table)
+            .set_key(Some(one("b")))
+            .send()
+            .await
+            .expect("delete b");
+
+        let shards = streams
+            .describe_stream()
+            .stream_arn(&arn)
+            .send()
+            .await
+            .expect("DescribeStream");
+        let shard = shards
+            .stream_description()
+            .and_then(|d| d.shards().first())
+            .and_then(|s| s.shard_id())
+            .expect("a shard")
+            .to_owned();
+        let mut iterator = streams
+            .get_shard_iterator()
+            .stream_arn(&arn)
+            .shard_id(&shard)
+            .shard_iterator_type(ShardIteratorType::TrimHorizon)
+            .send()
+            .await
+            .expect("GetShardIterator")
+            .shard_iterator
+            .expect("an iterator");
+        let mut seen = Vec::new();
+        let started = Instant::now();
+        while seen.len() < 4 && started.elapsed() < Duration::from_secs(10) {
+            let page = streams
+                .get_records()
+                .shard_iterator(&iterator)
+                .send()
+                .await
+                .expect("GetRecords");
+            for record in page.records() {
+                let change = record.dynamodb().expect("the change");
+                let key = match change.keys().and_then(|k| k.get("PK")) {
+                    Some(aws_sdk_dynamodbstreams::types::AttributeValue::S(pk)) => pk.clone(),
+                    _ => String::new(),
+                };
+                let value =
+                    |image: Option<&HashMap<String, aws_sdk_dynamodbstreams::types::AttributeValue>>| {
+                        match image.and_then(|i| i.get("v")) {
+                            Some(aws_sdk_dynamodbstreams::types::AttributeValue::N(v)) => v.clone(),
+                            _ => "-".into(),
+                        }
+                    };
+                seen.push((
+                    record
+                        .event_name()
+                        .map(|e| e.as_str().to_owned())
+                        .unwrap_or_default(),
+                    key,
+                    value(change.old_image()),
+                    value(change.new_image()),
+                    change.sequence_number().unwrap_or_default().to_owned(),
+                ));
+            }
+            match page.next_shard_iterator() {
+                Some(next) => iterator = next.to_owned(),
+                None => break,
+            }
+        }
+        let changes: Vec<(&str, &str, &str, &str)> = seen
+            .iter()
+            .map(|(e, k, old, new, _)| (e.as_str(), k.as_str(), old.as_str(), new.as_str()))
+            .collect();
+        assert_eq!(
+            changes,
+            [
+                ("INSERT", "a", "-", "1"),
+                ("INSERT", "b", "-", "-"),
+                ("MODIFY", "a", "1", "2"),
+                ("REMOVE", "b", "-", "-"),
+            ],
+            "each committed write once, in order, with both images; none for the failed condition"
+        );
+        let sequence: Vec<&str> = seen.iter().map(|r| r.4.as_str()).collect();
+        assert!(
+            sequence.windows(2).all(|w| w[0] < w[1]),
+            "sequence numbers go up: {sequence:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn ses_v2_sends_are_listed_by_the_emulator() {
+        if !on_ministack().await {
+            return;
+        }
+        use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+        let ses = aws_sdk_sesv2::Client::new(&emulator_config().await);
+        ses.create_email_identity()
+            .email_identity("shop@example.com")
+            .send()
+            .await
+            .ok(); // made by an earlier run: as good
+        let subject = unique("conformance");
+        let text = |data: &str| {
+            Content::builder()
+                .data(data)
+                .charset("UTF-8")
+                .build()
+                .expect("content")
+        };
+        let sent = ses
+            .send_email()
+            .from_email_address("shop@example.com")
+            .destination(Destination::builder().to_addresses("ann@example.com").build())
+            .content(
+                EmailContent::builder()
+                    .simple(
+                        Message::builder()
+                            .subject(text(&subject))
+                            .body(
+                                Body::builder()
+                                    .text(text("Grüße, plain"))
+                                    .html(text("<p>Grüße</p>"))
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("SendEmail");
+        let id = sent.message_id().expect("a message id").to_owned();
+        let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("the emulator");
+        let listed: serde_json::Value = shared::adapters::http_client()
+            .build()
+            .expect("an HTTP client")
+            .get(format!(
+                "{}/_ministack/ses/messages",
+                endpoint.trim_end_matches('/')
+            ))
+            .send()
+            .await
+            .expect("the emulator's list of sent messages")
+            .json()
+            .await
+            .expect("JSON");
+        let found: Vec<&serde_json::Value> = listed["messages"]
+            .as_object()
+            .into_iter()
+            .flat_map(|accounts| accounts.values())
+            .filter_map(serde_json::Value::as_array)
+            .flatten()
+            .filter(|m| m["Subject"] == subject.as_str())
+            .collect();
+        assert_eq!(found.len(), 1, "sent once, listed once");
+        let message = found[0];
+        assert_eq!(
+            (
+                message["MessageId"].as_str(),
+                message["Source"].as_str(),
+                message["To"].clone(),
+                message["BodyText"].as_str(),
+                message["BodyHtml"].as_str()
+            ),
+            (
+                Some(id.as_str()),
+                Some("shop@example.com"),
+                serde_json::json!(["ann@example.com"]),
+                Some("Grüße, plain"),
+                Some("<p>Grüße</p>")
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn an_eventbridge_rule_routes_a_custom_bus_to_a_queue() {
+        if !on_ministack().await {
+            return;
+        }
+        use aws_sdk_eventbridge::types::{PutEventsRequestEntry, Target};
+        let config = emulator_config().await;
+        let events = aws_sdk_eventbridge::Client::new(&config);
+        let sqs = Sqs::new(&config);
+        let bus = unique("conformance-bus");
+        events
+            .create_event_bus()
+            .name(&bus)
+            .send()
+            .await
+            .expect("CreateEventBus");
+        let url = sqs
+            .create_queue()
+            .queue_name(unique("conformance-events"))
+            .send()
+            .await
+            .expect("CreateQueue")
+            .queue_url
+            .expect("a url");
+        let arn = sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .expect("GetQueueAttributes")
+            .attributes()
+            .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
+            .expect("the queue's arn")
+            .clone();
+        events
+            .put_rule()
+            .name("orders")
+            .event_bus_name(&bus)
+            .event_pattern(r#"{"source": ["shop"], "detail-type": ["order.placed"]}"#)
+            .send()
+            .await
+            .expect("PutRule");
+        events
+            .put_targets()
+            .rule("orders")
+            .event_bus_name(&bus)
+            .targets(Target::builder().id("queue").arn(arn).build().expect("target"))
+            .send()
+            .await
+            .expect("PutTargets");
+        let entry = |kind: &str, sequence: u32| {
+            PutEventsRequestEntry::builder()
+                .event_bus_name(&bus)
+                .source("shop")
+                .detail_type(kind)
+                .detail(serde_json::json!({"order_id": "o-1", "sequence": sequence}).to_string())
+                .build()
+        };
+        let put = events
+            .put_events()
+            .entries(entry("order.placed", 1))
+            .entries(entry("order.other", 2))
+            .send()
+            .await
+            .expect("PutEvents");
+        assert_eq!(put.failed_entry_count(), 0);
+        let mut bodies = Vec::new();
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(3) {
+            bodies.extend(receive(&sqs, &url, 1).await.into_iter().filter_map(|m| m.body));
+        }
+        let delivered: Vec<serde_json::Value> = bodies
+            .iter()
+            .map(|b| serde_json::from_str(b).expect("an event as JSON"))
+            .collect();
+        assert_eq!(delivered.len(), 1, "only the rule's pattern: {delivered:?}");
+        assert_eq!(
+            (
+                &delivered[0]["source"],
+                &delivered[0]["detail-type"],
+                &delivered[0]["detail"]["sequence"]
+            ),
+            (
+                &serde_json::json!("shop"),
+                &serde_json::json!("order.placed"),
+                &serde_json::json!(1)
+            )
         );
     }
 }
