@@ -588,7 +588,7 @@ mod tests {
         lines: &[LineRequest],
         to: Option<(&str, Option<&str>)>,
     ) -> Quote {
-        run_with(setup, catalogue, lines, to, &[])
+        run_with(setup, catalogue, lines, to, &[], &BTreeMap::new())
     }
 
     fn run_with(
@@ -597,6 +597,7 @@ mod tests {
         lines: &[LineRequest],
         to: Option<(&str, Option<&str>)>,
         codes: &[String],
+        uses: &BTreeMap<String, UsesRead>,
     ) -> Quote {
         let country = to.map(|(c, _)| country(c));
         let region = to
@@ -611,7 +612,7 @@ mod tests {
                 }),
                 shipping_method: None,
                 coupon_codes: codes,
-                uses: &BTreeMap::new(),
+                uses,
             },
             catalogue,
             QuoteTerms {
@@ -698,6 +699,7 @@ mod tests {
             &lines(&ids, &[2, 1]),
             Some(("DE", None)),
             &codes,
+            &BTreeMap::new(),
         );
         // 10 % of the shirts' 99.98, per line: 10.00. Then €5.00 over what
         // remains (89.98 and 12.00): 4.41…, 0.58… → 441 and 59 (the larger
@@ -768,6 +770,7 @@ mod tests {
             &lines(&ids, &[1]),
             Some(("DE", None)),
             &["FIVE".into()],
+            &BTreeMap::new(),
         );
         assert_eq!(
             (five.totals.shipping, five.total),
@@ -780,6 +783,7 @@ mod tests {
             &lines(&ids, &[1]),
             Some(("DE", None)),
             &["FIVE".into(), "SHIP".into()],
+            &BTreeMap::new(),
         );
         assert_eq!(
             (both.totals.shipping, both.totals.discount_total, both.total),
@@ -799,26 +803,14 @@ mod tests {
             },
         )]);
         let line = lines(&ids, &[1]);
-        let out = quote(
-            QuoteInput {
-                lines: &line,
-                destination: Some(Destination {
-                    country: &country("DE"),
-                    region: None,
-                }),
-                shipping_method: None,
-                coupon_codes: &["FIVE".into()],
-                uses: &uses,
-            },
+        let out = run_with(
+            &setup,
             &catalogue,
-            QuoteTerms {
-                setup: &setup,
-                base: currency("USD"),
-                store_country: &country("US"),
-                now: Timestamp::from_unix(1_000),
-            },
-        )
-        .expect("priced");
+            &line,
+            Some(("DE", None)),
+            &["FIVE".into()],
+            &uses,
+        );
         assert_eq!((out.total, out.discounts.len()), (15_100, 0));
         assert_eq!(
             out.refusal(&line).map(|e| e.to_string()),
