@@ -23,6 +23,11 @@ impl Timestamp {
         self.0.unix_timestamp()
     }
 
+    /// Its day in UTC: year, month (1–12), day (1–31).
+    pub fn ymd(self) -> (i32, u8, u8) {
+        (self.0.year(), u8::from(self.0.month()), self.0.day())
+    }
+
     pub fn plus_secs(self, secs: i64) -> Self {
         Self::from_unix(self.unix().saturating_add(secs))
     }

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod carts;
 pub mod charges;
 pub mod coupons;
+pub mod emails;
 pub mod fx;
 pub mod idempotency;
 pub mod markets;

@@ -236,6 +236,27 @@ impl Address {
     pub fn region(&self) -> Option<&RegionCode> {
         self.region.as_ref()
     }
+
+    /// Its lines as written on an envelope (postal code before the city,
+    /// the country's code last).
+    pub fn lines(&self) -> Vec<String> {
+        let place = [self.postal_code.as_deref(), self.city.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        [
+            Some(self.name.clone()),
+            Some(self.line1.clone()),
+            self.line2.clone(),
+            Some(place),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|line| !line.is_empty())
+        .chain([self.country.as_str().to_owned()])
+        .collect()
+    }
 }
 
 impl FromJson for Address {
