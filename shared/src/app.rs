@@ -82,6 +82,16 @@ pub struct Config {
     /// `LOGIN_FAILURES_PER_ADDRESS`, `LOGIN_FAILURES_PER_EMAIL`,
     /// `LOGIN_FAILURES_PER_DEVICE`, `REGISTRATIONS_PER_ADDRESS`).
     pub login_limits: LoginLimits,
+    /// `EMAIL_FROM`: the SES identity the shop's emails come from.
+    pub email_from: Option<String>,
+    /// `SES_CONFIGURATION_SET`: the configuration set every email is sent
+    /// with (its bounce and complaint events feed the suppression list).
+    pub ses_configuration_set: Option<String>,
+    /// `EVENT_BUS_NAME`: the shop's own EventBridge bus.
+    pub event_bus_name: Option<String>,
+    /// `SHOP_URL`: the storefront's address, the base of the links in
+    /// emails (default `http://127.0.0.1:3000`).
+    pub shop_url: String,
 }
 
 /// A whole-number setting: its name, the range the code accepts and its
@@ -281,6 +291,12 @@ impl Config {
                 per_device: bounded(&lookup, "LOGIN_FAILURES_PER_DEVICE")?,
                 registrations_per_address: bounded(&lookup, "REGISTRATIONS_PER_ADDRESS")?,
             },
+            email_from: optional("EMAIL_FROM"),
+            ses_configuration_set: optional("SES_CONFIGURATION_SET"),
+            event_bus_name: optional("EVENT_BUS_NAME"),
+            shop_url: optional("SHOP_URL")
+                .map(|url| url.trim_end_matches('/').to_owned())
+                .unwrap_or_else(|| "http://127.0.0.1:3000".into()),
         })
     }
 
@@ -350,6 +366,7 @@ pub struct App {
     queues: Option<Queues>,
     payments: Option<Arc<dyn PaymentProvider>>,
     carrier: Option<Arc<dyn Carrier>>,
+    outbound: Option<crate::adapters::outbound::Outbound>,
     /// The markets and rates last read, by the pricing use cases.
     pub setup_cache: SetupCache,
 }
@@ -377,6 +394,9 @@ impl App {
         if app.config.carrier.is_some() {
             <parts::Carrier as parts::Parts>::add(&mut app, aws)?;
         }
+        if app.config.email_from.is_some() && app.config.event_bus_name.is_some() {
+            <parts::Outbound as parts::Parts>::add(&mut app, aws)?;
+        }
         Ok(app)
     }
 
@@ -387,6 +407,7 @@ impl App {
             queues: None,
             payments: None,
             carrier: None,
+            outbound: None,
             setup_cache: SetupCache::default(),
         }
     }
@@ -396,6 +417,13 @@ impl App {
         self.queues
             .as_ref()
             .ok_or_else(|| Error::internal("this function was built without the queues part"))
+    }
+
+    /// SES and the event bus (the [`parts::Outbound`] part).
+    pub fn outbound(&self) -> Result<&crate::adapters::outbound::Outbound, Error> {
+        self.outbound
+            .as_ref()
+            .ok_or_else(|| Error::internal("this function was built without the outbound part"))
     }
 
     /// The carrier (the [`parts::Carrier`] part).
@@ -422,7 +450,7 @@ pub mod parts {
     use std::future::Future;
 
     use super::{App, ConfigError, carrier, provider};
-    use crate::adapters::queue;
+    use crate::adapters::{outbound, queue};
     use crate::foundation::error::BoxError;
 
     /// What a part adds at cold start.
@@ -456,6 +484,11 @@ pub mod parts {
     #[derive(Debug, Clone, Copy)]
     pub struct Carrier;
 
+    /// SES and the shop's event bus (`EMAIL_FROM`, `EVENT_BUS_NAME`,
+    /// required).
+    #[derive(Debug, Clone, Copy)]
+    pub struct Outbound;
+
     impl Parts for () {}
 
     impl Parts for Secrets {
@@ -482,6 +515,13 @@ pub mod parts {
     impl Parts for Provider {
         fn add(app: &mut App, _aws: &aws_config::SdkConfig) -> Result<(), ConfigError> {
             app.payments = Some(provider(&app.config)?);
+            Ok(())
+        }
+    }
+
+    impl Parts for Outbound {
+        fn add(app: &mut App, aws: &aws_config::SdkConfig) -> Result<(), ConfigError> {
+            app.outbound = Some(outbound::Outbound::new(aws, &app.config)?);
             Ok(())
         }
     }

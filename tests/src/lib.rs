@@ -14,6 +14,7 @@
 pub mod app;
 pub mod fixtures;
 pub mod http;
+pub mod outbox;
 pub mod signer;
 pub mod stub;
 
@@ -21,6 +22,7 @@ pub use app::{
     TEST_CARRIER_SECRET, TEST_CURSOR_SECRET, TEST_JWT_SECRET, TEST_WEBHOOK_SECRET, TestApp, emulator_config,
 };
 pub use http::{Api, Customer, Reply, Shop};
+pub use outbox::Outbox;
 pub use signer::{sigv4, stripe_signature, stripe_signature_at};
 pub use {reqwest, serde_json};
 

@@ -58,8 +58,16 @@ fn sink() -> Option<&'static Sink> {
 }
 
 /// The IAM action of an SDK operation: `dynamodb:PutItem` for DynamoDB's.
+/// SES v2 and EventBridge authorise under their services' older prefixes
+/// (`ses:SendEmail`, `events:PutEvents`).
 pub fn action(service: &str, operation: &str) -> String {
-    format!("{}:{operation}", service.to_ascii_lowercase())
+    let service = service.to_ascii_lowercase();
+    let prefix = match service.as_str() {
+        "sesv2" => "ses",
+        "eventbridge" => "events",
+        other => other,
+    };
+    format!("{prefix}:{operation}")
 }
 
 impl Intercept for Recorder {
@@ -216,5 +224,8 @@ mod tests {
         assert_eq!(super::action("DynamoDB", "PutItem"), "dynamodb:PutItem");
         assert_eq!(super::action("SQS", "SendMessage"), "sqs:SendMessage");
         assert_eq!(super::action("SSM", "GetParameters"), "ssm:GetParameters");
+        // The names the SDK's operations give (`Metadata::new("SendEmail", "SESv2")`).
+        assert_eq!(super::action("SESv2", "SendEmail"), "ses:SendEmail");
+        assert_eq!(super::action("EventBridge", "PutEvents"), "events:PutEvents");
     }
 }

@@ -1,5 +1,6 @@
 //! Adapters: DynamoDB (`store`), SQS (`queue`), the payment provider,
-//! the carrier, CloudWatch's embedded metrics (`metrics`) and Parameter
+//! the carrier, SES and EventBridge (`outbound`), CloudWatch's embedded
+//! metrics (`metrics`) and Parameter
 //! Store (`secrets`). They turn model values into requests and the answers back
 //! into model values, and decide nothing. Name foundation and model only.
 
@@ -7,6 +8,7 @@ pub mod calls;
 pub mod carrier;
 pub mod fx;
 pub mod metrics;
+pub mod outbound;
 pub mod payments;
 pub mod queue;
 pub mod secrets;

@@ -1,10 +1,16 @@
 //! Entry points of the functions that no HTTP request invokes: scheduled
-//! (EventBridge) ones, and the SQS queue workers.
+//! (EventBridge) ones, the SQS queue workers and the table's stream
+//! consumer.
 
 use std::future::Future;
 
+use std::collections::HashMap;
+
+use aws_lambda_events::dynamodb;
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde::Serialize;
 use serde_json::Value;
@@ -12,6 +18,7 @@ use serde_json::Value;
 /// The event EventBridge sends on a schedule.
 pub type ScheduledEvent = EventBridgeEvent<Value>;
 
+use crate::adapters::store::TableChange;
 use crate::app::App;
 use crate::app::parts::Parts;
 use crate::entry::runtime;
@@ -158,4 +165,106 @@ async fn send_again(app: &App, body: Option<&str>) -> Result<(), String> {
         .send(&message)
         .await
         .map_err(|err| err.to_string())
+}
+
+/// A stream batch is not started, nor its next record, with less time than
+/// this left: one record's sends (SES and EventBridge answer in well under
+/// a second; the SDK's retries stop within a few).
+pub const STREAM_RECORD_BUDGET: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Runs a DynamoDB stream consumer: each record's change is decoded and
+/// handed to `handler`, in the stream's order. At the first record that
+/// fails (or that there is no time left for) the batch stops and reports
+/// it (`ReportBatchItemFailures`): Lambda checkpoints before it and
+/// delivers it and every later record again, so no change is skipped and
+/// an order's changes are never handled out of order.
+pub fn run_stream<P, F, Fut>(parts: P, handler: F) -> Result<(), BoxError>
+where
+    P: Parts,
+    F: Fn(&'static App, TableChange) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), Error>> + Send + 'static,
+{
+    let handler = std::sync::Arc::new(handler);
+    runtime::start(parts, |app| {
+        lambda_runtime::run(service_fn(move |event: LambdaEvent<dynamodb::Event>| {
+            let handler = std::sync::Arc::clone(&handler);
+            let deadline = Deadline::at_epoch_millis(event.context.deadline, LOCAL_BUDGET);
+            async move {
+                Ok::<_, lambda_runtime::Error>(
+                    process_stream(app, event.payload, deadline, |app, change| handler(app, change)).await,
+                )
+            }
+        }))
+    })
+}
+
+/// One stream batch (the body of [`run_stream`], public so that tests
+/// drive the notifier with real stream records).
+pub async fn process_stream<'a, F, Fut>(
+    app: &'a App,
+    batch: dynamodb::Event,
+    deadline: Deadline,
+    handler: F,
+) -> DynamoDbEventResponse
+where
+    F: Fn(&'a App, TableChange) -> Fut,
+    Fut: Future<Output = Result<(), Error>>,
+{
+    let mut response = DynamoDbEventResponse::default();
+    for record in batch.records {
+        let sequence = record.change.sequence_number.clone();
+        let outcome = if deadline.remaining() < STREAM_RECORD_BUDGET {
+            Err("no time left to start it".to_owned())
+        } else {
+            let image = |item: serde_dynamo::Item| {
+                let item: HashMap<String, AttributeValue> = item.into();
+                (!item.is_empty()).then_some(item)
+            };
+            let keys: HashMap<String, AttributeValue> = record.change.keys.into();
+            match TableChange::decode(
+                &keys,
+                image(record.change.old_image),
+                image(record.change.new_image),
+            ) {
+                Ok(change) => handler(app, change).await.map_err(|err| err.to_string()),
+                Err(err) => Err(format!("cannot read the record: {err}")),
+            }
+        };
+        if let Err(reason) = outcome {
+            tracing::warn!(sequence = ?sequence, %reason, "stream record not done; it and the records after it come again");
+            let mut failure = DynamoDbBatchItemFailure::default();
+            failure.item_identifier = sequence;
+            response.batch_item_failures.push(failure);
+            break;
+        }
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::orders::OrderStatus;
+
+    /// `events/notifier.json`, the notifier's sample, is a stream record
+    /// the notifier reads as the order's payment (change 2).
+    #[test]
+    fn the_notifiers_sample_event_is_an_orders_change() {
+        let event: dynamodb::Event =
+            serde_json::from_str(include_str!("../../../events/notifier.json")).expect("a stream event");
+        let record = event.records.into_iter().next().expect("a record");
+        let image = |item: serde_dynamo::Item| {
+            let item: HashMap<String, AttributeValue> = item.into();
+            (!item.is_empty()).then_some(item)
+        };
+        let keys: HashMap<String, AttributeValue> = record.change.keys.into();
+        let change = TableChange::decode(&keys, image(record.change.old_image), image(record.change.new_image))
+            .expect("decoded");
+        match change {
+            TableChange::Order { before, after, seq } => {
+                assert_eq!((before, after.status, seq), (Some(OrderStatus::PendingPayment), OrderStatus::Paid, 2));
+            }
+            TableChange::Other => panic!("not read as an order's change"),
+        }
+    }
 }

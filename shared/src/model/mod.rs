@@ -9,6 +9,7 @@ pub mod carts;
 pub mod charges;
 pub mod coupons;
 pub mod emails;
+pub mod events;
 pub mod fx;
 pub mod idempotency;
 pub mod markets;

@@ -5,6 +5,7 @@
 pub mod carts;
 pub mod fx;
 pub mod markets;
+pub mod notify;
 pub mod orders;
 pub mod payments;
 pub mod pricing;

@@ -9,6 +9,7 @@ mod emulator;
 mod faults;
 mod hot_products;
 mod markets;
+mod notifications;
 mod orders;
 mod payments;
 mod promotions;

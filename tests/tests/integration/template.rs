@@ -155,6 +155,34 @@ fn the_queues_match_the_queue_definitions() {
         expected.insert(spec.logical_id.to_owned());
         expected.insert(dlq);
     }
+    // A stream consumer's dead-letter queue: where a record it gave up on
+    // goes, kept as long and alarmed as the queues' DLQs.
+    for (_, function) in template.resources_of("AWS::Serverless::Function") {
+        for (_, event) in function.properties["Events"].as_mapping().into_iter().flatten() {
+            if event["Type"].as_str() != Some("DynamoDB") {
+                continue;
+            }
+            let dlq = plain(&event["Properties"]["DestinationConfig"]["OnFailure"]["Destination"])
+                .expect("a stream consumer has an on-failure destination")
+                .trim_end_matches(".Arn")
+                .to_owned();
+            let (_, resource) = template
+                .resources_of("AWS::SQS::Queue")
+                .find(|(id, _)| **id == dlq)
+                .unwrap_or_else(|| panic!("{dlq} is not in template.yaml"));
+            assert_eq!(
+                resource.properties["MessageRetentionPeriod"].as_u64(),
+                Some(u64::from(queue::DLQ_RETENTION_SECS))
+            );
+            let alarmed = template.resources_of("AWS::CloudWatch::Alarm").any(|(_, alarm)| {
+                alarm.properties["Dimensions"][0]["Value"]
+                    .as_tagged()
+                    .is_some_and(|v| plain(&v.value) == Some(&format!("{dlq}.QueueName")))
+            });
+            assert!(alarmed, "no alarm on the depth of {dlq}");
+            expected.insert(dlq);
+        }
+    }
     assert_eq!(
         declared, expected,
         "queues in template.yaml but not in shared::queue"
@@ -627,6 +655,9 @@ fn each_function_builds_the_parts_its_deployment_configures() {
         }
         if names.iter().any(|n| n == "CARRIER") {
             expected.insert("Carrier");
+        }
+        if names.iter().any(|n| n == "EVENT_BUS_NAME") {
+            expected.insert("Outbound");
         }
         assert_eq!(named, expected, "{}: the parts main.rs builds", function.binary);
     }

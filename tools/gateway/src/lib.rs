@@ -1,5 +1,5 @@
-//! The local gateway: what API Gateway, SQS event source mappings and
-//! EventBridge schedules do for the deployed shop, done on loopback for the
+//! The local gateway: what API Gateway, SQS and DynamoDB Streams event
+//! source mappings and EventBridge schedules do for the deployed shop, done on loopback for the
 //! functions running under `cargo lambda watch`. Everything it serves comes
 //! from `template.yaml`.
 
@@ -8,4 +8,5 @@ pub mod lambda;
 pub mod queues;
 pub mod routes;
 pub mod schedules;
+pub mod streams;
 pub mod template;

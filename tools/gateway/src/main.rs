@@ -108,6 +108,33 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             tokio::spawn(queues::run(sqs.clone(), gateway.invoker.clone(), source, url));
         }
     }
+    for function in &template.functions {
+        for event in &function.events {
+            let gateway::template::Event::Stream { batch_size } = event else {
+                continue;
+            };
+            let aws = shared::adapters::aws_config().expect("an HTTPS client");
+            let table = shared::adapters::store::Store::new(
+                shared::adapters::store::Store::client_for(&aws),
+                setting("TABLE_NAME", "shop"),
+            );
+            match gateway::streams::StreamReader::for_table(&aws, &table).await {
+                Ok(reader) => {
+                    eprintln!(
+                        "gateway: the table's stream delivers to {} in batches of {batch_size}",
+                        function.binary
+                    );
+                    tokio::spawn(gateway::streams::run(
+                        gateway.invoker.clone(),
+                        function.binary.clone(),
+                        reader,
+                        usize::try_from(*batch_size).unwrap_or(100),
+                    ));
+                }
+                Err(err) => eprintln!("gateway: {}: no stream to read ({err})", function.binary),
+            }
+        }
+    }
     let listener = TcpListener::bind(addr).await?;
     eprintln!(
         "gateway: {} routes from {} on http://{addr}",

@@ -43,6 +43,8 @@ pub enum Event {
     Queue { queue: String, batch_size: u32 },
     /// A schedule expression such as `rate(5 minutes)`.
     Schedule { expression: String },
+    /// A DynamoDB stream event source mapping (the table's stream).
+    Stream { batch_size: u32 },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,6 +134,12 @@ fn function(id: &str, resource: &Resource) -> Result<Function, TemplateError> {
                         .as_u64()
                         .and_then(|n| u32::try_from(n).ok())
                         .unwrap_or(10),
+                }),
+                Some("DynamoDB") => events.push(Event::Stream {
+                    batch_size: props["BatchSize"]
+                        .as_u64()
+                        .and_then(|n| u32::try_from(n).ok())
+                        .unwrap_or(100),
                 }),
                 Some("Schedule" | "ScheduleV2") => {
                     let key = if props["Schedule"].is_null() {

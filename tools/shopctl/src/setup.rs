@@ -60,7 +60,8 @@ const DEMO_CATALOGUE: [(&str, &str, &str, i64, i64); 8] = [
 ];
 
 /// Creates the table and the queues (with DLQs) if they are missing, and
-/// prints the queue URLs as KEY=VALUE lines.
+/// the SES identity, the event bus and its queue for tests; prints the
+/// queue URLs as KEY=VALUE lines.
 pub async fn setup(settings: &Settings, aws: &aws_config::SdkConfig) -> Result<(), BoxError> {
     let dynamodb = aws_sdk_dynamodb::Client::new(aws);
     let exists = dynamodb
@@ -81,6 +82,10 @@ pub async fn setup(settings: &Settings, aws: &aws_config::SdkConfig) -> Result<(
         .map_err(|_| "QUEUE_VISIBILITY_TIMEOUT_SECONDS is not a number")?;
     for (spec, urls) in queue::create_queues(&sqs, prefix, visibility).await? {
         println!("{}={}", spec.url_env, urls.url);
+    }
+    if let (Some(from), Some(bus)) = (settings.get("EMAIL_FROM"), settings.get("EVENT_BUS_NAME")) {
+        let url = shared::adapters::outbound::create(aws, from, bus, &format!("{prefix}events")).await?;
+        println!("EVENTS_QUEUE_URL={url}");
     }
     Ok(())
 }

@@ -27,6 +27,8 @@
 //! | a customer's cart (lines, address, method, codes, version) | `CART#<user>` | `CART` |
 //! | a country's tax rates (listed in GSI1 `TAXRATES`) | `TAXRATES#<CC>` | `TAX` |
 //! | a country's duty rule (listed in GSI1 `DUTYRATES`) | `DUTYRATES#<CC>` | `DUTY` |
+//! | a notification sent once: a change's email or event (listed in GSI1 `NOTIFY#<state>` while not done) | `NOTIFY#<channel>#<event id>` | `CLAIM` (TTL) |
+//! | an address no email goes to (bounced, complained) | `SUPPRESSED#<email>` | `SUPPRESSED` |
 //!
 //! | index | PK | SK | holds |
 //! | --- | --- | --- | --- |
@@ -47,6 +49,7 @@ mod expr;
 mod fx;
 mod idempotency;
 mod markets;
+mod notifications;
 mod orders;
 mod payments;
 mod products;
@@ -80,6 +83,7 @@ use crate::model::orders::{Order, OrderStatus};
 pub use carts::CartWrite;
 pub use fx::StoredRates;
 pub use markets::MarketWrite;
+pub use notifications::{Claim, Claimed, TableChange};
 pub use orders::Placement;
 pub use payments::DisputedOrder;
 pub use products::Patched;
@@ -222,6 +226,21 @@ mod keys {
 
     pub fn order(id: &OrderId) -> (String, &'static str) {
         (format!("ORDER#{id}"), "ORDER")
+    }
+
+    /// A change's notification on one channel (`email`, `bus`). The event
+    /// id is made by the model (`order-<uuid>-<n>`: no `#`).
+    pub fn notification(channel: &str, event_id: &str) -> (String, &'static str) {
+        (format!("NOTIFY#{channel}#{event_id}"), "CLAIM")
+    }
+
+    /// Notifications not done, by state, oldest first.
+    pub fn notifications_in(state: &str) -> String {
+        format!("NOTIFY#{state}")
+    }
+
+    pub fn suppressed(email: &Email) -> (String, &'static str) {
+        (format!("SUPPRESSED#{}", email.as_str()), "SUPPRESSED")
     }
 
     pub fn payment(order: &OrderId) -> (String, &'static str) {
@@ -696,6 +715,9 @@ impl Store {
                 changes
                     .set("status", s(to.as_str()))
                     .set("updated_at", s(now.to_string()))
+                    // The change's number: what its event and email are
+                    // sent once under (model::events).
+                    .add("event_seq", n(1))
                     .when(attr("status").eq(s(order.status.as_str()))),
             )
     }

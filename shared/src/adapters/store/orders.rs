@@ -28,6 +28,25 @@ struct OrderItem {
     stock_takes: Vec<StockTake>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     redemptions: Vec<Redemption>,
+    /// The number of its last change: 1 when placed, one more at each
+    /// change of status (`Store::status_change`).
+    #[serde(default)]
+    event_seq: u64,
+}
+
+/// An order as a stream image holds it, with the number of the change
+/// that wrote it.
+pub(super) fn order_with_seq(item: Item) -> Result<(Order, u64), Error> {
+    let stored: OrderItem = serde_dynamo::from_item(item)?;
+    let seq = stored.event_seq;
+    Ok((
+        Order {
+            stock_takes: stored.stock_takes,
+            redemptions: stored.redemptions,
+            ..stored.order
+        },
+        seq,
+    ))
 }
 
 fn order(item: Item) -> Result<Order, Error> {
@@ -110,6 +129,7 @@ impl Store {
                 order: order.clone(),
                 stock_takes: order.stock_takes.clone(),
                 redemptions: order.redemptions.clone(),
+                event_seq: 1,
             },
         )?;
         record.insert(GSI1.partition_key.into(), s(keys::user_orders(&order.user_id)));

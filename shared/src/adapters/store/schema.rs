@@ -4,7 +4,7 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 
 use crate::foundation::error::Error;
@@ -54,7 +54,8 @@ fn string_attribute(name: &str) -> Result<AttributeDefinition, Error> {
         .map_err(Error::internal)
 }
 
-/// Creates the table (on-demand, with its GSIs and TTL) named `name`.
+/// Creates the table (on-demand, with its GSIs, TTL and stream) named
+/// `name`.
 pub async fn create_table(client: &Client, name: &str) -> Result<(), Error> {
     let mut request = client
         .create_table()
@@ -63,7 +64,16 @@ pub async fn create_table(client: &Client, name: &str) -> Result<(), Error> {
         .key_schema(key(PARTITION_KEY, KeyType::Hash)?)
         .key_schema(key(SORT_KEY, KeyType::Range)?)
         .attribute_definitions(string_attribute(PARTITION_KEY)?)
-        .attribute_definitions(string_attribute(SORT_KEY)?);
+        .attribute_definitions(string_attribute(SORT_KEY)?)
+        // The notifier's outbox (decision 69): every committed write, with
+        // the item before and after.
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewAndOldImages)
+                .build()
+                .map_err(Error::internal)?,
+        );
     for gsi in GSIS {
         request = request
             .attribute_definitions(string_attribute(gsi.partition_key)?)

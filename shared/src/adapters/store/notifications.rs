@@ -1,0 +1,237 @@
+//! Notifications sent once: the claim a sender takes on a change's email
+//! or event before it sends, the suppression list, and what the table's
+//! stream says changed.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::{Deserialize, Serialize};
+
+use super::expr::{Changes, attr};
+use super::orders::order_with_seq;
+use super::{GSI1, Item, PARTITION_KEY, Read, Store, TTL_ATTRIBUTE, item, keys, n, s};
+use crate::foundation::clock::Timestamp;
+use crate::foundation::error::Error;
+use crate::model::orders::{Order, OrderStatus};
+use crate::model::users::Email;
+
+/// How long a claim is kept once done: longer than the stream keeps a
+/// record (24 hours), so no redelivery finds it gone.
+const CLAIM_KEPT_SECS: i64 = 7 * 24 * 3600;
+
+const CLAIMED: &str = "claimed";
+const DONE: &str = "done";
+
+/// What a stream record says changed, as far as notifications care.
+#[derive(Debug, Clone)]
+pub enum TableChange {
+    /// An order was written: its status before (`None`: it is new) and
+    /// the order now, with the number of this change.
+    Order {
+        before: Option<OrderStatus>,
+        after: Box<Order>,
+        seq: u64,
+    },
+    /// Anything else (or an item removed).
+    Other,
+}
+
+impl TableChange {
+    /// Decodes one stream record's key and images.
+    pub fn decode(
+        keys: &HashMap<String, AttributeValue>,
+        old: Option<Item>,
+        new: Option<Item>,
+    ) -> Result<Self, Error> {
+        let part = |name: &str| match keys.get(name) {
+            Some(AttributeValue::S(value)) => value.as_str(),
+            _ => "",
+        };
+        if !(part(PARTITION_KEY).starts_with("ORDER#") && part(super::SORT_KEY) == "ORDER") {
+            return Ok(Self::Other);
+        }
+        let Some(new) = new else {
+            return Ok(Self::Other);
+        };
+        let (after, seq) = order_with_seq(new)?;
+        let before = match old {
+            Some(old) => Some(order_with_seq(old)?.0.status),
+            None => None,
+        };
+        Ok(Self::Order {
+            before,
+            after: Box::new(after),
+            seq,
+        })
+    }
+}
+
+/// A sender's claim on one notification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// This sender holds it until its lease ends: send, then finish.
+    Mine(Claimed),
+    /// Sent (or suppressed) already.
+    Done,
+    /// Another sender holds it and its lease has not ended.
+    Held,
+}
+
+/// A claim held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claimed {
+    pub channel: String,
+    pub event_id: String,
+    /// 1 for the first sender, more when a sender died holding it.
+    pub attempt: u32,
+}
+
+/// A notification not done, as `shopctl` lists it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Pending {
+    pub channel: String,
+    pub event_id: String,
+    pub claimed_at: Timestamp,
+    pub lease_until: i64,
+    pub attempts: u32,
+    /// What it was to send (an event's detail, an email's template and
+    /// order), so that it can be sent again by hand.
+    pub intent: String,
+}
+
+impl Store {
+    /// Claims the notification of `event_id` on `channel` for `lease_secs`:
+    /// one conditional `UpdateItem` that succeeds on a notification never
+    /// claimed or whose sender's lease ran out (it died mid-send). `intent`
+    /// is kept with it.
+    pub async fn claim_notification(
+        &self,
+        channel: &str,
+        event_id: &str,
+        intent: &str,
+        now: Timestamp,
+        lease_secs: i64,
+    ) -> Result<Claim, Error> {
+        let item_key = keys::notification(channel, event_id);
+        let changes = Changes::new()
+            .set("channel", s(channel))
+            .set("event_id", s(event_id))
+            .set("state", s(CLAIMED))
+            .set("intent", s(intent))
+            .set("claimed_at", s(now.to_string()))
+            .set("lease_until", n(now.unix() + lease_secs))
+            .add("attempts", n(1))
+            .set(GSI1.partition_key, s(keys::notifications_in(CLAIMED)))
+            .set(GSI1.sort_key, s(format!("{now}#{channel}#{event_id}")))
+            .set(TTL_ATTRIBUTE, n(now.unix() + CLAIM_KEPT_SECS))
+            .when(
+                attr(PARTITION_KEY).not_exists().or(attr("state")
+                    .eq(s(CLAIMED))
+                    .and(attr("lease_until").lt(n(now.unix())))),
+            );
+        if self.update_if(item_key.clone(), changes).await? {
+            let attempt = self
+                .get(item_key, Read::Strong)
+                .await?
+                .and_then(|item| match item.get("attempts") {
+                    Some(AttributeValue::N(value)) => value.parse().ok(),
+                    _ => None,
+                })
+                .unwrap_or(1);
+            return Ok(Claim::Mine(Claimed {
+                channel: channel.to_owned(),
+                event_id: event_id.to_owned(),
+                attempt,
+            }));
+        }
+        let state = self
+            .get(item_key, Read::Strong)
+            .await?
+            .and_then(|item| match item.get("state") {
+                Some(AttributeValue::S(state)) => Some(state.clone()),
+                _ => None,
+            });
+        Ok(if state.as_deref() == Some(DONE) {
+            Claim::Done
+        } else {
+            Claim::Held
+        })
+    }
+
+    /// Marks a claimed notification done with its `outcome` (`sent`,
+    /// `suppressed`) and what the provider answered (SES's message id); it
+    /// leaves the index of those not done.
+    pub async fn finish_notification(
+        &self,
+        claimed: &Claimed,
+        outcome: &str,
+        reference: Option<&str>,
+        now: Timestamp,
+    ) -> Result<(), Error> {
+        let mut changes = Changes::new()
+            .set("state", s(DONE))
+            .set("outcome", s(outcome))
+            .set("done_at", s(now.to_string()))
+            .remove(GSI1.partition_key)
+            .remove(GSI1.sort_key);
+        if let Some(reference) = reference {
+            changes = changes.set("reference", s(reference));
+        }
+        self.update_existing(keys::notification(&claimed.channel, &claimed.event_id), changes)
+            .await
+    }
+
+    /// Notifications claimed and not done, oldest first (at most `limit`).
+    pub async fn pending_notifications(&self, limit: usize) -> Result<Vec<Pending>, Error> {
+        let (items, _) = self
+            .query_index(super::IndexQuery {
+                gsi: &GSI1,
+                partition: keys::notifications_in(CLAIMED),
+                below: None,
+                newest_first: false,
+                limit,
+                start: None,
+            })
+            .await?;
+        items
+            .into_iter()
+            .map(|item| Ok(serde_dynamo::from_item(item)?))
+            .collect()
+    }
+
+    /// The intent a notification was claimed with.
+    pub async fn notification_intent(&self, channel: &str, event_id: &str) -> Result<Option<String>, Error> {
+        Ok(self
+            .get(keys::notification(channel, event_id), Read::Strong)
+            .await?
+            .and_then(|item| match item.get("intent") {
+                Some(AttributeValue::S(intent)) => Some(intent.clone()),
+                _ => None,
+            }))
+    }
+
+    /// Whether no email may go to `email` (it bounced or complained).
+    pub async fn is_suppressed(&self, email: &Email) -> Result<bool, Error> {
+        Ok(self.get(keys::suppressed(email), Read::Eventual).await?.is_some())
+    }
+
+    /// Puts `email` on the suppression list for `reason` (`bounce`,
+    /// `complaint`); a second report keeps the first.
+    pub async fn suppress(&self, email: &Email, reason: &str, now: Timestamp) -> Result<bool, Error> {
+        #[derive(Serialize)]
+        struct Suppressed<'a> {
+            email: &'a str,
+            reason: &'a str,
+            at: String,
+        }
+        let record = item(
+            keys::suppressed(email),
+            &Suppressed {
+                email: email.as_str(),
+                reason,
+                at: now.to_string(),
+            },
+        )?;
+        self.put_if(record, attr(PARTITION_KEY).not_exists()).await
+    }
+}

@@ -1,0 +1,162 @@
+//! The notifier: what each committed change of the table sends, sent once
+//! per channel (decision 69). The table's stream is the outbox: a change
+//! that did not commit has no record, and a record is delivered until its
+//! batch succeeds, so nothing is lost when a function dies.
+//!
+//! Each notification is claimed before it is sent (`NOTIFY#<channel>#<event
+//! id>`, with a lease) and marked done after: a redelivered record finds it
+//! done and sends nothing; a sender that died holding it leaves it to the
+//! next after its lease. SES takes no idempotency key, so one death inside
+//! `SendEmail`, after SES accepted and before the claim was marked, sends
+//! that email twice; nothing else can.
+
+use serde_json::json;
+
+use crate::adapters::metrics;
+use crate::adapters::store::{Claim, Claimed, TableChange};
+use crate::app::App;
+use crate::foundation::clock::Timestamp;
+use crate::foundation::error::Error;
+use crate::foundation::ids::{OrderId, ShipmentId};
+use crate::model::emails::{self, EmailLocale, Facts, OrderFacts, ShipmentFacts, Template};
+use crate::model::events::{self, EventType};
+use crate::model::orders::Order;
+
+/// The channels a change is sent on.
+pub const EMAIL: &str = "email";
+pub const BUS: &str = "bus";
+
+/// How long a sender holds a claim: well past one send's time, short
+/// enough that a dead sender's email goes within a minute or two.
+pub const LEASE_SECS: i64 = 60;
+
+/// Sends what `change` calls for on every channel. An error leaves what
+/// was not done for the record's next delivery.
+pub async fn handle_change(app: &App, change: TableChange) -> Result<(), Error> {
+    match change {
+        TableChange::Order { before, after, seq } => order_changed(app, before, &after, seq).await,
+        TableChange::Other => Ok(()),
+    }
+}
+
+async fn order_changed(
+    app: &App,
+    before: Option<crate::model::orders::OrderStatus>,
+    order: &Order,
+    seq: u64,
+) -> Result<(), Error> {
+    let notice = events::order_notice(before, order.status);
+    let id = events::event_id(&order.id, seq);
+    let publish = async {
+        match notice.event {
+            Some(event) => publish(app, event, order, seq, &id).await,
+            None => Ok(()),
+        }
+    };
+    let email = async {
+        match notice.email {
+            Some(template) => email_order(app, template, order, &id).await,
+            None => Ok(()),
+        }
+    };
+    let (published, emailed) = futures::join!(publish, email);
+    published.and(emailed)
+}
+
+async fn claim(app: &App, channel: &str, id: &str, intent: &str) -> Result<Option<Claimed>, Error> {
+    match app
+        .store
+        .claim_notification(channel, id, intent, Timestamp::now(), LEASE_SECS)
+        .await?
+    {
+        Claim::Mine(claimed) => Ok(Some(claimed)),
+        Claim::Done => Ok(None),
+        Claim::Held => Err(Error::Unavailable(format!(
+            "another sender holds the {channel} of {id}; retry after its lease"
+        ))),
+    }
+}
+
+async fn publish(app: &App, event: EventType, order: &Order, seq: u64, id: &str) -> Result<(), Error> {
+    let detail = events::order_detail(event, order, seq).to_string();
+    let Some(claimed) = claim(app, BUS, id, &detail).await? else {
+        return Ok(());
+    };
+    if let Err(err) = app
+        .outbound()?
+        .publish(event.as_str(), events::SOURCE, &detail)
+        .await
+    {
+        metrics::count("EventsFailed", 1);
+        return Err(err);
+    }
+    app.store
+        .finish_notification(&claimed, "published", None, Timestamp::now())
+        .await?;
+    metrics::count_by("EventsPublished", ("Type", event.as_str()), 1);
+    Ok(())
+}
+
+async fn email_order(app: &App, template: Template, order: &Order, id: &str) -> Result<(), Error> {
+    let intent = json!({"template": template, "order_id": order.id.to_string()}).to_string();
+    let Some(claimed) = claim(app, EMAIL, id, &intent).await? else {
+        return Ok(());
+    };
+    send_order_email(app, &claimed, template, &order.id).await
+}
+
+/// Renders and sends an order's email under `claimed` (from the order as
+/// it is now, so a re-send by hand says what is true then), and marks the
+/// claim done: `sent`, `suppressed` (the address bounced or complained) or
+/// `no_recipient` (the account is gone).
+async fn send_order_email(
+    app: &App,
+    claimed: &Claimed,
+    template: Template,
+    order_id: &OrderId,
+) -> Result<(), Error> {
+    let order = app.store.get_order(order_id).await?.ok_or(Error::NotFound)?;
+    let shipment = async {
+        if matches!(template, Template::Shipped | Template::Delivered) {
+            app.store.get_shipment(&ShipmentId::for_order(order_id)).await
+        } else {
+            Ok(None)
+        }
+    };
+    let (account, shipment) = futures::join!(app.store.get_account(&order.user_id), shipment);
+    let Some(account) = account? else {
+        return finish(app, claimed, "no_recipient", None).await;
+    };
+    let to = &account.user.email;
+    if app.store.is_suppressed(to).await? {
+        metrics::count("EmailsSuppressed", 1);
+        return finish(app, claimed, "suppressed", None).await;
+    }
+    let locale = EmailLocale::choose(None, Some(order.shipping_address.country().as_str()));
+    let link = format!("{}/orders/{}", app.config.shop_url, order.id);
+    let facts = Facts {
+        name: account.user.name.as_str().to_owned(),
+        order: Some(OrderFacts::of(&order, &locale)),
+        shipment: shipment?.map(|shipment| ShipmentFacts::of(&shipment, link.clone())),
+        refund: (template == Template::RefundIssued)
+            .then(|| locale.money(order.total.minor(), order.currency)),
+        link: Some(link),
+    };
+    let rendered = emails::render(template, &locale, &facts)?;
+    match app.outbound()?.send_email(to, &rendered).await {
+        Ok(message_id) => {
+            metrics::count_by("EmailsSent", ("Template", template.as_str()), 1);
+            finish(app, claimed, "sent", Some(&message_id)).await
+        }
+        Err(err) => {
+            metrics::count("EmailsFailed", 1);
+            Err(err)
+        }
+    }
+}
+
+async fn finish(app: &App, claimed: &Claimed, outcome: &str, reference: Option<&str>) -> Result<(), Error> {
+    app.store
+        .finish_notification(claimed, outcome, reference, Timestamp::now())
+        .await
+}

@@ -1,0 +1,212 @@
+//! Emails and events out, from the table's stream: each change of an
+//! order sends its email and its event once, whatever is delivered twice,
+//! and a sender that dies holding a claim leaves it to the next.
+
+use serde_json::Value;
+use shared::adapters::store::Claim;
+use shared::foundation::clock::Timestamp;
+use shared::model::auth::Principal;
+use shared::usecases::notify::{BUS, EMAIL};
+use shop_tests::TestApp;
+
+async fn email_of(app: &TestApp, customer: &Principal) -> String {
+    app.app
+        .store
+        .get_account(&customer.user_id)
+        .await
+        .expect("read")
+        .expect("the account")
+        .user
+        .email
+        .as_str()
+        .to_owned()
+}
+
+fn subjects(emails: &[Value]) -> Vec<&str> {
+    emails.iter().filter_map(|m| m["Subject"].as_str()).collect()
+}
+
+/// The events of one order: (type, sequence), in the order received.
+fn order_events<'a>(events: &'a [Value], order: &str) -> Vec<(&'a str, u64)> {
+    events
+        .iter()
+        .filter(|e| e["detail"]["order"]["id"] == order)
+        .map(|e| {
+            (
+                e["detail-type"].as_str().unwrap_or_default(),
+                e["detail"]["sequence"].as_u64().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn an_orders_journey_sends_each_email_and_event_once() {
+    let (app, outbox) = TestApp::spawn_sending(&[]).await;
+    let customer = app.registered("Ann Smith").await;
+    let to = email_of(&app, &customer).await;
+    let product = app.product("notify", 2500, 5).await;
+    let order = app.delivered_order(&customer, &[(&product, 2)]).await;
+
+    let responses = outbox.deliver(&app.app).await;
+    assert!(
+        responses.iter().all(|r| r.batch_item_failures.is_empty()),
+        "every record handled: {responses:?}"
+    );
+    let emails = outbox.emails_to(&to).await;
+    let id = order.id.to_string();
+    assert_eq!(
+        subjects(&emails),
+        [
+            format!("Your order {id} is placed"),
+            format!("We received your payment for order {id}"),
+            format!("Your order {id} is on its way"),
+            format!("Your order {id} was delivered"),
+        ]
+    );
+    let placed = &emails[0];
+    assert_eq!(placed["Source"], "shop@example.com");
+    let text = placed["BodyText"].as_str().unwrap_or_default();
+    assert!(text.starts_with("Hello Ann Smith,"), "{text}");
+    assert!(text.contains("2 × notify thing: $50.00"), "{text}");
+    assert!(text.contains("Total: $50.00"), "{text}");
+    let shipped = emails[2]["BodyText"].as_str().unwrap_or_default();
+    assert!(
+        shipped.contains(&format!("http://127.0.0.1:3000/orders/{id}")),
+        "{shipped}"
+    );
+    assert!(
+        emails[2]["BodyHtml"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("<a href=")
+    );
+
+    let events = outbox.events().await;
+    assert_eq!(
+        order_events(&events, &id),
+        [
+            ("order.placed", 1),
+            ("order.paid", 2),
+            ("order.shipped", 3),
+            ("order.delivered", 4)
+        ]
+    );
+    let paid = events
+        .iter()
+        .find(|e| e["detail-type"] == "order.paid")
+        .expect("order.paid");
+    assert_eq!(paid["source"], "shop");
+    assert_eq!(paid["detail"]["id"], format!("order-{id}-2"));
+    assert_eq!(paid["detail"]["order"]["total"], 5000);
+    assert_eq!(paid["detail"]["order"]["status"], "PAID");
+
+    // The whole stream delivered again (Lambda retrying every batch from
+    // the start): every claim is done, nothing is sent twice.
+    let (again, _) = shop_tests::outbox::replay(&app).await;
+    assert!(again.iter().all(|r| r.batch_item_failures.is_empty()));
+    assert_eq!(outbox.emails_to(&to).await.len(), 4, "no email twice");
+    assert!(outbox.events().await.is_empty(), "no event twice");
+}
+
+#[tokio::test]
+async fn a_sender_that_died_holding_a_claim_leaves_it_to_the_next_after_its_lease() {
+    let (app, outbox) = TestApp::spawn_sending(&[]).await;
+    let customer = app.registered("Bo Berg").await;
+    let to = email_of(&app, &customer).await;
+    let product = app.product("notify", 1000, 5).await;
+    let order = app.order(&customer, &[(&product, 1)]).await.expect("placed");
+    let event_id = shared::model::events::event_id(&order.id, 1);
+
+    // A sender claimed the email and died before sending: its lease (2 s
+    // here) holds the next one off.
+    let dead = app
+        .app
+        .store
+        .claim_notification(EMAIL, &event_id, "{}", Timestamp::now(), 2)
+        .await
+        .expect("claimed");
+    assert!(matches!(dead, Claim::Mine(_)), "{dead:?}");
+    let first = outbox.deliver(&app.app).await;
+    assert_eq!(first.len(), 1);
+    assert_eq!(
+        first[0].batch_item_failures.len(),
+        1,
+        "held: the record comes again"
+    );
+    assert!(outbox.emails_to(&to).await.is_empty(), "nothing sent while held");
+    // The event went out on its own channel in the meantime.
+    assert_eq!(
+        order_events(&outbox.events().await, &order.id.to_string()),
+        [("order.placed", 1)]
+    );
+
+    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
+    let second = outbox.deliver(&app.app).await;
+    assert!(
+        second.iter().all(|r| r.batch_item_failures.is_empty()),
+        "{second:?}"
+    );
+    let emails = outbox.emails_to(&to).await;
+    assert_eq!(subjects(&emails).len(), 1, "sent once, by the next sender");
+    assert!(
+        outbox.events().await.is_empty(),
+        "the event was not published again"
+    );
+    let claim = app
+        .app
+        .store
+        .claim_notification(BUS, &event_id, "{}", Timestamp::now(), 60)
+        .await
+        .expect("read");
+    assert_eq!(claim, Claim::Done);
+}
+
+#[tokio::test]
+async fn killed_mid_batch_the_notifier_sends_each_email_exactly_once() {
+    // Orders of several customers, their records delivered in small
+    // batches; each batch's invocation is "killed" after a random number
+    // of records (its later records are never handled and its checkpoint
+    // does not move), and the stream is delivered again until drained.
+    let (app, outbox) = TestApp::spawn_sending(&[]).await;
+    let product = app.product("notify", 700, 100).await;
+    let mut customers = Vec::new();
+    for n in 0..6 {
+        let customer = app.registered(&format!("Customer {n}")).await;
+        let to = email_of(&app, &customer).await;
+        let order = app.paid_order(&customer, &[(&product, 1)]).await;
+        customers.push((to, order));
+    }
+    let mut kills = 0;
+    let mut rounds = 0;
+    loop {
+        rounds += 1;
+        assert!(rounds < 100, "the stream drains");
+        let cut = fastrand::bool().then(|| fastrand::usize(0..10));
+        let (responses, drained, killed) = shop_tests::outbox::deliver_until_killed(&app, &outbox, cut).await;
+        kills += usize::from(killed);
+        assert!(
+            responses.iter().all(|r| r.batch_item_failures.is_empty()),
+            "{responses:?}"
+        );
+        if drained {
+            break;
+        }
+    }
+    assert!(kills > 0, "the sender was killed at least once");
+    let events = outbox.events().await;
+    for (to, order) in &customers {
+        let emails = outbox.emails_to(to).await;
+        assert_eq!(
+            subjects(&emails).len(),
+            2,
+            "placed and paid, once each: {:?}",
+            subjects(&emails)
+        );
+        assert_eq!(
+            order_events(&events, &order.id.to_string()),
+            [("order.placed", 1), ("order.paid", 2)]
+        );
+    }
+    eprintln!("killed {kills} times in {rounds} deliveries; 12 emails and 12 events, each once");
+}
