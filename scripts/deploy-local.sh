@@ -71,6 +71,7 @@ overrides=(
   "LoginFailuresPerAddress=1000000" "RegistrationsPerAddress=1000000"
   "QueueVisibilityTimeoutSeconds=20" "ShippingDelaySeconds=3"
   "JwtSecretParameter=/$stack/jwt-secret" "CursorSecretParameter=/$stack/cursor-secret"
+  "AccountTokenSecretParameter=/$stack/account-token-secret"
   "StripeApiKeyParameter=/$stack/stripe-api-key" "PaymentWebhookSecretParameter=/$stack/payment-webhook-secret"
   "CarrierWebhookSecretParameter=/$stack/carrier-webhook-secret" "Carrier=sandbox"
   # The end-to-end tests change markets and rates and price at once.

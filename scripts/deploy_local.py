@@ -29,6 +29,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SECRETS = {
     "jwt-secret": "JWT_SECRET",
     "cursor-secret": "CURSOR_SECRET",
+    "account-token-secret": "ACCOUNT_TOKEN_SECRET",
     "payment-webhook-secret": "PAYMENT_WEBHOOK_SECRET",
     "carrier-webhook-secret": "CARRIER_WEBHOOK_SECRET",
     # The sandbox provider never uses it; the functions still read it.

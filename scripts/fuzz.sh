@@ -38,6 +38,25 @@ token() { # email password
 curl -sf -o /dev/null -X POST "$SHOP_API_URL/auth/register" -H 'content-type: application/json' \
   -d "{\"email\": \"$run-customer@example.com\", \"password\": \"$password\", \"name\": \"Fuzz customer\"}" \
   || die "could not register the fuzzing customer at $SHOP_API_URL"
+# Verified through the outbox, as a customer is: the token from the email
+# the shop sent, as the emulator's SES lists it.
+python3 - "$run-customer@example.com" <<'PY' || die "could not verify the fuzzing customer"
+import json, os, re, sys, time, urllib.request
+email, endpoint, api = sys.argv[1], os.environ["AWS_ENDPOINT_URL"].rstrip("/"), os.environ["SHOP_API_URL"]
+deadline = time.time() + 60
+while time.time() < deadline:
+    listed = json.load(urllib.request.urlopen(f"{endpoint}/_ministack/ses/messages"))
+    for messages in (listed.get("messages") or {}).values():
+        for m in messages:
+            found = re.search(r"\?token=([A-Za-z0-9_-]{43})", m.get("BodyText") or "")
+            if email in (m.get("To") or []) and found:
+                request = urllib.request.Request(f"{api}/auth/verify", method="POST",
+                    data=json.dumps({"token": found.group(1)}).encode(), headers={"content-type": "application/json"})
+                urllib.request.urlopen(request)
+                sys.exit(0)
+    time.sleep(0.25)
+sys.exit(1)
+PY
 "$ROOT/target/debug/shopctl" --env-file none create-admin --email "$run-admin@example.com" \
   --password "$password" --name "Fuzz admin" > /dev/null
 export SHOP_FUZZ_CUSTOMER_TOKEN="$(token "$run-customer@example.com" "$password")"

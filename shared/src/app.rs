@@ -82,6 +82,12 @@ pub struct Config {
     /// `LOGIN_FAILURES_PER_ADDRESS`, `LOGIN_FAILURES_PER_EMAIL`,
     /// `LOGIN_FAILURES_PER_DEVICE`, `REGISTRATIONS_PER_ADDRESS`).
     pub login_limits: LoginLimits,
+    /// `ACCOUNT_TOKEN_SECRET`: derives the verification and reset tokens
+    /// (at least 32 bytes; model::accounts).
+    pub account_token_secret: Option<Secret>,
+    /// `REQUIRE_VERIFIED_EMAIL`: whether placing an order takes a verified
+    /// email (`true` unless set to `false`).
+    pub require_verified_email: bool,
     /// `EMAIL_FROM`: the SES identity the shop's emails come from.
     pub email_from: Option<String>,
     /// `SES_CONFIGURATION_SET`: the configuration set every email is sent
@@ -107,7 +113,7 @@ pub struct Bounded {
 }
 
 /// Every whole-number setting the code bounds.
-pub const BOUNDED_SETTINGS: [Bounded; 11] = [
+pub const BOUNDED_SETTINGS: [Bounded; 13] = [
     Bounded {
         name: "CONFIG_CACHE_SECONDS",
         min: 0,
@@ -143,6 +149,18 @@ pub const BOUNDED_SETTINGS: [Bounded; 11] = [
         min: 1,
         max: 1_000_000,
         default: 10,
+    },
+    Bounded {
+        name: "PASSWORD_RESETS_PER_EMAIL",
+        min: 1,
+        max: 100,
+        default: 3,
+    },
+    Bounded {
+        name: "PASSWORD_RESETS_PER_ADDRESS",
+        min: 1,
+        max: 1_000_000,
+        default: 20,
     },
     Bounded {
         name: "ORDER_TTL_SECONDS",
@@ -290,6 +308,27 @@ impl Config {
                 per_email: bounded(&lookup, "LOGIN_FAILURES_PER_EMAIL")?,
                 per_device: bounded(&lookup, "LOGIN_FAILURES_PER_DEVICE")?,
                 registrations_per_address: bounded(&lookup, "REGISTRATIONS_PER_ADDRESS")?,
+                resets_per_email: bounded(&lookup, "PASSWORD_RESETS_PER_EMAIL")?,
+                resets_per_address: bounded(&lookup, "PASSWORD_RESETS_PER_ADDRESS")?,
+            },
+            account_token_secret: match optional("ACCOUNT_TOKEN_SECRET") {
+                Some(secret) if secret.len() < MIN_SECRET_BYTES => {
+                    return Err(ConfigError::Invalid {
+                        name: "ACCOUNT_TOKEN_SECRET",
+                        reason: format!("must be at least {MIN_SECRET_BYTES} bytes"),
+                    });
+                }
+                secret => secret.map(Secret::new),
+            },
+            require_verified_email: match optional("REQUIRE_VERIFIED_EMAIL").as_deref() {
+                None | Some("true") => true,
+                Some("false") => false,
+                Some(_) => {
+                    return Err(ConfigError::Invalid {
+                        name: "REQUIRE_VERIFIED_EMAIL",
+                        reason: "must be true or false".into(),
+                    });
+                }
             },
             email_from: optional("EMAIL_FROM"),
             ses_configuration_set: optional("SES_CONFIGURATION_SET"),
@@ -305,6 +344,14 @@ impl Config {
         self.jwt_secret
             .as_ref()
             .ok_or_else(|| Error::internal("JWT_SECRET is not set"))
+    }
+
+    /// The account-token key, which verification and resets cannot work
+    /// without.
+    pub fn account_token_secret(&self) -> Result<&Secret, Error> {
+        self.account_token_secret
+            .as_ref()
+            .ok_or_else(|| Error::internal("ACCOUNT_TOKEN_SECRET is not set"))
     }
 
     /// The cursor key, which paged listings cannot work without.
@@ -521,7 +568,21 @@ pub mod parts {
 
     impl Parts for Outbound {
         fn add(app: &mut App, aws: &aws_config::SdkConfig) -> Result<(), ConfigError> {
-            app.outbound = Some(outbound::Outbound::new(aws, &app.config)?);
+            let config = &app.config;
+            let from = config
+                .email_from
+                .clone()
+                .ok_or(ConfigError::Missing("EMAIL_FROM"))?;
+            let bus = config
+                .event_bus_name
+                .clone()
+                .ok_or(ConfigError::Missing("EVENT_BUS_NAME"))?;
+            app.outbound = Some(outbound::Outbound::new(
+                aws,
+                from,
+                config.ses_configuration_set.clone(),
+                bus,
+            ));
             Ok(())
         }
     }

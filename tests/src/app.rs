@@ -11,6 +11,7 @@ use crate::{require_env, unique};
 
 pub const TEST_JWT_SECRET: &str = "integration-tests-jwt-secret-0123456789abcdef";
 pub const TEST_CURSOR_SECRET: &str = "integration-tests-cursor-secret-0123456789abc";
+pub const TEST_ACCOUNT_TOKEN_SECRET: &str = "integration-tests-account-token-secret-0123456789";
 
 /// An [`App`] on a table and queues of its own, created in the emulator.
 pub struct TestApp {
@@ -46,6 +47,7 @@ impl TestApp {
             ("TABLE_NAME".into(), table.clone()),
             ("JWT_SECRET".into(), TEST_JWT_SECRET.into()),
             ("CURSOR_SECRET".into(), TEST_CURSOR_SECRET.into()),
+            ("ACCOUNT_TOKEN_SECRET".into(), TEST_ACCOUNT_TOKEN_SECRET.into()),
             ("PAYMENT_WEBHOOK_SECRET".into(), TEST_WEBHOOK_SECRET.into()),
             ("CARRIER".into(), "sandbox".into()),
             ("CARRIER_WEBHOOK_SECRET".into(), TEST_CARRIER_SECRET.into()),

@@ -17,6 +17,7 @@ pub fn customer() -> Principal {
     Principal {
         user_id: UserId::new(),
         role: Role::Customer,
+        verified: true,
     }
 }
 
@@ -24,6 +25,7 @@ pub fn admin() -> Admin {
     Principal {
         user_id: UserId::new(),
         role: Role::Admin,
+        verified: true,
     }
     .into_admin()
     .expect("an admin")
@@ -141,11 +143,12 @@ impl TestApp {
         order
     }
 
-    /// A registered customer (reviews carry the author's name).
+    /// A registered customer (reviews carry the author's name), as a
+    /// request of theirs sees them once they verified their email.
     pub async fn registered(&self, name: &str) -> Principal {
+        let email = format!("{}@example.com", crate::unique("reviewer"));
         let input = parse_document(json!({
-            "email": format!("{}@example.com", crate::unique("reviewer")),
-            "password": "correct horse battery", "name": name
+            "email": &email, "password": "correct horse battery", "name": name
         }))
         .expect("valid");
         // An address of its own: sign-ups are limited per address.
@@ -154,12 +157,21 @@ impl TestApp {
             fastrand::u8(..),
             fastrand::u8(1..255)
         )));
-        let user = shared::usecases::users::register(&self.app, input, &from)
+        shared::usecases::users::register(&self.app, input, &from)
             .await
             .expect("registered");
+        let user = self
+            .app
+            .store
+            .find_account_by_email(&shared::model::users::Email::parse(email).expect("an email"))
+            .await
+            .expect("read")
+            .expect("the account")
+            .user;
         Principal {
             user_id: user.id,
             role: user.role,
+            verified: true,
         }
     }
 

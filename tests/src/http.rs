@@ -190,7 +190,8 @@ impl Api {
             .await
     }
 
-    /// Registers a fresh customer and logs them in.
+    /// Registers a fresh customer, verifies their email with the link the
+    /// shop emailed, and logs them in.
     pub async fn customer(&self) -> Customer {
         let email = format!("{}@example.com", unique("customer"));
         let password = "correct horse battery staple".to_owned();
@@ -201,15 +202,90 @@ impl Api {
                 json!({"email": email, "password": password, "name": "Test Customer"}),
             )
             .await;
-        assert_eq!(reply.status, StatusCode::CREATED, "register: {}", reply.text);
+        assert_eq!(reply.status, StatusCode::ACCEPTED, "register: {}", reply.text);
+        self.verify(&email).await;
         let login = self.login(&email, &password).await;
         assert_eq!(login.status, StatusCode::OK, "login: {}", login.text);
         Customer {
-            id: reply.body["id"].as_str().expect("id").to_owned(),
+            id: login.body["user"]["id"].as_str().expect("id").to_owned(),
             email,
             password,
             token: login.body["access_token"].as_str().expect("token").to_owned(),
         }
+    }
+
+    /// Verifies `email`'s account with the token of the verification email
+    /// the shop sent it (`POST /auth/verify`, asserted `200`).
+    pub async fn verify(&self, email: &str) {
+        let token = self.emailed_token(email, "Confirm your email address").await;
+        let verified = self.post("/auth/verify", None, json!({"token": token})).await;
+        assert_eq!(verified.status, StatusCode::OK, "verify: {}", verified.text);
+        assert_eq!(verified.body["verified"], true);
+    }
+
+    /// Every email the shop sent to `to`, as the emulator's SES lists them
+    /// (`GET <AWS_ENDPOINT_URL>/_ministack/ses/messages`), oldest first.
+    pub async fn emails_to(&self, to: &str) -> Vec<Value> {
+        let endpoint = require_env("AWS_ENDPOINT_URL");
+        let listed: Value = self
+            .client
+            .get(format!(
+                "{}/_ministack/ses/messages",
+                endpoint.trim_end_matches('/')
+            ))
+            .send()
+            .await
+            .expect("the emulator's list of sent messages")
+            .json()
+            .await
+            .expect("JSON");
+        listed["messages"]
+            .as_object()
+            .into_iter()
+            .flat_map(|accounts| accounts.values())
+            .filter_map(Value::as_array)
+            .flatten()
+            .filter(|m| {
+                m["To"]
+                    .as_array()
+                    .is_some_and(|list| list.iter().any(|t| t == to))
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// The newest email to `to` with `subject`, waiting up to 30 s for the
+    /// notifier (it reads the table's stream) to send it.
+    pub async fn email(&self, to: &str, subject: &str) -> Value {
+        let started = std::time::Instant::now();
+        loop {
+            if let Some(found) = self
+                .emails_to(to)
+                .await
+                .into_iter()
+                .rev()
+                .find(|m| m["Subject"] == subject)
+            {
+                return found;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(30),
+                "no email {subject:?} to {to} within 30 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    }
+
+    /// The token of the newest email to `to` with `subject` (its link's
+    /// `?token=`), waiting for it as [`Self::email`] does.
+    pub async fn emailed_token(&self, to: &str, subject: &str) -> String {
+        let email = self.email(to, subject).await;
+        let text = email["BodyText"].as_str().unwrap_or_default();
+        let start = text.find("?token=").map(|at| at + "?token=".len());
+        start
+            .and_then(|start| text.get(start..start + 43))
+            .unwrap_or_else(|| panic!("no token in {email}"))
+            .to_owned()
     }
 }
 

@@ -19,7 +19,8 @@ pub mod signer;
 pub mod stub;
 
 pub use app::{
-    TEST_CARRIER_SECRET, TEST_CURSOR_SECRET, TEST_JWT_SECRET, TEST_WEBHOOK_SECRET, TestApp, emulator_config,
+    TEST_ACCOUNT_TOKEN_SECRET, TEST_CARRIER_SECRET, TEST_CURSOR_SECRET, TEST_JWT_SECRET, TEST_WEBHOOK_SECRET,
+    TestApp, emulator_config,
 };
 pub use http::{Api, Customer, Reply, Shop};
 pub use outbox::Outbox;

@@ -1,13 +1,16 @@
-//! `POST /auth/register`: creates a customer account.
+//! `POST /auth/register`: signs a customer up (unverified; the link to
+//! verify comes by email) and answers `202` whether or not the email had
+//! an account.
 use shared::App;
+use shared::app::parts::Secrets;
 use shared::entry::http::{self, Answer, Request};
 use shared::usecases::users;
 
 fn main() -> Result<(), shared::BoxError> {
-    http::run((), handle)
+    http::run(Secrets, handle)
 }
 
 async fn handle(app: &'static App, request: Request) -> Answer {
-    let user = users::register(app, request.json()?, &request.client_address()).await?;
-    http::created(&user)
+    let sent = users::register(app, request.json()?, &request.client_address()).await?;
+    http::accepted(&sent)
 }

@@ -1,10 +1,10 @@
 //! DynamoDB stream consumer: each committed change of the table sends
 //! what it calls for (an order's email, its event on the shop's bus),
 //! once per channel, in the stream's order.
-use shared::app::parts::Outbound;
+use shared::app::parts::{Outbound, Secrets};
 use shared::entry::worker;
 use shared::usecases::notify;
 
 fn main() -> Result<(), shared::BoxError> {
-    worker::run_stream(Outbound, notify::handle_change)
+    worker::run_stream((Secrets, Outbound), notify::handle_change)
 }

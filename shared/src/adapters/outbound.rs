@@ -5,7 +5,6 @@
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 
-use crate::app::{Config, ConfigError};
 use crate::foundation::error::Error;
 use crate::model::emails::Rendered;
 use crate::model::users::Email;
@@ -29,16 +28,14 @@ fn content(data: &str) -> Result<Content, Error> {
 }
 
 impl Outbound {
-    pub fn new(aws: &aws_config::SdkConfig, config: &Config) -> Result<Self, ConfigError> {
-        let from = config
-            .email_from
-            .clone()
-            .ok_or(ConfigError::Missing("EMAIL_FROM"))?;
-        let bus = config
-            .event_bus_name
-            .clone()
-            .ok_or(ConfigError::Missing("EVENT_BUS_NAME"))?;
-        Ok(Self {
+    /// Emails from `from` (with `configuration_set`), events to `bus`.
+    pub fn new(
+        aws: &aws_config::SdkConfig,
+        from: String,
+        configuration_set: Option<String>,
+        bus: String,
+    ) -> Self {
+        Self {
             ses: aws_sdk_sesv2::Client::from_conf(
                 aws_sdk_sesv2::config::Builder::from(aws)
                     .retry_config(super::retries())
@@ -52,9 +49,9 @@ impl Outbound {
                     .build(),
             ),
             from,
-            configuration_set: config.ses_configuration_set.clone(),
+            configuration_set,
             bus,
-        })
+        }
     }
 
     /// Sends `email` to `to` (one `SendEmail`): SES's message id.

@@ -13,9 +13,10 @@ use std::collections::HashMap;
 use crate::foundation::error::BoxError;
 
 /// The settings that are secrets.
-pub const SECRETS: [&str; 5] = [
+pub const SECRETS: [&str; 6] = [
     "JWT_SECRET",
     "CURSOR_SECRET",
+    "ACCOUNT_TOKEN_SECRET",
     "STRIPE_API_KEY",
     "PAYMENT_WEBHOOK_SECRET",
     "CARRIER_WEBHOOK_SECRET",

@@ -110,15 +110,16 @@ impl Request {
 
     /// The authenticated caller, from `Authorization: Bearer <token>`: a
     /// valid token, not revoked by a password change since it was issued
-    /// (one read of the user's token version).
+    /// (one read of the user's token version, and of whether their email is
+    /// verified).
     pub async fn caller(&self, app: &App) -> Result<Principal, Error> {
         let (caller, version) =
             auth::authenticate_versioned(app.config.jwt_secret()?, self.header("authorization"))?;
-        let current = app.store.token_version(&caller.user_id).await?;
+        let (current, verified) = app.store.token_version(&caller.user_id).await?;
         if auth::token_revoked(version, current) {
             return Err(Error::Unauthenticated);
         }
-        Ok(caller)
+        Ok(Principal { verified, ..caller })
     }
 
     /// The authenticated caller, who must be an admin (else `403`).
@@ -310,6 +311,8 @@ pub fn code(err: &Error) -> &'static str {
         Error::Forbidden => "FORBIDDEN",
         Error::NotFound => "NOT_FOUND",
         Error::EmailTaken => "EMAIL_TAKEN",
+        Error::InvalidToken => "INVALID_TOKEN",
+        Error::EmailNotVerified => "EMAIL_NOT_VERIFIED",
         Error::TooManyAttempts { .. } => "TOO_MANY_ATTEMPTS",
         Error::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
         Error::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
@@ -349,6 +352,8 @@ pub fn problem(err: &Error) -> Response {
         Error::Forbidden => (StatusCode::FORBIDDEN, "Forbidden"),
         Error::NotFound => (StatusCode::NOT_FOUND, "Not found"),
         Error::EmailTaken => (StatusCode::CONFLICT, "Email taken"),
+        Error::InvalidToken => (StatusCode::BAD_REQUEST, "Invalid token"),
+        Error::EmailNotVerified => (StatusCode::CONFLICT, "Email not verified"),
         Error::TooManyAttempts { .. } => (StatusCode::TOO_MANY_REQUESTS, "Too many attempts"),
         Error::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "Payload too large"),
         Error::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported media type"),

@@ -258,13 +258,20 @@ mod tests {
             (!item.is_empty()).then_some(item)
         };
         let keys: HashMap<String, AttributeValue> = record.change.keys.into();
-        let change = TableChange::decode(&keys, image(record.change.old_image), image(record.change.new_image))
-            .expect("decoded");
+        let change = TableChange::decode(
+            &keys,
+            image(record.change.old_image),
+            image(record.change.new_image),
+        )
+        .expect("decoded");
         match change {
             TableChange::Order { before, after, seq } => {
-                assert_eq!((before, after.status, seq), (Some(OrderStatus::PendingPayment), OrderStatus::Paid, 2));
+                assert_eq!(
+                    (before, after.status, seq),
+                    (Some(OrderStatus::PendingPayment), OrderStatus::Paid, 2)
+                );
             }
-            TableChange::Other => panic!("not read as an order's change"),
+            other => panic!("not read as an order's change: {other:?}"),
         }
     }
 }

@@ -89,6 +89,10 @@ pub enum Error {
     NotFound,
     #[error("an account with this email exists")]
     EmailTaken,
+    #[error("the token is unknown, used or expired")]
+    InvalidToken,
+    #[error("the account's email is not verified yet")]
+    EmailNotVerified,
     #[error("too many attempts; retry after {retry_after_secs} s")]
     TooManyAttempts { retry_after_secs: u64 },
     #[error("the body is larger than {limit} bytes")]

@@ -29,6 +29,9 @@ pub enum Role {
 pub struct Principal {
     pub user_id: UserId,
     pub role: Role,
+    /// Whether the account's email is verified, as the request's check of
+    /// the token read it (false until then).
+    pub verified: bool,
 }
 
 impl Principal {
@@ -270,6 +273,7 @@ pub fn verify_token_versioned(secret: &Secret, token: &str) -> Result<(Principal
     let principal = Principal {
         user_id,
         role: data.claims.role,
+        verified: false,
     };
     Ok((principal, data.claims.ver))
 }
@@ -412,7 +416,8 @@ mod tests {
             principal,
             Principal {
                 user_id: id,
-                role: Role::Admin
+                role: Role::Admin,
+                verified: false,
             }
         );
         let header = format!("Bearer {token}");

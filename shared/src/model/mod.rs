@@ -3,6 +3,7 @@
 //! and restock rules, the return window, who may order and review, and what
 //! a provider's event means. Names foundation only.
 
+pub mod accounts;
 pub mod addresses;
 pub mod auth;
 pub mod carts;

@@ -317,12 +317,24 @@ impl NewOrder {
     }
 }
 
-/// Orders are placed by customers; an admin is `403`.
+/// Orders (and carts) are for customers; an admin is `403`.
 pub fn may_order(caller: &Principal) -> Result<(), Error> {
     match caller.role {
         Role::Customer => Ok(()),
         Role::Admin => Err(Error::Forbidden),
     }
+}
+
+/// Placing an order (`POST /orders`, checkout) also takes a verified
+/// email where the deployment requires one (`REQUIRE_VERIFIED_EMAIL`, on
+/// by default): `409 EMAIL_NOT_VERIFIED`. Sign-up alone no longer buys a
+/// fresh set of hoarding limits.
+pub fn may_place(caller: &Principal, require_verified: bool) -> Result<(), Error> {
+    may_order(caller)?;
+    if require_verified && !caller.verified {
+        return Err(Error::EmailNotVerified);
+    }
+    Ok(())
 }
 
 /// What an order is placed with, besides its request.
@@ -920,12 +932,27 @@ mod tests {
         let customer = Principal {
             user_id: UserId::new(),
             role: Role::Customer,
+            verified: true,
         };
         assert!(may_order(&customer).is_ok());
+        let unverified = Principal {
+            verified: false,
+            ..customer.clone()
+        };
+        // An unverified customer keeps a cart, and places an order only
+        // where the deployment allows it.
+        assert!(may_order(&unverified).is_ok());
+        assert!(matches!(
+            may_place(&unverified, true),
+            Err(Error::EmailNotVerified)
+        ));
+        assert!(may_place(&unverified, false).is_ok());
+        assert!(may_place(&customer, true).is_ok());
         let admin = Principal {
             role: Role::Admin,
             ..customer
         };
         assert!(matches!(may_order(&admin), Err(Error::Forbidden)));
+        assert!(matches!(may_place(&admin, false), Err(Error::Forbidden)));
     }
 }

@@ -43,6 +43,12 @@ pub struct LoginLimits {
     pub per_device: u32,
     /// `REGISTRATIONS_PER_ADDRESS` (default 10): sign-ups from one address.
     pub registrations_per_address: u32,
+    /// `PASSWORD_RESETS_PER_EMAIL` (default 3) and
+    /// `PASSWORD_RESETS_PER_ADDRESS` (default 20): reset requests for one
+    /// email (known or not, so a `429` reveals nothing) and from one
+    /// address.
+    pub resets_per_email: u32,
+    pub resets_per_address: u32,
 }
 
 /// Who a login is counted against: a device that proved itself before
@@ -303,7 +309,15 @@ pub struct User {
     pub name: DisplayName,
     pub role: Role,
     pub address: Option<Address>,
+    /// Whether its owner proved the email theirs (`POST /auth/verify`).
+    /// Accounts from before verification existed read as verified.
+    #[serde(default = "verified_before_verification")]
+    pub verified: bool,
     pub created_at: Timestamp,
+}
+
+fn verified_before_verification() -> bool {
+    true
 }
 
 // ---------------------------------------------------------------- inputs
@@ -538,10 +552,14 @@ mod tests {
             name: DisplayName::parse("Ann".into()).expect("valid"),
             role: Role::Customer,
             address: None,
+            verified: false,
             created_at: Timestamp::from_unix(0),
         };
         let value = serde_json::to_value(&user).expect("json");
         let keys: Vec<_> = value.as_object().expect("object").keys().cloned().collect();
-        assert_eq!(keys, ["address", "created_at", "email", "id", "name", "role"]);
+        assert_eq!(
+            keys,
+            ["address", "created_at", "email", "id", "name", "role", "verified"]
+        );
     }
 }

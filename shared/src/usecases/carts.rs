@@ -270,7 +270,7 @@ pub async fn checkout(
 }
 
 async fn check_out(app: &App, caller: &Principal, expected_total: i64, id: OrderId) -> Result<Order, Error> {
-    orders::may_order(caller)?;
+    orders::may_place(caller, app.config.require_verified_email)?;
     let limits = app.config.order_limits;
     for attempt in 0..MAX_ATTEMPTS {
         let cart = read(app, caller).await?;

@@ -18,9 +18,11 @@ use crate::app::App;
 use crate::foundation::clock::Timestamp;
 use crate::foundation::error::Error;
 use crate::foundation::ids::{OrderId, ShipmentId};
+use crate::model::accounts::{Purpose, TokenRecord};
 use crate::model::emails::{self, EmailLocale, Facts, OrderFacts, ShipmentFacts, Template};
 use crate::model::events::{self, EventType};
 use crate::model::orders::Order;
+use crate::model::users::Email;
 
 /// The channels a change is sent on.
 pub const EMAIL: &str = "email";
@@ -35,6 +37,8 @@ pub const LEASE_SECS: i64 = 60;
 pub async fn handle_change(app: &App, change: TableChange) -> Result<(), Error> {
     match change {
         TableChange::Order { before, after, seq } => order_changed(app, before, &after, seq).await,
+        TableChange::Token(record) => token_issued(app, &record).await,
+        TableChange::SignupAttempt { id, email } => signup_attempted(app, &id, &email).await,
         TableChange::Other => Ok(()),
     }
 }
@@ -128,10 +132,6 @@ async fn send_order_email(
         return finish(app, claimed, "no_recipient", None).await;
     };
     let to = &account.user.email;
-    if app.store.is_suppressed(to).await? {
-        metrics::count("EmailsSuppressed", 1);
-        return finish(app, claimed, "suppressed", None).await;
-    }
     let locale = EmailLocale::choose(None, Some(order.shipping_address.country().as_str()));
     let link = format!("{}/orders/{}", app.config.shop_url, order.id);
     let facts = Facts {
@@ -142,7 +142,87 @@ async fn send_order_email(
             .then(|| locale.money(order.total.minor(), order.currency)),
         link: Some(link),
     };
-    let rendered = emails::render(template, &locale, &facts)?;
+    send(app, claimed, template, to, &locale, &facts).await
+}
+
+/// A verification or reset link, to the address the token was issued
+/// for, in the language of the account's country (if it has an address).
+async fn token_issued(app: &App, record: &TokenRecord) -> Result<(), Error> {
+    let id = format!("token-{}", record.id);
+    let template = match record.purpose {
+        Purpose::Verify => Template::VerifyEmail,
+        Purpose::Reset => Template::PasswordReset,
+    };
+    let intent = json!({"template": template, "user_id": record.user_id.to_string()}).to_string();
+    let Some(claimed) = claim(app, EMAIL, &id, &intent).await? else {
+        return Ok(());
+    };
+    let account = app.store.get_account(&record.user_id).await?;
+    let name = account
+        .as_ref()
+        .map_or_else(String::new, |account| account.user.name.as_str().to_owned());
+    let country = account
+        .as_ref()
+        .and_then(|account| account.user.address.as_ref())
+        .map(|address| address.country().as_str().to_owned());
+    let link = format!(
+        "{}{}?token={}",
+        app.config.shop_url,
+        record.purpose.path(),
+        record.token(app.config.account_token_secret()?)
+    );
+    let locale = EmailLocale::choose(None, country.as_deref());
+    let facts = Facts {
+        name,
+        link: Some(link),
+        ..Facts::default()
+    };
+    send(app, &claimed, template, &record.email, &locale, &facts).await
+}
+
+/// The notice to an account's owner that someone tried to sign up with
+/// their email, with the way to reset the password if it was them.
+async fn signup_attempted(app: &App, id: &str, email: &Email) -> Result<(), Error> {
+    let id = format!("signup-attempt-{id}");
+    let intent = json!({"template": Template::RegistrationAttempt}).to_string();
+    let Some(claimed) = claim(app, EMAIL, &id, &intent).await? else {
+        return Ok(());
+    };
+    let account = app.store.find_account_by_email(email).await?;
+    let name = account
+        .as_ref()
+        .map_or_else(String::new, |account| account.user.name.as_str().to_owned());
+    let facts = Facts {
+        name,
+        link: Some(format!("{}{}", app.config.shop_url, Purpose::Reset.path())),
+        ..Facts::default()
+    };
+    send(
+        app,
+        &claimed,
+        Template::RegistrationAttempt,
+        email,
+        &EmailLocale::english(),
+        &facts,
+    )
+    .await
+}
+
+/// Renders and sends one email under `claimed`, unless the address is
+/// suppressed; marks the claim done either way.
+async fn send(
+    app: &App,
+    claimed: &Claimed,
+    template: Template,
+    to: &Email,
+    locale: &EmailLocale,
+    facts: &Facts,
+) -> Result<(), Error> {
+    if app.store.is_suppressed(to).await? {
+        metrics::count("EmailsSuppressed", 1);
+        return finish(app, claimed, "suppressed", None).await;
+    }
+    let rendered = emails::render(template, locale, facts)?;
     match app.outbound()?.send_email(to, &rendered).await {
         Ok(message_id) => {
             metrics::count_by("EmailsSent", ("Template", template.as_str()), 1);

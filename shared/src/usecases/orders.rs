@@ -61,7 +61,7 @@ pub async fn place_order(
 }
 
 async fn place(app: &App, caller: &Principal, input: NewOrder, id: OrderId) -> Result<Order, Error> {
-    orders::may_order(caller)?;
+    orders::may_place(caller, app.config.require_verified_email)?;
     let limits = app.config.order_limits;
     orders::within_limits(&input, &limits)?;
     let products = input.product_ids();

@@ -7,9 +7,13 @@ use crate::adapters::store::Store;
 use crate::app::App;
 use crate::foundation::clock::Timestamp;
 use crate::foundation::error::Error;
+use crate::model::accounts::{
+    self, PresentedToken, Purpose, ResetConfirmation, ResetRequest, TokenRecord, Verification,
+};
 use crate::model::auth::{self, Principal, Role};
 use crate::model::users::{
-    ClientAddress, Credentials, LoginClient, PasswordChange, ProfilePatch, Registration, User, UserId,
+    ClientAddress, Credentials, DisplayName, Email, LoginClient, PasswordChange, ProfilePatch, Registration,
+    User, UserId,
 };
 
 /// The answer to a successful login.
@@ -25,34 +29,128 @@ pub struct Session {
     pub device_token: String,
 }
 
-/// Creates a customer account; sign-ups from one address are limited
-/// (`REGISTRATIONS_PER_ADDRESS` in a window), counted before the hash is
-/// paid for, so that accounts cannot be minted in a loop.
-pub async fn register(app: &App, input: Registration, client: &ClientAddress) -> Result<User, Error> {
-    app.store
-        .count_registration(
-            client,
-            app.config.login_limits.registrations_per_address,
-            Timestamp::now(),
-        )
-        .await?;
-    create_user(&app.store, input, Role::Customer).await
+/// The answer to a sign-up or a reset request: the same whatever the
+/// email (`{"status": "verification_sent"}`, `{"status": "reset_sent"}`).
+#[derive(Debug, Serialize)]
+pub struct Sent {
+    pub status: &'static str,
 }
 
-/// Creates an account with any role; only the operator tool calls this with
-/// [`Role::Admin`].
+/// Signs a customer up: the account, unverified, and its verification
+/// token in one transaction; the notifier emails the link. An email that
+/// has an account changes nothing: its owner is told someone tried
+/// (at most once per window), and the answer is the same, so sign-up
+/// reveals no account. Sign-ups from one address are limited
+/// (`REGISTRATIONS_PER_ADDRESS` in a window), counted before the hash is
+/// paid for; both paths pay for one hash.
+pub async fn register(app: &App, input: Registration, client: &ClientAddress) -> Result<Sent, Error> {
+    let now = Timestamp::now();
+    app.store
+        .count_registration(client, app.config.login_limits.registrations_per_address, now)
+        .await?;
+    let secret = app.config.account_token_secret()?;
+    let email = input.email.clone();
+    let user = new_user(input.email, input.name, Role::Customer, false);
+    let (record, token) = TokenRecord::issue(secret, Purpose::Verify, user.id.clone(), email.clone(), 0, now);
+    let digest = auth::hash_password(&input.password).await?;
+    match app
+        .store
+        .create_user(&user, &digest, Some((&record, &accounts::digest(&token))))
+        .await
+    {
+        Ok(()) => {}
+        Err(Error::EmailTaken) => app.store.note_signup_attempt(&email, now).await?,
+        Err(err) => return Err(err),
+    }
+    Ok(Sent {
+        status: "verification_sent",
+    })
+}
+
+/// Creates an account with any role, verified (the operator tool's: an
+/// admin, or a customer for a deployment's own checks).
 pub async fn create_user(store: &Store, input: Registration, role: Role) -> Result<User, Error> {
     let digest = auth::hash_password(&input.password).await?;
-    let user = User {
+    let user = new_user(input.email, input.name, role, true);
+    store.create_user(&user, &digest, None).await?;
+    Ok(user)
+}
+
+fn new_user(email: Email, name: DisplayName, role: Role, verified: bool) -> User {
+    User {
         id: UserId::new(),
-        email: input.email,
-        name: input.name,
+        email,
+        name,
         role,
         address: None,
+        verified,
         created_at: Timestamp::now(),
-    };
-    store.create_user(&user, &digest).await?;
-    Ok(user)
+    }
+}
+
+/// The token's record, if the token has our shape and a record: an
+/// unknown one is `INVALID_TOKEN`, as a used or expired one is.
+async fn token_record(app: &App, token: String) -> Result<(String, TokenRecord), Error> {
+    let presented = PresentedToken::parse(token).map_err(|_| Error::InvalidToken)?;
+    let digest = presented.digest();
+    let record = app
+        .store
+        .account_token(&digest)
+        .await?
+        .ok_or(Error::InvalidToken)?;
+    Ok((digest, record))
+}
+
+/// Verifies the account a verification token names: once, within 24
+/// hours. The user, verified.
+pub async fn verify(app: &App, input: Verification) -> Result<User, Error> {
+    let now = Timestamp::now();
+    let (digest, record) = token_record(app, input.token).await?;
+    record.check(Purpose::Verify, now)?;
+    app.store.verify_account(&digest, &record, now).await?;
+    app.store
+        .get_account(&record.user_id)
+        .await?
+        .map(|account| account.user)
+        .ok_or(Error::InvalidToken)
+}
+
+/// Asks for a password reset: for an email with an account, a reset
+/// token (the notifier emails it); for any other, nothing. Requests are
+/// counted per address and per email first (known or not), so the answer
+/// and its `429`s say nothing about which emails have accounts.
+pub async fn request_reset(app: &App, input: ResetRequest, client: &ClientAddress) -> Result<Sent, Error> {
+    let now = Timestamp::now();
+    app.store
+        .count_reset_request(&input.email, client, &app.config.login_limits, now)
+        .await?;
+    let secret = app.config.account_token_secret()?;
+    if let Some(account) = app.store.find_account_by_email(&input.email).await? {
+        let (record, token) = TokenRecord::issue(
+            secret,
+            Purpose::Reset,
+            account.user.id,
+            account.user.email,
+            account.token_version,
+            now,
+        );
+        app.store.issue_token(&record, &accounts::digest(&token)).await?;
+    }
+    Ok(Sent { status: "reset_sent" })
+}
+
+/// Sets a new password with a reset token: once, within the hour, and
+/// only if no reset or password change came after the token (each revokes
+/// every token before it, access tokens included). Clears the email's
+/// lockout.
+pub async fn confirm_reset(app: &App, input: ResetConfirmation, client: &ClientAddress) -> Result<(), Error> {
+    let now = Timestamp::now();
+    let (digest, record) = token_record(app, input.token).await?;
+    record.check(Purpose::Reset, now)?;
+    let new = auth::hash_password(&input.new_password).await?;
+    app.store
+        .reset_password(&digest, &record, &new, client, now)
+        .await
 }
 
 /// Checks the credentials and issues an access token and a device token.

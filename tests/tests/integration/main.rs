@@ -3,6 +3,7 @@
 //! conformance, and `template.yaml` against the code. One test binary of
 //! modules, so the tests link once.
 
+mod accounts;
 mod carts;
 mod checkout;
 mod emulator;

@@ -311,6 +311,9 @@ fn the_token_key_reaches_only_the_functions_that_use_it() {
     // listings page with the cursor key, which cannot sign a token.
     let without = [
         "auth-register",
+        "auth-verify",
+        "auth-password-reset",
+        "auth-password-reset-confirm",
         "products-get",
         "products-list",
         "markets-get",
@@ -750,6 +753,7 @@ fn password_functions_are_capped_and_their_routes_throttled() {
         BTreeSet::from([
             "auth-login".into(),
             "auth-register".into(),
+            "auth-password-reset-confirm".into(),
             "users-change-password".into()
         ])
     );

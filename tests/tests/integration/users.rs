@@ -29,6 +29,7 @@ async fn registered(t: &TestApp) -> (String, Principal) {
     let caller = Principal {
         user_id: user.id.clone(),
         role: user.role,
+        verified: true,
     };
     (address, caller)
 }
@@ -53,7 +54,8 @@ fn email() -> String {
 }
 
 /// The items of the test's table but the attempt counters (sign-ups and
-/// logins are counted in items of their own).
+/// logins are counted in items of their own) and the notices to owners of
+/// taken emails.
 async fn item_count(t: &TestApp) -> usize {
     // Tooling-only scan of a throwaway test table, to prove nothing partial was written.
     let out = t
@@ -68,7 +70,31 @@ async fn item_count(t: &TestApp) -> usize {
     out.items
         .unwrap_or_default()
         .iter()
-        .filter(|item| item.get("SK").and_then(|sk| sk.as_s().ok()).map(String::as_str) != Some("ATTEMPTS"))
+        .filter(|item| {
+            !matches!(
+                item.get("SK").and_then(|sk| sk.as_s().ok()).map(String::as_str),
+                Some("ATTEMPTS" | "NOTICE")
+            )
+        })
+        .count()
+}
+
+/// The items with this sort key.
+async fn count_of(t: &TestApp, sort_key: &str) -> usize {
+    // Tooling-only scan of a throwaway test table.
+    let out = t
+        .app
+        .store
+        .client()
+        .scan()
+        .table_name(t.app.store.table())
+        .send()
+        .await
+        .expect("scan");
+    out.items
+        .unwrap_or_default()
+        .iter()
+        .filter(|item| item.get("SK").and_then(|sk| sk.as_s().ok()).map(String::as_str) == Some(sort_key))
         .count()
 }
 
@@ -79,11 +105,19 @@ async fn signed_up(t: &TestApp) -> String {
     address
 }
 
-/// Signs up an account with this email.
+/// Signs up an account with this email: the account.
 async fn sign_up(t: &TestApp, address: &str) -> shared::model::users::User {
-    users::register(&t.app, registration(address), &sign_up_address())
+    let sent = users::register(&t.app, registration(address), &sign_up_address())
         .await
-        .expect("registered")
+        .expect("registered");
+    assert_eq!(sent.status, "verification_sent");
+    t.app
+        .store
+        .find_account_by_email(&Email::parse(address.to_owned()).expect("an email"))
+        .await
+        .expect("read")
+        .expect("the account")
+        .user
 }
 
 #[tokio::test]
@@ -91,12 +125,21 @@ async fn register_claims_the_email_atomically() {
     let t = TestApp::spawn().await;
     let address = email();
     let user = sign_up(&t, &address).await;
-    assert_eq!(user.role, Role::Customer);
-    assert_eq!(item_count(&t).await, 2, "the profile and the email claim");
+    assert_eq!((user.role, user.verified), (Role::Customer, false));
+    assert_eq!(
+        item_count(&t).await,
+        3,
+        "the profile, the email claim and the verification token"
+    );
 
-    let again = users::register(&t.app, registration(&address.to_uppercase()), &sign_up_address()).await;
-    assert!(matches!(again, Err(Error::EmailTaken)), "{again:?}");
-    assert_eq!(item_count(&t).await, 2, "a taken email writes nothing");
+    // A taken email answers as a new one, and writes nothing of an
+    // account: only the notice to its owner.
+    let again = users::register(&t.app, registration(&address.to_uppercase()), &sign_up_address())
+        .await
+        .expect("the same answer");
+    assert_eq!(again.status, "verification_sent");
+    assert_eq!(item_count(&t).await, 3, "no second account, no second token");
+    assert_eq!(count_of(&t, "NOTICE").await, 1, "the owner's notice");
 }
 
 #[tokio::test]
@@ -106,13 +149,13 @@ async fn concurrent_registrations_of_one_email_make_one_account() {
     let from = sign_up_address();
     let attempts = (0..8).map(|_| users::register(&t.app, registration(&address), &from));
     let results = futures::future::join_all(attempts).await;
-    let created = results.iter().filter(|r| r.is_ok()).count();
-    let taken = results
-        .iter()
-        .filter(|r| matches!(r, Err(Error::EmailTaken)))
-        .count();
-    assert_eq!((created, taken), (1, 7), "{results:?}");
-    assert_eq!(item_count(&t).await, 2);
+    assert!(
+        results.iter().all(Result::is_ok),
+        "one answer for all: {results:?}"
+    );
+    assert_eq!(count_of(&t, "PROFILE").await, 1, "one account");
+    assert_eq!(count_of(&t, "TOKEN").await, 1, "one verification token");
+    assert_eq!(item_count(&t).await, 3);
 }
 
 #[tokio::test]

@@ -27,6 +27,9 @@
 //! | a customer's cart (lines, address, method, codes, version) | `CART#<user>` | `CART` |
 //! | a country's tax rates (listed in GSI1 `TAXRATES`) | `TAXRATES#<CC>` | `TAX` |
 //! | a country's duty rule (listed in GSI1 `DUTYRATES`) | `DUTYRATES#<CC>` | `DUTY` |
+//! | a verification or reset token (the token's SHA-256; used once; TTL) | `TOKEN#<sha256>` | `TOKEN` |
+//! | password-reset requests per email and per address | `RESETS#<email>`, `RESETS_FROM#<address>` | `ATTEMPTS` (TTL) |
+//! | a "someone tried to sign up" notice, one per email per window | `SIGNUP_NOTICE#<email>#<window>` | `NOTICE` (TTL) |
 //! | a notification sent once: a change's email or event (listed in GSI1 `NOTIFY#<state>` while not done) | `NOTIFY#<channel>#<event id>` | `CLAIM` (TTL) |
 //! | an address no email goes to (bounced, complained) | `SUPPRESSED#<email>` | `SUPPRESSED` |
 //!
@@ -209,6 +212,26 @@ mod keys {
     /// Sign-ups from one client address.
     pub fn registrations(client: &ClientAddress) -> (String, &'static str) {
         (format!("REGISTRATIONS_FROM#{client}"), "ATTEMPTS")
+    }
+
+    /// Password-reset requests for one email, and from one address.
+    pub fn reset_requests(email: &Email) -> (String, &'static str) {
+        (format!("RESETS#{}", email.as_str()), "ATTEMPTS")
+    }
+
+    pub fn reset_requests_from(client: &ClientAddress) -> (String, &'static str) {
+        (format!("RESETS_FROM#{client}"), "ATTEMPTS")
+    }
+
+    /// A verification or reset token, by its SHA-256 (64 hex digits).
+    pub fn account_token(digest: &str) -> (String, &'static str) {
+        (format!("TOKEN#{digest}"), "TOKEN")
+    }
+
+    /// The notice to an email's owner that someone tried to sign up with
+    /// it: one per email per 15-minute window.
+    pub fn signup_notice(email: &Email, window: i64) -> (String, &'static str) {
+        (format!("SIGNUP_NOTICE#{}#{window}", email.as_str()), "NOTICE")
     }
 
     pub const PRODUCT_SK: &str = "PRODUCT";

@@ -12,6 +12,7 @@ use super::orders::order_with_seq;
 use super::{GSI1, Item, PARTITION_KEY, Read, Store, TTL_ATTRIBUTE, item, keys, n, s};
 use crate::foundation::clock::Timestamp;
 use crate::foundation::error::Error;
+use crate::model::accounts::TokenRecord;
 use crate::model::orders::{Order, OrderStatus};
 use crate::model::users::Email;
 
@@ -32,6 +33,11 @@ pub enum TableChange {
         after: Box<Order>,
         seq: u64,
     },
+    /// A verification or reset token was issued.
+    Token(Box<TokenRecord>),
+    /// Someone tried to sign up with an email that has an account: the
+    /// notice's id and the email.
+    SignupAttempt { id: String, email: Email },
     /// Anything else (or an item removed).
     Other,
 }
@@ -47,7 +53,27 @@ impl TableChange {
             Some(AttributeValue::S(value)) => value.as_str(),
             _ => "",
         };
-        if !(part(PARTITION_KEY).starts_with("ORDER#") && part(super::SORT_KEY) == "ORDER") {
+        let (pk, sk) = (part(PARTITION_KEY), part(super::SORT_KEY));
+        // Tokens and notices announce themselves once, when written.
+        let inserted = old.is_none();
+        match new {
+            Some(new) if inserted && pk.starts_with("TOKEN#") && sk == "TOKEN" => {
+                return Ok(Self::Token(Box::new(serde_dynamo::from_item(new)?)));
+            }
+            Some(new) if inserted && pk.starts_with("SIGNUP_NOTICE#") && sk == "NOTICE" => {
+                #[derive(Deserialize)]
+                struct Notice {
+                    email: Email,
+                }
+                let notice: Notice = serde_dynamo::from_item(new)?;
+                return Ok(Self::SignupAttempt {
+                    id: pk.trim_start_matches("SIGNUP_NOTICE#").replace('#', "-"),
+                    email: notice.email,
+                });
+            }
+            _ => {}
+        }
+        if !(pk.starts_with("ORDER#") && sk == "ORDER") {
             return Ok(Self::Other);
         }
         let Some(new) = new else {

@@ -1,6 +1,6 @@
 //! User, email and login-attempt items.
 
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update as WriteUpdate};
 use serde::{Deserialize, Serialize};
 
 use super::expr::{Changes, Conditional, Projected, Updates, attr};
@@ -8,6 +8,7 @@ use super::{PARTITION_KEY, Read, Store, TTL_ATTRIBUTE, is_conditional_failure, i
 use crate::foundation::clock::Timestamp;
 use crate::foundation::error::Error;
 use crate::foundation::input::Update;
+use crate::model::accounts::TokenRecord;
 use crate::model::auth::PasswordDigest;
 use crate::model::users::{
     Account, ClientAddress, Email, LOCKOUT_WINDOW_SECS, LoginClient, LoginLimits, ProfilePatch, User, UserId,
@@ -22,6 +23,31 @@ struct AttemptsItem {
     window_start: i64,
 }
 
+/// A token's record as an item, kept a day past its expiry.
+fn token_item(record: &TokenRecord, token_digest: &str) -> Result<super::Item, Error> {
+    let mut token = item(keys::account_token(token_digest), record)?;
+    token.insert(TTL_ATTRIBUTE.into(), n(record.expires_at + 24 * 3600));
+    Ok(token)
+}
+
+/// A transaction's use of a token: conditional on it existing, unused and
+/// unexpired at `now`.
+fn use_token(table: &str, token_digest: &str, now: Timestamp) -> Result<TransactWriteItem, Error> {
+    super::update(
+        WriteUpdate::builder()
+            .table_name(table)
+            .set_key(Some(key(keys::account_token(token_digest))))
+            .changes(
+                Changes::new().set("used", AttributeValue::Bool(true)).when(
+                    attr(PARTITION_KEY)
+                        .exists()
+                        .and(attr("used").eq(AttributeValue::Bool(false)))
+                        .and(attr("expires_at").gt(n(now.unix()))),
+                ),
+            ),
+    )
+}
+
 /// A transaction's put of a new item.
 fn put_new(table: &str, item: super::Item) -> Result<TransactWriteItem, Error> {
     put(Put::builder()
@@ -31,9 +57,15 @@ fn put_new(table: &str, item: super::Item) -> Result<TransactWriteItem, Error> {
 }
 
 impl Store {
-    /// Writes the user and claims the email in one transaction; a taken email
-    /// writes nothing and is `EMAIL_TAKEN`.
-    pub async fn create_user(&self, user: &User, digest: &PasswordDigest) -> Result<(), Error> {
+    /// Writes the user and claims the email in one transaction, with the
+    /// verification token if there is one (its record, keyed by the token's
+    /// SHA-256); a taken email writes nothing and is `EMAIL_TAKEN`.
+    pub async fn create_user(
+        &self,
+        user: &User,
+        digest: &PasswordDigest,
+        token: Option<(&TokenRecord, &str)>,
+    ) -> Result<(), Error> {
         let account = Account {
             user: user.clone(),
             digest: digest.clone(),
@@ -43,10 +75,13 @@ impl Store {
         let email = EmailItem {
             user_id: user.id.clone(),
         };
-        let items = vec![
+        let mut items = vec![
             put_new(&self.table, item(keys::user(&user.id), &account)?)?,
             put_new(&self.table, item(keys::email(&user.email), &email)?)?,
         ];
+        if let Some((record, token_digest)) = token {
+            items.push(put_new(&self.table, token_item(record, token_digest)?)?);
+        }
         match self.transact(items).await? {
             Ok(()) => Ok(()),
             // The second item is the email claim; the first cannot collide
@@ -136,24 +171,175 @@ impl Store {
         }
     }
 
-    /// The user's token version now (moved on by each password change):
-    /// one strongly consistent read of one attribute, so that a token is
-    /// refused from the moment its password changed.
-    pub async fn token_version(&self, id: &UserId) -> Result<u32, Error> {
+    /// The user's token version now (moved on by each password change) and
+    /// whether their email is verified: one strongly consistent read of two
+    /// attributes, so that a token is refused from the moment its password
+    /// changed. An account from before verification reads as verified.
+    pub async fn token_version(&self, id: &UserId) -> Result<(u32, bool), Error> {
         let item = self
             .client
             .get_item()
             .table_name(&self.table)
             .set_key(Some(key(keys::user(id))))
-            .only(&["token_version"])
+            .only(&["token_version", "verified"])
             .consistent_read(true)
             .send()
             .await?
             .item;
-        Ok(match item.as_ref().and_then(|item| item.get("token_version")) {
+        let version = match item.as_ref().and_then(|item| item.get("token_version")) {
             Some(AttributeValue::N(version)) => version.parse().unwrap_or(0),
             _ => 0,
-        })
+        };
+        let verified = match item.as_ref().map(|item| item.get("verified")) {
+            Some(Some(AttributeValue::Bool(verified))) => *verified,
+            Some(None) => true,
+            Some(Some(_)) | None => false,
+        };
+        Ok((version, verified))
+    }
+
+    /// The record of the token whose SHA-256 is `token_digest`.
+    pub async fn account_token(&self, token_digest: &str) -> Result<Option<TokenRecord>, Error> {
+        self.get_as(keys::account_token(token_digest), Read::Strong).await
+    }
+
+    /// Writes a new token's record (a reset's).
+    pub async fn issue_token(&self, record: &TokenRecord, token_digest: &str) -> Result<(), Error> {
+        let written = self
+            .put_if(
+                token_item(record, token_digest)?,
+                attr(PARTITION_KEY).not_exists(),
+            )
+            .await?;
+        if written {
+            Ok(())
+        } else {
+            Err(Error::internal("a token's record exists already"))
+        }
+    }
+
+    /// Marks the verification token used and its account verified, in one
+    /// transaction conditional on the token being unused and unexpired at
+    /// `now` (else `INVALID_TOKEN`, and nothing changes).
+    pub async fn verify_account(
+        &self,
+        token_digest: &str,
+        record: &TokenRecord,
+        now: Timestamp,
+    ) -> Result<(), Error> {
+        let items = vec![
+            use_token(&self.table, token_digest, now)?,
+            super::update(
+                WriteUpdate::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(keys::user(&record.user_id))))
+                    .changes(
+                        Changes::new()
+                            .set("verified", AttributeValue::Bool(true))
+                            .set("updated_at", s(now.to_string()))
+                            .when(attr(PARTITION_KEY).exists()),
+                    ),
+            )?,
+        ];
+        match self.transact(items).await? {
+            Ok(()) => Ok(()),
+            Err(_) => Err(Error::InvalidToken),
+        }
+    }
+
+    /// Sets a new password with a reset token, in one transaction: the token
+    /// used (conditional on it being unused and unexpired), the hash
+    /// replaced and the token version moved on (conditional on it being the
+    /// one the token was issued at, so a later reset or password change
+    /// revokes it, with every access token before), the email's lockout
+    /// windows (its own and this client's) cleared. Any condition failing
+    /// is `INVALID_TOKEN`, and nothing changes.
+    pub async fn reset_password(
+        &self,
+        token_digest: &str,
+        record: &TokenRecord,
+        new: &PasswordDigest,
+        client: &ClientAddress,
+        now: Timestamp,
+    ) -> Result<(), Error> {
+        let version = if record.token_version == 0 {
+            attr("token_version")
+                .not_exists()
+                .or(attr("token_version").eq(n(0)))
+        } else {
+            attr("token_version").eq(n(record.token_version))
+        };
+        let mut items = vec![
+            use_token(&self.table, token_digest, now)?,
+            super::update(
+                WriteUpdate::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(keys::user(&record.user_id))))
+                    .changes(
+                        Changes::new()
+                            .set("password_hash", serde_dynamo::to_attribute_value(new)?)
+                            .set("updated_at", s(now.to_string()))
+                            .add("token_version", n(1))
+                            .when(attr(PARTITION_KEY).exists().and(version)),
+                    ),
+            )?,
+        ];
+        for window in [
+            keys::login_attempts(&record.email, None),
+            keys::login_attempts(&record.email, Some(client)),
+        ] {
+            items.push(
+                TransactWriteItem::builder()
+                    .delete(super::built(
+                        aws_sdk_dynamodb::types::Delete::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(key(window)))
+                            .build(),
+                    )?)
+                    .build(),
+            );
+        }
+        match self.transact(items).await? {
+            Ok(()) => Ok(()),
+            Err(_) => Err(Error::InvalidToken),
+        }
+    }
+
+    /// Counts a password-reset request for `email` from `client`, or refuses
+    /// it with `TOO_MANY_ATTEMPTS` when either window is full.
+    pub async fn count_reset_request(
+        &self,
+        email: &Email,
+        client: &ClientAddress,
+        limits: &LoginLimits,
+        now: Timestamp,
+    ) -> Result<(), Error> {
+        self.count_attempt(keys::reset_requests_from(client), limits.resets_per_address, now)
+            .await?;
+        self.count_attempt(keys::reset_requests(email), limits.resets_per_email, now)
+            .await
+    }
+
+    /// Notes that someone tried to sign up with `email`, which has an
+    /// account: the notifier tells its owner, once per 15-minute window
+    /// (a second attempt in the window writes nothing).
+    pub async fn note_signup_attempt(&self, email: &Email, now: Timestamp) -> Result<(), Error> {
+        #[derive(Serialize)]
+        struct Notice<'a> {
+            email: &'a str,
+            at: String,
+        }
+        let window = now.unix() / LOCKOUT_WINDOW_SECS;
+        let mut record = item(
+            keys::signup_notice(email, window),
+            &Notice {
+                email: email.as_str(),
+                at: now.to_string(),
+            },
+        )?;
+        record.insert(TTL_ATTRIBUTE.into(), n(now.unix() + 2 * LOCKOUT_WINDOW_SECS));
+        self.put_if(record, attr(PARTITION_KEY).not_exists()).await?;
+        Ok(())
     }
 
     /// Counts a login attempt for `email` in the current windows, or
