@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use aws_lambda_events::dynamodb;
 use aws_lambda_events::eventbridge::EventBridgeEvent;
+use aws_lambda_events::sns::SnsEvent;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -241,10 +242,48 @@ where
     response
 }
 
+/// Runs an SNS subscriber: `handler` gets each record's message; an error
+/// fails the invocation, and SNS delivers it again (Lambda's asynchronous
+/// retries, then the function's on-failure destination).
+pub fn run_sns<P, F, Fut>(parts: P, handler: F) -> Result<(), BoxError>
+where
+    P: Parts,
+    F: Fn(&'static App, String) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), Error>> + Send + 'static,
+{
+    let handler = std::sync::Arc::new(handler);
+    runtime::start(parts, |app| {
+        lambda_runtime::run(service_fn(move |event: LambdaEvent<SnsEvent>| {
+            let handler = std::sync::Arc::clone(&handler);
+            async move {
+                for record in event.payload.records {
+                    if let Err(err) = handler(app, record.sns.message).await {
+                        tracing::error!(error = %err, "notification not handled; SNS delivers it again");
+                        return Err(lambda_runtime::Error::from(err.to_string()));
+                    }
+                }
+                Ok::<_, lambda_runtime::Error>(())
+            }
+        }))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::orders::OrderStatus;
+
+    /// `events/email-feedback.json` is SNS's delivery of SES's permanent
+    /// bounce: its recipient is suppressed.
+    #[test]
+    fn the_feedback_sample_event_suppresses_its_bounced_recipient() {
+        let event: SnsEvent =
+            serde_json::from_str(include_str!("../../../events/email-feedback.json")).expect("an SNS event");
+        let message = &event.records.first().expect("a record").sns.message;
+        let found = crate::model::emails::feedback::suppressions(message);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].0.as_str(), "gone@example.com");
+    }
 
     /// `events/notifier.json`, the notifier's sample, is a stream record
     /// the notifier reads as the order's payment (change 2).

@@ -19,7 +19,7 @@ use crate::foundation::clock::Timestamp;
 use crate::foundation::error::Error;
 use crate::foundation::ids::{OrderId, ShipmentId};
 use crate::model::accounts::{Purpose, TokenRecord};
-use crate::model::emails::{self, EmailLocale, Facts, OrderFacts, ShipmentFacts, Template};
+use crate::model::emails::{self, EmailLocale, Facts, OrderFacts, ShipmentFacts, Template, feedback};
 use crate::model::events::{self, EventType};
 use crate::model::orders::Order;
 use crate::model::users::Email;
@@ -233,6 +233,26 @@ async fn send(
             Err(err)
         }
     }
+}
+
+/// SES's report on an email, through SNS: each address it says bounced
+/// for good or complained goes on the suppression list (once; a second
+/// report keeps the first), and no email goes to it again.
+pub async fn handle_feedback(app: &App, message: String) -> Result<(), Error> {
+    for (email, reason) in feedback::suppressions(&message) {
+        if app
+            .store
+            .suppress(&email, reason.as_str(), Timestamp::now())
+            .await?
+        {
+            let metric = match reason {
+                feedback::Reason::Bounce => "EmailsBounced",
+                feedback::Reason::Complaint => "EmailsComplained",
+            };
+            metrics::count(metric, 1);
+        }
+    }
+    Ok(())
 }
 
 async fn finish(app: &App, claimed: &Claimed, outcome: &str, reference: Option<&str>) -> Result<(), Error> {

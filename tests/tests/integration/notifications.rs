@@ -224,3 +224,59 @@ async fn killed_mid_batch_the_notifier_sends_each_email_exactly_once() {
     }
     eprintln!("killed {kills} times in {rounds} deliveries; 12 emails and 12 events, each once");
 }
+
+#[tokio::test]
+async fn a_bounced_or_complaining_address_gets_no_more_email_but_events_still_go_out() {
+    let (app, outbox) = TestApp::spawn_sending(&[]).await;
+    let customer = app.registered("Cy Bounce").await;
+    let to = email_of(&app, &customer).await;
+    // SES reports the address bounced for good (through SNS), twice.
+    let bounce = serde_json::json!({"eventType": "Bounce", "bounce": {"bounceType": "Permanent",
+        "bouncedRecipients": [{"emailAddress": to.to_uppercase()}]}})
+    .to_string();
+    for _ in 0..2 {
+        shared::usecases::notify::handle_feedback(&app.app, bounce.clone())
+            .await
+            .expect("handled");
+    }
+    let product = app.product("notify", 900, 5).await;
+    let order = app.paid_order(&customer, &[(&product, 1)]).await;
+    let delivered = outbox.deliver(&app.app).await;
+    assert!(
+        delivered.iter().all(|r| r.batch_item_failures.is_empty()),
+        "{delivered:?}"
+    );
+    assert!(
+        outbox.emails_to(&to).await.is_empty(),
+        "nothing to a suppressed address"
+    );
+    assert_eq!(
+        order_events(&outbox.events().await, &order.id.to_string()),
+        [("order.placed", 1), ("order.paid", 2)],
+        "the events do not depend on the address"
+    );
+    assert!(
+        app.app
+            .store
+            .pending_notifications(10)
+            .await
+            .expect("read")
+            .is_empty(),
+        "every claim done"
+    );
+    // A transient bounce (a full mailbox) suppresses no one.
+    let other = app.registered("Di Full").await;
+    let other_to = email_of(&app, &other).await;
+    let transient = serde_json::json!({"eventType": "Bounce", "bounce": {"bounceType": "Transient",
+        "bouncedRecipients": [{"emailAddress": other_to}]}})
+    .to_string();
+    shared::usecases::notify::handle_feedback(&app.app, transient)
+        .await
+        .expect("handled");
+    outbox.deliver(&app.app).await;
+    assert_eq!(
+        outbox.emails_to(&other_to).await.len(),
+        1,
+        "the verification email went"
+    );
+}

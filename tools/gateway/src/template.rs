@@ -45,6 +45,9 @@ pub enum Event {
     Schedule { expression: String },
     /// A DynamoDB stream event source mapping (the table's stream).
     Stream { batch_size: u32 },
+    /// An SNS subscription (nothing publishes to it locally: SES's
+    /// feedback comes from AWS).
+    Topic,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,6 +138,7 @@ fn function(id: &str, resource: &Resource) -> Result<Function, TemplateError> {
                         .and_then(|n| u32::try_from(n).ok())
                         .unwrap_or(10),
                 }),
+                Some("SNS") => events.push(Event::Topic),
                 Some("DynamoDB") => events.push(Event::Stream {
                     batch_size: props["BatchSize"]
                         .as_u64()

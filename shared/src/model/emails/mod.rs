@@ -7,6 +7,7 @@
 //! `layout.html`, paragraph by paragraph, with the order's figures as a
 //! table. Templates are compiled into the binary.
 
+pub mod feedback;
 pub mod format;
 
 use std::sync::LazyLock;
