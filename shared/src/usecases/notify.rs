@@ -153,9 +153,19 @@ async fn token_issued(app: &App, record: &TokenRecord) -> Result<(), Error> {
         Purpose::Verify => Template::VerifyEmail,
         Purpose::Reset => Template::PasswordReset,
     };
-    let intent = json!({"template": template, "user_id": record.user_id.to_string()}).to_string();
+    let secret = app.config.account_token_secret()?;
+    let digest = crate::model::accounts::digest(&record.token(secret));
+    let intent = json!({"template": template, "token_digest": digest}).to_string();
     let Some(claimed) = claim(app, EMAIL, &id, &intent).await? else {
         return Ok(());
+    };
+    send_token_email(app, &claimed, record).await
+}
+
+async fn send_token_email(app: &App, claimed: &Claimed, record: &TokenRecord) -> Result<(), Error> {
+    let template = match record.purpose {
+        Purpose::Verify => Template::VerifyEmail,
+        Purpose::Reset => Template::PasswordReset,
     };
     let account = app.store.get_account(&record.user_id).await?;
     let name = account
@@ -177,17 +187,21 @@ async fn token_issued(app: &App, record: &TokenRecord) -> Result<(), Error> {
         link: Some(link),
         ..Facts::default()
     };
-    send(app, &claimed, template, &record.email, &locale, &facts).await
+    send(app, claimed, template, &record.email, &locale, &facts).await
 }
 
 /// The notice to an account's owner that someone tried to sign up with
 /// their email, with the way to reset the password if it was them.
 async fn signup_attempted(app: &App, id: &str, email: &Email) -> Result<(), Error> {
     let id = format!("signup-attempt-{id}");
-    let intent = json!({"template": Template::RegistrationAttempt}).to_string();
+    let intent = json!({"template": Template::RegistrationAttempt, "email": email.as_str()}).to_string();
     let Some(claimed) = claim(app, EMAIL, &id, &intent).await? else {
         return Ok(());
     };
+    send_signup_notice(app, &claimed, email).await
+}
+
+async fn send_signup_notice(app: &App, claimed: &Claimed, email: &Email) -> Result<(), Error> {
     let account = app.store.find_account_by_email(email).await?;
     let name = account
         .as_ref()
@@ -199,7 +213,7 @@ async fn signup_attempted(app: &App, id: &str, email: &Email) -> Result<(), Erro
     };
     send(
         app,
-        &claimed,
+        claimed,
         Template::RegistrationAttempt,
         email,
         &EmailLocale::english(),
@@ -233,6 +247,48 @@ async fn send(
             Err(err)
         }
     }
+}
+
+/// The notifications claimed and not done, oldest first: those whose
+/// sender died or whose record the stream gave up on (the notifier's
+/// dead-letter alarm); `shopctl notifications pending` lists them.
+pub async fn pending(app: &App, limit: usize) -> Result<Vec<crate::adapters::store::Pending>, Error> {
+    app.store.pending_notifications(limit).await
+}
+
+/// Sends one notification again by hand (`shopctl notifications resend`),
+/// from what it was claimed with: an event's detail as it was, an email
+/// from its order, token or address as they are now. It claims it like a
+/// sender, so it goes only if no live sender holds it and it is not done.
+pub async fn resend(app: &App, channel: &str, event_id: &str) -> Result<(), Error> {
+    let intent = app
+        .store
+        .notification_intent(channel, event_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let Some(claimed) = claim(app, channel, event_id, &intent).await? else {
+        return Err(Error::invalid("event_id", "is sent already"));
+    };
+    let intent: serde_json::Value = serde_json::from_str(&intent).map_err(Error::internal)?;
+    if channel == BUS {
+        let kind = intent["type"].as_str().unwrap_or_default().to_owned();
+        app.outbound()?
+            .publish(&kind, events::SOURCE, &intent.to_string())
+            .await?;
+        return finish(app, &claimed, "published", None).await;
+    }
+    let template: Template = serde_json::from_value(intent["template"].clone()).map_err(Error::internal)?;
+    if let Some(order) = intent["order_id"].as_str() {
+        let order = OrderId::parse(order).map_err(Error::internal)?;
+        return send_order_email(app, &claimed, template, &order).await;
+    }
+    if let Some(digest) = intent["token_digest"].as_str() {
+        let record = app.store.account_token(digest).await?.ok_or(Error::NotFound)?;
+        return send_token_email(app, &claimed, &record).await;
+    }
+    let email = intent["email"].as_str().unwrap_or_default().to_owned();
+    let email = Email::parse(email).map_err(Error::internal)?;
+    send_signup_notice(app, &claimed, &email).await
 }
 
 /// SES's report on an email, through SNS: each address it says bounced

@@ -155,6 +155,20 @@ async fn a_sender_that_died_holding_a_claim_leaves_it_to_the_next_after_its_leas
         [("order.placed", 1)]
     );
 
+    // Stuck: an operator sees it, and cannot send it while it is held.
+    let pending = shared::usecases::notify::pending(&app.app, 10)
+        .await
+        .expect("read");
+    assert_eq!(
+        pending
+            .iter()
+            .map(|p| (p.channel.as_str(), p.event_id.as_str()))
+            .collect::<Vec<_>>(),
+        [(EMAIL, event_id.as_str())]
+    );
+    let early = shared::usecases::notify::resend(&app.app, EMAIL, &event_id).await;
+    assert!(early.is_err(), "held: {early:?}");
+
     tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
     let second = outbox.deliver(&app.app).await;
     assert!(
@@ -174,6 +188,79 @@ async fn a_sender_that_died_holding_a_claim_leaves_it_to_the_next_after_its_leas
         .await
         .expect("read");
     assert_eq!(claim, Claim::Done);
+    assert!(
+        shared::usecases::notify::pending(&app.app, 10)
+            .await
+            .expect("read")
+            .is_empty()
+    );
+    let again = shared::usecases::notify::resend(&app.app, EMAIL, &event_id).await;
+    assert!(again.is_err(), "done: {again:?}");
+}
+
+#[tokio::test]
+async fn an_operator_resends_what_a_dead_sender_left_once_its_lease_ran_out() {
+    let (app, outbox) = TestApp::spawn_sending(&[]).await;
+    let customer = app.registered("Eve Stuck").await;
+    let to = email_of(&app, &customer).await;
+    let product = app.product("notify", 1100, 5).await;
+    let order = app.order(&customer, &[(&product, 1)]).await.expect("placed");
+    let event_id = shared::model::events::event_id(&order.id, 1);
+    // Delivered once: sent and published. Then both claims are made to look
+    // as a sender that died would leave them, with what they were to send.
+    outbox.deliver(&app.app).await;
+    let placed = |emails: &[Value]| {
+        subjects(emails)
+            .iter()
+            .filter(|s| s.contains("is placed"))
+            .count()
+    };
+    assert_eq!(placed(&outbox.emails_to(&to).await), 1);
+    assert_eq!(outbox.events().await.len(), 1);
+    for channel in [EMAIL, BUS] {
+        app.app
+            .store
+            .client()
+            .update_item()
+            .table_name(app.app.store.table())
+            .key(
+                "PK",
+                aws_sdk_dynamodb::types::AttributeValue::S(format!("NOTIFY#{channel}#{event_id}")),
+            )
+            .key("SK", aws_sdk_dynamodb::types::AttributeValue::S("CLAIM".into()))
+            .update_expression("SET #s = :claimed, lease_until = :past")
+            .expression_attribute_names("#s", "state")
+            .expression_attribute_values(
+                ":claimed",
+                aws_sdk_dynamodb::types::AttributeValue::S("claimed".into()),
+            )
+            .expression_attribute_values(":past", aws_sdk_dynamodb::types::AttributeValue::N("0".into()))
+            .send()
+            .await
+            .expect("made stuck");
+    }
+    for channel in [EMAIL, BUS] {
+        shared::usecases::notify::resend(&app.app, channel, &event_id)
+            .await
+            .unwrap_or_else(|err| panic!("{channel}: {err}"));
+    }
+    assert_eq!(
+        placed(&outbox.emails_to(&to).await),
+        2,
+        "the email again, by hand"
+    );
+    let events = outbox.events().await;
+    assert_eq!(
+        order_events(&events, &order.id.to_string()),
+        [("order.placed", 1)],
+        "the event again, as it was"
+    );
+    assert!(
+        shared::usecases::notify::pending(&app.app, 10)
+            .await
+            .expect("read")
+            .is_empty()
+    );
 }
 
 #[tokio::test]

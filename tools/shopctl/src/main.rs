@@ -11,6 +11,7 @@
 
 mod admins;
 mod dlq;
+mod notifications;
 mod pay;
 mod refunds;
 mod settings;
@@ -20,6 +21,7 @@ use clap::{Parser, Subcommand};
 use shared::BoxError;
 
 use crate::dlq::DlqAction;
+use crate::notifications::NotificationAction;
 use crate::refunds::RefundAction;
 use crate::settings::Settings;
 
@@ -63,6 +65,12 @@ enum Command {
         #[command(subcommand)]
         action: RefundAction,
     },
+    /// The emails and events the notifier could not finish: list them, send
+    /// one again.
+    Notifications {
+        #[command(subcommand)]
+        action: NotificationAction,
+    },
     /// Print the disputed orders, newest first, as JSON lines: order and
     /// the dispute (id, reason, status, opened_at). While a dispute is not
     /// won, an order not yet shipped is held.
@@ -102,5 +110,6 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
         Command::Dlq { action } => dlq::run(&settings, &aws, action).await,
         Command::Refunds { action } => refunds::run(&settings, &aws, action).await,
         Command::Disputes => refunds::disputes(&settings, &aws).await,
+        Command::Notifications { action } => notifications::run(&settings, &aws, action).await,
     }
 }

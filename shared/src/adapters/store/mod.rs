@@ -86,7 +86,7 @@ use crate::model::orders::{Order, OrderStatus};
 pub use carts::CartWrite;
 pub use fx::StoredRates;
 pub use markets::MarketWrite;
-pub use notifications::{Claim, Claimed, TableChange};
+pub use notifications::{Claim, Claimed, Pending, TableChange};
 pub use orders::Placement;
 pub use payments::DisputedOrder;
 pub use products::Patched;

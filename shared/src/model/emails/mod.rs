@@ -24,7 +24,7 @@ use crate::model::shipping::Shipment;
 pub use format::{EmailLocale, Language};
 
 /// The emails the shop sends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Template {
     OrderPlaced,
