@@ -89,7 +89,7 @@ stack_init() {
 # A stack beside any other: free ports, its own table and queues.
 stack_isolate() {
   export EMULATOR_PORT="$(free_port)" API_PORT="$(free_port)" LAMBDA_INVOKE_PORT="$(free_port)"
-  export TABLE_NAME="shop-$1-$$" QUEUE_PREFIX="shop-$1-$$-"
+  export TABLE_NAME="shop-$1-$$" QUEUE_PREFIX="shop-$1-$$-" EVENT_BUS_NAME="shop-$1-$$-events"
 }
 
 # EMULATOR picks the local DynamoDB and SQS: ministack (the default) or moto
