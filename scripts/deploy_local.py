@@ -53,6 +53,15 @@ def secrets(stack):
     for name, variable in SECRETS.items():
         value = env[variable] if variable else "sk_test_sandbox_unused"
         ssm.put_parameter(Name=f"/{stack}/{name}", Value=value, Type="SecureString", Overwrite=True)
+    # The sender, verified in SES as an operator does before the first
+    # deploy (docs/operations.md, "Email and events"): the template's
+    # EmailFrom default.
+    ses = boto3.client("sesv2")
+    try:
+        ses.create_email_identity(EmailIdentity="shop@example.com")
+    except ClientError as e:
+        if e.response["Error"]["Code"] != "AlreadyExistsException":
+            raise
 
 
 def processed_template(cfn, stack):

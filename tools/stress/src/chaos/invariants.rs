@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde_json::Value;
 use stress::provider::Ledger;
 
+use super::outbox::Owed;
 use super::snapshot::{Snapshot, status};
 use super::workload::Book;
 use crate::client::Seen;
@@ -26,6 +27,17 @@ pub struct Evidence<'a> {
     /// Product → its stock when the run began.
     pub initial: &'a BTreeMap<String, i64>,
     pub seen: &'a Seen,
+    pub sent: &'a Sent<'a>,
+}
+
+/// What the notifier owed (every order change with a notice, from the
+/// table's stream) and what left: the emulator's SES list, and the events
+/// the bus delivered to the run's queue.
+pub struct Sent<'a> {
+    pub owed: &'a BTreeMap<String, Owed>,
+    pub emails: &'a [Value],
+    pub events: &'a [Value],
+    pub reads_events: bool,
 }
 
 /// Every invariant, in the report's order.
@@ -43,6 +55,7 @@ pub fn check(e: &Evidence) -> Vec<Check> {
         customers_within_their_limits(e),
         nothing_is_stuck(e),
         clients_saw_the_contract(e),
+        every_change_is_emailed_and_published_once(e),
     ]
 }
 
@@ -484,6 +497,87 @@ fn clients_saw_the_contract(e: &Evidence) -> Check {
     Check {
         name: "clients: no 500, 503 with Retry-After, answers the contract allows",
         checked: usize::try_from(e.seen.attempts).unwrap_or(0),
+        failures,
+    }
+}
+
+/// Every change of an order that calls for an email has exactly one: its
+/// claim done, as `sent` (SES lists exactly one message with its id),
+/// `suppressed` or `no_recipient`; and every one that calls for an event
+/// was published exactly once (its claim done, one delivery with its id on
+/// the run's queue). No order has more emails than its claims sent, and
+/// no event was published that no change called for.
+fn every_change_is_emailed_and_published_once(e: &Evidence) -> Check {
+    let sent = e.sent;
+    let claims = &e.snapshot.claims;
+    let mut failures = Vec::new();
+    let mut by_message: BTreeMap<&str, usize> = BTreeMap::new();
+    for email in sent.emails {
+        *by_message
+            .entry(email["MessageId"].as_str().unwrap_or_default())
+            .or_default() += 1;
+    }
+    let mut by_event: BTreeMap<&str, usize> = BTreeMap::new();
+    for event in sent.events {
+        *by_event
+            .entry(event["detail"]["id"].as_str().unwrap_or_default())
+            .or_default() += 1;
+    }
+    let mut sent_per_order: BTreeMap<&str, usize> = BTreeMap::new();
+    for (id, owed) in sent.owed {
+        let claim = |channel: &str| claims.get(&(channel.to_owned(), id.clone()));
+        if owed.email {
+            match claim("email") {
+                Some(claim) if claim["state"] == "done" => match claim["outcome"].as_str() {
+                    Some("sent") => {
+                        *sent_per_order.entry(owed.order.as_str()).or_default() += 1;
+                        let reference = claim["reference"].as_str().unwrap_or_default();
+                        let listed = by_message.get(reference).copied().unwrap_or(0);
+                        if listed != 1 {
+                            failures.push(format!("{id}: email sent as {reference}, listed {listed} times"));
+                        }
+                    }
+                    Some("suppressed" | "no_recipient") => {}
+                    other => failures.push(format!("{id}: email done as {other:?}")),
+                },
+                Some(claim) => failures.push(format!("{id}: email claimed, not done ({})", claim["state"])),
+                None => failures.push(format!("{id}: email never claimed")),
+            }
+        }
+        if let Some(kind) = owed.event {
+            match claim("bus") {
+                Some(claim) if claim["state"] == "done" => {}
+                Some(_) => failures.push(format!("{id}: {kind} claimed, not done")),
+                None => failures.push(format!("{id}: {kind} never claimed")),
+            }
+            if sent.reads_events {
+                let delivered = by_event.get(id.as_str()).copied().unwrap_or(0);
+                if delivered != 1 {
+                    failures.push(format!("{id}: {kind} delivered {delivered} times"));
+                }
+            }
+        }
+    }
+    for (order, claimed) in &sent_per_order {
+        let listed = sent
+            .emails
+            .iter()
+            .filter(|m| m["Subject"].as_str().is_some_and(|s| s.contains(order)))
+            .count();
+        if listed != *claimed {
+            failures.push(format!(
+                "order {order}: {listed} emails listed, {claimed} sent by claims"
+            ));
+        }
+    }
+    for id in by_event.keys() {
+        if !sent.owed.contains_key(*id) {
+            failures.push(format!("{id}: published, but no change called for it"));
+        }
+    }
+    Check {
+        name: "every order change is emailed and published exactly once",
+        checked: sent.owed.len(),
         failures,
     }
 }

@@ -11,6 +11,7 @@
 //! invariant); this module sets the run up, runs it and writes the report.
 
 mod invariants;
+mod outbox;
 mod snapshot;
 mod workload;
 
@@ -145,11 +146,14 @@ pub async fn run(settings: Settings) -> Result<(), BoxError> {
         .json()
         .await?;
     let table = Table::connect(&run.settings.emulator, &run.settings.table).await;
+    let mut outbox = outbox::Outbox::connect(&run.settings.emulator, &run.settings.table).await?;
     let settle_started = Instant::now();
     let mut snapshot;
     loop {
         snapshot = table.snapshot().await?;
-        let pending = snapshot.unsettled();
+        // And the notifier has done what every change so far owes.
+        outbox.read().await?;
+        let pending = snapshot.unsettled() + outbox.unfinished(&snapshot);
         if pending == 0 || settle_started.elapsed() > Duration::from_secs(run.settings.settle_secs) {
             break;
         }
@@ -162,6 +166,8 @@ pub async fn run(settings: Settings) -> Result<(), BoxError> {
         .await?
         .json()
         .await?;
+    outbox.drain_events().await?;
+    let emails = outbox.emails().await?;
     let book = run.book.lock().map_err(|_| "poisoned")?;
     let seen = client.seen();
     let checks = invariants::check(&Evidence {
@@ -170,6 +176,12 @@ pub async fn run(settings: Settings) -> Result<(), BoxError> {
         book: &book,
         initial: &initial,
         seen: &seen,
+        sent: &invariants::Sent {
+            owed: &outbox.owed,
+            emails: &emails,
+            events: &outbox.events,
+            reads_events: outbox.reads_events(),
+        },
     });
 
     let (report, violations) = report(&Outcome {
@@ -182,6 +194,23 @@ pub async fn run(settings: Settings) -> Result<(), BoxError> {
         faults: &faults,
         seen: &seen,
         checks: &checks,
+        notifications: {
+            let outcomes = |wanted: &str| {
+                snapshot
+                    .claims
+                    .iter()
+                    .filter(|((channel, _), claim)| channel == "email" && claim["outcome"] == wanted)
+                    .count()
+            };
+            format!(
+                "Notifications: {} order changes owed an email or an event; emails sent {} (suppressed {}), {} listed by SES in all (accounts' too); events published {}.\n\n",
+                outbox.owed.len(),
+                outcomes("sent"),
+                outcomes("suppressed"),
+                emails.len(),
+                outbox.events.len()
+            )
+        },
     });
     println!("{report}");
     if let Some(dir) = std::path::Path::new(&run.settings.out).parent() {
@@ -307,6 +336,7 @@ struct Outcome<'a> {
     faults: &'a Value,
     seen: &'a crate::client::Seen,
     checks: &'a [invariants::Check],
+    notifications: String,
 }
 
 /// The Markdown report of a run, and its count of violations.
@@ -346,6 +376,7 @@ fn report(o: &Outcome) -> (String, usize) {
         })
         .collect();
     report.push_str(&format!("Promotions used: {}.\n\n", promotions.join(", ")));
+    report.push_str(&o.notifications);
     report.push_str(&format!(
         "Faults injected between the functions and DynamoDB/SQS: {}\n\n",
         o.faults

@@ -30,6 +30,8 @@ pub struct Snapshot {
     pub promotion_uses: BTreeMap<String, (i64, i64)>,
     /// (promotion, user) → that customer's count of uses.
     pub customer_uses: BTreeMap<(String, String), i64>,
+    /// (channel, event id) → the notifier's claim.
+    pub claims: BTreeMap<(String, String), Value>,
     pub now: i64,
 }
 
@@ -104,6 +106,13 @@ impl Table {
                         (None, None, "PROMOTION") => drop(snapshot.promotions.insert(rest.to_owned(), value)),
                         _ => {}
                     }
+                } else if let Some(rest) = pk.strip_prefix("NOTIFY#")
+                    && sk == "CLAIM"
+                    && let Some((channel, event)) = rest.split_once('#')
+                {
+                    snapshot
+                        .claims
+                        .insert((channel.to_owned(), event.to_owned()), value);
                 } else if sk == "UNPAID" {
                     let user = pk.trim_start_matches("USER#").to_owned();
                     snapshot.unpaid.insert(user, number("unpaid"));
