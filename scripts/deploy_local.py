@@ -239,7 +239,7 @@ def iam_proof(stack):
     email = f"iam-proof-{uuid.uuid4().hex}@example.com"
     status, _ = api_call(base, "POST", "/auth/register",
                          {"email": email, "password": "correct horse battery", "name": "IAM"})
-    assert status == 201, f"register: {status}"
+    assert status == 202, f"register: {status}"
     status, session = api_call(base, "POST", "/auth/login", {"email": email, "password": "correct horse battery"})
     assert status == 200, f"login: {status}"
     with open(os.path.join(ROOT, "events", "users-change-password.json")) as f:

@@ -157,7 +157,7 @@ impl TestApp {
             fastrand::u8(..),
             fastrand::u8(1..255)
         )));
-        shared::usecases::users::register(&self.app, input, &from)
+        shared::usecases::users::register(&self.app, input, &from, None)
             .await
             .expect("registered");
         let user = self

@@ -11,6 +11,7 @@ fn main() -> Result<(), shared::BoxError> {
 }
 
 async fn handle(app: &'static App, request: Request) -> Answer {
-    let sent = users::register(app, request.json()?, &request.client_address()).await?;
+    let language = request.header("accept-language");
+    let sent = users::register(app, request.json()?, &request.client_address(), language).await?;
     http::accepted(&sent)
 }

@@ -425,6 +425,10 @@ pub struct Account {
     /// Moved on by every password change, revoking older tokens.
     #[serde(default)]
     pub token_version: u32,
+    /// The language its owner's client asked for at sign-up (a BCP 47
+    /// tag), for its emails; not shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
 }
 
 #[cfg(test)]

@@ -132,7 +132,10 @@ async fn send_order_email(
         return finish(app, claimed, "no_recipient", None).await;
     };
     let to = &account.user.email;
-    let locale = EmailLocale::choose(None, Some(order.shipping_address.country().as_str()));
+    let locale = EmailLocale::choose(
+        account.locale.as_deref(),
+        Some(order.shipping_address.country().as_str()),
+    );
     let link = format!("{}/orders/{}", app.config.shop_url, order.id);
     let facts = Facts {
         name: account.user.name.as_str().to_owned(),
@@ -181,7 +184,10 @@ async fn send_token_email(app: &App, claimed: &Claimed, record: &TokenRecord) ->
         record.purpose.path(),
         record.token(app.config.account_token_secret()?)
     );
-    let locale = EmailLocale::choose(None, country.as_deref());
+    let locale = EmailLocale::choose(
+        account.as_ref().and_then(|account| account.locale.as_deref()),
+        country.as_deref(),
+    );
     let facts = Facts {
         name,
         link: Some(link),

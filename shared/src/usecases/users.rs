@@ -11,6 +11,7 @@ use crate::model::accounts::{
     self, PresentedToken, Purpose, ResetConfirmation, ResetRequest, TokenRecord, Verification,
 };
 use crate::model::auth::{self, Principal, Role};
+use crate::model::emails;
 use crate::model::users::{
     ClientAddress, Credentials, DisplayName, Email, LoginClient, PasswordChange, ProfilePatch, Registration,
     User, UserId,
@@ -42,8 +43,14 @@ pub struct Sent {
 /// (at most once per window), and the answer is the same, so sign-up
 /// reveals no account. Sign-ups from one address are limited
 /// (`REGISTRATIONS_PER_ADDRESS` in a window), counted before the hash is
-/// paid for; both paths pay for one hash.
-pub async fn register(app: &App, input: Registration, client: &ClientAddress) -> Result<Sent, Error> {
+/// paid for; both paths pay for one hash. The client's `Accept-Language`
+/// is kept as the account's language for its emails.
+pub async fn register(
+    app: &App,
+    input: Registration,
+    client: &ClientAddress,
+    accept_language: Option<&str>,
+) -> Result<Sent, Error> {
     let now = Timestamp::now();
     app.store
         .count_registration(client, app.config.login_limits.registrations_per_address, now)
@@ -55,7 +62,12 @@ pub async fn register(app: &App, input: Registration, client: &ClientAddress) ->
     let digest = auth::hash_password(&input.password).await?;
     match app
         .store
-        .create_user(&user, &digest, Some((&record, &accounts::digest(&token))))
+        .create_user(
+            &user,
+            &digest,
+            Some((&record, &accounts::digest(&token))),
+            accept_language.and_then(emails::preferred_language).as_deref(),
+        )
         .await
     {
         Ok(()) => {}
@@ -72,7 +84,7 @@ pub async fn register(app: &App, input: Registration, client: &ClientAddress) ->
 pub async fn create_user(store: &Store, input: Registration, role: Role) -> Result<User, Error> {
     let digest = auth::hash_password(&input.password).await?;
     let user = new_user(input.email, input.name, role, true);
-    store.create_user(&user, &digest, None).await?;
+    store.create_user(&user, &digest, None, None).await?;
     Ok(user)
 }
 

@@ -29,7 +29,7 @@ fn somewhere() -> ClientAddress {
 async fn sign_up(t: &TestApp, email: &str) {
     let input =
         parse_document(json!({"email": email, "password": PASSWORD, "name": "Ann Smith"})).expect("valid");
-    let sent = users::register(&t.app, input, &somewhere())
+    let sent = users::register(&t.app, input, &somewhere(), None)
         .await
         .expect("answered");
     assert_eq!(sent.status, "verification_sent");
@@ -303,4 +303,29 @@ async fn reset_requests_answer_alike_and_are_limited_per_email_known_or_not() {
             "{address}: {fourth:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn emails_speak_the_language_the_client_asked_for_at_sign_up() {
+    let (t, outbox) = TestApp::spawn_sending(&[]).await;
+    let address = email();
+    let input = parse_document(json!({"email": &address, "password": PASSWORD, "name": "Anna Muster"}))
+        .expect("valid");
+    users::register(&t.app, input, &somewhere(), Some("de-CH,de;q=0.9,en;q=0.5"))
+        .await
+        .expect("answered");
+    let tokens = tokens_in(&t, &outbox, &address, "Bestätigen Sie Ihre E-Mail-Adresse").await;
+    assert_eq!(tokens.len(), 1, "{:?}", outbox.emails_to(&address).await);
+    let email = &outbox.emails_to(&address).await[0];
+    assert!(
+        email["BodyText"]
+            .as_str()
+            .is_some_and(|text| text.starts_with("Hallo Anna Muster,")),
+        "{email}"
+    );
+    assert!(
+        email["BodyHtml"]
+            .as_str()
+            .is_some_and(|html| html.contains("<html lang=\"de\">"))
+    );
 }

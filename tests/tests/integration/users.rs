@@ -107,7 +107,7 @@ async fn signed_up(t: &TestApp) -> String {
 
 /// Signs up an account with this email: the account.
 async fn sign_up(t: &TestApp, address: &str) -> shared::model::users::User {
-    let sent = users::register(&t.app, registration(address), &sign_up_address())
+    let sent = users::register(&t.app, registration(address), &sign_up_address(), None)
         .await
         .expect("registered");
     assert_eq!(sent.status, "verification_sent");
@@ -134,9 +134,14 @@ async fn register_claims_the_email_atomically() {
 
     // A taken email answers as a new one, and writes nothing of an
     // account: only the notice to its owner.
-    let again = users::register(&t.app, registration(&address.to_uppercase()), &sign_up_address())
-        .await
-        .expect("the same answer");
+    let again = users::register(
+        &t.app,
+        registration(&address.to_uppercase()),
+        &sign_up_address(),
+        None,
+    )
+    .await
+    .expect("the same answer");
     assert_eq!(again.status, "verification_sent");
     assert_eq!(item_count(&t).await, 3, "no second account, no second token");
     assert_eq!(count_of(&t, "NOTICE").await, 1, "the owner's notice");
@@ -147,7 +152,7 @@ async fn concurrent_registrations_of_one_email_make_one_account() {
     let t = TestApp::spawn().await;
     let address = email();
     let from = sign_up_address();
-    let attempts = (0..8).map(|_| users::register(&t.app, registration(&address), &from));
+    let attempts = (0..8).map(|_| users::register(&t.app, registration(&address), &from, None));
     let results = futures::future::join_all(attempts).await;
     assert!(
         results.iter().all(Result::is_ok),
@@ -534,16 +539,16 @@ async fn sign_ups_from_one_address_are_limited() {
     let from = ClientAddress::parse(Some("203.0.113.50"));
     let max = t.app.config.login_limits.registrations_per_address;
     for _ in 0..max {
-        users::register(&t.app, registration(&email()), &from)
+        users::register(&t.app, registration(&email()), &from, None)
             .await
             .expect("within the limit");
     }
-    let refused = users::register(&t.app, registration(&email()), &from).await;
+    let refused = users::register(&t.app, registration(&email()), &from, None).await;
     assert!(
         matches!(refused, Err(Error::TooManyAttempts { .. })),
         "{refused:?}"
     );
-    users::register(&t.app, registration(&email()), &sign_up_address())
+    users::register(&t.app, registration(&email()), &sign_up_address(), None)
         .await
         .expect("another address");
 }

@@ -65,8 +65,10 @@ impl Store {
         user: &User,
         digest: &PasswordDigest,
         token: Option<(&TokenRecord, &str)>,
+        locale: Option<&str>,
     ) -> Result<(), Error> {
         let account = Account {
+            locale: locale.map(str::to_owned),
             user: user.clone(),
             digest: digest.clone(),
             updated_at: user.created_at,

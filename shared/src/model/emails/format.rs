@@ -125,6 +125,29 @@ impl EmailLocale {
     }
 }
 
+/// The language an `Accept-Language` header prefers most (its entry of
+/// highest `q`, the first of equals; `*` and `q=0` never), as a BCP 47 tag
+/// that parses.
+pub fn preferred_language(header: &str) -> Option<String> {
+    let mut best: Option<(f32, LanguageIdentifier)> = None;
+    for entry in header.split(',') {
+        let mut parts = entry.split(';').map(str::trim);
+        let tag = parts.next().unwrap_or_default();
+        let weight = parts
+            .find_map(|part| part.strip_prefix("q="))
+            .map_or(Some(1.0), |q| q.parse::<f32>().ok())
+            .unwrap_or(0.0);
+        let Ok(id) = tag.parse::<LanguageIdentifier>() else {
+            continue;
+        };
+        if tag == "*" || weight <= 0.0 || best.as_ref().is_some_and(|(w, _)| *w >= weight) {
+            continue;
+        }
+        best = Some((weight, id));
+    }
+    best.map(|(_, id)| id.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,6 +171,18 @@ mod tests {
             EmailLocale::choose(Some("not a tag!"), Some("ZZ")),
             EmailLocale::english()
         );
+    }
+
+    #[test]
+    fn the_preferred_language_is_the_headers_highest() {
+        assert_eq!(
+            preferred_language("de-CH,de;q=0.9,en;q=0.8").as_deref(),
+            Some("de-CH")
+        );
+        assert_eq!(preferred_language("en;q=0.5, de;q=0.9").as_deref(), Some("de"));
+        assert_eq!(preferred_language("fr;q=0, *;q=0.5").as_deref(), None);
+        assert_eq!(preferred_language("not a tag!, en-GB").as_deref(), Some("en-GB"));
+        assert_eq!(preferred_language("").as_deref(), None);
     }
 
     #[test]

@@ -21,7 +21,7 @@ use crate::foundation::error::Error;
 use crate::model::orders::Order;
 use crate::model::shipping::Shipment;
 
-pub use format::{EmailLocale, Language};
+pub use format::{EmailLocale, Language, preferred_language};
 
 /// The emails the shop sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
