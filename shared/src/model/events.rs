@@ -24,7 +24,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub const SOURCE: &str = "shop";
 
 /// The events the shop publishes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 pub enum EventType {
     #[serde(rename = "order.placed")]
     OrderPlaced,

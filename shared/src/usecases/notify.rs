@@ -83,7 +83,10 @@ async fn claim(app: &App, channel: &str, id: &str, intent: &str) -> Result<Optio
 
 async fn publish(app: &App, event: EventType, order: &Order, seq: u64, id: &str) -> Result<(), Error> {
     let detail = events::order_detail(event, order, seq).to_string();
-    let Some(claimed) = claim(app, BUS, id, &detail).await? else {
+    // What a resend needs, small: a claim is written twice and listed
+    // while not done, and the detail is most of an order.
+    let intent = json!({"type": event, "order_id": order.id.to_string(), "sequence": seq}).to_string();
+    let Some(claimed) = claim(app, BUS, id, &intent).await? else {
         return Ok(());
     };
     if let Err(err) = app
@@ -263,8 +266,8 @@ pub async fn pending(app: &App, limit: usize) -> Result<Vec<crate::adapters::sto
 }
 
 /// Sends one notification again by hand (`shopctl notifications resend`),
-/// from what it was claimed with: an event's detail as it was, an email
-/// from its order, token or address as they are now. It claims it like a
+/// from what it was claimed with: an event under its type and sequence,
+/// an email, from its order, token or address as they are now. It claims it like a
 /// sender, so it goes only if no live sender holds it and it is not done.
 pub async fn resend(app: &App, channel: &str, event_id: &str) -> Result<(), Error> {
     let intent = app
@@ -277,9 +280,14 @@ pub async fn resend(app: &App, channel: &str, event_id: &str) -> Result<(), Erro
     };
     let intent: serde_json::Value = serde_json::from_str(&intent).map_err(Error::internal)?;
     if channel == BUS {
-        let kind = intent["type"].as_str().unwrap_or_default().to_owned();
+        let kind: EventType = serde_json::from_value(intent["type"].clone()).map_err(Error::internal)?;
+        let order =
+            OrderId::parse(intent["order_id"].as_str().unwrap_or_default()).map_err(Error::internal)?;
+        let order = app.store.get_order(&order).await?.ok_or(Error::NotFound)?;
+        let seq = intent["sequence"].as_u64().unwrap_or_default();
+        let detail = events::order_detail(kind, &order, seq).to_string();
         app.outbound()?
-            .publish(&kind, events::SOURCE, &intent.to_string())
+            .publish(kind.as_str(), events::SOURCE, &detail)
             .await?;
         return finish(app, &claimed, "published", None).await;
     }

@@ -253,7 +253,7 @@ async fn an_operator_resends_what_a_dead_sender_left_once_its_lease_ran_out() {
     assert_eq!(
         order_events(&events, &order.id.to_string()),
         [("order.placed", 1)],
-        "the event again, as it was"
+        "the event again, under its type and sequence"
     );
     assert!(
         shared::usecases::notify::pending(&app.app, 10)

@@ -14,8 +14,9 @@ pub enum NotificationAction {
     /// lines: channel (`email`, `bus`), event id, when claimed, the lease's
     /// end, attempts and what it was to send.
     Pending,
-    /// Send one again (once no sender holds it): an event as it was, an
-    /// email from its order, token or address as they are now.
+    /// Send one again (once no sender holds it): an event under its type
+    /// and sequence, an email, each from its order, token or address as
+    /// they are now.
     Resend {
         /// `email` or `bus`.
         channel: String,

@@ -30,7 +30,7 @@
 //! | a verification or reset token (the token's SHA-256; used once; TTL) | `TOKEN#<sha256>` | `TOKEN` |
 //! | password-reset requests per email and per address | `RESETS#<email>`, `RESETS_FROM#<address>` | `ATTEMPTS` (TTL) |
 //! | a "someone tried to sign up" notice, one per email per window | `SIGNUP_NOTICE#<email>#<window>` | `NOTICE` (TTL) |
-//! | a notification sent once: a change's email or event (listed in GSI1 `NOTIFY#<state>` while not done) | `NOTIFY#<channel>#<event id>` | `CLAIM` (TTL) |
+//! | a notification sent once: a change's email or event (listed in GSI1 `NOTIFY#claimed#<00..63>` while not done) | `NOTIFY#<channel>#<event id>` | `CLAIM` (TTL) |
 //! | an address no email goes to (bounced, complained) | `SUPPRESSED#<email>` | `SUPPRESSED` |
 //!
 //! | index | PK | SK | holds |
@@ -257,9 +257,19 @@ mod keys {
         (format!("NOTIFY#{channel}#{event_id}"), "CLAIM")
     }
 
-    /// Notifications not done, by state, oldest first.
-    pub fn notifications_in(state: &str) -> String {
-        format!("NOTIFY#{state}")
+    /// Notifications claimed and not done, spread over shards by their
+    /// event id (a busy hour's claims would otherwise all write one index
+    /// partition), oldest first in each.
+    pub const NOTIFY_SHARDS: u32 = 64;
+
+    pub fn notifications_shard(shard: u32) -> String {
+        format!("NOTIFY#claimed#{shard:02}")
+    }
+
+    pub fn notifications_claimed(channel: &str, event_id: &str) -> String {
+        use sha2::Digest;
+        let hash = sha2::Sha256::digest(format!("{channel}#{event_id}").as_bytes());
+        notifications_shard(u32::from(hash[0]) % NOTIFY_SHARDS)
     }
 
     pub fn suppressed(email: &Email) -> (String, &'static str) {

@@ -147,7 +147,10 @@ impl Store {
             .set("claimed_at", s(now.to_string()))
             .set("lease_until", n(now.unix() + lease_secs))
             .add("attempts", n(1))
-            .set(GSI1.partition_key, s(keys::notifications_in(CLAIMED)))
+            .set(
+                GSI1.partition_key,
+                s(keys::notifications_claimed(channel, event_id)),
+            )
             .set(GSI1.sort_key, s(format!("{now}#{channel}#{event_id}")))
             .set(TTL_ATTRIBUTE, n(now.unix() + CLAIM_KEPT_SECS))
             .when(
@@ -207,22 +210,29 @@ impl Store {
             .await
     }
 
-    /// Notifications claimed and not done, oldest first (at most `limit`).
+    /// Notifications claimed and not done, oldest first (at most `limit`):
+    /// the oldest `limit` of each shard, at once, merged.
     pub async fn pending_notifications(&self, limit: usize) -> Result<Vec<Pending>, Error> {
-        let (items, _) = self
-            .query_index(super::IndexQuery {
+        let shards = (0..keys::NOTIFY_SHARDS).map(|shard| {
+            self.query_index(super::IndexQuery {
                 gsi: &GSI1,
-                partition: keys::notifications_in(CLAIMED),
+                partition: keys::notifications_shard(shard),
                 below: None,
                 newest_first: false,
                 limit,
                 start: None,
             })
-            .await?;
-        items
-            .into_iter()
-            .map(|item| Ok(serde_dynamo::from_item(item)?))
-            .collect()
+        });
+        let mut all: Vec<Pending> = Vec::new();
+        for shard in futures::future::join_all(shards).await {
+            let (items, _) = shard?;
+            for item in items {
+                all.push(serde_dynamo::from_item(item)?);
+            }
+        }
+        all.sort_by_key(|pending| pending.claimed_at);
+        all.truncate(limit);
+        Ok(all)
     }
 
     /// The intent a notification was claimed with.
