@@ -30,7 +30,7 @@
 //! | a verification or reset token (the token's SHA-256; used once; TTL) | `TOKEN#<sha256>` | `TOKEN` |
 //! | password-reset requests per email and per address | `RESETS#<email>`, `RESETS_FROM#<address>` | `ATTEMPTS` (TTL) |
 //! | a "someone tried to sign up" notice, one per email per window | `SIGNUP_NOTICE#<email>#<window>` | `NOTICE` (TTL) |
-//! | a notification sent once: a change's email or event (listed in GSI1 `NOTIFY#claimed#<00..63>` while not done) | `NOTIFY#<channel>#<event id>` | `CLAIM` (TTL) |
+//! | a notification sent once: a change's email or event (listed in GSI1 `NOTIFY#claimed#<000..255>` while not done) | `NOTIFY#<channel>#<event id>` | `CLAIM` (TTL) |
 //! | an address no email goes to (bounced, complained) | `SUPPRESSED#<email>` | `SUPPRESSED` |
 //!
 //! | index | PK | SK | holds |
@@ -260,16 +260,16 @@ mod keys {
     /// Notifications claimed and not done, spread over shards by their
     /// event id (a busy hour's claims would otherwise all write one index
     /// partition), oldest first in each.
-    pub const NOTIFY_SHARDS: u32 = 64;
+    pub const NOTIFY_SHARDS: u32 = 256;
 
     pub fn notifications_shard(shard: u32) -> String {
-        format!("NOTIFY#claimed#{shard:02}")
+        format!("NOTIFY#claimed#{shard:03}")
     }
 
     pub fn notifications_claimed(channel: &str, event_id: &str) -> String {
         use sha2::Digest;
         let hash = sha2::Sha256::digest(format!("{channel}#{event_id}").as_bytes());
-        notifications_shard(u32::from(hash[0]) % NOTIFY_SHARDS)
+        notifications_shard(u32::from(u16::from_be_bytes([hash[0], hash[1]])) % NOTIFY_SHARDS)
     }
 
     pub fn suppressed(email: &Email) -> (String, &'static str) {
