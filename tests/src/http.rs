@@ -226,32 +226,7 @@ impl Api {
     /// Every email the shop sent to `to`, as the emulator's SES lists them
     /// (`GET <AWS_ENDPOINT_URL>/_ministack/ses/messages`), oldest first.
     pub async fn emails_to(&self, to: &str) -> Vec<Value> {
-        let endpoint = require_env("AWS_ENDPOINT_URL");
-        let listed: Value = self
-            .client
-            .get(format!(
-                "{}/_ministack/ses/messages",
-                endpoint.trim_end_matches('/')
-            ))
-            .send()
-            .await
-            .expect("the emulator's list of sent messages")
-            .json()
-            .await
-            .expect("JSON");
-        listed["messages"]
-            .as_object()
-            .into_iter()
-            .flat_map(|accounts| accounts.values())
-            .filter_map(Value::as_array)
-            .flatten()
-            .filter(|m| {
-                m["To"]
-                    .as_array()
-                    .is_some_and(|list| list.iter().any(|t| t == to))
-            })
-            .cloned()
-            .collect()
+        crate::outbox::sent_emails(&self.client, to).await
     }
 
     /// The newest email to `to` with `subject`, waiting up to 30 s for the

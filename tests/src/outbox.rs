@@ -59,63 +59,16 @@ impl Outbox {
     /// [`Self::deliver`] in batches of `batch_size`.
     pub async fn deliver_with(&self, app: &shared::App, batch_size: usize) -> Vec<DynamoDbEventResponse> {
         let mut reader = self.reader.lock().await;
-        let mut responses = Vec::new();
-        loop {
-            let records = reader.read(batch_size).await.expect("the stream's records");
-            if records.is_empty() {
-                return responses;
-            }
-            let mut event = Event::default();
-            event.records = records.clone();
-            let response = process_stream(
-                app,
-                event,
-                Deadline::after(std::time::Duration::from_secs(60)),
-                shared::usecases::notify::handle_change,
-            )
-            .await;
-            let failed = response
-                .batch_item_failures
-                .first()
-                .and_then(|failure| failure.item_identifier.clone());
-            reader.acknowledge(&records, failed.as_deref());
-            let stop = failed.is_some();
-            responses.push(response);
-            if stop {
-                return responses;
-            }
-        }
+        drain(&mut reader, app, batch_size).await.0
     }
 
     /// Every email the emulator's SES lists for `to`, oldest first.
     pub async fn emails_to(&self, to: &str) -> Vec<Value> {
-        let endpoint = require_env("AWS_ENDPOINT_URL");
-        let listed: Value = shared::adapters::http_client()
-            .build()
-            .expect("an HTTP client")
-            .get(format!(
-                "{}/_ministack/ses/messages",
-                endpoint.trim_end_matches('/')
-            ))
-            .send()
-            .await
-            .expect("the emulator's list of sent messages")
-            .json()
-            .await
-            .expect("JSON");
-        listed["messages"]
-            .as_object()
-            .into_iter()
-            .flat_map(|accounts| accounts.values())
-            .filter_map(Value::as_array)
-            .flatten()
-            .filter(|message| {
-                message["To"]
-                    .as_array()
-                    .is_some_and(|list| list.iter().any(|t| t == to))
-            })
-            .cloned()
-            .collect()
+        sent_emails(
+            &shared::adapters::http_client().build().expect("an HTTP client"),
+            to,
+        )
+        .await
     }
 
     /// Every event on the bus's queue now, as EventBridge delivered it
@@ -155,10 +108,22 @@ pub async fn replay(app: &TestApp) -> (Vec<DynamoDbEventResponse>, usize) {
     let mut reader = StreamReader::for_table(&aws, &app.app.store)
         .await
         .expect("the table's stream");
+    drain(&mut reader, &app.app, 100).await
+}
+
+/// Lambda's stream poller, until `reader` is drained or a batch reports a
+/// failure: each batch of up to `batch_size` new records to the notifier,
+/// the checkpoint moved past what it handled. The responses, one per
+/// batch, and the records read.
+async fn drain(
+    reader: &mut StreamReader,
+    app: &shared::App,
+    batch_size: usize,
+) -> (Vec<DynamoDbEventResponse>, usize) {
     let mut responses = Vec::new();
     let mut count = 0;
     loop {
-        let records = reader.read(100).await.expect("the stream's records");
+        let records = reader.read(batch_size).await.expect("the stream's records");
         if records.is_empty() {
             return (responses, count);
         }
@@ -166,7 +131,7 @@ pub async fn replay(app: &TestApp) -> (Vec<DynamoDbEventResponse>, usize) {
         let mut event = Event::default();
         event.records = records.clone();
         let response = process_stream(
-            &app.app,
+            app,
             event,
             Deadline::after(std::time::Duration::from_secs(60)),
             shared::usecases::notify::handle_change,
@@ -182,6 +147,36 @@ pub async fn replay(app: &TestApp) -> (Vec<DynamoDbEventResponse>, usize) {
             return (responses, count);
         }
     }
+}
+
+/// Every email the emulator's SES lists for `to` (`GET
+/// <AWS_ENDPOINT_URL>/_ministack/ses/messages`), oldest first.
+pub async fn sent_emails(client: &reqwest::Client, to: &str) -> Vec<Value> {
+    let endpoint = require_env("AWS_ENDPOINT_URL");
+    let listed: Value = client
+        .get(format!(
+            "{}/_ministack/ses/messages",
+            endpoint.trim_end_matches('/')
+        ))
+        .send()
+        .await
+        .expect("the emulator's list of sent messages")
+        .json()
+        .await
+        .expect("JSON");
+    listed["messages"]
+        .as_object()
+        .into_iter()
+        .flat_map(|accounts| accounts.values())
+        .filter_map(Value::as_array)
+        .flatten()
+        .filter(|message| {
+            message["To"]
+                .as_array()
+                .is_some_and(|list| list.iter().any(|t| t == to))
+        })
+        .cloned()
+        .collect()
 }
 
 /// One invocation of the notifier on the next batch (up to 10 records),

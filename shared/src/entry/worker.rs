@@ -242,6 +242,20 @@ where
     response
 }
 
+/// What a stream record (as Lambda hands it over) says changed.
+pub fn table_change(record: dynamodb::EventRecord) -> Result<TableChange, Error> {
+    let image = |item: serde_dynamo::Item| {
+        let item: HashMap<String, AttributeValue> = item.into();
+        (!item.is_empty()).then_some(item)
+    };
+    let keys: HashMap<String, AttributeValue> = record.change.keys.into();
+    TableChange::decode(
+        &keys,
+        image(record.change.old_image),
+        image(record.change.new_image),
+    )
+}
+
 /// Runs an SNS subscriber: `handler` gets each record's message; an error
 /// fails the invocation, and SNS delivers it again (Lambda's asynchronous
 /// retries, then the function's on-failure destination).
@@ -292,17 +306,7 @@ mod tests {
         let event: dynamodb::Event =
             serde_json::from_str(include_str!("../../../events/notifier.json")).expect("a stream event");
         let record = event.records.into_iter().next().expect("a record");
-        let image = |item: serde_dynamo::Item| {
-            let item: HashMap<String, AttributeValue> = item.into();
-            (!item.is_empty()).then_some(item)
-        };
-        let keys: HashMap<String, AttributeValue> = record.change.keys.into();
-        let change = TableChange::decode(
-            &keys,
-            image(record.change.old_image),
-            image(record.change.new_image),
-        )
-        .expect("decoded");
+        let change = table_change(record).expect("decoded");
         match change {
             TableChange::Order { before, after, seq } => {
                 assert_eq!(

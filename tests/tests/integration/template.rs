@@ -102,6 +102,25 @@ fn the_table_matches_the_store_definition() {
     assert_eq!(table["BillingMode"].as_str(), Some("PAY_PER_REQUEST"));
 }
 
+/// A dead-letter queue `dlq` is in the template, keeps its messages as
+/// long as the queues' DLQs do, and has an alarm on its depth.
+fn assert_kept_and_alarmed(template: &Template, dlq: &str) {
+    let (_, resource) = template
+        .resources_of("AWS::SQS::Queue")
+        .find(|(id, _)| **id == dlq)
+        .unwrap_or_else(|| panic!("DLQ {dlq} is not in template.yaml"));
+    assert_eq!(
+        resource.properties["MessageRetentionPeriod"].as_u64(),
+        Some(u64::from(queue::DLQ_RETENTION_SECS))
+    );
+    let alarmed = template.resources_of("AWS::CloudWatch::Alarm").any(|(_, alarm)| {
+        alarm.properties["Dimensions"][0]["Value"]
+            .as_tagged()
+            .is_some_and(|v| plain(&v.value) == Some(&format!("{dlq}.QueueName")))
+    });
+    assert!(alarmed, "no alarm on the depth of {dlq}");
+}
+
 #[test]
 fn the_queues_match_the_queue_definitions() {
     let template = template();
@@ -138,20 +157,7 @@ fn the_queues_match_the_queue_definitions() {
             .expect("a DLQ")
             .trim_end_matches(".Arn")
             .to_owned();
-        let (_, dlq_resource) = template
-            .resources_of("AWS::SQS::Queue")
-            .find(|(id, _)| **id == dlq)
-            .unwrap_or_else(|| panic!("DLQ {dlq} is not in template.yaml"));
-        assert_eq!(
-            dlq_resource.properties["MessageRetentionPeriod"].as_u64(),
-            Some(u64::from(queue::DLQ_RETENTION_SECS))
-        );
-        let alarmed = template.resources_of("AWS::CloudWatch::Alarm").any(|(_, alarm)| {
-            alarm.properties["Dimensions"][0]["Value"]
-                .as_tagged()
-                .is_some_and(|v| plain(&v.value) == Some(&format!("{dlq}.QueueName")))
-        });
-        assert!(alarmed, "no alarm on the depth of {dlq}");
+        assert_kept_and_alarmed(&template, &dlq);
         expected.insert(spec.logical_id.to_owned());
         expected.insert(dlq);
     }
@@ -166,20 +172,7 @@ fn the_queues_match_the_queue_definitions() {
                 .expect("a stream consumer has an on-failure destination")
                 .trim_end_matches(".Arn")
                 .to_owned();
-            let (_, resource) = template
-                .resources_of("AWS::SQS::Queue")
-                .find(|(id, _)| **id == dlq)
-                .unwrap_or_else(|| panic!("{dlq} is not in template.yaml"));
-            assert_eq!(
-                resource.properties["MessageRetentionPeriod"].as_u64(),
-                Some(u64::from(queue::DLQ_RETENTION_SECS))
-            );
-            let alarmed = template.resources_of("AWS::CloudWatch::Alarm").any(|(_, alarm)| {
-                alarm.properties["Dimensions"][0]["Value"]
-                    .as_tagged()
-                    .is_some_and(|v| plain(&v.value) == Some(&format!("{dlq}.QueueName")))
-            });
-            assert!(alarmed, "no alarm on the depth of {dlq}");
+            assert_kept_and_alarmed(&template, &dlq);
             expected.insert(dlq);
         }
     }

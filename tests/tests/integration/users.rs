@@ -53,10 +53,8 @@ fn email() -> String {
     format!("{}@example.com", unique("user"))
 }
 
-/// The items of the test's table but the attempt counters (sign-ups and
-/// logins are counted in items of their own) and the notices to owners of
-/// taken emails.
-async fn item_count(t: &TestApp) -> usize {
+/// The sort keys of every item of the test's table.
+async fn sort_keys(t: &TestApp) -> Vec<String> {
     // Tooling-only scan of a throwaway test table, to prove nothing partial was written.
     let out = t
         .app
@@ -70,32 +68,24 @@ async fn item_count(t: &TestApp) -> usize {
     out.items
         .unwrap_or_default()
         .iter()
-        .filter(|item| {
-            !matches!(
-                item.get("SK").and_then(|sk| sk.as_s().ok()).map(String::as_str),
-                Some("ATTEMPTS" | "NOTICE")
-            )
-        })
+        .filter_map(|item| item.get("SK").and_then(|sk| sk.as_s().ok()).cloned())
+        .collect()
+}
+
+/// The items of the test's table but the attempt counters (sign-ups and
+/// logins are counted in items of their own) and the notices to owners of
+/// taken emails.
+async fn item_count(t: &TestApp) -> usize {
+    sort_keys(t)
+        .await
+        .iter()
+        .filter(|sk| !matches!(sk.as_str(), "ATTEMPTS" | "NOTICE"))
         .count()
 }
 
 /// The items with this sort key.
 async fn count_of(t: &TestApp, sort_key: &str) -> usize {
-    // Tooling-only scan of a throwaway test table.
-    let out = t
-        .app
-        .store
-        .client()
-        .scan()
-        .table_name(t.app.store.table())
-        .send()
-        .await
-        .expect("scan");
-    out.items
-        .unwrap_or_default()
-        .iter()
-        .filter(|item| item.get("SK").and_then(|sk| sk.as_s().ok()).map(String::as_str) == Some(sort_key))
-        .count()
+    sort_keys(t).await.iter().filter(|sk| *sk == sort_key).count()
 }
 
 /// Signs up a new account: its email.

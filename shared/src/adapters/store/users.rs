@@ -229,24 +229,12 @@ impl Store {
         record: &TokenRecord,
         now: Timestamp,
     ) -> Result<(), Error> {
-        let items = vec![
-            use_token(&self.table, token_digest, now)?,
-            super::update(
-                WriteUpdate::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(key(keys::user(&record.user_id))))
-                    .changes(
-                        Changes::new()
-                            .set("verified", AttributeValue::Bool(true))
-                            .set("updated_at", s(now.to_string()))
-                            .when(attr(PARTITION_KEY).exists()),
-                    ),
-            )?,
-        ];
-        match self.transact(items).await? {
-            Ok(()) => Ok(()),
-            Err(_) => Err(Error::InvalidToken),
-        }
+        let verified = Changes::new()
+            .set("verified", AttributeValue::Bool(true))
+            .set("updated_at", s(now.to_string()))
+            .when(attr(PARTITION_KEY).exists());
+        self.use_token_with(token_digest, record, now, verified, Vec::new())
+            .await
     }
 
     /// Sets a new password with a reset token, in one transaction: the token
@@ -271,26 +259,17 @@ impl Store {
         } else {
             attr("token_version").eq(n(record.token_version))
         };
-        let mut items = vec![
-            use_token(&self.table, token_digest, now)?,
-            super::update(
-                WriteUpdate::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(key(keys::user(&record.user_id))))
-                    .changes(
-                        Changes::new()
-                            .set("password_hash", serde_dynamo::to_attribute_value(new)?)
-                            .set("updated_at", s(now.to_string()))
-                            .add("token_version", n(1))
-                            .when(attr(PARTITION_KEY).exists().and(version)),
-                    ),
-            )?,
-        ];
+        let replaced = Changes::new()
+            .set("password_hash", serde_dynamo::to_attribute_value(new)?)
+            .set("updated_at", s(now.to_string()))
+            .add("token_version", n(1))
+            .when(attr(PARTITION_KEY).exists().and(version));
+        let mut cleared = Vec::new();
         for window in [
             keys::login_attempts(&record.email, None),
             keys::login_attempts(&record.email, Some(client)),
         ] {
-            items.push(
+            cleared.push(
                 TransactWriteItem::builder()
                     .delete(super::built(
                         aws_sdk_dynamodb::types::Delete::builder()
@@ -301,6 +280,31 @@ impl Store {
                     .build(),
             );
         }
+        self.use_token_with(token_digest, record, now, replaced, cleared)
+            .await
+    }
+
+    /// One transaction: the token used (unused and unexpired at `now`), its
+    /// account changed by `account`, and `more`; any condition failing is
+    /// `INVALID_TOKEN`, and nothing changes.
+    async fn use_token_with(
+        &self,
+        token_digest: &str,
+        record: &TokenRecord,
+        now: Timestamp,
+        account: Changes,
+        more: Vec<TransactWriteItem>,
+    ) -> Result<(), Error> {
+        let mut items = vec![
+            use_token(&self.table, token_digest, now)?,
+            super::update(
+                WriteUpdate::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(keys::user(&record.user_id))))
+                    .changes(account),
+            )?,
+        ];
+        items.extend(more);
         match self.transact(items).await? {
             Ok(()) => Ok(()),
             Err(_) => Err(Error::InvalidToken),

@@ -4,9 +4,8 @@
 //! emulator's list of emails SES sent, and the events the bus's rule put
 //! on the run's queue.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use gateway::streams::StreamReader;
 use serde_json::Value;
 use shared::BoxError;
@@ -63,16 +62,7 @@ impl Outbox {
             }
             self.reader.acknowledge(&records, None);
             for record in records {
-                let image = |item: serde_dynamo::Item| {
-                    let item: HashMap<String, AttributeValue> = item.into();
-                    (!item.is_empty()).then_some(item)
-                };
-                let keys: HashMap<String, AttributeValue> = record.change.keys.into();
-                let change = TableChange::decode(
-                    &keys,
-                    image(record.change.old_image),
-                    image(record.change.new_image),
-                )?;
+                let change = shared::entry::worker::table_change(record)?;
                 if let TableChange::Order { before, after, seq } = change {
                     let notice = events::order_notice(before, after.status);
                     if notice.email.is_some() || notice.event.is_some() {
