@@ -109,23 +109,22 @@ async fn email_order(app: &App, template: Template, order: &Order, id: &str) -> 
     let Some(claimed) = claim(app, EMAIL, id, &intent).await? else {
         return Ok(());
     };
-    send_order_email(app, &claimed, template, &order.id).await
+    send_order_email(app, &claimed, template, order).await
 }
 
-/// Renders and sends an order's email under `claimed` (from the order as
-/// it is now, so a re-send by hand says what is true then), and marks the
-/// claim done: `sent`, `suppressed` (the address bounced or complained) or
-/// `no_recipient` (the account is gone).
+/// Renders and sends an order's email under `claimed`, from `order` as the
+/// change left it (the stream's image; a re-send by hand, the order as it
+/// is then), and marks the claim done: `sent`, `suppressed` (the address
+/// bounced or complained) or `no_recipient` (the account is gone).
 async fn send_order_email(
     app: &App,
     claimed: &Claimed,
     template: Template,
-    order_id: &OrderId,
+    order: &Order,
 ) -> Result<(), Error> {
-    let order = app.store.get_order(order_id).await?.ok_or(Error::NotFound)?;
     let shipment = async {
         if matches!(template, Template::Shipped | Template::Delivered) {
-            app.store.get_shipment(&ShipmentId::for_order(order_id)).await
+            app.store.get_shipment(&ShipmentId::for_order(&order.id)).await
         } else {
             Ok(None)
         }
@@ -142,7 +141,7 @@ async fn send_order_email(
     let link = format!("{}/orders/{}", app.config.shop_url, order.id);
     let facts = Facts {
         name: account.user.name.as_str().to_owned(),
-        order: Some(OrderFacts::of(&order, &locale)),
+        order: Some(OrderFacts::of(order, &locale)),
         shipment: shipment?.map(|shipment| ShipmentFacts::of(&shipment, link.clone())),
         refund: (template == Template::RefundIssued)
             .then(|| locale.money(order.total.minor(), order.currency)),
@@ -294,6 +293,7 @@ pub async fn resend(app: &App, channel: &str, event_id: &str) -> Result<(), Erro
     let template: Template = serde_json::from_value(intent["template"].clone()).map_err(Error::internal)?;
     if let Some(order) = intent["order_id"].as_str() {
         let order = OrderId::parse(order).map_err(Error::internal)?;
+        let order = app.store.get_order(&order).await?.ok_or(Error::NotFound)?;
         return send_order_email(app, &claimed, template, &order).await;
     }
     if let Some(digest) = intent["token_digest"].as_str() {

@@ -79,6 +79,9 @@ async fn an_orders_journey_sends_each_email_and_event_once() {
     assert_eq!(placed["Source"], "shop@example.com");
     let text = placed["BodyText"].as_str().unwrap_or_default();
     assert!(text.starts_with("Hello Ann Smith,"), "{text}");
+    // Written from the order as that change left it (awaiting payment),
+    // though it was delivered by the time the notifier read the stream.
+    assert!(text.contains("It is reserved for you for 30 minutes;"), "{text}");
     assert!(text.contains("2 × notify thing: $50.00"), "{text}");
     assert!(text.contains("Total: $50.00"), "{text}");
     let shipped = emails[2]["BodyText"].as_str().unwrap_or_default();
@@ -94,6 +97,20 @@ async fn an_orders_journey_sends_each_email_and_event_once() {
     );
 
     let events = outbox.events().await;
+    // What the test saw, for the record (`--nocapture`).
+    for email in &emails {
+        eprintln!(
+            "email to {to}: {}\n{}",
+            email["Subject"],
+            email["BodyText"].as_str().unwrap_or_default()
+        );
+    }
+    for event in events
+        .iter()
+        .filter(|e| e["detail"]["order"]["id"] == id.as_str())
+    {
+        eprintln!("event: {} {}", event["detail-type"], event["detail"]);
+    }
     assert_eq!(
         order_events(&events, &id),
         [

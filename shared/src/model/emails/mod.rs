@@ -103,7 +103,9 @@ pub struct Facts {
 pub struct OrderFacts {
     pub number: String,
     pub placed_on: String,
-    pub pay_by: Option<String>,
+    /// While it awaits payment: the minutes it stays reserved from when it
+    /// was placed.
+    pub pay_within_minutes: Option<i64>,
     pub delivered_on: Option<String>,
     pub address: String,
     pub lines: Vec<LineFacts>,
@@ -153,7 +155,10 @@ impl OrderFacts {
         Self {
             number: order.id.to_string(),
             placed_on: locale.date(order.created_at),
-            pay_by: order.expires_at.map(|at| locale.date(at)),
+            pay_within_minutes: order
+                .expires_at
+                .filter(|_| order.status == crate::model::orders::OrderStatus::PendingPayment)
+                .map(|at| (at.unix() - order.created_at.unix()).max(0) / 60),
             delivered_on: order.delivered_at.map(|at| locale.date(at)),
             address: order.shipping_address.lines().join("\n"),
             lines: order
@@ -480,6 +485,23 @@ mod tests {
         );
         assert!(email.text.contains("Gesamt: 106,88\u{a0}€"), "{}", email.text);
         assert!(email.text.contains("vom 5. Dezember 2026"), "{}", email.text);
+        // The test's order is paid: no reservation to speak of.
+        assert!(!email.text.contains("reservieren"), "{}", email.text);
+        assert!(!email.text.contains("None"), "{}", email.text);
+        let pending = Order {
+            status: crate::model::orders::OrderStatus::PendingPayment,
+            ..order()
+        };
+        let awaiting = Facts {
+            order: Some(OrderFacts::of(&pending, &de)),
+            ..facts(&de)
+        };
+        let email = render(Template::OrderPlaced, &de, &awaiting).expect("rendered");
+        assert!(
+            email.text.contains("Wir reservieren sie 30 Minuten für Sie;"),
+            "{}",
+            email.text
+        );
         assert!(
             email.text.contains("Damrak 1\n1012 LG Amsterdam\nNL"),
             "{}",

@@ -203,7 +203,7 @@ pub async fn run(settings: Settings) -> Result<(), BoxError> {
                     .count()
             };
             format!(
-                "Notifications: {} order changes owed an email or an event; emails sent {} (suppressed {}), {} listed by SES in all (accounts' too); events published {}.\n\n",
+                "Notifications: {} order changes owed an email or an event; emails sent {} (suppressed {}; accounts' emails included), {} listed by the emulator's SES (every run on it); events published {}.\n\n",
                 outbox.owed.len(),
                 outcomes("sent"),
                 outcomes("suppressed"),
