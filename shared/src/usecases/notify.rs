@@ -214,6 +214,15 @@ async fn send_signup_notice(app: &App, claimed: &Claimed, email: &Email) -> Resu
     let name = account
         .as_ref()
         .map_or_else(String::new, |account| account.user.name.as_str().to_owned());
+    // The owner's language (what they asked for at sign-up, else their
+    // address's country), not the stranger's who tried.
+    let locale = EmailLocale::choose(
+        account.as_ref().and_then(|account| account.locale.as_deref()),
+        account
+            .as_ref()
+            .and_then(|account| account.user.address.as_ref())
+            .map(|address| address.country().as_str()),
+    );
     let facts = Facts {
         name,
         link: Some(format!("{}{}", app.config.shop_url, Purpose::Reset.path())),
@@ -224,7 +233,7 @@ async fn send_signup_notice(app: &App, claimed: &Claimed, email: &Email) -> Resu
         claimed,
         Template::RegistrationAttempt,
         email,
-        &EmailLocale::english(),
+        &locale,
         &facts,
     )
     .await

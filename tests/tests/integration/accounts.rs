@@ -328,4 +328,26 @@ async fn emails_speak_the_language_the_client_asked_for_at_sign_up() {
             .as_str()
             .is_some_and(|html| html.contains("<html lang=\"de\">"))
     );
+
+    // A stranger (whose client asks for English) tries the same email: the
+    // owner is told in the owner's language.
+    let again =
+        parse_document(json!({"email": &address, "password": PASSWORD, "name": "Someone"})).expect("valid");
+    users::register(&t.app, again, &somewhere(), Some("en-US"))
+        .await
+        .expect("answered");
+    outbox.deliver(&t.app).await;
+    let subjects: Vec<String> = outbox
+        .emails_to(&address)
+        .await
+        .iter()
+        .filter_map(|m| m["Subject"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(
+        subjects,
+        [
+            "Bestätigen Sie Ihre E-Mail-Adresse",
+            "Jemand wollte sich mit Ihrer E-Mail-Adresse registrieren"
+        ]
+    );
 }
