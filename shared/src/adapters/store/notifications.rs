@@ -108,8 +108,6 @@ pub enum Claim {
 pub struct Claimed {
     pub channel: String,
     pub event_id: String,
-    /// 1 for the first sender, more when a sender died holding it.
-    pub attempt: u32,
 }
 
 /// A notification not done, as `shopctl` lists it.
@@ -159,18 +157,9 @@ impl Store {
                     .and(attr("lease_until").lt(n(now.unix())))),
             );
         if self.update_if(item_key.clone(), changes).await? {
-            let attempt = self
-                .get(item_key, Read::Strong)
-                .await?
-                .and_then(|item| match item.get("attempts") {
-                    Some(AttributeValue::N(value)) => value.parse().ok(),
-                    _ => None,
-                })
-                .unwrap_or(1);
             return Ok(Claim::Mine(Claimed {
                 channel: channel.to_owned(),
                 event_id: event_id.to_owned(),
-                attempt,
             }));
         }
         let state = self
