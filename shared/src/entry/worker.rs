@@ -212,23 +212,24 @@ where
     Fut: Future<Output = Result<(), Error>>,
 {
     let mut response = DynamoDbEventResponse::default();
-    for record in batch.records {
-        let sequence = record.change.sequence_number.clone();
+    let changes: Vec<(Option<String>, Result<TableChange, String>)> = batch
+        .records
+        .into_iter()
+        .map(|record| {
+            let sequence = record.change.sequence_number.clone();
+            let change = table_change(record).map_err(|err| format!("cannot read the record: {err}"));
+            (sequence, change)
+        })
+        .collect();
+    let covered = covered_later(changes.iter().map(|(_, change)| change.as_ref().ok()));
+    for ((sequence, change), covered) in changes.into_iter().zip(covered) {
         let outcome = if deadline.remaining() < STREAM_RECORD_BUDGET {
             Err("no time left to start it".to_owned())
         } else {
-            let image = |item: serde_dynamo::Item| {
-                let item: HashMap<String, AttributeValue> = item.into();
-                (!item.is_empty()).then_some(item)
-            };
-            let keys: HashMap<String, AttributeValue> = record.change.keys.into();
-            match TableChange::decode(
-                &keys,
-                image(record.change.old_image),
-                image(record.change.new_image),
-            ) {
+            match change {
+                Ok(_) if covered => Ok(()),
                 Ok(change) => handler(app, change).await.map_err(|err| err.to_string()),
-                Err(err) => Err(format!("cannot read the record: {err}")),
+                Err(err) => Err(err),
             }
         };
         if let Err(reason) = outcome {
@@ -240,6 +241,26 @@ where
         }
     }
     response
+}
+
+/// Which changes of a batch a later one in it covers: a product's stock
+/// is judged from the product as it is when read, not from the record, so
+/// of a flash sale's many records of one product only the batch's last is
+/// read (a failure before it leaves it, and the records after, to come
+/// again).
+fn covered_later<'a>(changes: impl Iterator<Item = Option<&'a TableChange>>) -> Vec<bool> {
+    let changes: Vec<Option<&TableChange>> = changes.collect();
+    let mut seen = std::collections::HashSet::new();
+    let mut covered: Vec<bool> = changes
+        .iter()
+        .rev()
+        .map(|change| match change {
+            Some(TableChange::Stock(product)) => !seen.insert(product.clone()),
+            _ => false,
+        })
+        .collect();
+    covered.reverse();
+    covered
 }
 
 /// What a stream record (as Lambda hands it over) says changed.
@@ -286,6 +307,26 @@ where
 mod tests {
     use super::*;
     use crate::model::orders::OrderStatus;
+
+    #[test]
+    fn of_one_products_stock_changes_in_a_batch_only_the_last_is_read() {
+        let (a, b) = (
+            crate::model::products::ProductId::new(),
+            crate::model::products::ProductId::new(),
+        );
+        let changes = [
+            Some(TableChange::Stock(a.clone())),
+            Some(TableChange::Other),
+            Some(TableChange::Stock(b.clone())),
+            None,
+            Some(TableChange::Stock(a)),
+            Some(TableChange::Stock(b)),
+        ];
+        assert_eq!(
+            covered_later(changes.iter().map(Option::as_ref)),
+            [true, false, true, false, false, false]
+        );
+    }
 
     /// `events/email-feedback.json` is SNS's delivery of SES's permanent
     /// bounce: its recipient is suppressed.

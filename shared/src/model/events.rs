@@ -15,6 +15,7 @@ use crate::foundation::clock::Timestamp;
 use crate::foundation::ids::OrderId;
 use crate::model::emails::Template;
 use crate::model::orders::{Order, OrderStatus};
+use crate::model::products::{LowStock, ProductId};
 
 /// The version of the events' JSON schemas (`docs/events/`): a consumer
 /// reads `schema_version` and ignores fields it does not know.
@@ -40,10 +41,13 @@ pub enum EventType {
     OrderRefunded,
     #[serde(rename = "return.requested")]
     ReturnRequested,
+    #[serde(rename = "product.low_stock")]
+    ProductLowStock,
 }
 
 impl EventType {
-    pub const ALL: [Self; 7] = [
+    /// The events of an order's changes (`docs/events/order-event.v1.json`).
+    pub const ORDER: [Self; 7] = [
         Self::OrderPlaced,
         Self::OrderPaid,
         Self::OrderShipped,
@@ -63,6 +67,7 @@ impl EventType {
             Self::OrderCancelled => "order.cancelled",
             Self::OrderRefunded => "order.refunded",
             Self::ReturnRequested => "return.requested",
+            Self::ProductLowStock => "product.low_stock",
         }
     }
 }
@@ -133,6 +138,30 @@ pub fn order_detail(event: EventType, order: &Order, seq: u64) -> Value {
                 "amount": line.amount,
             })).collect::<Vec<_>>(),
             "created_at": order.created_at.to_string(),
+        },
+    })
+}
+
+/// The id of a product's `alert`th fall to its low-stock threshold.
+pub fn low_stock_id(product: &ProductId, alert: u32) -> String {
+    format!("product-{product}-low-stock-{alert}")
+}
+
+/// A `product.low_stock` event's `detail`, by
+/// `docs/events/product-low-stock.v1.json`: the product, its stock and
+/// threshold when the fall was seen; `sequence` numbers the product's
+/// falls.
+pub fn low_stock_detail(product: &ProductId, alert: &LowStock) -> Value {
+    json!({
+        "schema_version": SCHEMA_VERSION,
+        "id": low_stock_id(product, alert.alert),
+        "type": EventType::ProductLowStock.as_str(),
+        "sequence": alert.alert,
+        "occurred_at": alert.at.to_string(),
+        "product": {
+            "id": product.to_string(),
+            "stock": alert.stock,
+            "low_stock_threshold": alert.threshold,
         },
     })
 }
@@ -276,7 +305,44 @@ mod tests {
             .iter()
             .filter_map(Value::as_str)
             .collect();
-        assert_eq!(types, EventType::ALL.map(EventType::as_str));
+        assert_eq!(types, EventType::ORDER.map(EventType::as_str));
+    }
+
+    #[test]
+    fn a_low_stock_detail_follows_its_schema() {
+        let schema: Value =
+            serde_json::from_str(include_str!("../../../docs/events/product-low-stock.v1.json"))
+                .expect("schema");
+        let product: ProductId =
+            serde_json::from_value(json!("0193a1b2-0000-7000-8000-000000000003")).expect("id");
+        let alert = LowStock {
+            alert: 2,
+            stock: 4,
+            threshold: 5,
+            at: Timestamp::from_unix(1_796_000_000),
+        };
+        let detail = low_stock_detail(&product, &alert);
+        for (value, schema) in [
+            (&detail, &schema),
+            (&detail["product"], &schema["properties"]["product"]),
+        ] {
+            let properties = schema["properties"].as_object().expect("properties");
+            let keys: Vec<&String> = value.as_object().expect("an object").keys().collect();
+            assert!(keys.iter().all(|key| properties.contains_key(*key)), "{keys:?}");
+            for required in schema["required"].as_array().expect("required") {
+                assert!(
+                    keys.iter().any(|k| Some(k.as_str()) == required.as_str()),
+                    "{required}"
+                );
+            }
+        }
+        assert_eq!(schema["properties"]["type"]["const"], "product.low_stock");
+        assert_eq!(
+            detail["id"],
+            "product-0193a1b2-0000-7000-8000-000000000003-low-stock-2"
+        );
+        assert_eq!(detail["sequence"], 2);
+        assert_eq!(detail["product"]["stock"], 4);
     }
 
     #[test]

@@ -733,6 +733,9 @@ mod tests {
                 updated_at: Timestamp::from_unix(0),
                 deleted_at: (!for_sale).then(|| Timestamp::from_unix(1)),
                 stock_counters: u8::try_from(stocks.len()).expect("few"),
+                low_stock_threshold: None,
+                low_stock: None,
+                low_stock_alerts: 0,
             };
             let counters = stocks
                 .iter()

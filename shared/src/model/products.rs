@@ -163,6 +163,9 @@ pub struct Product {
     pub stock: i64,
     /// How many counters hold its stock (each a partition of its own).
     pub stock_counters: u8,
+    /// At or below this stock the shop publishes `product.low_stock`;
+    /// `None`: it does not watch this product's stock.
+    pub low_stock_threshold: Option<i64>,
     pub rating: Rating,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -223,6 +226,19 @@ pub struct ProductRecord {
     /// How many counters hold its stock (counter 0 always exists).
     #[serde(default = "one_counter")]
     pub stock_counters: u8,
+    /// At or below this stock `product.low_stock` is published; every
+    /// counter carries it, so the notifier knows from a counter's change
+    /// alone whether the product is watched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub low_stock_threshold: Option<i64>,
+    /// Set while its stock is at or below the threshold: the alert that
+    /// announced it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub low_stock: Option<LowStock>,
+    /// How many times its stock fell to the threshold: the number of the
+    /// next alert is one more.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub low_stock_alerts: u32,
 }
 
 fn one_counter() -> u8 {
@@ -259,6 +275,9 @@ impl ProductRecord {
             updated_at: now,
             deleted_at: None,
             stock_counters: counters_for_stock(input.stock),
+            low_stock_threshold: input.low_stock_threshold,
+            low_stock: None,
+            low_stock_alerts: 0,
         }
     }
 
@@ -356,6 +375,7 @@ impl ProductState {
                 .unwrap_or_else(|| store_country.clone()),
             stock: self.stock(),
             stock_counters: record.stock_counters,
+            low_stock_threshold: record.low_stock_threshold,
             rating: {
                 let totals = self.rating();
                 Rating::from_totals(totals.rating_count, totals.rating_sum)
@@ -370,6 +390,63 @@ impl ProductState {
         self.record
             .for_sale()
             .then(|| self.to_product(list, store_country))
+    }
+}
+
+/// One fall of a product's stock to its threshold: the `product.low_stock`
+/// event it is announced by, the `alert`th of the product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LowStock {
+    pub alert: u32,
+    /// The stock and threshold when the fall was seen.
+    pub stock: i64,
+    pub threshold: i64,
+    pub at: Timestamp,
+}
+
+/// What a product's stock, its threshold and its alert call for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LowStockStep {
+    /// Its stock fell to the threshold and no alert says so yet: record
+    /// alert number `alert` (conditional on the stock read), then announce it.
+    Raise {
+        alert: u32,
+    },
+    /// Its stock is low and this alert says so: announce it (once; a
+    /// second announcement finds it sent).
+    Announce(LowStock),
+    /// Its stock is above the threshold again (or it is no longer
+    /// watched): clear alert `alert`, so the next fall raises a new one.
+    Clear {
+        alert: u32,
+    },
+    Nothing,
+}
+
+/// The step a product's stock calls for: an alert once per fall to the
+/// threshold (`stock <= threshold`), cleared when a restock or a
+/// cancellation lifts it above. Pure: the caller reads the product and
+/// all its counters at once and writes the step conditional on them.
+pub fn low_stock_step(record: &ProductRecord, stock: i64) -> LowStockStep {
+    let low = record
+        .low_stock_threshold
+        .is_some_and(|threshold| record.for_sale() && stock <= threshold);
+    match (low, record.low_stock) {
+        (true, None) => LowStockStep::Raise {
+            alert: record.low_stock_alerts + 1,
+        },
+        (true, Some(alert)) => LowStockStep::Announce(alert),
+        (false, Some(alert)) => LowStockStep::Clear { alert: alert.alert },
+        (false, None) => LowStockStep::Nothing,
+    }
+}
+
+/// The optional low-stock threshold of a new product or a patch.
+fn threshold(n: i64) -> Result<i64, String> {
+    if (0..=MAX_STOCK).contains(&n) {
+        Ok(n)
+    } else {
+        Err(format!("must be an integer from 0 to {MAX_STOCK}"))
     }
 }
 
@@ -520,6 +597,7 @@ pub struct NewProduct {
     pub hs_code: Option<HsCode>,
     /// `None`: the store's own country.
     pub origin_country: Option<CountryCode>,
+    pub low_stock_threshold: Option<i64>,
 }
 
 impl FromJson for NewProduct {
@@ -541,6 +619,7 @@ impl FromJson for NewProduct {
         let tax_category = o.optional("tax_category", TaxCategory::parse);
         let hs_code = o.optional("hs_code", HsCode::parse);
         let origin_country = o.optional("origin_country", CountryCode::strict);
+        let low_stock_threshold = o.optional("low_stock_threshold", threshold);
         o.end();
         Some(Self {
             name: name?,
@@ -553,6 +632,7 @@ impl FromJson for NewProduct {
             tax_category: tax_category?.unwrap_or_default(),
             hs_code: hs_code?,
             origin_country: origin_country?,
+            low_stock_threshold: low_stock_threshold?,
         })
     }
 }
@@ -570,6 +650,8 @@ pub struct ProductPatch {
     /// `Clear`: no HS code any more.
     pub hs_code: Update<HsCode>,
     pub origin_country: Update<CountryCode>,
+    /// `Clear`: stop watching its stock.
+    pub low_stock_threshold: Update<i64>,
     /// Added to the stock atomically; may not take it below zero.
     pub stock_delta: i64,
     /// Spread the stock over this many counters (1..=16): for a product
@@ -590,6 +672,7 @@ impl FromJson for ProductPatch {
         // Null clears it: a product may lose its classification.
         let hs_code = o.nullable("hs_code", HsCode::parse);
         let origin_country = o.patch("origin_country", CountryCode::strict);
+        let low_stock_threshold = o.nullable("low_stock_threshold", threshold);
         let stock_delta = o.optional("stock_delta", |n: i64| {
             if (-MAX_STOCK..=MAX_STOCK).contains(&n) {
                 Ok(n)
@@ -615,6 +698,7 @@ impl FromJson for ProductPatch {
             tax_category: tax_category?,
             hs_code: hs_code?,
             origin_country: origin_country?,
+            low_stock_threshold: low_stock_threshold?,
             stock_delta: stock_delta?.unwrap_or(0),
             stock_counters: stock_counters?,
         })
@@ -845,6 +929,120 @@ mod tests {
         assert_eq!(spread_evenly(2, 4), [1, 1, 0, 0]);
         assert_eq!(spread_evenly(7, 1), [7]);
         assert_eq!(spread_evenly(0, 3), [0, 0, 0]);
+    }
+
+    fn watched(threshold: Option<i64>) -> ProductRecord {
+        let input: NewProduct =
+            parse_document(json!({"name": "Mug", "category": "kitchen", "price": 1200, "stock": 10}))
+                .expect("valid");
+        ProductRecord {
+            low_stock_threshold: threshold,
+            ..ProductRecord::new(
+                &input,
+                Currency::parse("EUR".into()).expect("valid"),
+                &CountryCode::strict("DE".into()).expect("valid"),
+                Timestamp::from_unix(0),
+            )
+        }
+    }
+
+    /// Applies `step` as the notifier does: the record's alert state after it.
+    fn apply(record: &mut ProductRecord, step: LowStockStep, stock: i64) {
+        match step {
+            LowStockStep::Raise { alert } => {
+                record.low_stock = Some(LowStock {
+                    alert,
+                    stock,
+                    threshold: record.low_stock_threshold.expect("watched"),
+                    at: Timestamp::from_unix(0),
+                });
+                record.low_stock_alerts = alert;
+            }
+            LowStockStep::Clear { .. } => record.low_stock = None,
+            LowStockStep::Announce(_) | LowStockStep::Nothing => {}
+        }
+    }
+
+    #[test]
+    fn stock_falling_to_its_threshold_raises_one_alert_until_it_recovers() {
+        let mut record = watched(Some(5));
+        assert_eq!(low_stock_step(&record, 6), LowStockStep::Nothing);
+        let raise = low_stock_step(&record, 5);
+        assert_eq!(raise, LowStockStep::Raise { alert: 1 }, "at the threshold is low");
+        apply(&mut record, raise, 5);
+        let alert = record.low_stock.expect("raised");
+        assert_eq!(low_stock_step(&record, 2), LowStockStep::Announce(alert));
+        assert_eq!(low_stock_step(&record, 0), LowStockStep::Announce(alert));
+        let clear = low_stock_step(&record, 40);
+        assert_eq!(clear, LowStockStep::Clear { alert: 1 });
+        apply(&mut record, clear, 40);
+        assert_eq!(
+            low_stock_step(&record, 1),
+            LowStockStep::Raise { alert: 2 },
+            "a second fall is a second alert"
+        );
+        // No threshold (or a deleted product): nothing raised, an alert cleared.
+        assert_eq!(low_stock_step(&watched(None), 0), LowStockStep::Nothing);
+        apply(&mut record, LowStockStep::Raise { alert: 2 }, 1);
+        record.low_stock_threshold = None;
+        assert_eq!(low_stock_step(&record, 1), LowStockStep::Clear { alert: 2 });
+        let mut deleted = watched(Some(5));
+        deleted.deleted_at = Some(Timestamp::from_unix(1));
+        assert_eq!(low_stock_step(&deleted, 0), LowStockStep::Nothing);
+    }
+
+    /// Over random walks of stock (orders, cancellations, restocks), the
+    /// alerts raised are exactly the falls from above the threshold to it
+    /// or below, numbered 1, 2, ...; and whenever the stock is low, an
+    /// alert says so.
+    #[test]
+    fn random_stock_walks_raise_one_alert_per_fall() {
+        let mut rng = fastrand::Rng::with_seed(2028);
+        for _ in 0..500 {
+            let threshold = rng.i64(0..20);
+            let mut record = watched(Some(threshold));
+            let mut stock = rng.i64(0..60);
+            let mut falls = u32::from(stock <= threshold);
+            let mut raised = Vec::new();
+            for _ in 0..rng.usize(1..60) {
+                let before = stock;
+                // Some changes are seen twice (a redelivered record) or
+                // not at all (a later change's reading covers it).
+                let step = low_stock_step(&record, stock);
+                if let LowStockStep::Raise { alert } = step {
+                    raised.push(alert);
+                }
+                apply(&mut record, step, stock);
+                assert_eq!(record.low_stock.is_some(), stock <= threshold);
+                stock = (stock + rng.i64(-8..6)).max(0);
+                if before > threshold && stock <= threshold {
+                    falls += 1;
+                }
+            }
+            let step = low_stock_step(&record, stock);
+            if let LowStockStep::Raise { alert } = step {
+                raised.push(alert);
+            }
+            let expected: Vec<u32> = (1..=falls).collect();
+            assert_eq!(raised, expected, "threshold {threshold}");
+        }
+    }
+
+    #[test]
+    fn thresholds_are_stock_counts_and_clear_with_null() {
+        let created: NewProduct = parse_document(
+            json!({"name": "Mug", "category": "kitchen", "price": 1200, "stock": 3, "low_stock_threshold": 5}),
+        )
+        .expect("valid");
+        assert_eq!(created.low_stock_threshold, Some(5));
+        let cleared: ProductPatch = parse_document(json!({"low_stock_threshold": null})).expect("valid");
+        assert_eq!(cleared.low_stock_threshold, Update::Clear);
+        for bad in [json!(-1), json!(1_000_001), json!("5"), json!(2.5)] {
+            assert!(
+                parse_document::<ProductPatch>(json!({"low_stock_threshold": bad})).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

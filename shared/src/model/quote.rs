@@ -531,6 +531,9 @@ mod tests {
                 updated_at: Timestamp::from_unix(0),
                 deleted_at: None,
                 stock_counters: 1,
+                low_stock_threshold: None,
+                low_stock: None,
+                low_stock_alerts: 0,
             };
             let counters = vec![StockCounter {
                 index: 0,
@@ -1084,6 +1087,9 @@ mod promotion_properties {
             updated_at: Timestamp::from_unix(0),
             deleted_at: None,
             stock_counters: 1,
+            low_stock_threshold: None,
+            low_stock: None,
+            low_stock_alerts: 0,
         };
         ProductState {
             record,

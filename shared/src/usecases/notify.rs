@@ -22,6 +22,7 @@ use crate::model::accounts::{Purpose, TokenRecord};
 use crate::model::emails::{self, EmailLocale, Facts, OrderFacts, ShipmentFacts, Template, feedback};
 use crate::model::events::{self, EventType};
 use crate::model::orders::Order;
+use crate::model::products::{LowStock, LowStockStep, ProductId, low_stock_step};
 use crate::model::users::Email;
 
 /// The channels a change is sent on.
@@ -39,6 +40,7 @@ pub async fn handle_change(app: &App, change: TableChange) -> Result<(), Error> 
         TableChange::Order { before, after, seq } => order_changed(app, before, &after, seq).await,
         TableChange::Token(record) => token_issued(app, &record).await,
         TableChange::SignupAttempt { id, email } => signup_attempted(app, &id, &email).await,
+        TableChange::Stock(product) => stock_changed(app, &product).await,
         TableChange::Other => Ok(()),
     }
 }
@@ -67,6 +69,63 @@ async fn order_changed(
     published.and(emailed)
 }
 
+/// How often a low-stock step is read and written again when the
+/// product's stock changed in between, before the record is left to its
+/// next delivery.
+const STOCK_ATTEMPTS: usize = 5;
+
+/// Raises, announces or clears the product's low-stock alert, from its
+/// stock and threshold as they are now (read strongly, product and every
+/// counter): whichever record of its counters comes first does the work,
+/// and the others, or a redelivery, find it done.
+async fn stock_changed(app: &App, product: &ProductId) -> Result<(), Error> {
+    for _ in 0..STOCK_ATTEMPTS {
+        let Some(state) = app.store.product_state(product, true).await? else {
+            return Ok(());
+        };
+        let stock = state.stock();
+        let written = match low_stock_step(&state.record, stock) {
+            LowStockStep::Nothing => return Ok(()),
+            LowStockStep::Announce(alert) => return announce_low_stock(app, product, &alert).await,
+            LowStockStep::Raise { alert } => {
+                let alert = LowStock {
+                    alert,
+                    stock,
+                    threshold: state.record.low_stock_threshold.unwrap_or_default(),
+                    at: Timestamp::now(),
+                };
+                if app.store.raise_low_stock(&state, &alert).await? {
+                    return announce_low_stock(app, product, &alert).await;
+                }
+                false
+            }
+            LowStockStep::Clear { alert } => app.store.clear_low_stock(&state, alert).await?,
+        };
+        if written {
+            return Ok(());
+        }
+    }
+    Err(Error::Unavailable(format!(
+        "the stock of {product} kept changing while its low-stock alert was written"
+    )))
+}
+
+/// Publishes `product.low_stock` for `alert`, once.
+async fn announce_low_stock(app: &App, product: &ProductId, alert: &LowStock) -> Result<(), Error> {
+    let id = events::low_stock_id(product, alert.alert);
+    let intent = json!({
+        "type": EventType::ProductLowStock,
+        "product_id": product.to_string(),
+        "alert": alert,
+    })
+    .to_string();
+    let Some(claimed) = claim(app, BUS, &id, &intent).await? else {
+        return Ok(());
+    };
+    let detail = events::low_stock_detail(product, alert).to_string();
+    publish_detail(app, &claimed, EventType::ProductLowStock, &detail).await
+}
+
 async fn claim(app: &App, channel: &str, id: &str, intent: &str) -> Result<Option<Claimed>, Error> {
     match app
         .store
@@ -89,17 +148,20 @@ async fn publish(app: &App, event: EventType, order: &Order, seq: u64, id: &str)
     let Some(claimed) = claim(app, BUS, id, &intent).await? else {
         return Ok(());
     };
+    publish_detail(app, &claimed, event, &detail).await
+}
+
+/// Publishes one event under `claimed` and marks the claim done.
+async fn publish_detail(app: &App, claimed: &Claimed, event: EventType, detail: &str) -> Result<(), Error> {
     if let Err(err) = app
         .outbound()?
-        .publish(event.as_str(), events::SOURCE, &detail)
+        .publish(event.as_str(), events::SOURCE, detail)
         .await
     {
         metrics::count("EventsFailed", 1);
         return Err(err);
     }
-    app.store
-        .finish_notification(&claimed, "published", None, Timestamp::now())
-        .await?;
+    finish(app, claimed, "published", None).await?;
     metrics::count_by("EventsPublished", ("Type", event.as_str()), 1);
     Ok(())
 }
@@ -289,6 +351,13 @@ pub async fn resend(app: &App, channel: &str, event_id: &str) -> Result<(), Erro
     let intent: serde_json::Value = serde_json::from_str(&intent).map_err(Error::internal)?;
     if channel == BUS {
         let kind: EventType = serde_json::from_value(intent["type"].clone()).map_err(Error::internal)?;
+        if kind == EventType::ProductLowStock {
+            let product = ProductId::parse(intent["product_id"].as_str().unwrap_or_default())
+                .map_err(Error::internal)?;
+            let alert: LowStock = serde_json::from_value(intent["alert"].clone()).map_err(Error::internal)?;
+            let detail = events::low_stock_detail(&product, &alert).to_string();
+            return publish_detail(app, &claimed, kind, &detail).await;
+        }
         let order =
             OrderId::parse(intent["order_id"].as_str().unwrap_or_default()).map_err(Error::internal)?;
         let order = app.store.get_order(&order).await?.ok_or(Error::NotFound)?;

@@ -384,3 +384,123 @@ async fn a_bounced_or_complaining_address_gets_no_more_email_but_events_still_go
         "the verification email went"
     );
 }
+
+/// The `product.low_stock` events on the bus now: (sequence, stock).
+fn low_stock_events(events: &[Value], product: &str) -> Vec<(u64, i64)> {
+    events
+        .iter()
+        .filter(|e| e["detail-type"] == "product.low_stock" && e["detail"]["product"]["id"] == product)
+        .map(|e| {
+            (
+                e["detail"]["sequence"].as_u64().unwrap_or_default(),
+                e["detail"]["product"]["stock"].as_i64().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_products_stock_falling_to_its_threshold_publishes_one_event_per_fall() {
+    use shared::adapters::store::TableChange;
+    use shared::foundation::input::parse_document;
+    use shared::usecases::{notify, products};
+    use shop_tests::fixtures::{admin, customer};
+
+    let (app, outbox) = TestApp::spawn_sending(&[]).await;
+    let input = parse_document(serde_json::json!({
+        "name": "Watched mug", "category": "kitchen", "price": 1000, "stock": 12, "low_stock_threshold": 5
+    }))
+    .expect("valid");
+    let product = products::create_product(&app.app, &admin(), input)
+        .await
+        .expect("created");
+    assert_eq!(product.low_stock_threshold, Some(5));
+    let patch = parse_document(serde_json::json!({"stock_counters": 4})).expect("valid");
+    products::update_product(&app.app, &admin(), &product.id, patch, None)
+        .await
+        .expect("spread over 4 counters");
+    let id = product.id.to_string();
+
+    // 10 orders at once take it from 12 through the threshold to 2; the
+    // notifier reads their records while 8 more handlers of the same
+    // product's change race it, as shards read in parallel would.
+    let buyers: Vec<_> = (0..10).map(|_| customer()).collect();
+    let orders =
+        futures::future::join_all(buyers.iter().map(|buyer| app.order(buyer, &[(&product, 1)]))).await;
+    assert!(orders.iter().all(Result::is_ok), "{orders:?}");
+    let racing = (0..8).map(|_| notify::handle_change(&app.app, TableChange::Stock(product.id.clone())));
+    let (raced, delivered) = tokio::join!(
+        futures::future::join_all(racing),
+        outbox.deliver_with(&app.app, 3)
+    );
+    assert!(raced.iter().all(Result::is_ok), "{raced:?}");
+    assert!(
+        delivered.iter().all(|r| r.batch_item_failures.is_empty()),
+        "{delivered:?}"
+    );
+    let events = outbox.events().await;
+    let first = low_stock_events(&events, &id);
+    assert_eq!(first.len(), 1, "one event for one fall: {first:?}");
+    assert_eq!(first[0].0, 1);
+    assert!(first[0].1 <= 5, "seen at or below the threshold: {first:?}");
+    let event = events
+        .iter()
+        .find(|e| e["detail-type"] == "product.low_stock")
+        .expect("the event");
+    assert_eq!(event["source"], "shop");
+    assert_eq!(event["detail"]["id"], format!("product-{id}-low-stock-1"));
+    assert_eq!(event["detail"]["product"]["low_stock_threshold"], 5);
+    eprintln!("event: {} {}", event["detail-type"], event["detail"]);
+
+    // A restock above the threshold re-arms it, silently; the next fall
+    // is the next event. Orders below it announce nothing more.
+    let restock = parse_document(serde_json::json!({"stock_delta": 20})).expect("valid");
+    products::update_product(&app.app, &admin(), &product.id, restock, None)
+        .await
+        .expect("restocked");
+    outbox.deliver(&app.app).await;
+    assert!(
+        low_stock_events(&outbox.events().await, &id).is_empty(),
+        "a restock announces nothing"
+    );
+    let record = app
+        .app
+        .store
+        .product_record(&product.id)
+        .await
+        .expect("read")
+        .expect("there");
+    assert_eq!((record.low_stock, record.low_stock_alerts), (None, 1), "re-armed");
+    for _ in 0..18 {
+        app.order(&customer(), &[(&product, 1)]).await.expect("placed");
+    }
+    let responses = outbox.deliver_with(&app.app, 4).await;
+    assert!(responses.iter().all(|r| r.batch_item_failures.is_empty()));
+    assert_eq!(low_stock_events(&outbox.events().await, &id), [(2, 4)]);
+
+    // The whole stream delivered again: nothing twice. No longer watched:
+    // the alert clears, and orders announce nothing.
+    let (again, _) = shop_tests::outbox::replay(&app).await;
+    assert!(again.iter().all(|r| r.batch_item_failures.is_empty()));
+    assert!(
+        low_stock_events(&outbox.events().await, &id).is_empty(),
+        "no event twice"
+    );
+    let unwatched = parse_document(serde_json::json!({"low_stock_threshold": null})).expect("valid");
+    let product = products::update_product(&app.app, &admin(), &product.id, unwatched, None)
+        .await
+        .expect("unwatched");
+    assert_eq!(product.low_stock_threshold, None);
+    outbox.deliver(&app.app).await;
+    let record = app
+        .app
+        .store
+        .product_record(&product.id)
+        .await
+        .expect("read")
+        .expect("there");
+    assert_eq!(record.low_stock, None, "no longer watched: the alert is cleared");
+    app.order(&customer(), &[(&product, 1)]).await.expect("placed");
+    outbox.deliver(&app.app).await;
+    assert!(low_stock_events(&outbox.events().await, &id).is_empty());
+}

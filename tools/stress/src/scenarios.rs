@@ -578,6 +578,22 @@ async fn flash_sale(
     if settings.flash_counters > 0 {
         spread(client, admin, &product, settings.flash_counters).await?;
     }
+    // Watched, as a shop watches what it sells out of: the notifier reads
+    // the product when its counters run low, and publishes its fall once.
+    let threshold = settings.flash_stock / 10;
+    let watched = client
+        .send(
+            Method::PATCH,
+            &format!("/products/{product}"),
+            Some(admin),
+            Some(json!({"low_stock_threshold": threshold})),
+        )
+        .await;
+    match watched.status {
+        StatusCode::OK => {}
+        StatusCode::BAD_REQUEST => eprintln!("capacity: this build has no low-stock threshold"),
+        other => return Err(format!("watching {product}: {other} {}", watched.body).into()),
+    }
     let counters = client
         .expect(Method::GET, &format!("/products/{product}"), None, None)
         .await?["stock_counters"]
@@ -613,7 +629,8 @@ async fn flash_sale(
     eprintln!("capacity: flash sale: {placed} placed, {refused} refused in {elapsed:?}; stock left {left}");
     let mut section = format!(
         "## Flash sale\n\n{} buyers at once, one unit each, of one product with {} units over {counters} stock \
-         counters ({}): {placed} orders placed, {refused} `OUT_OF_STOCK`, stock left {left} ({}).\n\n",
+         counters ({}, its low-stock threshold {threshold}): {placed} orders placed, {refused} `OUT_OF_STOCK`, \
+         stock left {left} ({}).\n\n",
         settings.flash_buyers,
         settings.flash_stock,
         if settings.flash_counters > 0 {

@@ -235,6 +235,7 @@ mod keys {
     }
 
     pub const PRODUCT_SK: &str = "PRODUCT";
+    pub const STOCK_SK: &str = "STOCK";
 
     pub fn product(id: &ProductId) -> (String, &'static str) {
         (format!("PRODUCT#{id}"), PRODUCT_SK)
@@ -244,7 +245,7 @@ mod keys {
     /// orders and reviews spread over its counters' partitions, and its own
     /// partition is only read.
     pub fn stock_counter(id: &ProductId, counter: u8) -> (String, &'static str) {
-        (format!("PRODUCT#{id}#STOCK#{counter}"), "STOCK")
+        (format!("PRODUCT#{id}#STOCK#{counter}"), STOCK_SK)
     }
 
     pub fn order(id: &OrderId) -> (String, &'static str) {

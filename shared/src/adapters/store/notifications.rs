@@ -14,6 +14,7 @@ use crate::foundation::clock::Timestamp;
 use crate::foundation::error::Error;
 use crate::model::accounts::TokenRecord;
 use crate::model::orders::{Order, OrderStatus};
+use crate::model::products::ProductId;
 use crate::model::users::Email;
 
 /// How long a claim is kept once done: longer than the stream keeps a
@@ -38,6 +39,9 @@ pub enum TableChange {
     /// Someone tried to sign up with an email that has an account: the
     /// notice's id and the email.
     SignupAttempt { id: String, email: Email },
+    /// A watched product's stock (or its threshold) changed so that it may
+    /// have fallen to its threshold or risen above it.
+    Stock(ProductId),
     /// Anything else (or an item removed).
     Other,
 }
@@ -73,6 +77,9 @@ impl TableChange {
             }
             _ => {}
         }
+        if pk.starts_with("PRODUCT#") {
+            return Ok(stock_change(sk, old.as_ref(), new.as_ref()));
+        }
         if !(pk.starts_with("ORDER#") && sk == "ORDER") {
             return Ok(Self::Other);
         }
@@ -89,6 +96,38 @@ impl TableChange {
             after: Box::new(after),
             seq,
         })
+    }
+}
+
+/// What a change of a product's item means to its low-stock alert: a
+/// counter of a watched product that now holds at most the threshold, or
+/// whose stock rose (a cancellation, a restock), or a product whose
+/// threshold changed. A counter that fell and still holds more than the
+/// threshold cannot have brought the product to it.
+fn stock_change(sk: &str, old: Option<&Item>, new: Option<&Item>) -> TableChange {
+    let number =
+        |item: Option<&Item>, name: &str| -> Option<i64> { item?.get(name)?.as_n().ok()?.parse().ok() };
+    let product = || {
+        let id = new?.get("product_id").or_else(|| new?.get("id"))?.as_s().ok()?;
+        ProductId::parse(id).ok()
+    };
+    let watched = match sk {
+        keys::PRODUCT_SK => {
+            number(old, "low_stock_threshold") != number(new, "low_stock_threshold") && new.is_some()
+        }
+        keys::STOCK_SK => match (number(new, "low_stock_threshold"), number(new, "stock")) {
+            (Some(threshold), Some(stock)) => match number(old, "stock") {
+                Some(before) if stock < before => stock <= threshold,
+                Some(before) => stock > before || number(old, "low_stock_threshold") != Some(threshold),
+                None => true,
+            },
+            _ => false,
+        },
+        _ => false,
+    };
+    match product() {
+        Some(id) if watched => TableChange::Stock(id),
+        _ => TableChange::Other,
     }
 }
 
@@ -258,5 +297,75 @@ impl Store {
             },
         )?;
         self.put_if(record, attr(PARTITION_KEY).not_exists()).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PRODUCT: &str = "0193a1b2-0000-7000-8000-000000000003";
+
+    fn counter(stock: i64, threshold: Option<i64>) -> Item {
+        let mut item: Item = [
+            ("product_id".to_owned(), s(PRODUCT)),
+            ("stock".to_owned(), n(stock)),
+        ]
+        .into();
+        if let Some(threshold) = threshold {
+            item.insert("low_stock_threshold".into(), n(threshold));
+        }
+        item
+    }
+
+    fn seen(sk: &str, old: Option<Item>, new: Option<Item>) -> bool {
+        matches!(stock_change(sk, old.as_ref(), new.as_ref()), TableChange::Stock(id) if id.to_string() == PRODUCT)
+    }
+
+    #[test]
+    fn only_changes_that_can_move_a_watched_products_alert_are_read() {
+        let stock = keys::STOCK_SK;
+        assert!(
+            seen(stock, Some(counter(6, Some(5))), Some(counter(5, Some(5)))),
+            "fell to it"
+        );
+        assert!(
+            !seen(stock, Some(counter(9, Some(5))), Some(counter(6, Some(5)))),
+            "still above"
+        );
+        assert!(
+            seen(stock, Some(counter(2, Some(5))), Some(counter(3, Some(5)))),
+            "rose: may clear"
+        );
+        assert!(seen(stock, None, Some(counter(40, Some(5)))), "a new counter");
+        assert!(
+            !seen(stock, Some(counter(6, None)), Some(counter(1, None))),
+            "not watched"
+        );
+        assert!(
+            !seen(stock, Some(counter(3, Some(5))), Some(counter(3, Some(5)))),
+            "a rating"
+        );
+        assert!(
+            seen(stock, Some(counter(3, None)), Some(counter(3, Some(5)))),
+            "now watched"
+        );
+        let product = |threshold| {
+            let mut item = counter(0, threshold);
+            item.remove("product_id");
+            item.insert("id".into(), s(PRODUCT));
+            item
+        };
+        let sk = keys::PRODUCT_SK;
+        assert!(seen(sk, None, Some(product(Some(5)))), "created watched");
+        assert!(
+            seen(sk, Some(product(Some(5))), Some(product(None))),
+            "no longer watched"
+        );
+        assert!(
+            !seen(sk, Some(product(Some(5))), Some(product(Some(5)))),
+            "renamed"
+        );
+        assert!(!seen(sk, Some(product(Some(5))), None), "removed");
     }
 }

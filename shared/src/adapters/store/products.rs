@@ -11,11 +11,13 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{KeysAndAttributes, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{ConditionCheck, KeysAndAttributes, Put, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 
 use super::expr::{Changes, Condition, Conditional, Updates, attr};
-use super::{GSI1, GSI2, Item, PARTITION_KEY, PageQuery, Read, Store, item, key, keys, n, put, s, update};
+use super::{
+    GSI1, GSI2, Item, PARTITION_KEY, PageQuery, Read, Store, built, item, key, keys, n, put, s, update,
+};
 use crate::foundation::clock::Timestamp;
 use crate::foundation::cursor::Page;
 use crate::foundation::error::Error;
@@ -27,8 +29,8 @@ use crate::model::idempotency::Mark;
 #[cfg(doc)]
 use crate::model::products::plan_stock_change;
 use crate::model::products::{
-    Category, CounterWrite, ProductId, ProductPatch, ProductRecord, ProductState, RatingTotals, StockCounter,
-    spread_evenly,
+    Category, CounterWrite, LowStock, ProductId, ProductPatch, ProductRecord, ProductState, RatingTotals,
+    StockCounter, spread_evenly,
 };
 
 /// What a patch's write came to.
@@ -55,6 +57,10 @@ struct CounterItem {
     prices_rev: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     deleted_at: Option<Timestamp>,
+    /// The product's, so that the notifier knows from a counter's change
+    /// whether its stock is watched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    low_stock_threshold: Option<i64>,
 }
 
 #[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if
@@ -117,6 +123,7 @@ fn counter_item(record: &ProductRecord, counter: u8, stock: i64) -> Result<Item,
             price: record.price,
             prices_rev: record.prices_rev,
             deleted_at: record.deleted_at,
+            low_stock_threshold: record.low_stock_threshold,
         },
     )
 }
@@ -403,6 +410,17 @@ impl Store {
         if let Patch::Set(country) = &patch.origin_country {
             changes = changes.set("origin_country", s(country.as_str()));
         }
+        let threshold = match patch.low_stock_threshold {
+            Patch::Set(threshold) => {
+                changes = changes.set("low_stock_threshold", n(threshold));
+                Some(Some(threshold))
+            }
+            Patch::Clear => {
+                changes = changes.remove("low_stock_threshold");
+                Some(None)
+            }
+            Patch::Keep => None,
+        };
         // New explicit prices: a new revision, which every counter carries
         // as it carries the base price, conditional on the one read.
         let prices_rev = match &patch.prices {
@@ -425,8 +443,9 @@ impl Store {
             .changes(changes);
         let mut items = vec![update(product)?];
 
-        // Every counter carries the prices; new ones reach each one.
-        let mut repriced: Vec<u8> = if price.is_some() || prices_rev.is_some() {
+        // Every counter carries the prices and the threshold; new ones
+        // reach each one.
+        let mut repriced: Vec<u8> = if price.is_some() || prices_rev.is_some() || threshold.is_some() {
             state.counters.iter().map(|c| c.index).collect()
         } else {
             Vec::new()
@@ -434,13 +453,19 @@ impl Store {
         let priced = ProductRecord {
             price: price.unwrap_or(record.price),
             prices_rev: prices_rev.unwrap_or(record.prices_rev),
+            low_stock_threshold: threshold.unwrap_or(record.low_stock_threshold),
             ..record.clone()
         };
         let tagged = |changes: Changes| {
             let changes = changes.set("price", n(priced.price.minor()));
-            match priced.prices_rev {
+            let changes = match priced.prices_rev {
                 0 => changes,
                 rev => changes.set("prices_rev", n(rev)),
+            };
+            match priced.low_stock_threshold {
+                Some(threshold) => changes.set("low_stock_threshold", n(threshold)),
+                None if threshold.is_some() => changes.remove("low_stock_threshold"),
+                None => changes,
             }
         };
         for write in writes {
@@ -578,6 +603,79 @@ impl Store {
                 .add("rating_sum", n(rating))
                 .when(for_sale()),
         )
+    }
+
+    /// Records `alert`: the product's stock, read in `state`, fell to its
+    /// threshold. One transaction: the product's alert, conditional on no
+    /// alert being set, on the alerts counted and the threshold and counters
+    /// read, and a check that no counter holds more than was read (so the
+    /// stock is still at most what was read; orders taking more meanwhile
+    /// do not stop it). `false`: something changed; read again.
+    pub async fn raise_low_stock(&self, state: &ProductState, alert: &LowStock) -> Result<bool, Error> {
+        let record = &state.record;
+        let counted = match alert.alert - 1 {
+            0 => attr("low_stock_alerts").not_exists(),
+            counted => attr("low_stock_alerts").eq(n(counted)),
+        };
+        let changes = Changes::new()
+            .set("low_stock", serde_dynamo::to_attribute_value(alert)?)
+            .set("low_stock_alerts", n(alert.alert))
+            .when(for_sale())
+            .when(attr("low_stock").not_exists())
+            .when(counted)
+            .when(attr("low_stock_threshold").eq(n(alert.threshold)))
+            .when(attr("stock_counters").eq(n(record.stock_counters)));
+        self.low_stock_write(state, changes, |read| attr("stock").le(n(read)))
+            .await
+    }
+
+    /// Clears alert number `alert`: the product's stock, read in `state`,
+    /// is above its threshold again (or it is no longer watched).
+    /// Conditional on that alert being the one set, on the threshold read,
+    /// and on no counter holding less than was read. `false`: something
+    /// changed; read again.
+    pub async fn clear_low_stock(&self, state: &ProductState, alert: u32) -> Result<bool, Error> {
+        let record = &state.record;
+        let threshold = match record.low_stock_threshold {
+            Some(threshold) => attr("low_stock_threshold").eq(n(threshold)),
+            None => attr("low_stock_threshold").not_exists(),
+        };
+        let changes = Changes::new()
+            .remove("low_stock")
+            .when(attr("low_stock").exists())
+            .when(attr("low_stock_alerts").eq(n(alert)))
+            .when(threshold)
+            .when(attr("stock_counters").eq(n(record.stock_counters)));
+        self.low_stock_write(state, changes, |read| attr("stock").ge(n(read)))
+            .await
+    }
+
+    /// The product's alert written with `changes`, with a check of each
+    /// counter read in `state` against `bound` of the units read.
+    async fn low_stock_write(
+        &self,
+        state: &ProductState,
+        changes: Changes,
+        bound: impl Fn(i64) -> Condition,
+    ) -> Result<bool, Error> {
+        let id = &state.record.id;
+        let product = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::product(id))))
+            .changes(changes);
+        let mut items = vec![update(product)?];
+        for counter in &state.counters {
+            let check = ConditionCheck::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(keys::stock_counter(id, counter.index))))
+                .when(bound(counter.stock));
+            items.push(
+                TransactWriteItem::builder()
+                    .condition_check(built(check.build())?)
+                    .build(),
+            );
+        }
+        Ok(self.transact(items).await?.is_ok())
     }
 
     /// A product as stored (not its counters), eventually consistent.

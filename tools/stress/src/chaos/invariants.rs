@@ -56,6 +56,7 @@ pub fn check(e: &Evidence) -> Vec<Check> {
         nothing_is_stuck(e),
         clients_saw_the_contract(e),
         every_change_is_emailed_and_published_once(e),
+        every_fall_to_low_stock_is_published_once(e),
     ]
 }
 
@@ -571,13 +572,56 @@ fn every_change_is_emailed_and_published_once(e: &Evidence) -> Check {
         }
     }
     for id in by_event.keys() {
-        if !sent.owed.contains_key(*id) {
+        if id.starts_with("order-") && !sent.owed.contains_key(*id) {
             failures.push(format!("{id}: published, but no change called for it"));
         }
     }
     Check {
         name: "every order change is emailed and published exactly once",
         checked: sent.owed.len(),
+        failures,
+    }
+}
+
+/// Every watched product's alert matches its stock (set exactly when the
+/// stock is at or below its threshold), and each of its falls
+/// (1..=`low_stock_alerts`) was published once: its claim done and one
+/// delivery on the run's queue; no other `product.low_stock` was.
+fn every_fall_to_low_stock_is_published_once(e: &Evidence) -> Check {
+    let mut failures = e.snapshot.low_stock_gaps();
+    let mut owed = BTreeSet::new();
+    for (id, product) in &e.snapshot.products {
+        if product["low_stock_threshold"].is_null() {
+            continue;
+        }
+        for alert in 1..=product["low_stock_alerts"].as_u64().unwrap_or(0) {
+            owed.insert(format!("product-{id}-low-stock-{alert}"));
+        }
+    }
+    if e.sent.reads_events {
+        let mut by_event: BTreeMap<&str, usize> = BTreeMap::new();
+        for event in e.sent.events {
+            if event["detail-type"] == "product.low_stock" {
+                *by_event
+                    .entry(event["detail"]["id"].as_str().unwrap_or_default())
+                    .or_default() += 1;
+            }
+        }
+        for id in &owed {
+            let delivered = by_event.get(id.as_str()).copied().unwrap_or(0);
+            if delivered != 1 {
+                failures.push(format!("{id}: delivered {delivered} times"));
+            }
+        }
+        for id in by_event.keys() {
+            if !owed.contains(*id) {
+                failures.push(format!("{id}: published, but no fall called for it"));
+            }
+        }
+    }
+    Check {
+        name: "every fall to a low-stock threshold is published exactly once",
+        checked: owed.len(),
         failures,
     }
 }

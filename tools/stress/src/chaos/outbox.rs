@@ -94,6 +94,7 @@ impl Outbox {
                 (owed.email && !done("email", id)) || (owed.event.is_some() && !done("bus", id))
             })
             .count()
+            + snapshot.low_stock_gaps().len()
     }
 
     /// Takes every event now on the run's queue.

@@ -32,6 +32,8 @@ pub struct Snapshot {
     pub customer_uses: BTreeMap<(String, String), i64>,
     /// (channel, event id) → the notifier's claim.
     pub claims: BTreeMap<(String, String), Value>,
+    /// Product → its item (what it is, its threshold and low-stock alert).
+    pub products: BTreeMap<String, Value>,
     pub now: i64,
 }
 
@@ -78,6 +80,9 @@ impl Table {
                         "SHIPMENT" => drop(snapshot.shipments.insert(order.to_owned())),
                         _ => {}
                     }
+                } else if sk == "PRODUCT" {
+                    let product = pk.trim_start_matches("PRODUCT#").to_owned();
+                    snapshot.products.insert(product, value);
                 } else if sk == "STOCK" {
                     let product = value["product_id"].as_str().unwrap_or_default().to_owned();
                     let entry = snapshot.counters.entry(product).or_default();
@@ -174,6 +179,41 @@ impl Snapshot {
             }
             _ => None,
         }
+    }
+
+    /// What the low-stock alerts of watched products still lack, by
+    /// product: an alert set while the stock is above the threshold (or
+    /// none while at or below it), or an alert (1..=`low_stock_alerts`)
+    /// whose publication is not done. Empty once the notifier is through.
+    pub fn low_stock_gaps(&self) -> Vec<String> {
+        let mut gaps = Vec::new();
+        for (id, product) in &self.products {
+            let Some(threshold) = product["low_stock_threshold"].as_i64() else {
+                continue;
+            };
+            if !product["deleted_at"].is_null() {
+                continue;
+            }
+            let stock = self.counters.get(id).map_or(0, |c| c.0);
+            let alerted = !product["low_stock"].is_null();
+            if alerted != (stock <= threshold) {
+                gaps.push(format!(
+                    "product {id}: stock {stock}, threshold {threshold}, alert set: {alerted}"
+                ));
+            }
+            let alerts = product["low_stock_alerts"].as_u64().unwrap_or(0);
+            for alert in 1..=alerts {
+                let event = format!("product-{id}-low-stock-{alert}");
+                let done = self
+                    .claims
+                    .get(&("bus".to_owned(), event.clone()))
+                    .is_some_and(|claim| claim["state"] == "done");
+                if !done {
+                    gaps.push(format!("{event}: not published"));
+                }
+            }
+        }
+        gaps
     }
 
     /// Units an order holds: reserved, sold, or (refunded without restock)
