@@ -280,7 +280,7 @@ async fn set_up_shop(client: &Client, settings: &Settings) -> Result<Shop, BoxEr
                 Some(json!({"name": format!("Chaos product {i}"), "category": "chaos",
                     "price": rng.i64(100..10_000), "stock": stock,
                     // Most are watched: their falls and restocks exercise the alert.
-                    "low_stock_threshold": (i % 4 != 3).then(|| rng.i64(2..stock / 2))})),
+                    "low_stock_threshold": (i % 4 != 3).then(|| rng.i64(stock / 2..stock))})),
             )
             .await?;
         let id = created["id"].as_str().unwrap_or_default().to_owned();
