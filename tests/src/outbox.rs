@@ -111,6 +111,23 @@ pub async fn replay(app: &TestApp) -> (Vec<DynamoDbEventResponse>, usize) {
     drain(&mut reader, &app.app, 100).await
 }
 
+/// The whole stream from its start, as the indexer (the stream's second
+/// reader) gets it: every batch to its handler. Each call reads every
+/// record again, as Lambda retrying from the start would.
+pub async fn index_all(app: &TestApp) -> (Vec<DynamoDbEventResponse>, usize) {
+    let aws = crate::emulator_config().await;
+    let mut reader = StreamReader::for_table(&aws, &app.app.store)
+        .await
+        .expect("the table's stream");
+    drain_to(
+        &mut reader,
+        &app.app,
+        100,
+        shared::usecases::reports::handle_change,
+    )
+    .await
+}
+
 /// Lambda's stream poller, until `reader` is drained or a batch reports a
 /// failure: each batch of up to `batch_size` new records to the notifier,
 /// the checkpoint moved past what it handled. The responses, one per
@@ -120,6 +137,20 @@ async fn drain(
     app: &shared::App,
     batch_size: usize,
 ) -> (Vec<DynamoDbEventResponse>, usize) {
+    drain_to(reader, app, batch_size, shared::usecases::notify::handle_change).await
+}
+
+/// [`drain`] to any stream consumer's handler.
+async fn drain_to<'a, F, Fut>(
+    reader: &mut StreamReader,
+    app: &'a shared::App,
+    batch_size: usize,
+    handler: F,
+) -> (Vec<DynamoDbEventResponse>, usize)
+where
+    F: Fn(&'a shared::App, shared::adapters::store::TableChange) -> Fut + Copy,
+    Fut: std::future::Future<Output = Result<(), shared::Error>>,
+{
     let mut responses = Vec::new();
     let mut count = 0;
     loop {
@@ -134,7 +165,7 @@ async fn drain(
             app,
             event,
             Deadline::after(std::time::Duration::from_secs(60)),
-            shared::usecases::notify::handle_change,
+            handler,
         )
         .await;
         let failed = response

@@ -351,7 +351,7 @@ mod tests {
         match change {
             TableChange::Order { before, after, seq } => {
                 assert_eq!(
-                    (before, after.status, seq),
+                    (before.map(|order| order.status), after.status, seq),
                     (Some(OrderStatus::PendingPayment), OrderStatus::Paid, 2)
                 );
             }

@@ -22,6 +22,7 @@ pub mod products;
 pub mod promotions;
 pub mod quote;
 pub mod refunds;
+pub mod reports;
 pub mod reviews;
 pub mod shipping;
 pub mod tax;

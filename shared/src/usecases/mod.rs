@@ -13,6 +13,7 @@ pub mod products;
 pub mod promotions;
 pub mod reconcile;
 pub mod refunds;
+pub mod reports;
 pub mod reviews;
 pub mod shipping;
 pub mod tax;

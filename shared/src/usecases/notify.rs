@@ -37,7 +37,9 @@ pub const LEASE_SECS: i64 = 60;
 /// was not done for the record's next delivery.
 pub async fn handle_change(app: &App, change: TableChange) -> Result<(), Error> {
     match change {
-        TableChange::Order { before, after, seq } => order_changed(app, before, &after, seq).await,
+        TableChange::Order { before, after, seq } => {
+            order_changed(app, before.map(|order| order.status), &after, seq).await
+        }
         TableChange::Token(record) => token_issued(app, &record).await,
         TableChange::SignupAttempt { id, email } => signup_attempted(app, &id, &email).await,
         TableChange::Stock(product) => stock_changed(app, &product).await,

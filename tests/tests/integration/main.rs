@@ -4,6 +4,7 @@
 //! modules, so the tests link once.
 
 mod accounts;
+mod back_office;
 mod carts;
 mod checkout;
 mod emulator;

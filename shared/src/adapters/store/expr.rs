@@ -71,6 +71,8 @@ pub(super) enum Condition {
     NotExists(Attr),
     Compare(Operand, Cmp, AttributeValue),
     BeginsWith(Attr, AttributeValue),
+    /// Both bounds included (a key condition's only two-sided range).
+    Between(Attr, AttributeValue, AttributeValue),
     And(Vec<Condition>),
     Or(Vec<Condition>),
 }
@@ -102,6 +104,9 @@ impl Attr {
     }
     pub fn begins_with(self, prefix: AttributeValue) -> Condition {
         Condition::BeginsWith(self, prefix)
+    }
+    pub fn between(self, low: AttributeValue, high: AttributeValue) -> Condition {
+        Condition::Between(self, low, high)
     }
     pub fn size(self) -> Size {
         Size(self)
@@ -265,6 +270,11 @@ impl Writer {
             Condition::BeginsWith(a, prefix) => {
                 let name = self.name(a);
                 format!("begins_with({name}, {})", self.value(prefix))
+            }
+            Condition::Between(a, low, high) => {
+                let name = self.name(a);
+                let low = self.value(low);
+                format!("{name} BETWEEN {low} AND {}", self.value(high))
             }
             Condition::And(all) => self.joined(all, " AND ", |c| matches!(c, Condition::Or(_))),
             Condition::Or(any) => self.joined(any, " OR ", |c| matches!(c, Condition::And(_))),
@@ -563,6 +573,16 @@ mod tests {
         assert_eq!(
             e.key_condition.as_deref(),
             Some("#n0 = :v0 AND begins_with(#n1, :v1)")
+        );
+        assert_bound(&e);
+        let e = Expression::key_condition(
+            &attr("PK")
+                .eq(s("SALES#07"))
+                .and(attr("SK").between(s("2026-12-01"), s("2026-12-31#~"))),
+        );
+        assert_eq!(
+            e.key_condition.as_deref(),
+            Some("#n0 = :v0 AND #n1 BETWEEN :v1 AND :v2")
         );
         assert_bound(&e);
         let e = Expression::projection(&["token_version"]);

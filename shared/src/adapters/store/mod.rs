@@ -32,6 +32,9 @@
 //! | a "someone tried to sign up" notice, one per email per window | `SIGNUP_NOTICE#<email>#<window>` | `NOTICE` (TTL) |
 //! | a notification sent once: a change's email or event (listed in GSI1 `NOTIFY#claimed#<000..255>` while not done) | `NOTIFY#<channel>#<event id>` | `CLAIM` (TTL) |
 //! | an address no email goes to (bounced, complained) | `SUPPRESSED#<email>` | `SUPPRESSED` |
+//! | a day's sales figures in one currency, in one of 32 shards (by order id) | `SALES#<00..31>` | `<YYYY-MM-DD>#<currency>` |
+//! | an order change added to the sales figures (once) | `SALES_APPLIED#<order>#<seq>` | `APPLIED` (TTL) |
+//! | a day that has orders (the admins' order search walks these) | `ORDER_DAYS` | `<YYYY-MM-DD>` |
 //!
 //! | index | PK | SK | holds |
 //! | --- | --- | --- | --- |
@@ -58,6 +61,7 @@ mod payments;
 mod products;
 mod promotions;
 mod refunds;
+mod reports;
 mod reviews;
 mod schema;
 mod shipping;
@@ -170,10 +174,12 @@ const CONFLICT: &str = "TransactionConflictException";
 mod keys {
     use crate::foundation::clock::Timestamp;
     use crate::foundation::ids::{OrderId, ProductId, ShipmentId, UserId};
+    use crate::foundation::money::Currency;
     use crate::model::auth::DeviceId;
     use crate::model::markets::MarketCode;
     use crate::model::payments::{ProviderPaymentId, WebhookEventId};
     use crate::model::products::Category;
+    use crate::model::reports::Day;
     use crate::model::users::{ClientAddress, CountryCode, Email};
 
     pub fn user(id: &UserId) -> (String, &'static str) {
@@ -442,6 +448,30 @@ mod keys {
     }
 
     pub const ORDER_PREFIX: &str = "ORDER#";
+
+    /// Sales figures are kept over this many partitions (by order id):
+    /// a launch day's changes spread their writes; a report reads each.
+    pub const SALES_SHARDS: u32 = 32;
+
+    pub fn sales_shard(shard: u32) -> String {
+        format!("SALES#{shard:02}")
+    }
+
+    pub fn sales(order: &OrderId, day: Day, currency: Currency) -> (String, String) {
+        let shard = u32::try_from(order.uuid().as_u128() % u128::from(SALES_SHARDS)).unwrap_or(0);
+        (sales_shard(shard), format!("{day}#{}", currency.as_str()))
+    }
+
+    /// The mark that change `seq` of an order is in the sales figures.
+    pub fn sales_applied(order: &OrderId, seq: u64) -> (String, &'static str) {
+        (format!("SALES_APPLIED#{order}#{seq}"), "APPLIED")
+    }
+
+    /// A day that has orders: one partition, written about once per
+    /// stream shard a day (the indexer remembers what it noted).
+    pub fn order_day(day: Day) -> (String, String) {
+        ("ORDER_DAYS".to_owned(), day.to_string())
+    }
 }
 
 fn s(value: impl Into<String>) -> AttributeValue {

@@ -13,7 +13,7 @@ use super::{GSI1, Item, PARTITION_KEY, Read, Store, TTL_ATTRIBUTE, item, keys, n
 use crate::foundation::clock::Timestamp;
 use crate::foundation::error::Error;
 use crate::model::accounts::TokenRecord;
-use crate::model::orders::{Order, OrderStatus};
+use crate::model::orders::Order;
 use crate::model::products::ProductId;
 use crate::model::users::Email;
 
@@ -27,10 +27,10 @@ const DONE: &str = "done";
 /// What a stream record says changed, as far as notifications care.
 #[derive(Debug, Clone)]
 pub enum TableChange {
-    /// An order was written: its status before (`None`: it is new) and
+    /// An order was written: the order before (`None`: it is new) and
     /// the order now, with the number of this change.
     Order {
-        before: Option<OrderStatus>,
+        before: Option<Box<Order>>,
         after: Box<Order>,
         seq: u64,
     },
@@ -88,7 +88,7 @@ impl TableChange {
         };
         let (after, seq) = order_with_seq(new)?;
         let before = match old {
-            Some(old) => Some(order_with_seq(old)?.0.status),
+            Some(old) => Some(Box::new(order_with_seq(old)?.0)),
             None => None,
         };
         Ok(Self::Order {

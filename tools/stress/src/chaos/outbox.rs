@@ -64,7 +64,7 @@ impl Outbox {
             for record in records {
                 let change = shared::entry::worker::table_change(record)?;
                 if let TableChange::Order { before, after, seq } = change {
-                    let notice = events::order_notice(before, after.status);
+                    let notice = events::order_notice(before.map(|order| order.status), after.status);
                     if notice.email.is_some() || notice.event.is_some() {
                         self.owed.insert(
                             events::event_id(&after.id, seq),
