@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod addresses;
 pub mod auth;
+pub mod back_office;
 pub mod carts;
 pub mod charges;
 pub mod coupons;

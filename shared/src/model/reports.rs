@@ -29,7 +29,7 @@ impl Day {
 
     /// `YYYY-MM-DD`, as a query names it.
     pub fn parse(raw: &str) -> Result<Self, String> {
-        time::Date::parse(raw.trim(), DAY_FORMAT)
+        time::Date::parse(raw, DAY_FORMAT)
             .map(Self)
             .map_err(|_| "must be a date as YYYY-MM-DD".to_owned())
     }

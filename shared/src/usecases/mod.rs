@@ -2,6 +2,7 @@
 //! store and hands off to a queue. One per endpoint or message; they take
 //! the [`App`](crate::app::App) and name every layer below.
 
+pub mod back_office;
 pub mod carts;
 pub mod fx;
 pub mod markets;

@@ -2,6 +2,7 @@
 //! gateway in `make test`, or a deployed stack's API Gateway in
 //! `make test-deployed`. One test binary of modules, so the tests link once.
 
+mod back_office;
 mod catalogue;
 mod checkout;
 mod markets;

@@ -104,3 +104,190 @@ fn customer_of(order: &shared::model::orders::Order) -> shared::model::auth::Pri
         verified: true,
     }
 }
+
+/// Every page of a search, followed to its end: the orders' ids in the
+/// order answered.
+async fn every_page(t: &TestApp, query: &[(&str, &str)], limit: usize) -> Vec<String> {
+    use shared::model::back_office::OrderSearch;
+    let search = OrderSearch::parse(|name| {
+        query
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
+    })
+    .expect("a valid search");
+    let mut ids = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..100 {
+        let page =
+            shared::usecases::back_office::search_orders(&t.app, &admin(), &search, limit, cursor.as_deref())
+                .await
+                .expect("a page");
+        assert!(page.items.len() <= limit);
+        ids.extend(page.items.iter().map(|o| o.id.to_string()));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return ids,
+        }
+    }
+    panic!("the search never ended")
+}
+
+fn newest_first(orders: &[&shared::model::orders::Order]) -> Vec<String> {
+    let mut keyed: Vec<(String, String)> = orders
+        .iter()
+        .map(|o| (format!("{}#{}", o.created_at, o.id), o.id.to_string()))
+        .collect();
+    keyed.sort_by(|a, b| b.0.cmp(&a.0));
+    keyed.into_iter().map(|(_, id)| id).collect()
+}
+
+#[tokio::test]
+async fn admins_find_orders_by_any_filter_across_every_shard_page_by_page() {
+    use shared::usecases::back_office;
+
+    // Two customers hold many unpaid orders here.
+    let t = TestApp::spawn_with(&[("MAX_UNPAID_ORDERS", "100")]).await;
+    let product = t.product("search", 1_000, 200).await;
+    let ann = t.registered("Ann Search").await;
+    let bob = t.registered("Bob Search").await;
+    let mut all = Vec::new();
+    let mut paid = Vec::new();
+    for i in 0..24 {
+        let buyer = if i % 3 == 0 { &bob } else { &ann };
+        if i % 4 == 0 {
+            let order = t.paid_order(buyer, &[(&product, 1)]).await;
+            paid.push(order.id.to_string());
+            all.push(
+                t.app
+                    .store
+                    .get_order(&order.id)
+                    .await
+                    .expect("read")
+                    .expect("there"),
+            );
+        } else {
+            all.push(t.order(buyer, &[(&product, 1)]).await.expect("placed"));
+        }
+    }
+    let (indexed, _) = shop_tests::outbox::index_all(&t).await;
+    assert!(indexed.iter().all(|r| r.batch_item_failures.is_empty()));
+    let everyone: Vec<&shared::model::orders::Order> = all.iter().collect();
+
+    // No filter, pages of 5 over 16 shards: every order once, newest first.
+    assert_eq!(every_page(&t, &[], 5).await, newest_first(&everyone));
+    assert_eq!(every_page(&t, &[], 100).await, newest_first(&everyone));
+    // By status.
+    let found = every_page(&t, &[("status", "PAID")], 2).await;
+    let mut expected = paid.clone();
+    expected.sort();
+    let mut sorted = found.clone();
+    sorted.sort();
+    assert_eq!(sorted, expected, "the paid ones");
+    assert!(every_page(&t, &[("status", "REFUNDED")], 5).await.is_empty());
+    // By the customer's email (any case, spaces around), with a status.
+    let email = t
+        .app
+        .store
+        .get_account(&bob.user_id)
+        .await
+        .expect("read")
+        .expect("Bob")
+        .user
+        .email;
+    let shouted = format!("  {}  ", email.as_str().to_uppercase());
+    let bobs: Vec<&shared::model::orders::Order> = all.iter().filter(|o| o.user_id == bob.user_id).collect();
+    assert_eq!(
+        every_page(&t, &[("email", &shouted)], 3).await,
+        newest_first(&bobs)
+    );
+    let bobs_paid: Vec<&shared::model::orders::Order> = bobs
+        .iter()
+        .copied()
+        .filter(|o| paid.contains(&o.id.to_string()))
+        .collect();
+    assert_eq!(
+        every_page(&t, &[("email", email.as_str()), ("status", "PAID")], 3).await,
+        newest_first(&bobs_paid)
+    );
+    assert!(
+        every_page(&t, &[("email", "nobody@example.com")], 3)
+            .await
+            .is_empty()
+    );
+    // By market and creation time (both ends included).
+    assert_eq!(every_page(&t, &[("market", "default")], 50).await.len(), 24);
+    assert!(every_page(&t, &[("market", "eu")], 50).await.is_empty());
+    let middle = &all[10];
+    let from = middle.created_at.to_string();
+    let since: Vec<&shared::model::orders::Order> =
+        all.iter().filter(|o| o.created_at >= middle.created_at).collect();
+    assert_eq!(
+        every_page(&t, &[("created_from", &from)], 4).await,
+        newest_first(&since)
+    );
+    let until: Vec<&shared::model::orders::Order> =
+        all.iter().filter(|o| o.created_at <= middle.created_at).collect();
+    assert_eq!(
+        every_page(&t, &[("created_to", &from)], 4).await,
+        newest_first(&until)
+    );
+    assert!(
+        every_page(&t, &[("created_to", "2020-01-01T00:00:00Z")], 4)
+            .await
+            .is_empty()
+    );
+
+    // A cursor belongs to its search.
+    let search = |query: &[(&str, &str)]| {
+        let query: Vec<(String, String)> = query
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        shared::model::back_office::OrderSearch::parse(move |name| {
+            query.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        })
+        .expect("valid")
+    };
+    let first = back_office::search_orders(&t.app, &admin(), &search(&[]), 3, None)
+        .await
+        .expect("a page");
+    let cursor = first.next_cursor.expect("more");
+    let other =
+        back_office::search_orders(&t.app, &admin(), &search(&[("status", "PAID")]), 3, Some(&cursor)).await;
+    assert!(matches!(other, Err(shared::Error::Validation(_))), "{other:?}");
+
+    // Customers: by email, newest first page by page, and one with their orders.
+    let by_email = back_office::list_customers(&t.app, &admin(), Some(&email), 20, None)
+        .await
+        .expect("found");
+    assert_eq!(by_email.items.len(), 1);
+    assert_eq!(by_email.items[0].id, bob.user_id);
+    assert!(!by_email.items[0].verified, "signed up, never verified");
+    let mut listed = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = back_office::list_customers(&t.app, &admin(), None, 1, cursor.as_deref())
+            .await
+            .expect("a page");
+        listed.extend(page.items.into_iter().map(|u| u.id));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(listed, [bob.user_id.clone(), ann.user_id.clone()], "newest first");
+    let detail = back_office::customer(&t.app, &admin(), &ann.user_id)
+        .await
+        .expect("Ann");
+    assert_eq!(detail.user.id, ann.user_id);
+    let anns: Vec<&shared::model::orders::Order> = all.iter().filter(|o| o.user_id == ann.user_id).collect();
+    assert_eq!(
+        detail.orders.iter().map(|o| o.id.to_string()).collect::<Vec<_>>(),
+        newest_first(&anns)[..16]
+    );
+    assert!(matches!(
+        back_office::customer(&t.app, &admin(), &shared::model::users::UserId::new()).await,
+        Err(shared::Error::NotFound)
+    ));
+}

@@ -87,7 +87,18 @@ fn the_table_matches_the_store_definition() {
                 (gsi.sort_key.to_owned(), "RANGE".to_owned())
             ]
         );
-        assert_eq!(declared["Projection"]["ProjectionType"].as_str(), Some("ALL"));
+        if gsi.projected.is_empty() {
+            assert_eq!(declared["Projection"]["ProjectionType"].as_str(), Some("ALL"));
+        } else {
+            assert_eq!(declared["Projection"]["ProjectionType"].as_str(), Some("INCLUDE"));
+            let attributes: Vec<&str> = declared["Projection"]["NonKeyAttributes"]
+                .as_sequence()
+                .expect("NonKeyAttributes")
+                .iter()
+                .filter_map(|a| a.as_str())
+                .collect();
+            assert_eq!(attributes, gsi.projected, "{}", gsi.name);
+        }
     }
     assert_eq!(
         table["TimeToLiveSpecification"]["AttributeName"].as_str(),
@@ -325,6 +336,10 @@ fn the_token_key_reaches_only_the_functions_that_use_it() {
         "tax-rates-list",
         "duty-rates-list",
         "promotions-list",
+        "admin-orders-list",
+        "admin-customers-list",
+        // A customer's newest orders, through the orders' own listing.
+        "admin-customers-get",
     ];
     for function in &template.functions {
         let variables =

@@ -359,6 +359,19 @@ impl Expression {
         })
     }
 
+    /// A query's key condition and a filter of what it reads (in
+    /// `condition`).
+    pub fn filtered_query(keys: &Condition, filter: &Condition) -> Self {
+        let mut writer = Writer::default();
+        let key_condition = Some(writer.condition(keys));
+        let condition = Some(writer.condition(filter));
+        writer.finish(Self {
+            key_condition,
+            condition,
+            ..Self::default()
+        })
+    }
+
     /// A query's key condition.
     pub fn key_condition(condition: &Condition) -> Self {
         let mut writer = Writer::default();
@@ -439,12 +452,26 @@ conditional!(
 /// A query's key condition.
 pub(super) trait Keyed: Sized {
     fn keys(self, condition: Condition) -> Self;
+    /// The key condition, and a filter of the items read (`None`: none):
+    /// a page's `Limit` counts what is read, not what passes.
+    fn keys_where(self, condition: Condition, filter: Option<Condition>) -> Self;
 }
 
 impl Keyed for QueryFluentBuilder {
     fn keys(self, condition: Condition) -> Self {
         let e = Expression::key_condition(&condition);
         self.set_key_condition_expression(e.key_condition.clone())
+            .set_expression_attribute_names(e.names())
+            .set_expression_attribute_values(e.values())
+    }
+
+    fn keys_where(self, condition: Condition, filter: Option<Condition>) -> Self {
+        let Some(filter) = filter else {
+            return self.keys(condition);
+        };
+        let e = Expression::filtered_query(&condition, &filter);
+        self.set_key_condition_expression(e.key_condition.clone())
+            .set_filter_expression(e.condition.clone())
             .set_expression_attribute_names(e.names())
             .set_expression_attribute_values(e.values())
     }
@@ -584,6 +611,13 @@ mod tests {
             e.key_condition.as_deref(),
             Some("#n0 = :v0 AND #n1 BETWEEN :v1 AND :v2")
         );
+        assert_bound(&e);
+        let e = Expression::filtered_query(
+            &attr("GSI3PK").eq(s("ORDERS#2026-12-05#03")),
+            &attr("status").eq(s("PAID")).and(attr("market").eq(s("eu"))),
+        );
+        assert_eq!(e.key_condition.as_deref(), Some("#n0 = :v0"));
+        assert_eq!(e.condition.as_deref(), Some("#n1 = :v1 AND #n2 = :v2"));
         assert_bound(&e);
         let e = Expression::projection(&["token_version"]);
         assert_eq!(e.projection.as_deref(), Some("#n0"));

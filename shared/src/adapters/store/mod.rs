@@ -49,7 +49,10 @@
 //! | GSI2 | `REVIEWER#<user>` | `<created_at>#<id>` | a user's reviews |
 //! | GSI1 | `MARKETS` | `<code>` | every market |
 //! | GSI1 | `TAXRATES`, `DUTYRATES` | `<CC>` | tax rates and duty rules an admin set |
+//! | GSI3 | `ORDERS#<YYYY-MM-DD>#<00..15>` (creation day; by order id) | `<created_at>#<id>` | every order, for the back office (keys, `status`, `market`) |
+//! | GSI3 | `CUSTOMERS#<00..15>` (by user id) | `<created_at>#<id>` | every account, for the back office (keys only) |
 
+mod back_office;
 mod carts;
 mod expr;
 mod fx;
@@ -87,6 +90,7 @@ use crate::foundation::retry::{MAX_ATTEMPTS, backoff};
 use crate::foundation::secret::Secret;
 use crate::model::orders::{Order, OrderStatus};
 
+pub use back_office::OrderFilter;
 pub use carts::CartWrite;
 pub use fx::StoredRates;
 pub use markets::MarketWrite;
@@ -95,7 +99,9 @@ pub use orders::Placement;
 pub use payments::DisputedOrder;
 pub use products::Patched;
 pub use promotions::PromotionWrite;
-pub use schema::{GSI1, GSI2, GSIS, Gsi, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, create_table, delete_table};
+pub use schema::{
+    GSI1, GSI2, GSI3, GSIS, Gsi, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, create_table, delete_table,
+};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -465,6 +471,32 @@ mod keys {
     /// The mark that change `seq` of an order is in the sales figures.
     pub fn sales_applied(order: &OrderId, seq: u64) -> (String, &'static str) {
         (format!("SALES_APPLIED#{order}#{seq}"), "APPLIED")
+    }
+
+    /// Every order, for the back office, by its creation day over this
+    /// many shards (by id): a launch day's orders spread their index
+    /// writes; a search reads each shard of each day it walks.
+    pub const ORDER_SEARCH_SHARDS: u32 = 16;
+
+    pub fn order_search_shard(day: Day, shard: u32) -> String {
+        format!("ORDERS#{day}#{shard:02}")
+    }
+
+    pub fn order_search(order: &OrderId, created_at: Timestamp) -> String {
+        let shard = u32::try_from(order.uuid().as_u128() % u128::from(ORDER_SEARCH_SHARDS)).unwrap_or(0);
+        order_search_shard(Day::of(created_at), shard)
+    }
+
+    /// Every customer, for the back office, over this many shards (by id).
+    pub const CUSTOMER_SHARDS: u32 = 16;
+
+    pub fn customers_shard(shard: u32) -> String {
+        format!("CUSTOMERS#{shard:02}")
+    }
+
+    pub fn customers(user: &UserId) -> String {
+        let shard = u32::try_from(user.uuid().as_u128() % u128::from(CUSTOMER_SHARDS)).unwrap_or(0);
+        customers_shard(shard)
     }
 
     /// A day that has orders: one partition, written about once per

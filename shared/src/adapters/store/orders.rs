@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use super::carts::CartWrite;
 use super::expr::{Changes, Conditional, Updates, attr};
 use super::{
-    GSI1, GSI2, IndexQuery, Item, PARTITION_KEY, PageQuery, Read, Store, built, cancellation_codes, item,
-    key, keys, n, s, update,
+    GSI1, GSI2, GSI3, IndexQuery, Item, PARTITION_KEY, PageQuery, Read, Store, built, cancellation_codes,
+    item, key, keys, n, s, update,
 };
 use crate::foundation::clock::Timestamp;
 use crate::foundation::cursor::Page;
@@ -49,7 +49,7 @@ pub(super) fn order_with_seq(item: Item) -> Result<(Order, u64), Error> {
     ))
 }
 
-fn order(item: Item) -> Result<Order, Error> {
+pub(super) fn order(item: Item) -> Result<Order, Error> {
     let stored: OrderItem = serde_dynamo::from_item(item)?;
     Ok(Order {
         stock_takes: stored.stock_takes,
@@ -140,6 +140,14 @@ impl Store {
                 keys::ORDER_PREFIX,
                 keys::by_time(order.created_at, &order.id)
             )),
+        );
+        record.insert(
+            GSI3.partition_key.into(),
+            s(keys::order_search(&order.id, order.created_at)),
+        );
+        record.insert(
+            GSI3.sort_key.into(),
+            s(keys::by_time(order.created_at, &order.id)),
         );
         record.insert(GSI2.partition_key.into(), s(keys::pending(&order.id)));
         record.insert(GSI2.sort_key.into(), s(keys::by_time(expires_at, &order.id)));

@@ -4,7 +4,9 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteIte
 use serde::{Deserialize, Serialize};
 
 use super::expr::{Changes, Conditional, Projected, Updates, attr};
-use super::{PARTITION_KEY, Read, Store, TTL_ATTRIBUTE, is_conditional_failure, item, key, keys, n, put, s};
+use super::{
+    GSI3, PARTITION_KEY, Read, Store, TTL_ATTRIBUTE, is_conditional_failure, item, key, keys, n, put, s,
+};
 use crate::foundation::clock::Timestamp;
 use crate::foundation::error::Error;
 use crate::foundation::input::Update;
@@ -77,8 +79,11 @@ impl Store {
         let email = EmailItem {
             user_id: user.id.clone(),
         };
+        let mut record = item(keys::user(&user.id), &account)?;
+        record.insert(GSI3.partition_key.into(), s(keys::customers(&user.id)));
+        record.insert(GSI3.sort_key.into(), s(keys::by_time(user.created_at, &user.id)));
         let mut items = vec![
-            put_new(&self.table, item(keys::user(&user.id), &account)?)?,
+            put_new(&self.table, record)?,
             put_new(&self.table, item(keys::email(&user.email), &email)?)?,
         ];
         if let Some((record, token_digest)) = token {

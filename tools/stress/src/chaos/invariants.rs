@@ -57,6 +57,7 @@ pub fn check(e: &Evidence) -> Vec<Check> {
         clients_saw_the_contract(e),
         every_change_is_emailed_and_published_once(e),
         every_fall_to_low_stock_is_published_once(e),
+        the_sales_report_sums_the_orders(e),
     ]
 }
 
@@ -623,5 +624,17 @@ fn every_fall_to_low_stock_is_published_once(e: &Evidence) -> Check {
         name: "every fall to a low-stock threshold is published exactly once",
         checked: owed.len(),
         failures,
+    }
+}
+
+/// The sales figures the indexer kept from the stream (under the run's
+/// kills and faults) equal, per currency over every day, what the orders
+/// call for: each placed, paid (with its total's parts), cancelled or
+/// expired, and refunded order counted once.
+fn the_sales_report_sums_the_orders(e: &Evidence) -> Check {
+    Check {
+        name: "the sales report equals the sum over the orders it covers",
+        checked: e.snapshot.orders.len(),
+        failures: e.snapshot.sales_gaps(),
     }
 }

@@ -153,7 +153,7 @@ pub async fn run(settings: Settings) -> Result<(), BoxError> {
         snapshot = table.snapshot().await?;
         // And the notifier has done what every change so far owes.
         outbox.read().await?;
-        let pending = snapshot.unsettled() + outbox.unfinished(&snapshot);
+        let pending = snapshot.unsettled() + outbox.unfinished(&snapshot) + snapshot.sales_gaps().len();
         if pending == 0 || settle_started.elapsed() > Duration::from_secs(run.settings.settle_secs) {
             break;
         }

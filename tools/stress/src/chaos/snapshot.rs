@@ -34,6 +34,9 @@ pub struct Snapshot {
     pub claims: BTreeMap<(String, String), Value>,
     /// Product → its item (what it is, its threshold and low-stock alert).
     pub products: BTreeMap<String, Value>,
+    /// Currency → the sales figures over every day and shard, in
+    /// `shared::model::reports::FIELDS`' order.
+    pub sales: BTreeMap<String, [i64; 11]>,
     pub now: i64,
 }
 
@@ -79,6 +82,12 @@ impl Table {
                         "PAYMENT" => drop(snapshot.payments.insert(order.to_owned(), value)),
                         "SHIPMENT" => drop(snapshot.shipments.insert(order.to_owned())),
                         _ => {}
+                    }
+                } else if pk.starts_with("SALES#") {
+                    let currency = value["currency"].as_str().unwrap_or_default().to_owned();
+                    let sums = snapshot.sales.entry(currency).or_default();
+                    for (sum, field) in sums.iter_mut().zip(shared::model::reports::FIELDS) {
+                        *sum += number(field);
                     }
                 } else if sk == "PRODUCT" {
                     let product = pk.trim_start_matches("PRODUCT#").to_owned();
@@ -179,6 +188,66 @@ impl Snapshot {
             }
             _ => None,
         }
+    }
+
+    /// The sales figures the orders call for, per currency, summed over
+    /// every day (`FIELDS`' order; `cancelled` holds cancelled and expired
+    /// together, `expired` 0: the orders as they end do not tell which):
+    /// every order placed; those with a payment paid, with their totals;
+    /// those refunded with their total repaid; those ever cancelled (still
+    /// cancelled, or paid after it).
+    pub fn sales_owed(&self) -> BTreeMap<String, [i64; 11]> {
+        let mut owed: BTreeMap<String, [i64; 11]> = BTreeMap::new();
+        for (id, order) in &self.orders {
+            let number = |name: &str| order[name].as_i64().unwrap_or(0);
+            let currency = order["currency"].as_str().unwrap_or_default().to_owned();
+            let f = owed.entry(currency).or_default();
+            f[0] += 1;
+            if !order["paid_at"].is_null() {
+                f[1] += 1;
+                f[5] += number("total");
+                f[6] += number("discount_total");
+                f[7] += number("shipping");
+                f[8] += number("tax_total");
+                f[9] += number("duties");
+            }
+            let late = self
+                .payments
+                .get(id)
+                .is_some_and(|p| p["paid_late"].as_bool() == Some(true));
+            if status(order) == "CANCELLED" || late {
+                f[2] += 1;
+            }
+            if status(order) == "REFUNDED" {
+                f[4] += 1;
+                f[10] += number("total");
+            }
+        }
+        owed
+    }
+
+    /// Where the stored sales figures differ from what the orders call
+    /// for, per currency and figure. Empty once the indexer is through.
+    pub fn sales_gaps(&self) -> Vec<String> {
+        let mut gaps = Vec::new();
+        let owed = self.sales_owed();
+        let currencies: BTreeSet<&String> = owed.keys().chain(self.sales.keys()).collect();
+        for currency in currencies {
+            let want = owed.get(currency).copied().unwrap_or_default();
+            let mut have = self.sales.get(currency).copied().unwrap_or_default();
+            have[2] += have[3];
+            have[3] = 0;
+            for (i, field) in shared::model::reports::FIELDS.iter().enumerate() {
+                if want[i] != have[i] {
+                    let field = if i == 2 { "cancelled + expired" } else { field };
+                    gaps.push(format!(
+                        "{currency} {field}: the report says {}, the orders {}",
+                        have[i], want[i]
+                    ));
+                }
+            }
+        }
+        gaps
     }
 
     /// What the low-stock alerts of watched products still lack, by

@@ -230,6 +230,9 @@ impl Run {
         if rng.u8(0..50) == 0 {
             return self.stray_payment(&mut rng).await;
         }
+        if rng.u8(0..40) == 0 {
+            return self.back_office().await;
+        }
         let mut chosen = BTreeSet::new();
         for _ in 0..rng.usize(1..=3) {
             chosen.insert(self.products[rng.usize(..self.products.len())].clone());
@@ -456,6 +459,25 @@ impl Run {
             if reply.status != StatusCode::ACCEPTED {
                 self.surprise(format!("receive: {} {}", reply.status, reply.body));
             }
+        }
+    }
+
+    /// An admin reads the back office under the same faults: today's
+    /// sales figures.
+    async fn back_office(&self) {
+        let today = time::OffsetDateTime::now_utc().date();
+        let yesterday = today.previous_day().unwrap_or(today);
+        let reply = self
+            .call(
+                Method::GET,
+                &format!("/admin/reports/sales?from={yesterday}&to={today}"),
+                &self.admin,
+                None,
+                None,
+            )
+            .await;
+        if reply.status != StatusCode::OK && !reply.status.is_server_error() {
+            self.surprise(format!("sales report: {} {}", reply.status, reply.body));
         }
     }
 
