@@ -38,7 +38,7 @@ async fn the_back_office_answers_admins_only_and_finds_a_new_order() {
         api.get(path, Some(&customer.token))
             .await
             .assert_problem(403, "FORBIDDEN");
-        api.get(path, None).await.assert_problem(401, "UNAUTHORIZED");
+        api.get(path, None).await.assert_problem(401, "UNAUTHENTICATED");
     }
     let found = api.get(&paths[0], Some(&admin)).await;
     assert_eq!(found.status, StatusCode::OK, "{}", found.text);
