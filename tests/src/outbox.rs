@@ -123,7 +123,7 @@ pub async fn index_all(app: &TestApp) -> (Vec<DynamoDbEventResponse>, usize) {
         &mut reader,
         &app.app,
         100,
-        shared::usecases::reports::handle_change,
+        shared::usecases::indexer::handle_change,
     )
     .await
 }

@@ -25,6 +25,7 @@ pub mod quote;
 pub mod refunds;
 pub mod reports;
 pub mod reviews;
+pub mod search;
 pub mod shipping;
 pub mod tax;
 pub mod users;

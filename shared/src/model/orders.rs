@@ -744,6 +744,7 @@ mod tests {
                     index: u8::try_from(i).expect("few"),
                     stock,
                     rating: RatingTotals::default(),
+                    sold: 0,
                 })
                 .collect();
             let state = ProductState { record, counters };

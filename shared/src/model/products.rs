@@ -314,6 +314,9 @@ pub struct StockCounter {
     pub index: u8,
     pub stock: i64,
     pub rating: RatingTotals,
+    /// Units its orders hold (placed, not cancelled, expired or given
+    /// back): the product's popularity, summed over its counters.
+    pub sold: i64,
 }
 
 /// Rating totals (the average is derived on read).
@@ -337,6 +340,11 @@ impl ProductState {
     /// Units in stock, over every counter.
     pub fn stock(&self) -> i64 {
         self.counters.iter().map(|c| c.stock).sum()
+    }
+
+    /// Units sold, over every counter: what search ranks equal matches by.
+    pub fn sold(&self) -> i64 {
+        self.counters.iter().map(|c| c.sold).sum()
     }
 
     /// Rating totals, over every counter.
@@ -794,6 +802,7 @@ mod tests {
                         rating_count: u32::from(i == 0) * 2,
                         rating_sum: u32::from(i == 0) * 5 + u32::from(i == 1) * 4,
                     },
+                    sold: 0,
                 })
                 .collect(),
         }

@@ -539,6 +539,7 @@ mod tests {
                 index: 0,
                 stock: p.stock,
                 rating: RatingTotals::default(),
+                sold: 0,
             }];
             all.insert(id.clone(), ProductState { record, counters });
             ids.push(id);
@@ -1097,6 +1098,7 @@ mod promotion_properties {
                 index: 0,
                 stock: 1_000,
                 rating: RatingTotals::default(),
+                sold: 0,
             }],
         }
     }

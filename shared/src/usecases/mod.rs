@@ -5,6 +5,7 @@
 pub mod back_office;
 pub mod carts;
 pub mod fx;
+pub mod indexer;
 pub mod markets;
 pub mod notify;
 pub mod orders;
@@ -16,6 +17,7 @@ pub mod reconcile;
 pub mod refunds;
 pub mod reports;
 pub mod reviews;
+pub mod search;
 pub mod shipping;
 pub mod tax;
 pub mod users;

@@ -42,8 +42,13 @@ pub async fn handle_change(app: &App, change: TableChange) -> Result<(), Error> 
         }
         TableChange::Token(record) => token_issued(app, &record).await,
         TableChange::SignupAttempt { id, email } => signup_attempted(app, &id, &email).await,
-        TableChange::Stock(product) => stock_changed(app, &product).await,
-        TableChange::Other => Ok(()),
+        TableChange::Stock(product)
+        | TableChange::Product {
+            id: product,
+            threshold_changed: true,
+            ..
+        } => stock_changed(app, &product).await,
+        TableChange::Product { .. } | TableChange::Other => Ok(()),
     }
 }
 

@@ -43,6 +43,7 @@ pub async fn add_product(
             index,
             stock,
             rating: RatingTotals::default(),
+            sold: 0,
         })
         .collect();
     let added = ProductState { record, counters };

@@ -20,8 +20,9 @@ use crate::model::reports::{self, Day, Row};
 static NOTED: Mutex<BTreeSet<Day>> = Mutex::new(BTreeSet::new());
 
 /// Adds what an order's change means to the sales figures, once (a
-/// replayed record finds its mark), and notes a new order's day.
-pub async fn handle_change(app: &App, change: TableChange) -> Result<(), Error> {
+/// replayed record finds its mark), and notes a new order's day. Any
+/// other change is not the figures'.
+pub async fn order_changed(app: &App, change: TableChange) -> Result<(), Error> {
     let TableChange::Order { before, after, seq } = change else {
         return Ok(());
     };

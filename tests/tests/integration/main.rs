@@ -17,6 +17,7 @@ mod payments;
 mod promotions;
 mod refunds;
 mod reviews;
+mod search;
 mod secrets;
 mod selling;
 mod shipping;

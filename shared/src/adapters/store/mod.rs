@@ -35,6 +35,7 @@
 //! | a day's sales figures in one currency, in one of 32 shards (by order id) | `SALES#<00..31>` | `<YYYY-MM-DD>#<currency>` |
 //! | an order change added to the sales figures (once) | `SALES_APPLIED#<order>#<seq>` | `APPLIED` (TTL) |
 //! | a day that has orders (the admins' order search walks these) | `ORDER_DAYS` | `<YYYY-MM-DD>` |
+//! | a word of a product for sale, where it has it, its category (search) | `SEARCH#<first two characters>` | `<word>#<product id>` |
 //!
 //! | index | PK | SK | holds |
 //! | --- | --- | --- | --- |
@@ -67,6 +68,7 @@ mod refunds;
 mod reports;
 mod reviews;
 mod schema;
+mod search;
 mod shipping;
 mod tax;
 mod users;
@@ -102,6 +104,7 @@ pub use promotions::PromotionWrite;
 pub use schema::{
     GSI1, GSI2, GSI3, GSIS, Gsi, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, create_table, delete_table,
 };
+pub use search::Posting;
 
 type Item = HashMap<String, AttributeValue>;
 

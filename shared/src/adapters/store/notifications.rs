@@ -14,7 +14,7 @@ use crate::foundation::clock::Timestamp;
 use crate::foundation::error::Error;
 use crate::model::accounts::TokenRecord;
 use crate::model::orders::Order;
-use crate::model::products::ProductId;
+use crate::model::products::{ProductId, ProductRecord};
 use crate::model::users::Email;
 
 /// How long a claim is kept once done: longer than the stream keeps a
@@ -42,6 +42,14 @@ pub enum TableChange {
     /// A watched product's stock (or its threshold) changed so that it may
     /// have fallen to its threshold or risen above it.
     Stock(ProductId),
+    /// A product (what it is, not its stock) was written: before and after
+    /// (`None`: not there), and whether its low-stock threshold changed.
+    Product {
+        id: ProductId,
+        before: Option<Box<ProductRecord>>,
+        after: Option<Box<ProductRecord>>,
+        threshold_changed: bool,
+    },
     /// Anything else (or an item removed).
     Other,
 }
@@ -76,6 +84,25 @@ impl TableChange {
                 });
             }
             _ => {}
+        }
+        if pk.starts_with("PRODUCT#") && sk == keys::PRODUCT_SK {
+            let record = |item: Option<Item>| -> Result<Option<Box<ProductRecord>>, Error> {
+                Ok(match item {
+                    Some(item) => Some(Box::new(serde_dynamo::from_item(item)?)),
+                    None => None,
+                })
+            };
+            let threshold_changed = matches!(stock_change(sk, old.as_ref(), new.as_ref()), Self::Stock(_));
+            let (before, after) = (record(old)?, record(new)?);
+            let Some(id) = after.as_ref().or(before.as_ref()).map(|p| p.id.clone()) else {
+                return Ok(Self::Other);
+            };
+            return Ok(Self::Product {
+                id,
+                before,
+                after,
+                threshold_changed,
+            });
         }
         if pk.starts_with("PRODUCT#") {
             return Ok(stock_change(sk, old.as_ref(), new.as_ref()));

@@ -103,6 +103,7 @@ impl Store {
                 .changes(
                     Changes::new()
                         .subtract("stock", n(take.quantity))
+                        .add("sold", n(take.quantity))
                         .when(super::products::for_sale())
                         .when(attr("stock").ge(n(take.quantity)))
                         .when(attr("price").eq(n(take.unit_price.minor())))

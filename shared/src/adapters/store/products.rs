@@ -52,6 +52,10 @@ struct CounterItem {
     stock: i64,
     #[serde(flatten)]
     rating: RatingTotals,
+    /// Units its orders hold (added at placement, taken back with the
+    /// stock they give back).
+    #[serde(default)]
+    sold: i64,
     price: Money,
     #[serde(default, skip_serializing_if = "is_zero")]
     prices_rev: u32,
@@ -85,6 +89,7 @@ impl Parts {
                     index: counter.counter,
                     stock: counter.stock,
                     rating: counter.rating,
+                    sold: counter.sold,
                 });
             }
         }
@@ -120,6 +125,7 @@ fn counter_item(record: &ProductRecord, counter: u8, stock: i64) -> Result<Item,
             counter,
             stock,
             rating: RatingTotals::default(),
+            sold: 0,
             price: record.price,
             prices_rev: record.prices_rev,
             deleted_at: record.deleted_at,
@@ -568,6 +574,7 @@ impl Store {
             counter,
             Changes::new()
                 .add("stock", n(units))
+                .add("sold", n(-i64::from(units)))
                 .when(attr(PARTITION_KEY).exists()),
         )
     }
