@@ -462,22 +462,23 @@ impl Run {
         }
     }
 
-    /// An admin reads the back office under the same faults: today's
-    /// sales figures.
+    /// An admin reads the back office under the same faults (today's
+    /// sales figures, the paid orders, a customer list) and a shopper
+    /// searches the catalogue.
     async fn back_office(&self) {
         let today = time::OffsetDateTime::now_utc().date();
         let yesterday = today.previous_day().unwrap_or(today);
-        let reply = self
-            .call(
-                Method::GET,
-                &format!("/admin/reports/sales?from={yesterday}&to={today}"),
-                &self.admin,
-                None,
-                None,
-            )
-            .await;
-        if reply.status != StatusCode::OK && !reply.status.is_server_error() {
-            self.surprise(format!("sales report: {} {}", reply.status, reply.body));
+        let reads = [
+            format!("/admin/reports/sales?from={yesterday}&to={today}"),
+            "/admin/orders?status=PAID&limit=50".to_owned(),
+            "/admin/customers?limit=10".to_owned(),
+            "/products?q=chaos%20prod".to_owned(),
+        ];
+        for path in reads {
+            let reply = self.call(Method::GET, &path, &self.admin, None, None).await;
+            if reply.status != StatusCode::OK && !reply.status.is_server_error() {
+                self.surprise(format!("{path}: {} {}", reply.status, reply.body));
+            }
         }
     }
 
