@@ -8,7 +8,8 @@
 //! - an index is written when its key attributes appear (a put of the
 //!   entry), disappear (a delete), change (a delete and a put), or when a
 //!   projected attribute of an indexed item changes (a put); an index entry
-//!   is its item plus 100 bytes (every index projects all attributes);
+//!   is what it projects (all of the item, or its keys and the `INCLUDE`d
+//!   attributes) plus 100 bytes;
 //! - a read consumes one RCU per started 4 KB (per item for `GetItem` and
 //!   `BatchGetItem`, over the whole page for `Query`), half that when
 //!   eventually consistent.
@@ -81,14 +82,30 @@ pub fn table_partition(key: &Item) -> String {
     format!("table {}", string(key, PARTITION_KEY).unwrap_or_default())
 }
 
-/// The entry an item has in each index: (partition, sort key, size).
-fn index_entries(item: Option<&Item>) -> Vec<Option<(String, String, usize)>> {
+/// What an index holds of an item: all of it, or (`INCLUDE`) its keys,
+/// the index's keys and the attributes it projects.
+fn projection(gsi: &shared::adapters::store::Gsi, item: &Item) -> Item {
+    if gsi.projected.is_empty() {
+        return item.clone();
+    }
+    item.iter()
+        .filter(|(name, _)| {
+            [PARTITION_KEY, SORT_KEY, gsi.partition_key, gsi.sort_key].contains(&name.as_str())
+                || gsi.projected.contains(&name.as_str())
+        })
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect()
+}
+
+/// The entry an item has in each index: (partition, sort key, what it
+/// holds).
+fn index_entries(item: Option<&Item>) -> Vec<Option<(String, String, Item)>> {
     GSIS.iter()
         .map(|gsi| {
             let item = item?;
             let pk = string(item, gsi.partition_key)?;
             let sk = string(item, gsi.sort_key)?;
-            Some((format!("{} {pk}", gsi.name), sk, item_size(item) + 100))
+            Some((format!("{} {pk}", gsi.name), sk, projection(gsi, item)))
         })
         .collect()
 }
@@ -101,8 +118,8 @@ pub fn charge_write(usage: &mut Usage, key: &Item, before: Option<&Item>, after:
         return; // failed, or a no-op: no index is written
     }
     for (old, new) in index_entries(before).into_iter().zip(index_entries(after)) {
-        let mut put = |(partition, _, size): &(String, String, usize)| {
-            usage.entry(partition.clone()).or_default().wcu += units(*size, 1024);
+        let mut put = |(partition, _, entry): &(String, String, Item)| {
+            usage.entry(partition.clone()).or_default().wcu += units(item_size(entry) + 100, 1024);
         };
         match (&old, &new) {
             (None, None) => {}
@@ -112,8 +129,9 @@ pub fn charge_write(usage: &mut Usage, key: &Item, before: Option<&Item>, after:
                 put(o);
                 put(n);
             }
-            // Same keys: every attribute is projected, and the item changed.
-            (Some(_), Some(n)) => put(n),
+            // Same keys: written when what it projects changed.
+            (Some(o), Some(n)) if o.2 != n.2 => put(n),
+            (Some(_), Some(_)) => {}
         }
     }
 }
@@ -201,6 +219,32 @@ mod tests {
             "a failed condition still costs the item"
         );
         assert_eq!(usage.len(), 2, "no index written by a failed write");
+    }
+
+    #[test]
+    fn an_include_index_is_written_only_when_what_it_projects_changes() {
+        let mut usage = Usage::new();
+        let key = item(json!({"PK": {"S": "ORDER#1"}, "SK": {"S": "ORDER"}}));
+        let placed = item(
+            json!({"PK": {"S": "ORDER#1"}, "SK": {"S": "ORDER"}, "GSI3PK": {"S": "ORDERS#2026-12-05#01"},
+            "GSI3SK": {"S": "t#1"}, "status": {"S": "PENDING_PAYMENT"}, "lines": {"S": "x".repeat(3000)}}),
+        );
+        let mut noted = placed.clone();
+        noted.insert("note".into(), json!({"S": "a dispute"}));
+        let mut paid = noted.clone();
+        paid.insert("status".into(), json!({"S": "PAID"}));
+        charge_write(&mut usage, &key, None, Some(&placed), 1.0);
+        assert_eq!(
+            usage["GSI3 ORDERS#2026-12-05#01"].wcu, 1.0,
+            "keys and status: under 1 KB"
+        );
+        charge_write(&mut usage, &key, Some(&placed), Some(&noted), 1.0);
+        assert_eq!(
+            usage["GSI3 ORDERS#2026-12-05#01"].wcu, 1.0,
+            "an attribute it does not hold"
+        );
+        charge_write(&mut usage, &key, Some(&noted), Some(&paid), 1.0);
+        assert_eq!(usage["GSI3 ORDERS#2026-12-05#01"].wcu, 2.0, "its status changed");
     }
 
     #[test]

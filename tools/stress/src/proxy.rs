@@ -211,7 +211,7 @@ impl Proxy {
         let writes = operation.is_some()
             && matches!(
                 operation.as_deref(),
-                Some("PutItem" | "UpdateItem" | "DeleteItem" | "TransactWriteItems")
+                Some("PutItem" | "UpdateItem" | "DeleteItem" | "TransactWriteItems" | "BatchWriteItem")
             );
         let _one_at_a_time = if writes {
             Some(self.writes.lock().await)
@@ -274,6 +274,22 @@ impl Proxy {
                 None => v["Item"].as_object().map(meter::key_of).unwrap_or_default(),
             }
         };
+        if let Some(tables) = request.get("RequestItems").and_then(Value::as_object) {
+            // BatchWriteItem: each put or delete is a write of its own.
+            return tables
+                .iter()
+                .flat_map(|(name, writes)| {
+                    writes.as_array().into_iter().flatten().filter_map(|write| {
+                        let key = match (write.get("PutRequest"), write.get("DeleteRequest")) {
+                            (Some(put), _) => put["Item"].as_object().map(meter::key_of)?,
+                            (_, Some(delete)) => delete["Key"].as_object()?.clone(),
+                            _ => return None,
+                        };
+                        Some((WriteKind::Write, name.clone(), key))
+                    })
+                })
+                .collect();
+        }
         match request.get("TransactItems").and_then(Value::as_array) {
             Some(items) => items
                 .iter()

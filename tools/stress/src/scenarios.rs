@@ -16,6 +16,11 @@
 //!   concurrent orders carrying it (once the flash sale's unpaid orders
 //!   expired); exactly `limit` must be placed, the rest refused
 //!   `COUPON_NOT_APPLICABLE`, and the promotion's `used` must be the limit.
+//! - *back office*: a catalogue of `search_products` products named from
+//!   a small vocabulary, searched by one and two words once the indexer
+//!   has them; admins' order searches (by status), customer lists and
+//!   sales reports over what the earlier scenarios left. Each kind is
+//!   metered on its own: RCU per request and the hottest partitions.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -86,9 +91,12 @@ pub struct Settings {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "store-wide,checkout,flash-sale,flash-coupon"
+        default_value = "store-wide,checkout,flash-sale,flash-coupon,back-office"
     )]
     scenarios: Vec<String>,
+    /// Products the back-office scenario adds and searches.
+    #[arg(long, default_value_t = 300)]
+    search_products: usize,
     /// Where the report is written (Markdown) besides the terminal.
     #[arg(long, default_value = ".local/capacity.md")]
     out: String,
@@ -174,6 +182,9 @@ pub async fn run(settings: Settings) -> Result<(), BoxError> {
     }
     if settings.scenarios.iter().any(|s| s == "flash-coupon") {
         report += &flash_coupon(&settings, &client, &meter, &admin, &customers).await?;
+    }
+    if settings.scenarios.iter().any(|s| s == "back-office") {
+        report += &back_office(&settings, &client, &meter, &admin).await?;
     }
     println!("{report}");
     if let Some(dir) = std::path::Path::new(&settings.out).parent() {
@@ -803,4 +814,154 @@ fn partitions(usage: &Usage, units: f64, unit: &str) -> String {
         });
     out += &format!("Partitions touched: {by_kind:?}.\n\n");
     out
+}
+
+/// The words the back-office scenario's products are named and described
+/// from: some in many products, some in few.
+const VOCABULARY: [&str; 24] = [
+    "enamel", "steel", "mug", "cup", "bowl", "plate", "blue", "green", "red", "camp", "kitchen", "glass",
+    "oak", "linen", "wool", "lamp", "desk", "chair", "tea", "coffee", "travel", "small", "large", "classic",
+];
+
+async fn back_office(
+    settings: &Settings,
+    client: &Client,
+    meter: &Meter,
+    admin: &str,
+) -> Result<String, BoxError> {
+    let run = fastrand::u32(..);
+    let token = format!("cap{run}");
+    let mut rng = fastrand::Rng::new();
+    let pick = |rng: &mut fastrand::Rng, n: usize| -> String {
+        (0..n)
+            .map(|_| VOCABULARY[rng.usize(..VOCABULARY.len())])
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let bodies: Vec<Value> = (0..settings.search_products)
+        .map(|i| {
+            json!({
+                "name": format!("{} {token}", pick(&mut rng, 3)),
+                "description": format!("{}. Item {i}.", pick(&mut rng, 12)),
+                "category": format!("search-{}", i % 6),
+                "price": 1_000 + i64::try_from(i).unwrap_or(0),
+                "stock": 20,
+            })
+        })
+        .collect();
+    eprintln!("capacity: back office: adding {} products", bodies.len());
+    let added: Vec<Result<Value, BoxError>> = futures::stream::iter(bodies)
+        .map(|body| client.expect(Method::POST, "/products", Some(admin), Some(body)))
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    for product in added {
+        product?;
+    }
+    // The indexer follows the stream: wait until every product is found.
+    let started = Instant::now();
+    loop {
+        let mut found = 0;
+        let mut cursor: Option<String> = None;
+        loop {
+            let path = match &cursor {
+                Some(c) => format!("/products?q={token}&limit=100&cursor={c}"),
+                None => format!("/products?q={token}&limit=100"),
+            };
+            let page = client.expect(Method::GET, &path, None, None).await?;
+            found += page["items"].as_array().map_or(0, Vec::len);
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => break,
+            }
+        }
+        if found >= settings.search_products {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(120) {
+            return Err(format!(
+                "the index holds {found} of {} products after 2 minutes",
+                settings.search_products
+            )
+            .into());
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    let mut section = format!(
+        "## Back office\n\n{} products named from {} words (3 in the name, 12 in the description, 6 categories), \
+         indexed from the stream in {:?}.\n\n",
+        settings.search_products,
+        VOCABULARY.len(),
+        started.elapsed()
+    );
+
+    let searches = 40;
+    let mut matched = 0;
+    meter.reset().await?;
+    for i in 0..searches {
+        let q = match i % 3 {
+            0 => pick(&mut rng, 1),
+            1 => pick(&mut rng, 2),
+            // A whole word and a prefix of another.
+            _ => {
+                let prefix: String = VOCABULARY[rng.usize(..VOCABULARY.len())]
+                    .chars()
+                    .take(3)
+                    .collect();
+                format!("{} {prefix}", pick(&mut rng, 1))
+            }
+        };
+        let page = client
+            .expect(
+                Method::GET,
+                &format!("/products?q={}", q.replace(' ', "%20")),
+                None,
+                None,
+            )
+            .await?;
+        matched += page["items"].as_array().map_or(0, Vec::len);
+    }
+    let usage = meter.read().await?;
+    section += &format!(
+        "### Search\n\n{searches} searches (one word, two words, a word and a prefix; first pages of 20): {matched} products answered.\n\n"
+    );
+    section += &partitions(&usage, f64::from(searches), "search");
+
+    let lookups = 20;
+    meter.reset().await?;
+    for _ in 0..lookups {
+        client
+            .expect(
+                Method::GET,
+                "/admin/orders?status=PAID&limit=20",
+                Some(admin),
+                None,
+            )
+            .await?;
+    }
+    let usage = meter.read().await?;
+    section += &format!("### Order search\n\n{lookups} searches of the paid orders, first pages of 20.\n\n");
+    section += &partitions(&usage, f64::from(lookups), "order search");
+
+    let today = time::OffsetDateTime::now_utc().date();
+    meter.reset().await?;
+    for _ in 0..lookups {
+        client
+            .expect(
+                Method::GET,
+                &format!("/admin/reports/sales?from={today}&to={today}"),
+                Some(admin),
+                None,
+            )
+            .await?;
+        client
+            .expect(Method::GET, "/admin/customers?limit=20", Some(admin), None)
+            .await?;
+    }
+    let usage = meter.read().await?;
+    section += &format!(
+        "### Sales report and customer list\n\n{lookups} reports of today and {lookups} first pages of 20 customers.\n\n"
+    );
+    section += &partitions(&usage, f64::from(lookups), "report and customer page");
+    Ok(section)
 }
