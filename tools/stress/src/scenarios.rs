@@ -116,6 +116,24 @@ impl Meter {
         Ok(())
     }
 
+    /// Waits (up to 90 s) until the stack writes nothing for 3 s: the
+    /// stream's readers (the indexer writing a new catalogue's words, the
+    /// notifier) done with what came before, so that it is not charged to
+    /// what is measured next.
+    async fn quiet(&self) -> Result<(), BoxError> {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(90) {
+            self.reset().await?;
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            let written: f64 = self.read().await?.values().map(|u| u.wcu).sum();
+            if written < 1.0 {
+                return Ok(());
+            }
+        }
+        eprintln!("capacity: the stack kept writing for 90 s; measuring anyway");
+        Ok(())
+    }
+
     async fn read(&self) -> Result<Usage, BoxError> {
         Ok(self
             .http
@@ -452,6 +470,7 @@ async fn store_wide(
     }
     let zipf = Zipf::new(products.len());
     let secret = Secret::new(settings.webhook_secret.clone());
+    meter.quiet().await?;
     meter.reset().await?;
     eprintln!(
         "capacity: store-wide: {} orders, {} at a time",
@@ -610,6 +629,7 @@ async fn flash_sale(
         .await?["stock_counters"]
         .as_u64()
         .unwrap_or(1);
+    meter.quiet().await?;
     meter.reset().await?;
     eprintln!(
         "capacity: flash sale: {} buyers at once for {} units over {counters} counters",
@@ -897,6 +917,7 @@ async fn back_office(
 
     let searches = 40;
     let mut matched = 0;
+    meter.quiet().await?;
     meter.reset().await?;
     for i in 0..searches {
         let q = match i % 3 {
@@ -925,9 +946,10 @@ async fn back_office(
     section += &format!(
         "### Search\n\n{searches} searches (one word, two words, a word and a prefix; first pages of 20): {matched} products answered.\n\n"
     );
-    section += &partitions(&usage, f64::from(searches), "search");
+    section += &partitions(&usage, f64::from(searches), "search request");
 
     let lookups = 20;
+    meter.quiet().await?;
     meter.reset().await?;
     for _ in 0..lookups {
         client
@@ -941,9 +963,10 @@ async fn back_office(
     }
     let usage = meter.read().await?;
     section += &format!("### Order search\n\n{lookups} searches of the paid orders, first pages of 20.\n\n");
-    section += &partitions(&usage, f64::from(lookups), "order search");
+    section += &partitions(&usage, f64::from(lookups), "order lookup");
 
     let today = time::OffsetDateTime::now_utc().date();
+    meter.quiet().await?;
     meter.reset().await?;
     for _ in 0..lookups {
         client
