@@ -26,7 +26,7 @@ fn position(key: &[(&str, &str)]) -> Key {
 /// `GET /admin/orders`: a page of the orders `search` finds, newest first.
 /// With an email, that customer's orders (one `GetItem` of the email, one
 /// `Query` of their orders); without, the days that have orders are
-/// walked newest first, each day's 16 shards queried at once, and the
+/// walked newest first, each day's 32 shards queried at once, and the
 /// page's orders read by key. A page walks at most [`DAYS_PER_PAGE`]
 /// days: a sparse filter over a long range may answer a short page, even
 /// an empty one, with a cursor to walk on.

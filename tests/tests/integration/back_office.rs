@@ -174,7 +174,7 @@ async fn admins_find_orders_by_any_filter_across_every_shard_page_by_page() {
     assert!(indexed.iter().all(|r| r.batch_item_failures.is_empty()));
     let everyone: Vec<&shared::model::orders::Order> = all.iter().collect();
 
-    // No filter, pages of 5 over 16 shards: every order once, newest first.
+    // No filter, pages of 5 over 32 shards: every order once, newest first.
     assert_eq!(every_page(&t, &[], 5).await, newest_first(&everyone));
     assert_eq!(every_page(&t, &[], 100).await, newest_first(&everyone));
     // By status.

@@ -32,7 +32,7 @@
 //! | a "someone tried to sign up" notice, one per email per window | `SIGNUP_NOTICE#<email>#<window>` | `NOTICE` (TTL) |
 //! | a notification sent once: a change's email or event (listed in GSI1 `NOTIFY#claimed#<000..255>` while not done) | `NOTIFY#<channel>#<event id>` | `CLAIM` (TTL) |
 //! | an address no email goes to (bounced, complained) | `SUPPRESSED#<email>` | `SUPPRESSED` |
-//! | a day's sales figures in one currency, in one of 32 shards (by order id) | `SALES#<00..31>` | `<YYYY-MM-DD>#<currency>` |
+//! | a day's sales figures in one currency, in one of 64 shards (by order id) | `SALES#<00..63>` | `<YYYY-MM-DD>#<currency>` |
 //! | an order change added to the sales figures (once) | `SALES_APPLIED#<order>#<seq>` | `APPLIED` (TTL) |
 //! | a day that has orders (the admins' order search walks these) | `ORDER_DAYS` | `<YYYY-MM-DD>` |
 //! | a word of a product for sale, where it has it, its category (search) | `SEARCH#<first two characters>` | `<word>#<product id>` |
@@ -50,7 +50,7 @@
 //! | GSI2 | `REVIEWER#<user>` | `<created_at>#<id>` | a user's reviews |
 //! | GSI1 | `MARKETS` | `<code>` | every market |
 //! | GSI1 | `TAXRATES`, `DUTYRATES` | `<CC>` | tax rates and duty rules an admin set |
-//! | GSI3 | `ORDERS#<YYYY-MM-DD>#<00..15>` (creation day; by order id) | `<created_at>#<id>` | every order, for the back office (keys, `status`, `market`) |
+//! | GSI3 | `ORDERS#<YYYY-MM-DD>#<00..31>` (creation day; by order id) | `<created_at>#<id>` | every order, for the back office (keys, `status`, `market`) |
 //! | GSI3 | `CUSTOMERS#<00..15>` (by user id) | `<created_at>#<id>` | every account, for the back office (keys only) |
 
 mod back_office;
@@ -460,7 +460,7 @@ mod keys {
 
     /// Sales figures are kept over this many partitions (by order id):
     /// a launch day's changes spread their writes; a report reads each.
-    pub const SALES_SHARDS: u32 = 32;
+    pub const SALES_SHARDS: u32 = 64;
 
     pub fn sales_shard(shard: u32) -> String {
         format!("SALES#{shard:02}")
@@ -479,7 +479,7 @@ mod keys {
     /// Every order, for the back office, by its creation day over this
     /// many shards (by id): a launch day's orders spread their index
     /// writes; a search reads each shard of each day it walks.
-    pub const ORDER_SEARCH_SHARDS: u32 = 16;
+    pub const ORDER_SEARCH_SHARDS: u32 = 32;
 
     pub fn order_search_shard(day: Day, shard: u32) -> String {
         format!("ORDERS#{day}#{shard:02}")
