@@ -20,7 +20,7 @@ test: ## Everything: checks, template lint, unit, integration, end-to-end tests,
 bench: ## Cold start, latency, memory and DynamoDB requests of release-built functions
 	@bash scripts/bench.sh
 
-capacity: ## What DynamoDB would bill per partition: store-wide, through carts, a flash sale, a flash coupon
+capacity: ## What DynamoDB would bill per partition: store-wide, through carts, a flash sale, a flash coupon, the back office
 	@bash scripts/capacity.sh
 
 chaos: ## A mixed workload under injected faults, then the shop's invariants (CHAOS_OPERATIONS, CHAOS_FAULT_RATE, CHAOS_SEED)
