@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{Put, Update};
 use serde::Deserialize;
 
 use super::expr::{Changes, Conditional, Keyed, Updates, attr};
-use super::{Item, PARTITION_KEY, SORT_KEY, Store, TTL_ATTRIBUTE, key, keys, n, put, s, update};
+use super::{PARTITION_KEY, SORT_KEY, Store, TTL_ATTRIBUTE, key, keys, n, put, s, update};
 use crate::foundation::clock::Timestamp;
 use crate::foundation::error::Error;
 use crate::foundation::ids::OrderId;
@@ -52,10 +52,7 @@ impl Store {
         if merged.is_empty() {
             return Ok(false);
         }
-        let mut mark = Item::from([
-            (PARTITION_KEY.to_owned(), s(keys::sales_applied(order, seq).0)),
-            (SORT_KEY.to_owned(), s(keys::sales_applied(order, seq).1)),
-        ]);
+        let mut mark = key(keys::sales_applied(order, seq));
         mark.insert(TTL_ATTRIBUTE.into(), n(now.unix() + APPLIED_KEPT_SECS));
         let mut items = vec![put(Put::builder()
             .table_name(&self.table)
