@@ -30,6 +30,8 @@ pub struct Route {
 enum Segment {
     Literal(String),
     Param(String),
+    /// `{name+}`, last: the rest of the path, one segment or more.
+    Greedy(String),
 }
 
 impl Route {
@@ -47,13 +49,30 @@ impl Route {
             .count()
     }
 
+    fn is_greedy(&self) -> bool {
+        matches!(self.segments.last(), Some(Segment::Greedy(_)))
+    }
+
     fn capture(&self, parts: &[&str]) -> Option<HashMap<String, String>> {
-        if parts.len() != self.segments.len() {
+        let fits = if self.is_greedy() {
+            parts.len() >= self.segments.len()
+        } else {
+            parts.len() == self.segments.len()
+        };
+        if !fits {
             return None;
         }
         let mut params = HashMap::new();
-        for (segment, part) in self.segments.iter().zip(parts) {
+        for (at, (segment, part)) in self.segments.iter().zip(parts).enumerate() {
             match segment {
+                Segment::Greedy(name) => {
+                    let rest = parts[at..].join("/");
+                    if rest.is_empty() {
+                        return None;
+                    }
+                    let decoded = percent_encoding::percent_decode_str(&rest).decode_utf8().ok()?;
+                    params.insert(name.clone(), decoded.into_owned());
+                }
                 Segment::Literal(literal) if literal == part => {}
                 Segment::Param(name) if !part.is_empty() => {
                     let decoded = percent_encoding::percent_decode_str(part).decode_utf8().ok()?;
@@ -91,7 +110,10 @@ impl Router {
                         segments: split(path)
                             .into_iter()
                             .map(|s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                                Some(name) => Segment::Param(name.to_owned()),
+                                Some(name) => match name.strip_suffix('+') {
+                                    Some(name) => Segment::Greedy(name.to_owned()),
+                                    None => Segment::Param(name.to_owned()),
+                                },
                                 None => Segment::Literal(s.to_owned()),
                             })
                             .collect(),
@@ -104,8 +126,9 @@ impl Router {
             .iter()
             .position(|route| route.path == DEFAULT_ROUTE)
             .map(|at| routes.remove(at));
-        // A literal segment beats a parameter, as in API Gateway.
-        routes.sort_by_key(|route| std::cmp::Reverse(route.literal_count()));
+        // A literal segment beats a parameter, and any route beats a greedy
+        // one (`{name+}`), as in API Gateway.
+        routes.sort_by_key(|route| (route.is_greedy(), std::cmp::Reverse(route.literal_count())));
         Self { routes, default }
     }
 
@@ -319,6 +342,53 @@ Resources:
         assert_eq!(params["id"], "a b");
         assert!(router.find(&Method::POST, "/users/me").is_none());
         assert!(router.find(&Method::GET, "/users/me/extra").is_none());
+    }
+
+    #[test]
+    fn a_greedy_route_takes_the_rest_of_the_path_after_every_other_route() {
+        let template = Template::parse(
+            r#"
+Resources:
+  Files:
+    Type: AWS::Serverless::Function
+    Metadata: { BuildProperties: { Binary: admin-console } }
+    Properties: { Events: { A: { Type: HttpApi, Properties: { Method: GET, Path: "/admin/{path+}" } } } }
+  Orders:
+    Type: AWS::Serverless::Function
+    Metadata: { BuildProperties: { Binary: admin-orders-list } }
+    Properties: { Events: { A: { Type: HttpApi, Properties: { Method: GET, Path: /admin/orders } } } }
+  Customer:
+    Type: AWS::Serverless::Function
+    Metadata: { BuildProperties: { Binary: admin-customers-get } }
+    Properties: { Events: { A: { Type: HttpApi, Properties: { Method: GET, Path: "/admin/customers/{id}" } } } }
+"#,
+        )
+        .expect("template");
+        let router = Router::new(&template.functions);
+        let binary = |path: &str| {
+            router
+                .find(&Method::GET, path)
+                .map(|(route, _)| route.binary.clone())
+        };
+        assert_eq!(binary("/admin/orders").as_deref(), Some("admin-orders-list"));
+        assert_eq!(
+            binary("/admin/customers/7").as_deref(),
+            Some("admin-customers-get")
+        );
+        let (route, params) = router
+            .find(&Method::GET, "/admin/assets/a%20b.js")
+            .expect("route");
+        assert_eq!(route.binary, "admin-console");
+        assert_eq!(params["path"], "assets/a b.js");
+        assert_eq!(
+            binary("/admin/customers/7/more").as_deref(),
+            Some("admin-console")
+        );
+        assert_eq!(
+            binary("/admin"),
+            None,
+            "a greedy parameter takes one segment or more"
+        );
     }
 
     #[test]
