@@ -5,6 +5,7 @@
 mod back_office;
 mod catalogue;
 mod checkout;
+mod console;
 mod markets;
 mod orders;
 mod payments;

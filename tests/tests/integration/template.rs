@@ -209,9 +209,12 @@ impl AsTagged for Value {
 #[test]
 fn routes_match_openapi_both_ways() {
     let template = template();
+    // The admin console's routes serve the files of a web page, not the
+    // API: openapi.yaml does not describe them (docs/decisions/0074).
     let routes: BTreeSet<String> = Router::new(&template.functions)
         .routes()
         .iter()
+        .filter(|route| route.binary != "admin-console")
         .map(|route| route.route_key())
         .collect();
     let openapi = yaml("openapi.yaml");
@@ -293,17 +296,25 @@ fn every_function_crate_is_deployed_least_privileged_with_a_sample_event() {
         let sample = root().join("events").join(format!("{}.json", function.binary));
         let text =
             std::fs::read_to_string(&sample).unwrap_or_else(|_| panic!("{} is missing", sample.display()));
-        for event in &function.events {
-            if let Event::Http { method, path } = event {
-                let parsed: aws_lambda_events::apigw::ApiGatewayV2httpRequest =
-                    serde_json::from_str(&text).expect("a payload v2 event");
-                let key = if path == "$default" {
-                    path.clone()
-                } else {
-                    format!("{method} {path}")
-                };
-                assert_eq!(parsed.route_key.as_deref(), Some(key.as_str()));
-            }
+        // An HTTP function's sample is a request on one of its routes.
+        let keys: Vec<String> = function
+            .events
+            .iter()
+            .filter_map(|event| match event {
+                Event::Http { path, .. } if path == "$default" => Some(path.clone()),
+                Event::Http { method, path } => Some(format!("{method} {path}")),
+                _ => None,
+            })
+            .collect();
+        if !keys.is_empty() {
+            let parsed: aws_lambda_events::apigw::ApiGatewayV2httpRequest =
+                serde_json::from_str(&text).expect("a payload v2 event");
+            let key = parsed.route_key.unwrap_or_default();
+            assert!(
+                keys.contains(&key),
+                "{}: {key} is none of {keys:?}",
+                function.binary
+            );
         }
     }
 }
@@ -326,6 +337,8 @@ fn the_token_key_reaches_only_the_functions_that_use_it() {
         "payments-webhook",
         "carrier-webhook",
         "not-found",
+        // The console's files are public; its API calls carry the token.
+        "admin-console",
     ];
     let listings = [
         "products-list",
