@@ -2,7 +2,7 @@
 # emulator), `make test` tests everything. `make` alone lists the targets.
 # They install what they need (pinned) into .tools/ on first use.
 
-.PHONY: help dev check test bench capacity chaos fuzz tools build package deploy-local undeploy-local test-deployed clean
+.PHONY: help dev check test test-ui bench capacity chaos fuzz tools build package deploy-local undeploy-local test-deployed clean
 .DEFAULT_GOAL := help
 
 help: ## These targets and what they do
@@ -16,6 +16,9 @@ check: ## The fast loop: formatting, lints, unit and layer tests, the docs test 
 
 test: ## Everything: checks, template lint, unit, integration, end-to-end tests, contract fuzzing, chaos, least privilege
 	@bash scripts/test.sh
+
+test-ui: ## The admin console's browser tests (Playwright in Debian's Chromium, axe) on a stack of their own; make test runs them too
+	@bash scripts/test-ui.sh
 
 bench: ## Cold start, latency, memory and DynamoDB requests of release-built functions
 	@bash scripts/bench.sh
@@ -33,7 +36,7 @@ tools: ## Install the pinned local tools (cargo-lambda, MiniStack, moto, cfn-lin
 	@bash scripts/bootstrap.sh
 
 build: ## Release build of every function for Lambda (arm64), as sam build does
-	@bash scripts/bootstrap.sh && PATH="$(CURDIR)/.tools/venv/bin:$$PATH" cargo lambda build --release --arm64 --workspace
+	@bash scripts/bootstrap.sh && (cd console && npm run --silent build > /dev/null) && PATH="$(CURDIR)/.tools/venv/bin:$$PATH" cargo lambda build --release --arm64 --workspace
 
 deploy-local: ## sam build + sam deploy of template.yaml to MiniStack with IAM enforced (or AWS_ENDPOINT_URL); prints the API's URL
 	@bash scripts/deploy-local.sh

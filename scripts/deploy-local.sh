@@ -80,6 +80,8 @@ overrides=(
   "FxRatesUrl=http://127.0.0.1:${ECB_STUB_PORT:-8788}/stats/eurofxref/eurofxref-daily.xml"
 )
 
+# The admin console's files, which the admin-console function serves.
+stack_build_console
 say "sam build ($arch, debug profile)"
 build_started=$SECONDS
 sam=("$ROOT/.tools/sam/bin/sam")

@@ -15,6 +15,9 @@ export SAM_CLI_TELEMETRY=0
 arch="${PACKAGE_ARCH:-arm64}"
 build_dir="$root/.aws-sam/build"
 
+# The admin console's files, compiled into the admin-console function.
+echo "==> building the admin console (console/dist)" >&2
+(cd console && npm run --silent build > /dev/null)
 echo "==> sam build ($arch, release: fat LTO, one codegen unit; from cold, tens of minutes)" >&2
 start=$(date +%s)
 "$root/.tools/sam/bin/sam" build --template-file template.yaml --build-dir "$build_dir" \

@@ -3,9 +3,11 @@
 #   stack_init              tools, settings (local.env beneath the environment), PATH
 #   stack_isolate NAME      free ports, and a table and queues of its own (shop-NAME-<pid>)
 #   stack_start_emulator    $EMULATOR (ministack or moto) on 127.0.0.1:$EMULATOR_PORT, unless AWS_ENDPOINT_URL is set
+#   stack_build             the admin console (console/dist), then every function
 #   stack_setup             table and queues (from shared's one definition); exports queue URLs
 #   stack_start_functions   cargo lambda watch on 127.0.0.1:$LAMBDA_INVOKE_PORT
 #   stack_start_gateway     the gateway on 127.0.0.1:$API_PORT
+#   stack_test_console      the console's browser tests against SHOP_API_URL
 #
 # Every process is started in its own session and recorded; stack_stop (run
 # on exit, Ctrl-C included) ends each whole process group, so nothing
@@ -119,8 +121,27 @@ stack_start_emulator() {
 }
 
 stack_build() {
+  stack_build_console
   say "building the workspace (the first build takes several minutes)"
   cargo build --workspace --bins "$@"
+}
+
+# The admin console (console/): its typed client generated from openapi.yaml,
+# type-checked, bundled into console/dist, which the admin-console function
+# serves (debug builds read it from disk; release builds carry it).
+stack_build_console() {
+  say "building the admin console (console/dist)"
+  mkdir -p "$STACK_LOGS"
+  (cd "$ROOT/console" && npm run --silent build > "$STACK_LOGS/console-build.log" 2>&1) ||
+    die "the admin console did not build (see $STACK_LOGS/console-build.log)"
+}
+
+# The console's browser tests (console/tests, Playwright in Debian's
+# Chromium) against the stack at SHOP_API_URL; screenshots go to docs/console/.
+stack_test_console() {
+  bash "$ROOT/scripts/bootstrap.sh" browser
+  say "browser tests of the admin console (Playwright, Chromium $(chromium --version 2>/dev/null | awk '{print $2}'))"
+  (cd "$ROOT/console" && CHROMIUM="$(command -v chromium)" npx playwright test)
 }
 
 stack_setup() {

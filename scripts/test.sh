@@ -53,6 +53,13 @@ set +e
 cargo test --workspace --no-fail-fast -- --skip conformance:: 2>&1 | tee -a "$log"
 status=${PIPESTATUS[0]}
 set -e
+# The admin console in a real browser, against this stack.
+if [ "$status" = 0 ]; then
+  set +e
+  stack_test_console 2>&1 | tee "$STACK_LOGS/console-test.log" | tee -a "$log"
+  status=${PIPESTATUS[0]}
+  set -e
+fi
 # Contract fuzzing of this stack from openapi.yaml: fixed seed, few examples.
 rm -f "$STACK_LOGS/fuzz.log"
 if [ "$status" = 0 ]; then
@@ -88,4 +95,6 @@ say "make test finished in $((SECONDS - started)) s (emulator: $STACK_EMULATOR)"
 echo "tests: $summary"
 fuzzed=$(grep -A1 '^Test cases:' "$STACK_LOGS/fuzz.log" 2>/dev/null | tail -1 | sed 's/^ *//')
 [ -z "$fuzzed" ] || echo "fuzzing: $fuzzed"
+browser=$(grep -E '^ *[0-9]+ (passed|failed)' "$STACK_LOGS/console-test.log" 2>/dev/null | sed 's/^ *//' | paste -sd, -)
+[ -z "$browser" ] || echo "browser tests: $browser"
 exit "$status"
