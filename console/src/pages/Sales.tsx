@@ -57,8 +57,9 @@ function Report({ rows }: { rows: Row[] }) {
         </Field>
       </div>
       <SalesChart rows={shown} currency={currency} />
-      <table>
-        <caption>Sales per day in {currency}</caption>
+      <div className="scroll" role="region" aria-label="Sales per day, exact figures" tabIndex={0}>
+        <table>
+          <caption>Sales per day in {currency}</caption>
         <thead>
           <tr>
             <th scope="col">Day</th>
@@ -91,7 +92,8 @@ function Report({ rows }: { rows: Row[] }) {
             </tr>
           ))}
         </tbody>
-      </table>
+        </table>
+      </div>
     </>
   );
 }

@@ -1,4 +1,4 @@
-//! `GET /admin` and `GET /admin/{path+}`: the admin console, a static
+//! `GET /admin` and `GET /admin/{proxy+}`: the admin console, a static
 //! single-page app (`console/`). Release builds compile its built files
 //! (`console/dist`) into this binary; debug builds read them from disk, so
 //! `make dev` serves each `npm run build` at once.
@@ -17,7 +17,7 @@ fn main() -> Result<(), shared::BoxError> {
 }
 
 async fn handle(_app: &'static App, request: Request) -> Answer {
-    let path = request.path_param("path").ok();
+    let path = request.path_param("proxy").ok();
     let name = console::file_name(path.as_deref()).ok_or(Error::NotFound)?;
     let file = Built::get(name).ok_or(Error::NotFound)?;
     console::file(name, file.data, file.metadata.mimetype())
