@@ -16,6 +16,9 @@ export default defineConfig({
   reporter: [["list"]],
   outputDir: "test-results",
   use: {
+    // The console's folder; CONSOLE_PAGE is the address the tests open
+    // (make test: `/admin/`, as make dev serves it; make test-deployed:
+    // `/admin`, which redirects into the folder).
     baseURL: `${api}/admin/`,
     browserName: "chromium",
     viewport: { width: 1280, height: 860 },

@@ -19,12 +19,7 @@ if [ -z "${SHOP_API_URL:-}" ]; then
   STACK_LOGS="$ROOT/.local/logs/fuzz"
   stack_isolate fuzz
   export ORDER_TTL_SECONDS=60 SCHEDULE_INTERVAL_SECONDS=5 QUEUE_VISIBILITY_TIMEOUT_SECONDS=5
-  stack_start_emulator
-  stack_build
-  stack_setup
-  stack_start_functions --ignore-changes
-  stack_start_gateway
-  export SHOP_API_URL="http://127.0.0.1:$API_PORT"
+  stack_up
 fi
 
 # One customer and one admin of this run; their tokens live an hour.

@@ -7,6 +7,7 @@
 #   stack_setup             table and queues (from shared's one definition); exports queue URLs
 #   stack_start_functions   cargo lambda watch on 127.0.0.1:$LAMBDA_INVOKE_PORT
 #   stack_start_gateway     the gateway on 127.0.0.1:$API_PORT
+#   stack_up                all of the above for a run that does not change the code
 #   stack_test_console      the console's browser tests against SHOP_API_URL
 #
 # Every process is started in its own session and recorded; stack_stop (run
@@ -161,6 +162,17 @@ stack_start_functions() {
     --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_INVOKE_PORT" \
     --concurrency "${LAMBDA_CONCURRENCY:-4}" "$@"
   wait_for_port functions "$LAMBDA_INVOKE_PORT" 120
+}
+
+# A whole stack for a run that does not change the code: the emulator, the
+# build, table and queues, the functions and the gateway; exports SHOP_API_URL.
+stack_up() {
+  stack_start_emulator
+  stack_build
+  stack_setup
+  stack_start_functions --ignore-changes
+  stack_start_gateway
+  export SHOP_API_URL="http://127.0.0.1:$API_PORT"
 }
 
 stack_start_gateway() {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make test-deployed`: the end-to-end tests (tests/tests/api/) and the
-# contract fuzzing step of make test (scripts/fuzz.sh) against
+# `make test-deployed`: the end-to-end tests (tests/tests/api/), the admin
+# console's browser tests and the contract fuzzing step of make test
+# (scripts/fuzz.sh) against
 # the stack `make deploy-local` deployed, through the emulator's API Gateway
 # instead of our gateway. The one switch is the environment that
 # deploy-local wrote (.local/deploy/env): the API's base URL, the table and
@@ -28,6 +29,14 @@ printf '\033[1m==> end-to-end tests against %s\033[0m\n' "$SHOP_API_URL" >&2
 set +e
 cargo test -p shop-tests --test api --no-fail-fast -- ${TEST_FILTER:-} 2>&1 | tee "$ROOT/.local/deploy/test.log"
 status=${PIPESTATUS[0]}
+# The admin console in a browser, as the deployed admin-console function
+# serves it, opened at /admin (which redirects into its folder).
+if [ "$status" = 0 ]; then
+  # shellcheck source=scripts/stack.sh
+  source "$ROOT/scripts/stack.sh"
+  CONSOLE_PAGE=/admin stack_test_console 2>&1 | tee "$ROOT/.local/deploy/console-test.log"
+  status=${PIPESTATUS[0]}
+fi
 # Then the contract fuzzing of make test, through the deployed API.
 if [ "$status" = 0 ]; then
   FUZZ_EXAMPLES="${FUZZ_EXAMPLES:-20}" FUZZ_SEED="${FUZZ_SEED:-42}" bash "$ROOT/scripts/fuzz.sh" 2>&1 \

@@ -8,11 +8,6 @@ stack_init
 stack_isolate ui
 # As make test: paid orders ship after 3 s, so the tests see them shipped.
 export SHIPPING_DELAY_SECONDS=3 SCHEDULE_INTERVAL_SECONDS=2 QUEUE_VISIBILITY_TIMEOUT_SECONDS=2
-stack_start_emulator
-stack_build
-stack_setup
-stack_start_functions --ignore-changes
-stack_start_gateway
-export SHOP_API_URL="http://127.0.0.1:$API_PORT"
+stack_up
 export SHOPCTL="$ROOT/target/debug/shopctl"
 stack_test_console

@@ -11,6 +11,7 @@ started=$SECONDS
 say "checking formatting and lints"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
+(cd console && npm run --silent format:check)
 
 say "linting template.yaml (cfn-lint, with the SAM transform) and validating openapi.yaml"
 cfn-lint template.yaml

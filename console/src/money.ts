@@ -43,3 +43,20 @@ export function toMinor(text: string, currency: string): number | null {
   const minor = Number(match[1] + fraction.padEnd(digits, "0"));
   return Number.isSafeInteger(minor) ? minor : null;
 }
+
+/** `"USD 12.99"` lines → minor units per currency; the first line that is
+ *  not a currency and an amount it can hold is an error. */
+export function parseAmounts(text: string): Record<string, number> {
+  const amounts: Record<string, number> = {};
+  for (const line of text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean)) {
+    const [code = "", amount = ""] = line.split(/\s+/);
+    const currency = code.toUpperCase();
+    const minor = /^[A-Z]{3}$/.test(currency) ? toMinor(amount, currency) : null;
+    if (minor === null) throw new Error(`"${line}" is not a currency and an amount, e.g. USD 12.99.`);
+    amounts[currency] = minor;
+  }
+  return amounts;
+}

@@ -1,6 +1,15 @@
 // What every page shares: loading states, problems as the API said them,
 // and actions that show their progress and their outcome.
-import { cloneElement, useCallback, useEffect, useId, useRef, useState, type ReactElement, type ReactNode } from "react";
+import {
+  cloneElement,
+  useCallback,
+  useEffect,
+  useId,
+  useRef,
+  useState,
+  type ReactElement,
+  type ReactNode,
+} from "react";
 import { ProblemError, type Problem } from "./api/client";
 
 export function Loading({ what }: { what: string }) {
@@ -17,7 +26,10 @@ export function ProblemView({ problem }: { problem: Problem }) {
   return (
     <div role="alert" className="problem">
       <p>
-        <strong>{problem.title}</strong> <span className="code">{String(problem.status)} {problem.code}</span>
+        <strong>{problem.title}</strong>{" "}
+        <span className="code">
+          {String(problem.status)} {problem.code}
+        </span>
       </p>
       {problem.detail && <p>{problem.detail}</p>}
       {problem.errors && problem.errors.length > 0 && (
@@ -44,10 +56,7 @@ function asProblem(err: unknown): Problem {
   };
 }
 
-export type Loaded<T> =
-  | { state: "loading" }
-  | { state: "failed"; problem: Problem }
-  | { state: "ready"; data: T };
+export type Loaded<T> = { state: "loading" } | { state: "failed"; problem: Problem } | { state: "ready"; data: T };
 
 /** Loads what a page shows; `reload` fetches it again (after an action). */
 export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): [Loaded<T>, () => void] {
@@ -74,7 +83,15 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): [Loaded<T>,
 }
 
 /** Renders a load: its loading state, its problem, or `children` of its data. */
-export function Show<T>({ loaded, what, children }: { loaded: Loaded<T>; what: string; children: (data: T) => ReactNode }) {
+export function Show<T>({
+  loaded,
+  what,
+  children,
+}: {
+  loaded: Loaded<T>;
+  what: string;
+  children: (data: T) => ReactNode;
+}) {
   if (loaded.state === "loading") return <Loading what={what} />;
   if (loaded.state === "failed") return <ProblemView problem={loaded.problem} />;
   return <>{children(loaded.data)}</>;
@@ -138,6 +155,30 @@ export function Field({ label, children, hint }: { label: string; children: Reac
       {control}
       {hint && <small id={`${id}-hint`}>{hint}</small>}
     </div>
+  );
+}
+
+/** A table's column headers; `numeric` ones align right, `hidden` ones
+ *  are named for screen readers only (a column of buttons). */
+export function Columns({
+  names,
+  numeric = [],
+  hidden = [],
+}: {
+  names: string[];
+  numeric?: string[];
+  hidden?: string[];
+}) {
+  return (
+    <thead>
+      <tr>
+        {names.map((name) => (
+          <th scope="col" key={name} className={numeric.includes(name) ? "num" : undefined}>
+            {hidden.includes(name) ? <span className="sr-only">{name}</span> : name}
+          </th>
+        ))}
+      </tr>
+    </thead>
   );
 }
 

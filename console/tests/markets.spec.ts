@@ -28,7 +28,14 @@ test("create a market; a second market cannot take its country", async ({ page }
   await page.getByLabel("Countries").fill(country ?? "");
   await page.getByLabel("Currency").fill("AUD");
   await page.getByLabel("Shipping methods (JSON)").fill(
-    JSON.stringify([{ code: "post", name: "Island post", rates: [{ max_weight_grams: 5000, price: 1500 }], delivery_days: { min: 5, max: 12 } }]),
+    JSON.stringify([
+      {
+        code: "post",
+        name: "Island post",
+        rates: [{ max_weight_grams: 5000, price: 1500 }],
+        delivery_days: { min: 5, max: 12 },
+      },
+    ]),
   );
   await page.getByRole("button", { name: "Save market" }).click();
   await expect(page.getByRole("status").filter({ hasText: `Market ${code} saved` })).toBeVisible();

@@ -54,13 +54,18 @@ test("find a customer's orders, then deliver, take back and refund them", async 
   await until("delivered", async () => (await orderStatus(boss, shipped)) === "DELIVERED");
 
   // The customer sends it back; the admin receives the return.
-  await ok(client(buyer.token).POST("/orders/{id}/return", { params: { path: { id: shipped } }, body: { reason: "too bright" } }));
+  await ok(
+    client(buyer.token).POST("/orders/{id}/return", {
+      params: { path: { id: shipped } },
+      body: { reason: "too bright" },
+    }),
+  );
   await page.reload();
   await page.getByRole("button", { name: "Receive the return" }).click();
   await expect(page.getByRole("status").filter({ hasText: "Return received" })).toBeVisible();
 
   // The other order: refunded in full.
-  await page.goto(`./#/orders/${refunded}`);
+  await page.goto(`index.html#/orders/${refunded}`);
   await page.getByRole("button", { name: "Refund in full" }).click();
   await expect(page.getByRole("status").filter({ hasText: "Refund requested" })).toBeVisible();
   await until("refunded", async () => (await orderStatus(boss, refunded)) === "REFUNDED");

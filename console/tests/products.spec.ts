@@ -43,7 +43,13 @@ test("create a product, price it in another currency, restock it and spread its 
   // What the API now holds, exactly.
   const id = page.url().split("/").pop() ?? "";
   const saved = await ok(client(boss.token).GET("/products/{id}", { params: { path: { id } } }));
-  expect(saved).toMatchObject({ name, base_price: 2450, prices: { EUR: 2290, JPY: 3900 }, stock: 25, stock_counters: 4 });
+  expect(saved).toMatchObject({
+    name,
+    base_price: 2450,
+    prices: { EUR: 2290, JPY: 3900 },
+    stock: 25,
+    stock_counters: 4,
+  });
 
   // Counters never shrink: the API's problem, as it said it.
   await page.getByLabel("Counters (1 to 16)").fill("2");

@@ -13,9 +13,9 @@ test("the sales report shows today's orders as a chart and exact figures", async
   // The currency of the market the address falls in.
   const { currency } = await ok(client(buyer.token).GET("/orders/{id}", { params: { path: { id: orders[0] ?? "" } } }));
   const report = async () =>
-    (await ok(client(boss.token).GET("/admin/reports/sales", { params: { query: { from: today, to: today } } }))).days.find(
-      (d) => d.currency === currency,
-    );
+    (
+      await ok(client(boss.token).GET("/admin/reports/sales", { params: { query: { from: today, to: today } } }))
+    ).days.find((d) => d.currency === currency);
   const before = (await report())?.paid ?? 0;
   for (const id of orders) await pay(buyer, id);
   // The indexer adds the orders from the table's stream.
@@ -25,7 +25,9 @@ test("the sales report shows today's orders as a chart and exact figures", async
   await signIn(page, boss);
   await page.getByRole("link", { name: "Sales" }).click();
   await page.getByLabel("Currency").selectOption(currency);
-  await expect(page.getByRole("img", { name: `Gross and net sales per day in ${currency}`, exact: false })).toBeVisible();
+  await expect(
+    page.getByRole("img", { name: `Gross and net sales per day in ${currency}`, exact: false }),
+  ).toBeVisible();
   const todayRow = page.getByRole("row").filter({ has: page.getByRole("rowheader", { name: today }) });
   await expect(todayRow.getByRole("cell").first()).toHaveText(String(row?.placed));
   await expect(todayRow.getByRole("cell").last()).toContainText(formatMoney(row?.net ?? 0, currency));

@@ -1,10 +1,10 @@
 import { expect, test } from "@playwright/test";
-import { expectAccessible, signIn } from "./util/console";
+import { CONSOLE_PAGE, expectAccessible, signIn } from "./util/console";
 import { admin, customer } from "./util/shop";
 
 test("a wrong password is the API's problem; an admin signs in and out", async ({ page }) => {
   const account = await admin();
-  await page.goto("./");
+  await page.goto(CONSOLE_PAGE);
   await expect(page.getByRole("heading", { name: /Sign in/ })).toBeVisible();
   await expectAccessible(page);
 
@@ -24,7 +24,7 @@ test("a wrong password is the API's problem; an admin signs in and out", async (
 
 test("a customer cannot sign in to the console", async ({ page }) => {
   const account = await customer();
-  await page.goto("./");
+  await page.goto(CONSOLE_PAGE);
   await page.getByLabel("Email").fill(account.email);
   await page.getByLabel("Password").fill(account.password);
   await page.getByRole("button", { name: "Sign in" }).click();

@@ -8,7 +8,10 @@ import { session } from "../session";
 export type Schemas = components["schemas"];
 export type Problem = Schemas["Problem"];
 
-export const api = createClient<paths>({ baseUrl: window.location.origin });
+/** The API's root: the parent of the console's folder (`<API>/admin/`). */
+export const API_ROOT = new URL("..", window.location.href).href.replace(/\/$/, "");
+
+export const api = createClient<paths>({ baseUrl: API_ROOT });
 
 const bearer: Middleware = {
   onRequest({ request }) {

@@ -3,7 +3,7 @@
 import { useState, type FormEvent } from "react";
 import { api, call, type Schemas } from "../api/client";
 import { formatMoney } from "../money";
-import { Field, Outcome, Show, useAction, useLoad } from "../ui";
+import { Columns, Field, Outcome, Show, useAction, useLoad } from "../ui";
 
 type Market = Schemas["Market"];
 type Settings = Schemas["MarketSettings"];
@@ -38,7 +38,8 @@ export function Markets() {
   const [loaded, reload] = useLoad(() => call(api.GET("/markets", { params: { query: { limit: 100 } } })), []);
   const [form, setForm] = useState(EMPTY);
   const action = useAction();
-  const edit = (key: keyof typeof EMPTY) => (e: { target: { value: string } }) => setForm({ ...form, [key]: e.target.value });
+  const edit = (key: keyof typeof EMPTY) => (e: { target: { value: string } }) =>
+    setForm({ ...form, [key]: e.target.value });
 
   function save(event: FormEvent) {
     event.preventDefault();
@@ -75,20 +76,10 @@ export function Markets() {
         {(page) => (
           <table>
             <caption className="sr-only">Markets</caption>
-            <thead>
-              <tr>
-                <th scope="col">Code</th>
-                <th scope="col">Name</th>
-                <th scope="col">Countries</th>
-                <th scope="col">Currency</th>
-                <th scope="col">Tax</th>
-                <th scope="col">Duties</th>
-                <th scope="col">Shipping</th>
-                <th scope="col">
-                  <span className="sr-only">Edit</span>
-                </th>
-              </tr>
-            </thead>
+            <Columns
+              names={["Code", "Name", "Countries", "Currency", "Tax", "Duties", "Shipping", "Edit"]}
+              hidden={["Edit"]}
+            />
             <tbody>
               {page.items.map((market) => (
                 <tr key={market.code}>
@@ -160,7 +151,10 @@ export function Markets() {
               <option>dap</option>
             </select>
           </Field>
-          <Field label="Shipping methods (JSON)" hint="As in the API: code, name, rates by weight, free_over, delivery_days">
+          <Field
+            label="Shipping methods (JSON)"
+            hint="As in the API: code, name, rates by weight, free_over, delivery_days"
+          >
             <textarea value={form.shipping_methods} onChange={edit("shipping_methods")} />
           </Field>
           <button type="submit" disabled={action.running}>

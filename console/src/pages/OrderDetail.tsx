@@ -4,7 +4,7 @@ import { useState, type FormEvent } from "react";
 import { Link } from "wouter";
 import { api, call, idempotencyKey, ProblemError, type Schemas } from "../api/client";
 import { formatMoney } from "../money";
-import { Field, Outcome, Show, useAction, useLoad, when } from "../ui";
+import { Columns, Field, Outcome, Show, useAction, useLoad, when } from "../ui";
 
 type Order = Schemas["Order"];
 type Shipment = Schemas["Shipment"];
@@ -96,29 +96,10 @@ function Breakdown({ order }: { order: Order }) {
       </div>
       <table>
         <caption>Lines</caption>
-        <thead>
-          <tr>
-            <th scope="col">Product</th>
-            <th scope="col" className="num">
-              Quantity
-            </th>
-            <th scope="col" className="num">
-              Unit price
-            </th>
-            <th scope="col" className="num">
-              Discount
-            </th>
-            <th scope="col" className="num">
-              Tax
-            </th>
-            <th scope="col" className="num">
-              Duty
-            </th>
-            <th scope="col" className="num">
-              Amount
-            </th>
-          </tr>
-        </thead>
+        <Columns
+          names={["Product", "Quantity", "Unit price", "Discount", "Tax", "Duty", "Amount"]}
+          numeric={["Quantity", "Unit price", "Discount", "Tax", "Duty", "Amount"]}
+        />
         <tbody>
           {order.items.map((line) => (
             <tr key={line.product_id}>
@@ -140,20 +121,7 @@ function Breakdown({ order }: { order: Order }) {
       {order.tax_lines.length > 0 && (
         <table>
           <caption>Tax</caption>
-          <thead>
-            <tr>
-              <th scope="col">Category</th>
-              <th scope="col" className="num">
-                Rate
-              </th>
-              <th scope="col" className="num">
-                Taxable
-              </th>
-              <th scope="col" className="num">
-                Tax
-              </th>
-            </tr>
-          </thead>
+          <Columns names={["Category", "Rate", "Taxable", "Tax"]} numeric={["Rate", "Taxable", "Tax"]} />
           <tbody>
             {order.tax_lines.map((line) => (
               <tr key={`${line.category}-${line.rate}`}>
@@ -248,7 +216,9 @@ function Actions({ order, shipment, changed }: { order: Order; shipment: Shipmen
             onClick={() =>
               act(async () => {
                 const next = await call(
-                  api.POST("/orders/{id}/refund", { params: { ...path, header: { "Idempotency-Key": idempotencyKey() } } }),
+                  api.POST("/orders/{id}/refund", {
+                    params: { ...path, header: { "Idempotency-Key": idempotencyKey() } },
+                  }),
                 );
                 return `Refund requested: the order is ${next.status}.`;
               })
@@ -297,7 +267,9 @@ function Actions({ order, shipment, changed }: { order: Order; shipment: Shipmen
           </button>
         </form>
       )}
-      {!refundable && order.status !== "RETURN_REQUESTED" && !trackable && <p>Nothing to do for a {order.status} order.</p>}
+      {!refundable && order.status !== "RETURN_REQUESTED" && !trackable && (
+        <p>Nothing to do for a {order.status} order.</p>
+      )}
       <Outcome action={action} />
     </section>
   );

@@ -4,7 +4,7 @@ import { useState, type FormEvent } from "react";
 import { Link } from "wouter";
 import { api, call, type Schemas } from "../api/client";
 import { formatMoney } from "../money";
-import { Field, Show, useLoad, when } from "../ui";
+import { Columns, Field, Show, useLoad, when } from "../ui";
 
 type Status = Schemas["OrderStatus"];
 const STATUSES: Status[] = [
@@ -51,7 +51,8 @@ export function Orders() {
     setCursors([]);
     setFilters(draft);
   }
-  const edit = (key: keyof Filters) => (e: { target: { value: string } }) => setDraft({ ...draft, [key]: e.target.value });
+  const edit = (key: keyof Filters) => (e: { target: { value: string } }) =>
+    setDraft({ ...draft, [key]: e.target.value });
 
   return (
     <>
@@ -84,25 +85,14 @@ export function Orders() {
           <>
             <table>
               <caption className="sr-only">Orders, newest first</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Order</th>
-                  <th scope="col">Placed</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Market</th>
-                  <th scope="col" className="num">
-                    Total
-                  </th>
-                  <th scope="col" className="num">
-                    Items
-                  </th>
-                </tr>
-              </thead>
+              <Columns names={["Order", "Placed", "Status", "Market", "Total", "Items"]} numeric={["Total", "Items"]} />
               <tbody>
                 {page.items.map((order) => (
                   <tr key={order.id}>
                     <td>
-                      <Link href={`/orders/${order.id}`} className="code">{order.id}</Link>
+                      <Link href={`/orders/${order.id}`} className="code">
+                        {order.id}
+                      </Link>
                     </td>
                     <td>{when(order.created_at)}</td>
                     <td>{order.status}</td>

@@ -2,8 +2,9 @@
 // its stock over counters (PATCH /products/{id}).
 import { useState, type FormEvent } from "react";
 import { Link } from "wouter";
+import { NamingFields } from "./Products";
 import { api, call, idempotencyKey, type Schemas } from "../api/client";
-import { decimal, formatMoney, toMinor } from "../money";
+import { decimal, formatMoney, parseAmounts, toMinor } from "../money";
 import { Field, Outcome, Show, useAction, useLoad } from "../ui";
 
 type Product = Schemas["Product"];
@@ -23,20 +24,6 @@ export function ProductDetail({ id }: { id: string }) {
   );
 }
 
-/** `"USD 12.99"` lines → minor units per currency; the first bad line is an error. */
-function parsePrices(text: string): Record<string, number> {
-  const prices: Record<string, number> = {};
-  for (const line of text.split("\n").map((l) => l.trim()).filter(Boolean)) {
-    const [currency = "", amount = ""] = line.split(/\s+/);
-    const minor = toMinor(amount, currency.toUpperCase());
-    if (!/^[A-Za-z]{3}$/.test(currency) || minor === null) {
-      throw new Error(`"${line}" is not a currency and an amount, e.g. USD 12.99.`);
-    }
-    prices[currency.toUpperCase()] = minor;
-  }
-  return prices;
-}
-
 function Editor({ product, changed }: { product: Product; changed: () => void }) {
   const base = product.base_currency;
   const [form, setForm] = useState({
@@ -52,7 +39,8 @@ function Editor({ product, changed }: { product: Product; changed: () => void })
   const [delta, setDelta] = useState("10");
   const [counters, setCounters] = useState(String(product.stock_counters));
   const action = useAction();
-  const edit = (key: keyof typeof form) => (e: { target: { value: string } }) => setForm({ ...form, [key]: e.target.value });
+  const edit = (key: keyof typeof form) => (e: { target: { value: string } }) =>
+    setForm({ ...form, [key]: e.target.value });
 
   function patch(body: Patch, done: string) {
     return action.run(async () => {
@@ -79,7 +67,7 @@ function Editor({ product, changed }: { product: Product; changed: () => void })
             description: form.description,
             category: form.category,
             price,
-            prices: parsePrices(form.prices),
+            prices: parseAmounts(form.prices),
             low_stock_threshold: form.threshold === "" ? null : Number(form.threshold),
           },
         }),
@@ -151,19 +139,14 @@ function Editor({ product, changed }: { product: Product; changed: () => void })
       <section aria-labelledby="edit">
         <h2 id="edit">Edit</h2>
         <form className="stacked" onSubmit={save}>
-          <Field label="Name">
-            <input required value={form.name} onChange={edit("name")} />
-          </Field>
-          <Field label="Description">
-            <textarea value={form.description} onChange={edit("description")} />
-          </Field>
-          <Field label="Category">
-            <input required value={form.category} onChange={edit("category")} />
-          </Field>
+          <NamingFields form={form} edit={edit} />
           <Field label={`Base price (${base})`}>
             <input required inputMode="decimal" value={form.price} onChange={edit("price")} />
           </Field>
-          <Field label="Prices per currency" hint="One per line, e.g. USD 12.99; these replace converting the base price.">
+          <Field
+            label="Prices per currency"
+            hint="One per line, e.g. USD 12.99; these replace converting the base price."
+          >
             <textarea value={form.prices} onChange={edit("prices")} />
           </Field>
           <Field label="Low-stock alert at (empty: not watched)">

@@ -3,7 +3,7 @@ import { useState, type FormEvent } from "react";
 import { Link, useLocation } from "wouter";
 import { api, call } from "../api/client";
 import { formatMoney, toMinor } from "../money";
-import { Field, Outcome, Show, useAction, useLoad } from "../ui";
+import { Columns, Field, Outcome, Show, useAction, useLoad } from "../ui";
 
 /** The store's base currency, in which base prices are set (the exchange
  *  rates' base). */
@@ -47,21 +47,10 @@ export function Products() {
           <>
             <table>
               <caption className="sr-only">Products</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Category</th>
-                  <th scope="col" className="num">
-                    Base price
-                  </th>
-                  <th scope="col" className="num">
-                    Stock
-                  </th>
-                  <th scope="col" className="num">
-                    Counters
-                  </th>
-                </tr>
-              </thead>
+              <Columns
+                names={["Name", "Category", "Base price", "Stock", "Counters"]}
+                numeric={["Base price", "Stock", "Counters"]}
+              />
               <tbody>
                 {page.items.map((product) => (
                   <tr key={product.id}>
@@ -90,12 +79,38 @@ export function Products() {
   );
 }
 
+type Naming = { name: string; description: string; category: string };
+
+/** What a product is called and filed under: in the create and edit forms. */
+export function NamingFields({
+  form,
+  edit,
+}: {
+  form: Naming;
+  edit: (key: keyof Naming) => (e: { target: { value: string } }) => void;
+}) {
+  return (
+    <>
+      <Field label="Name">
+        <input required value={form.name} onChange={edit("name")} />
+      </Field>
+      <Field label="Description">
+        <textarea value={form.description} onChange={edit("description")} />
+      </Field>
+      <Field label="Category">
+        <input required value={form.category} onChange={edit("category")} />
+      </Field>
+    </>
+  );
+}
+
 function NewProduct() {
   const [base] = useBaseCurrency();
   const [, navigate] = useLocation();
   const [form, setForm] = useState({ name: "", description: "", category: "", price: "", stock: "0" });
   const action = useAction();
-  const edit = (key: keyof typeof form) => (e: { target: { value: string } }) => setForm({ ...form, [key]: e.target.value });
+  const edit = (key: keyof typeof form) => (e: { target: { value: string } }) =>
+    setForm({ ...form, [key]: e.target.value });
   const currency = base.state === "ready" ? base.data : null;
 
   async function create(event: FormEvent) {
@@ -125,15 +140,7 @@ function NewProduct() {
     <section aria-labelledby="new-product">
       <h2 id="new-product">New product</h2>
       <form className="stacked" onSubmit={create}>
-        <Field label="Name">
-          <input required value={form.name} onChange={edit("name")} />
-        </Field>
-        <Field label="Description">
-          <textarea value={form.description} onChange={edit("description")} />
-        </Field>
-        <Field label="Category">
-          <input required value={form.category} onChange={edit("category")} />
-        </Field>
+        <NamingFields form={form} edit={edit} />
         <Field label={`Price${currency ? ` (${currency})` : ""}`} hint="In the store's base currency, e.g. 12.50">
           <input required inputMode="decimal" value={form.price} onChange={edit("price")} />
         </Field>

@@ -1,8 +1,8 @@
 // Promotions: their usage, creating one, deactivating one.
 import { useState, type FormEvent } from "react";
 import { api, call, type Schemas } from "../api/client";
-import { formatMoney, toMinor } from "../money";
-import { Field, Outcome, Show, useAction, useLoad, when } from "../ui";
+import { formatMoney, parseAmounts } from "../money";
+import { Columns, Field, Outcome, Show, useAction, useLoad, when } from "../ui";
 
 type Promotion = Schemas["Promotion"];
 
@@ -33,21 +33,11 @@ export function Promotions() {
         {(page) => (
           <table>
             <caption className="sr-only">Promotions</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Code</th>
-                <th scope="col">Discount</th>
-                <th scope="col">Runs</th>
-                <th scope="col" className="num">
-                  Used
-                </th>
-                <th scope="col">Active</th>
-                <th scope="col">
-                  <span className="sr-only">Deactivate</span>
-                </th>
-              </tr>
-            </thead>
+            <Columns
+              names={["Name", "Code", "Discount", "Runs", "Used", "Active", "Deactivate"]}
+              numeric={["Used"]}
+              hidden={["Deactivate"]}
+            />
             <tbody>
               {page.items.map((promotion) => (
                 <tr key={promotion.id}>
@@ -89,18 +79,8 @@ export function Promotions() {
 function NewPromotionForm({ created }: { created: () => void }) {
   const [form, setForm] = useState({ name: "", code: "", kind: "percent", percent: "10", amounts: "", limit: "" });
   const action = useAction();
-  const edit = (key: keyof typeof form) => (e: { target: { value: string } }) => setForm({ ...form, [key]: e.target.value });
-
-  function amounts(): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const line of form.amounts.split("\n").map((l) => l.trim()).filter(Boolean)) {
-      const [currency = "", amount = ""] = line.split(/\s+/);
-      const minor = toMinor(amount, currency.toUpperCase());
-      if (minor === null) throw new Error(`"${line}" is not a currency and an amount, e.g. EUR 5.00.`);
-      out[currency.toUpperCase()] = minor;
-    }
-    return out;
-  }
+  const edit = (key: keyof typeof form) => (e: { target: { value: string } }) =>
+    setForm({ ...form, [key]: e.target.value });
 
   function create(event: FormEvent) {
     event.preventDefault();
@@ -114,7 +94,7 @@ function NewPromotionForm({ created }: { created: () => void }) {
         form.kind === "percent"
           ? api.POST("/promotions", { body: { ...common, kind: "percent", percent: form.percent } })
           : form.kind === "fixed"
-            ? api.POST("/promotions", { body: { ...common, kind: "fixed", amounts: amounts() } })
+            ? api.POST("/promotions", { body: { ...common, kind: "fixed", amounts: parseAmounts(form.amounts) } })
             : api.POST("/promotions", { body: { ...common, kind: "free_shipping" } }),
       );
       created();

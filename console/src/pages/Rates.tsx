@@ -3,14 +3,17 @@
 import { useState, type FormEvent } from "react";
 import { api, call, type Schemas } from "../api/client";
 import { formatMoney, toMinor } from "../money";
-import { Field, Outcome, Show, useAction, useLoad, when } from "../ui";
+import { Columns, Field, Outcome, Show, useAction, useLoad, when } from "../ui";
 
 type Country = Schemas["CountryCode"];
 
 /** `"standard 19"` lines → `{ standard: "19" }`. */
 function pairs(text: string, what: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const line of text.split("\n").map((l) => l.trim()).filter(Boolean)) {
+  for (const line of text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean)) {
     const [key, value, ...rest] = line.split(/\s+/);
     if (!key || !value || rest.length > 0) throw new Error(`"${line}" is not ${what}.`);
     out[key] = value;
@@ -59,14 +62,7 @@ function TaxRates() {
         {(page) => (
           <table>
             <caption className="sr-only">Tax rates per country</caption>
-            <thead>
-              <tr>
-                <th scope="col">Country</th>
-                <th scope="col">Rates</th>
-                <th scope="col">Subdivisions</th>
-                <th scope="col">Updated</th>
-              </tr>
-            </thead>
+            <Columns names={["Country", "Rates", "Subdivisions", "Updated"]} />
             <tbody>
               {page.items.map((tax) => (
                 <tr key={tax.country}>
@@ -100,7 +96,8 @@ function DutyRates() {
   const [loaded, reload] = useLoad(() => call(api.GET("/duty-rates", { params: { query: { limit: 100 } } })), []);
   const [form, setForm] = useState({ country: "", currency: "", threshold: "0", rate: "", chapters: "" });
   const action = useAction();
-  const edit = (key: keyof typeof form) => (e: { target: { value: string } }) => setForm({ ...form, [key]: e.target.value });
+  const edit = (key: keyof typeof form) => (e: { target: { value: string } }) =>
+    setForm({ ...form, [key]: e.target.value });
   function save(event: FormEvent) {
     event.preventDefault();
     void action.run(async () => {
@@ -128,14 +125,7 @@ function DutyRates() {
         {(page) => (
           <table>
             <caption className="sr-only">Duty rates per destination</caption>
-            <thead>
-              <tr>
-                <th scope="col">Country</th>
-                <th scope="col">Duty-free up to</th>
-                <th scope="col">Default rate</th>
-                <th scope="col">Per HS chapter</th>
-              </tr>
-            </thead>
+            <Columns names={["Country", "Duty-free up to", "Default rate", "Per HS chapter"]} />
             <tbody>
               {page.items.map((duty) => (
                 <tr key={duty.country}>
@@ -193,16 +183,7 @@ function FxRates() {
         {(fx) => (
           <table>
             <caption>Units of each currency per 1 {fx.base}</caption>
-            <thead>
-              <tr>
-                <th scope="col">Currency</th>
-                <th scope="col" className="num">
-                  Rate
-                </th>
-                <th scope="col">Source</th>
-                <th scope="col">As of</th>
-              </tr>
-            </thead>
+            <Columns names={["Currency", "Rate", "Source", "As of"]} numeric={["Rate"]} />
             <tbody>
               {Object.entries(fx.rates).map(([currency, rate]) => (
                 <tr key={currency}>

@@ -4,11 +4,14 @@ import { useEffect, useRef, useState, type FormEvent } from "react";
 import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, Tooltip } from "chart.js";
 import { api, call, type Schemas } from "../api/client";
 import { decimal, formatMoney } from "../money";
-import { Field, Show, useLoad } from "../ui";
+import { Columns, Field, Show, useLoad } from "../ui";
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, Legend, Tooltip);
 
 type Row = Schemas["SalesReport"]["days"][number];
+
+const COUNTS = ["Placed", "Paid", "Cancelled", "Expired", "Refunded"];
+const AMOUNTS = ["Gross", "Discounts", "Shipping", "Tax", "Duties", "Refunds", "Net"];
 
 function day(offset: number): string {
   return new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
@@ -27,7 +30,12 @@ export function Sales() {
       <h1>Sales</h1>
       <form aria-label="Report range" onSubmit={show}>
         <Field label="From">
-          <input type="date" required value={draft.from} onChange={(e) => setDraft({ ...draft, from: e.target.value })} />
+          <input
+            type="date"
+            required
+            value={draft.from}
+            onChange={(e) => setDraft({ ...draft, from: e.target.value })}
+          />
         </Field>
         <Field label="To">
           <input type="date" required value={draft.to} onChange={(e) => setDraft({ ...draft, to: e.target.value })} />
@@ -60,38 +68,24 @@ function Report({ rows }: { rows: Row[] }) {
       <div className="scroll" role="region" aria-label="Sales per day, exact figures" tabIndex={0}>
         <table>
           <caption>Sales per day in {currency}</caption>
-        <thead>
-          <tr>
-            <th scope="col">Day</th>
-            {["Placed", "Paid", "Cancelled", "Expired", "Refunded"].map((h) => (
-              <th scope="col" className="num" key={h}>
-                {h}
-              </th>
+          <Columns names={["Day", ...COUNTS, ...AMOUNTS]} numeric={[...COUNTS, ...AMOUNTS]} />
+          <tbody>
+            {shown.map((row) => (
+              <tr key={row.date}>
+                <th scope="row">{row.date}</th>
+                {[row.placed, row.paid, row.cancelled, row.expired, row.refunded].map((n, i) => (
+                  <td className="num" key={i}>
+                    {n}
+                  </td>
+                ))}
+                {[row.gross, row.discounts, row.shipping, row.tax, row.duties, row.refunds, row.net].map((minor, i) => (
+                  <td className="num" key={i}>
+                    {formatMoney(minor, currency)}
+                  </td>
+                ))}
+              </tr>
             ))}
-            {["Gross", "Discounts", "Shipping", "Tax", "Duties", "Refunds", "Net"].map((h) => (
-              <th scope="col" className="num" key={h}>
-                {h}
-              </th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {shown.map((row) => (
-            <tr key={row.date}>
-              <th scope="row">{row.date}</th>
-              {[row.placed, row.paid, row.cancelled, row.expired, row.refunded].map((n, i) => (
-                <td className="num" key={i}>
-                  {n}
-                </td>
-              ))}
-              {[row.gross, row.discounts, row.shipping, row.tax, row.duties, row.refunds, row.net].map((minor, i) => (
-                <td className="num" key={i}>
-                  {formatMoney(minor, currency)}
-                </td>
-              ))}
-            </tr>
-          ))}
-        </tbody>
+          </tbody>
         </table>
       </div>
     </>

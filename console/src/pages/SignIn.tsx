@@ -28,7 +28,13 @@ export function SignIn() {
       <h1>Sign in to the shop's admin console</h1>
       <form className="stacked" onSubmit={submit}>
         <Field label="Email">
-          <input type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} />
+          <input
+            type="email"
+            autoComplete="username"
+            required
+            value={email}
+            onChange={(e) => setEmail(e.target.value)}
+          />
         </Field>
         <Field label="Password">
           <input

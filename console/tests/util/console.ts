@@ -2,10 +2,13 @@
 // every page gets.
 import AxeBuilder from "@axe-core/playwright";
 import { expect, type Page } from "@playwright/test";
-import type { Account } from "./shop";
+import { API, type Account } from "./shop";
+
+/** The console's address, as an admin opens it. */
+export const CONSOLE_PAGE = `${API}${process.env.CONSOLE_PAGE ?? "/admin/"}`;
 
 export async function signIn(page: Page, account: Account): Promise<void> {
-  await page.goto("./");
+  await page.goto(CONSOLE_PAGE);
   await page.getByLabel("Email").fill(account.email);
   await page.getByLabel("Password").fill(account.password);
   await page.getByRole("button", { name: "Sign in" }).click();
@@ -15,6 +18,8 @@ export async function signIn(page: Page, account: Account): Promise<void> {
 /** axe-core's WCAG 2.1 A and AA rules over the whole page: no violation. */
 export async function expectAccessible(page: Page): Promise<void> {
   const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
-  const found = results.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join("; ")})`);
+  const found = results.violations.map(
+    (v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join("; ")})`,
+  );
   expect(found, "accessibility violations").toEqual([]);
 }

@@ -94,7 +94,14 @@ export async function order(by: Account, productId: string, quantity = 1): Promi
     client(by.token).POST("/orders", {
       body: {
         items: [{ product_id: productId, quantity }],
-        shipping_address: { name: "A Customer", line1: "1 Main St", city: "Springfield", region: "US-IL", postal_code: "62701", country: "US" },
+        shipping_address: {
+          name: "A Customer",
+          line1: "1 Main St",
+          city: "Springfield",
+          region: "US-IL",
+          postal_code: "62701",
+          country: "US",
+        },
       },
     }),
   );

@@ -17,6 +17,23 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
      img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
      form-action 'self'; frame-ancestors 'none'";
 
+/// Where `GET /admin` sends the browser, relative to `/admin`: the page
+/// inside the console's folder, whose files it loads relative to its own
+/// URL, so it works under any path prefix the API is served at. (Not
+/// `admin/`: MiniStack's API Gateway hands `/admin/` to the function as
+/// `/admin`, which would redirect again.)
+pub const PAGE: &str = "admin/index.html";
+
+/// `308` to [`PAGE`]: the console's address without its folder's slash.
+pub fn to_page() -> Answer {
+    let mut response = Response::new(Body::Empty);
+    *response.status_mut() = StatusCode::PERMANENT_REDIRECT;
+    response
+        .headers_mut()
+        .insert(header::LOCATION, HeaderValue::from_static(PAGE));
+    Ok(response)
+}
+
 /// The built file `path` (what follows `/admin/`) names: the page itself
 /// for the console's root, its path otherwise. A path that climbs out of
 /// the build (`..`) or names a hidden file names nothing.
@@ -92,6 +109,13 @@ mod tests {
         ] {
             assert_eq!(file_name(Some(bad)), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn the_console_root_redirects_into_its_folder() {
+        let moved = to_page().expect("redirect");
+        assert_eq!(moved.status(), StatusCode::PERMANENT_REDIRECT);
+        assert_eq!(moved.headers()[header::LOCATION], "admin/index.html");
     }
 
     #[test]

@@ -127,6 +127,11 @@ impl Request {
         self.caller(app).await?.into_admin()
     }
 
+    /// The request's path as the client sent it (`rawPath`).
+    pub fn path(&self) -> &str {
+        self.inner.uri().path()
+    }
+
     /// A path parameter; a missing one means the route does not exist.
     pub fn path_param(&self, name: &str) -> Result<String, Error> {
         self.inner
