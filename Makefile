@@ -44,7 +44,7 @@ deploy-local: ## sam build + sam deploy of template.yaml to MiniStack with IAM e
 undeploy-local: ## Remove the local deployment and every process it started
 	@bash scripts/undeploy-local.sh
 
-test-deployed: ## The end-to-end tests, the fuzzing step, the IAM proof and the least-privilege report against the stack of make deploy-local (IAM enforced)
+test-deployed: ## The end-to-end tests, the console's browser tests, the fuzzing step, the IAM proof and the least-privilege report against the stack of make deploy-local (IAM enforced)
 	@bash scripts/test-deployed.sh
 
 package: ## sam build of template.yaml with the pinned SAM CLI, then every artifact's size (PACKAGE_ARCH=x86_64)

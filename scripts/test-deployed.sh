@@ -34,7 +34,7 @@ status=${PIPESTATUS[0]}
 if [ "$status" = 0 ]; then
   # shellcheck source=scripts/stack.sh
   source "$ROOT/scripts/stack.sh"
-  CONSOLE_PAGE=/admin stack_test_console 2>&1 | tee "$ROOT/.local/deploy/console-test.log"
+  CONSOLE_PAGE=/admin CONSOLE_SCREENSHOTS="$ROOT/.local/deploy/console" stack_test_console 2>&1 | tee "$ROOT/.local/deploy/console-test.log"
   status=${PIPESTATUS[0]}
 fi
 # Then the contract fuzzing of make test, through the deployed API.

@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
 import { formatMoney } from "../src/money";
-import { expectAccessible, signIn } from "./util/console";
+import { expectAccessible, screenshot, signIn } from "./util/console";
 import { admin, client, customer, ok, order, orderStatus, pay, product, until } from "./util/shop";
 
 test("find a customer's orders, then deliver, take back and refund them", async ({ page }) => {
@@ -32,7 +32,7 @@ test("find a customer's orders, then deliver, take back and refund them", async 
   await expect(rows).toHaveCount(3); // the header and the two orders
   await expect(page.getByRole("link", { name: shipped })).toBeVisible();
   await expectAccessible(page);
-  await page.screenshot({ path: "../docs/console/orders.png", fullPage: true });
+  await page.screenshot({ path: screenshot("orders.png"), fullPage: true });
 
   // An order's breakdown, shipment and history.
   await page.getByRole("link", { name: shipped }).click();

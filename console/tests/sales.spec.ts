@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
 import { formatMoney } from "../src/money";
-import { expectAccessible, signIn } from "./util/console";
+import { expectAccessible, screenshot, signIn } from "./util/console";
 import { admin, client, customer, ok, order, pay, product, until } from "./util/shop";
 
 test("the sales report shows today's orders as a chart and exact figures", async ({ page }) => {
@@ -32,5 +32,5 @@ test("the sales report shows today's orders as a chart and exact figures", async
   await expect(todayRow.getByRole("cell").first()).toHaveText(String(row?.placed));
   await expect(todayRow.getByRole("cell").last()).toContainText(formatMoney(row?.net ?? 0, currency));
   await expectAccessible(page);
-  await page.screenshot({ path: "../docs/console/sales.png", fullPage: true });
+  await page.screenshot({ path: screenshot("sales.png"), fullPage: true });
 });

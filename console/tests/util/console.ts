@@ -4,6 +4,11 @@ import AxeBuilder from "@axe-core/playwright";
 import { expect, type Page } from "@playwright/test";
 import { API, type Account } from "./shop";
 
+/** Where screenshots go: docs/console/ (make test), or CONSOLE_SCREENSHOTS. */
+export function screenshot(name: string): string {
+  return `${process.env.CONSOLE_SCREENSHOTS ?? "../docs/console"}/${name}`;
+}
+
 /** The console's address, as an admin opens it. */
 export const CONSOLE_PAGE = `${API}${process.env.CONSOLE_PAGE ?? "/admin/"}`;
 
