@@ -191,6 +191,22 @@ function Actions({ order, shipment, changed }: { order: Order; shipment: Shipmen
   async function act(work: () => Promise<string>) {
     if (await action.run(work)) changed();
   }
+  /** A button that refunds the order or receives its return, then says
+   *  what the order is after. */
+  function transition(label: string, done: string, route: "/orders/{id}/refund" | "/orders/{id}/return/receive") {
+    const run = () =>
+      act(async () => {
+        const next = await call(
+          api.POST(route, { params: { ...path, header: { "Idempotency-Key": idempotencyKey() } } }),
+        );
+        return `${done}: the order is ${next.status}.`;
+      });
+    return (
+      <button type="button" disabled={action.running} onClick={run}>
+        {label}
+      </button>
+    );
+  }
   function track(event: FormEvent) {
     event.preventDefault();
     if (!shipment) return;
@@ -209,42 +225,9 @@ function Actions({ order, shipment, changed }: { order: Order; shipment: Shipmen
     <section aria-labelledby="actions">
       <h2 id="actions">Actions</h2>
       <p>
-        {refundable && (
-          <button
-            type="button"
-            disabled={action.running}
-            onClick={() =>
-              act(async () => {
-                const next = await call(
-                  api.POST("/orders/{id}/refund", {
-                    params: { ...path, header: { "Idempotency-Key": idempotencyKey() } },
-                  }),
-                );
-                return `Refund requested: the order is ${next.status}.`;
-              })
-            }
-          >
-            Refund in full
-          </button>
-        )}{" "}
-        {order.status === "RETURN_REQUESTED" && (
-          <button
-            type="button"
-            disabled={action.running}
-            onClick={() =>
-              act(async () => {
-                const next = await call(
-                  api.POST("/orders/{id}/return/receive", {
-                    params: { ...path, header: { "Idempotency-Key": idempotencyKey() } },
-                  }),
-                );
-                return `Return received: the order is ${next.status}.`;
-              })
-            }
-          >
-            Receive the return
-          </button>
-        )}
+        {refundable && transition("Refund in full", "Refund requested", "/orders/{id}/refund")}{" "}
+        {order.status === "RETURN_REQUESTED" &&
+          transition("Receive the return", "Return received", "/orders/{id}/return/receive")}
       </p>
       {trackable && (
         <form aria-label="Add a tracking event" onSubmit={track}>
