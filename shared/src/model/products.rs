@@ -424,10 +424,10 @@ pub enum LowStockStep {
     /// second announcement finds it sent).
     Announce(LowStock),
     /// Its stock is above the threshold again (or it is no longer
-    /// watched): clear alert `alert`, so the next fall raises a new one.
-    Clear {
-        alert: u32,
-    },
+    /// watched): announce the alert if that is not done yet (a restock can
+    /// come before a fall's announcement: the fall is still published,
+    /// once), then clear it, so the next fall raises a new one.
+    Clear(LowStock),
     Nothing,
 }
 
@@ -444,7 +444,7 @@ pub fn low_stock_step(record: &ProductRecord, stock: i64) -> LowStockStep {
             alert: record.low_stock_alerts + 1,
         },
         (true, Some(alert)) => LowStockStep::Announce(alert),
-        (false, Some(alert)) => LowStockStep::Clear { alert: alert.alert },
+        (false, Some(alert)) => LowStockStep::Clear(alert),
         (false, None) => LowStockStep::Nothing,
     }
 }
@@ -967,7 +967,7 @@ mod tests {
                 });
                 record.low_stock_alerts = alert;
             }
-            LowStockStep::Clear { .. } => record.low_stock = None,
+            LowStockStep::Clear(_) => record.low_stock = None,
             LowStockStep::Announce(_) | LowStockStep::Nothing => {}
         }
     }
@@ -983,7 +983,11 @@ mod tests {
         assert_eq!(low_stock_step(&record, 2), LowStockStep::Announce(alert));
         assert_eq!(low_stock_step(&record, 0), LowStockStep::Announce(alert));
         let clear = low_stock_step(&record, 40);
-        assert_eq!(clear, LowStockStep::Clear { alert: 1 });
+        assert_eq!(
+            clear,
+            LowStockStep::Clear(alert),
+            "announced (once) before it clears"
+        );
         apply(&mut record, clear, 40);
         assert_eq!(
             low_stock_step(&record, 1),
@@ -993,8 +997,9 @@ mod tests {
         // No threshold (or a deleted product): nothing raised, an alert cleared.
         assert_eq!(low_stock_step(&watched(None), 0), LowStockStep::Nothing);
         apply(&mut record, LowStockStep::Raise { alert: 2 }, 1);
+        let second = record.low_stock.expect("raised");
         record.low_stock_threshold = None;
-        assert_eq!(low_stock_step(&record, 1), LowStockStep::Clear { alert: 2 });
+        assert_eq!(low_stock_step(&record, 1), LowStockStep::Clear(second));
         let mut deleted = watched(Some(5));
         deleted.deleted_at = Some(Timestamp::from_unix(1));
         assert_eq!(low_stock_step(&deleted, 0), LowStockStep::Nothing);

@@ -106,7 +106,12 @@ async fn stock_changed(app: &App, product: &ProductId) -> Result<(), Error> {
                 }
                 false
             }
-            LowStockStep::Clear { alert } => app.store.clear_low_stock(&state, alert).await?,
+            LowStockStep::Clear(alert) => {
+                // A fall seen is published even if the stock came back
+                // before its announcement did (the claim makes it once).
+                announce_low_stock(app, product, &alert).await?;
+                app.store.clear_low_stock(&state, alert.alert).await?
+            }
         };
         if written {
             return Ok(());

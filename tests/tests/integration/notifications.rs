@@ -504,3 +504,82 @@ async fn a_products_stock_falling_to_its_threshold_publishes_one_event_per_fall(
     outbox.deliver(&app.app).await;
     assert!(low_stock_events(&outbox.events().await, &id).is_empty());
 }
+
+#[tokio::test]
+async fn a_fall_whose_sender_died_is_published_even_after_a_restock() {
+    use shared::adapters::store::TableChange;
+    use shared::foundation::input::parse_document;
+    use shared::usecases::{notify, products};
+    use shop_tests::fixtures::{admin, customer};
+
+    let (app, outbox) = TestApp::spawn_sending(&[]).await;
+    let input = parse_document(serde_json::json!({
+        "name": "Watched lamp", "category": "lighting", "price": 1000, "stock": 3, "low_stock_threshold": 1
+    }))
+    .expect("valid");
+    let product = products::create_product(&app.app, &admin(), input)
+        .await
+        .expect("created");
+    let id = product.id.to_string();
+    let event_id = format!("product-{id}-low-stock-1");
+
+    // The fall to the threshold is raised; its sender dies holding the
+    // event's claim (a 2 s lease here), before publishing it.
+    app.order(&customer(), &[(&product, 2)]).await.expect("placed");
+    let dead = app
+        .app
+        .store
+        .claim_notification(BUS, &event_id, "{}", Timestamp::now(), 2)
+        .await
+        .expect("claimed");
+    assert!(matches!(dead, Claim::Mine(_)), "{dead:?}");
+    let held = outbox.deliver(&app.app).await;
+    assert!(
+        held.iter().any(|r| !r.batch_item_failures.is_empty()),
+        "held: the record comes again"
+    );
+    assert!(low_stock_events(&outbox.events().await, &id).is_empty());
+
+    // A restock lifts the stock above the threshold before the lease runs
+    // out: the alert is not cleared while its fall is unpublished.
+    let restock = parse_document(serde_json::json!({"stock_delta": 10})).expect("valid");
+    products::update_product(&app.app, &admin(), &product.id, restock, None)
+        .await
+        .expect("restocked");
+    let early = notify::handle_change(&app.app, TableChange::Stock(product.id.clone())).await;
+    assert!(early.is_err(), "held: {early:?}");
+    let record = app
+        .app
+        .store
+        .product_record(&product.id)
+        .await
+        .expect("read")
+        .expect("there");
+    assert_eq!(
+        record.low_stock.map(|a| a.alert),
+        Some(1),
+        "not cleared unannounced"
+    );
+
+    // After the lease: fall 1 is published once, then the alert clears.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let settled = outbox.deliver(&app.app).await;
+    assert!(
+        settled.iter().all(|r| r.batch_item_failures.is_empty()),
+        "{settled:?}"
+    );
+    let published = low_stock_events(&outbox.events().await, &id);
+    assert_eq!(published.len(), 1, "{published:?}");
+    assert_eq!(published[0].0, 1);
+    let record = app
+        .app
+        .store
+        .product_record(&product.id)
+        .await
+        .expect("read")
+        .expect("there");
+    assert_eq!((record.low_stock, record.low_stock_alerts), (None, 1), "re-armed");
+    let (again, _) = shop_tests::outbox::replay(&app).await;
+    assert!(again.iter().all(|r| r.batch_item_failures.is_empty()));
+    assert!(low_stock_events(&outbox.events().await, &id).is_empty(), "once");
+}
