@@ -399,6 +399,30 @@ fn low_stock_events(events: &[Value], product: &str) -> Vec<(u64, i64)> {
         .collect()
 }
 
+/// A new product of `stock` units watched at `threshold`, by the admin.
+async fn watched(app: &TestApp, name: &str, stock: i64, threshold: i64) -> shared::model::products::Product {
+    let input = shared::foundation::input::parse_document(serde_json::json!({
+        "name": name, "category": "kitchen", "price": 1000, "stock": stock, "low_stock_threshold": threshold
+    }))
+    .expect("valid");
+    shared::usecases::products::create_product(&app.app, &shop_tests::fixtures::admin(), input)
+        .await
+        .expect("created")
+}
+
+/// The product's item as stored: its alert and its count of falls.
+async fn stored(
+    app: &TestApp,
+    product: &shared::model::products::ProductId,
+) -> shared::model::products::ProductRecord {
+    app.app
+        .store
+        .product_record(product)
+        .await
+        .expect("read")
+        .expect("there")
+}
+
 #[tokio::test]
 async fn a_products_stock_falling_to_its_threshold_publishes_one_event_per_fall() {
     use shared::adapters::store::TableChange;
@@ -407,13 +431,7 @@ async fn a_products_stock_falling_to_its_threshold_publishes_one_event_per_fall(
     use shop_tests::fixtures::{admin, customer};
 
     let (app, outbox) = TestApp::spawn_sending(&[]).await;
-    let input = parse_document(serde_json::json!({
-        "name": "Watched mug", "category": "kitchen", "price": 1000, "stock": 12, "low_stock_threshold": 5
-    }))
-    .expect("valid");
-    let product = products::create_product(&app.app, &admin(), input)
-        .await
-        .expect("created");
+    let product = watched(&app, "Watched mug", 12, 5).await;
     assert_eq!(product.low_stock_threshold, Some(5));
     let patch = parse_document(serde_json::json!({"stock_counters": 4})).expect("valid");
     products::update_product(&app.app, &admin(), &product.id, patch, None)
@@ -463,13 +481,7 @@ async fn a_products_stock_falling_to_its_threshold_publishes_one_event_per_fall(
         low_stock_events(&outbox.events().await, &id).is_empty(),
         "a restock announces nothing"
     );
-    let record = app
-        .app
-        .store
-        .product_record(&product.id)
-        .await
-        .expect("read")
-        .expect("there");
+    let record = stored(&app, &product.id).await;
     assert_eq!((record.low_stock, record.low_stock_alerts), (None, 1), "re-armed");
     for _ in 0..18 {
         app.order(&customer(), &[(&product, 1)]).await.expect("placed");
@@ -492,13 +504,7 @@ async fn a_products_stock_falling_to_its_threshold_publishes_one_event_per_fall(
         .expect("unwatched");
     assert_eq!(product.low_stock_threshold, None);
     outbox.deliver(&app.app).await;
-    let record = app
-        .app
-        .store
-        .product_record(&product.id)
-        .await
-        .expect("read")
-        .expect("there");
+    let record = stored(&app, &product.id).await;
     assert_eq!(record.low_stock, None, "no longer watched: the alert is cleared");
     app.order(&customer(), &[(&product, 1)]).await.expect("placed");
     outbox.deliver(&app.app).await;
@@ -513,13 +519,7 @@ async fn a_fall_whose_sender_died_is_published_even_after_a_restock() {
     use shop_tests::fixtures::{admin, customer};
 
     let (app, outbox) = TestApp::spawn_sending(&[]).await;
-    let input = parse_document(serde_json::json!({
-        "name": "Watched lamp", "category": "lighting", "price": 1000, "stock": 3, "low_stock_threshold": 1
-    }))
-    .expect("valid");
-    let product = products::create_product(&app.app, &admin(), input)
-        .await
-        .expect("created");
+    let product = watched(&app, "Watched lamp", 3, 1).await;
     let id = product.id.to_string();
     let event_id = format!("product-{id}-low-stock-1");
 
@@ -548,13 +548,7 @@ async fn a_fall_whose_sender_died_is_published_even_after_a_restock() {
         .expect("restocked");
     let early = notify::handle_change(&app.app, TableChange::Stock(product.id.clone())).await;
     assert!(early.is_err(), "held: {early:?}");
-    let record = app
-        .app
-        .store
-        .product_record(&product.id)
-        .await
-        .expect("read")
-        .expect("there");
+    let record = stored(&app, &product.id).await;
     assert_eq!(
         record.low_stock.map(|a| a.alert),
         Some(1),
@@ -571,13 +565,7 @@ async fn a_fall_whose_sender_died_is_published_even_after_a_restock() {
     let published = low_stock_events(&outbox.events().await, &id);
     assert_eq!(published.len(), 1, "{published:?}");
     assert_eq!(published[0].0, 1);
-    let record = app
-        .app
-        .store
-        .product_record(&product.id)
-        .await
-        .expect("read")
-        .expect("there");
+    let record = stored(&app, &product.id).await;
     assert_eq!((record.low_stock, record.low_stock_alerts), (None, 1), "re-armed");
     let (again, _) = shop_tests::outbox::replay(&app).await;
     assert!(again.iter().all(|r| r.batch_item_failures.is_empty()));
